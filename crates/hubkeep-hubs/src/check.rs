@@ -66,7 +66,8 @@ impl CategoryResult {
     fn finish(mut self) -> Self {
         let unlisted = self.checked - self.ok - self.problems.len();
         if unlisted > 0 {
-            self.problems.push(format!("… and {unlisted} more like these"));
+            self.problems
+                .push(format!("… and {unlisted} more like these"));
         }
         self
     }

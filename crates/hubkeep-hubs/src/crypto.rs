@@ -45,7 +45,10 @@ fn aes_key(file_key: &str, secret_key_base: &str) -> [u8; 32] {
 }
 
 fn cipher(file_key: &str, secret_key_base: &str) -> Aes256Ctr {
-    Aes256Ctr::new(&aes_key(file_key, secret_key_base).into(), &[0u8; 16].into())
+    Aes256Ctr::new(
+        &aes_key(file_key, secret_key_base).into(),
+        &[0u8; 16].into(),
+    )
 }
 
 /// Encrypts a file the way `Ret.Storage.store/5` does when given a path: the
@@ -104,7 +107,9 @@ pub fn decrypt_header(
     if header[..8] != MAGIC {
         return Err(HubsError::WrongKey);
     }
-    Ok(u32::from_be_bytes([header[8], header[9], header[10], header[11]]))
+    Ok(u32::from_be_bytes([
+        header[8], header[9], header[10], header[11],
+    ]))
 }
 
 /// Decrypts a whole blob and returns exactly the plaintext, without padding.

@@ -14,9 +14,12 @@ pub(crate) struct HubDb {
 
 impl HubDb {
     pub fn connect(db_url: &str) -> Result<Self, HubsError> {
-        let config: Config = db_url.parse().map_err(|e: postgres::Error| HubsError::InvalidUrl {
-            reason: describe(&e),
-        })?;
+        let config: Config =
+            db_url
+                .parse()
+                .map_err(|e: postgres::Error| HubsError::InvalidUrl {
+                    reason: describe(&e),
+                })?;
         let target = describe_target(&config);
         let client = config.connect(NoTls).map_err(|e| HubsError::Connect {
             target: target.clone(),
@@ -26,7 +29,10 @@ impl HubDb {
     }
 
     /// Maps a driver error raised while doing `action` to [`HubsError::Query`].
-    pub fn failed(&self, action: impl Into<String>) -> impl FnOnce(postgres::Error) -> HubsError + '_ {
+    pub fn failed(
+        &self,
+        action: impl Into<String>,
+    ) -> impl FnOnce(postgres::Error) -> HubsError + '_ {
         let action = action.into();
         move |e| HubsError::Query {
             action,

@@ -46,16 +46,37 @@ pub struct DemoMutation {
 }
 
 const ROOM_NAMES: &[&str] = &[
-    "Cozy Living Room", "Rooftop Garden", "Quiet Library", "Sunset Beach",
-    "Team Standup", "Art Gallery", "Moon Base", "Campfire Circle",
-    "Conference Hall", "Tiny Treehouse", "Underwater Lab", "Jazz Lounge",
+    "Cozy Living Room",
+    "Rooftop Garden",
+    "Quiet Library",
+    "Sunset Beach",
+    "Team Standup",
+    "Art Gallery",
+    "Moon Base",
+    "Campfire Circle",
+    "Conference Hall",
+    "Tiny Treehouse",
+    "Underwater Lab",
+    "Jazz Lounge",
 ];
 const SCENE_NAMES: &[&str] = &[
-    "Atrium", "Wide Open Space", "Outdoor Meetup", "Sky Island", "Wizard Tower",
-    "Bright Classroom", "Zen Garden", "Crater",
+    "Atrium",
+    "Wide Open Space",
+    "Outdoor Meetup",
+    "Sky Island",
+    "Wizard Tower",
+    "Bright Classroom",
+    "Zen Garden",
+    "Crater",
 ];
 const AVATAR_NAMES: &[&str] = &[
-    "Robot Red", "Fox", "Astronaut", "Panda", "Knight", "Octopus", "Cat in Hat",
+    "Robot Red",
+    "Fox",
+    "Astronaut",
+    "Panda",
+    "Knight",
+    "Octopus",
+    "Cat in Hat",
 ];
 const PEOPLE: &[&str] = &[
     "Ada", "Grace", "Linus", "Margaret", "Alan", "Barbara", "Ken", "Radia", "Donald",
@@ -90,7 +111,10 @@ pub fn populate_demo(
         });
     }
     let target = db.target.clone();
-    let tx = db.client.transaction().map_err(|e| query_error(&target, "starting a transaction", e))?;
+    let tx = db
+        .client
+        .transaction()
+        .map_err(|e| query_error(&target, "starting a transaction", e))?;
     let mut demo = Demo {
         tx,
         target: target.clone(),
@@ -100,7 +124,8 @@ pub fn populate_demo(
     };
     demo.populate(scale)?;
     let Demo { tx, hub, .. } = demo;
-    tx.commit().map_err(|e| query_error(&target, "committing the demo hub", e))?;
+    tx.commit()
+        .map_err(|e| query_error(&target, "committing the demo hub", e))?;
     Ok(hub)
 }
 
@@ -115,7 +140,10 @@ pub fn mutate_demo(
     let mut db = HubDb::connect(db_url)?;
     db.require_table("hubs")?;
     let target = db.target.clone();
-    let tx = db.client.transaction().map_err(|e| query_error(&target, "starting a transaction", e))?;
+    let tx = db
+        .client
+        .transaction()
+        .map_err(|e| query_error(&target, "starting a transaction", e))?;
     let mut demo = Demo {
         tx,
         target: target.clone(),
@@ -124,7 +152,9 @@ pub fn mutate_demo(
         hub: DemoHub::default(),
     };
     let mutation = demo.mutate()?;
-    demo.tx.commit().map_err(|e| query_error(&target, "committing the change", e))?;
+    demo.tx
+        .commit()
+        .map_err(|e| query_error(&target, "committing the change", e))?;
     Ok(mutation)
 }
 
@@ -156,7 +186,11 @@ impl Demo<'_> {
         let mut accounts = Vec::new();
         for i in 0..=scale {
             let name = PEOPLE[i % PEOPLE.len()];
-            let account = self.account(&format!("{name}{}", suffix(i, PEOPLE.len())), i == 0, 24 * 90 - i as i32)?;
+            let account = self.account(
+                &format!("{name}{}", suffix(i, PEOPLE.len())),
+                i == 0,
+                24 * 90 - i as i32,
+            )?;
             accounts.push(account);
         }
         let admin = accounts[0];
@@ -183,10 +217,29 @@ impl Demo<'_> {
         let mut scenes = Vec::new();
         for i in 0..scale {
             let owner = accounts[1 + i % scale];
-            let name = format!("{}{}", SCENE_NAMES[i % SCENE_NAMES.len()], suffix(i, SCENE_NAMES.len()));
-            let model = self.owned_file(owner, "model/gltf-binary", &glb(&mut rng, 40_000 + 7_919 * i), Some(hex_token(&mut rng)))?;
-            let screenshot = self.owned_file(owner, "image/jpeg", &jpeg(&mut rng, 12_000), Some(hex_token(&mut rng)))?;
-            let spoke = self.owned_file(owner, "application/json", spoke_project(&name).as_bytes(), None)?;
+            let name = format!(
+                "{}{}",
+                SCENE_NAMES[i % SCENE_NAMES.len()],
+                suffix(i, SCENE_NAMES.len())
+            );
+            let model = self.owned_file(
+                owner,
+                "model/gltf-binary",
+                &glb(&mut rng, 40_000 + 7_919 * i),
+                Some(hex_token(&mut rng)),
+            )?;
+            let screenshot = self.owned_file(
+                owner,
+                "image/jpeg",
+                &jpeg(&mut rng, 12_000),
+                Some(hex_token(&mut rng)),
+            )?;
+            let spoke = self.owned_file(
+                owner,
+                "application/json",
+                spoke_project(&name).as_bytes(),
+                None,
+            )?;
             let scene_id: i64 = self
                 .tx
                 .query_one(
@@ -214,7 +267,12 @@ impl Demo<'_> {
                     .map_err(self.fail("listing a scene"))?;
             }
             let thumbnail = self.owned_file(owner, "image/jpeg", &jpeg(&mut rng, 4_000), None)?;
-            let project = self.owned_file(owner, "application/json", spoke_project(&name).as_bytes(), None)?;
+            let project = self.owned_file(
+                owner,
+                "application/json",
+                spoke_project(&name).as_bytes(),
+                None,
+            )?;
             self.tx
                 .execute(
                     "INSERT INTO ret0.projects (project_sid, name, created_by_account_id, project_owned_file_id,
@@ -231,9 +289,23 @@ impl Demo<'_> {
         // Avatars.
         for i in 0..scale {
             let owner = accounts[1 + i % scale];
-            let name = format!("{}{}", AVATAR_NAMES[i % AVATAR_NAMES.len()], suffix(i, AVATAR_NAMES.len()));
-            let gltf = self.owned_file(owner, "model/gltf", avatar_gltf(&name).as_bytes(), Some(hex_token(&mut rng)))?;
-            let bin = self.owned_file(owner, "application/octet-stream", &random_bytes(&mut rng, 30_000), Some(hex_token(&mut rng)))?;
+            let name = format!(
+                "{}{}",
+                AVATAR_NAMES[i % AVATAR_NAMES.len()],
+                suffix(i, AVATAR_NAMES.len())
+            );
+            let gltf = self.owned_file(
+                owner,
+                "model/gltf",
+                avatar_gltf(&name).as_bytes(),
+                Some(hex_token(&mut rng)),
+            )?;
+            let bin = self.owned_file(
+                owner,
+                "application/octet-stream",
+                &random_bytes(&mut rng, 30_000),
+                Some(hex_token(&mut rng)),
+            )?;
             let thumb = self.owned_file(owner, "image/png", &png(&mut rng, 3_000), None)?;
             let avatar_id: i64 = self
                 .tx
@@ -264,7 +336,11 @@ impl Demo<'_> {
         let mut hubs = Vec::new();
         for i in 0..room_count {
             let creator = accounts[i % accounts.len()];
-            let name = format!("{}{}", ROOM_NAMES[i % ROOM_NAMES.len()], suffix(i, ROOM_NAMES.len()));
+            let name = format!(
+                "{}{}",
+                ROOM_NAMES[i % ROOM_NAMES.len()],
+                suffix(i, ROOM_NAMES.len())
+            );
             let hub_id: i64 = self
                 .tx
                 .query_one(
@@ -300,10 +376,18 @@ impl Demo<'_> {
 
         // Media pinned in the first room, and its networked state.
         let (first_hub, first_creator) = hubs[0];
-        let photo = self.owned_file(first_creator, "image/jpeg", &jpeg(&mut rng, 25_000), Some(hex_token(&mut rng)))?;
+        let photo = self.owned_file(
+            first_creator,
+            "image/jpeg",
+            &jpeg(&mut rng, 25_000),
+            Some(hex_token(&mut rng)),
+        )?;
         let photo_uuid: String = self
             .tx
-            .query_one("SELECT owned_file_uuid FROM ret0.owned_files WHERE owned_file_id = $1", &[&photo])
+            .query_one(
+                "SELECT owned_file_uuid FROM ret0.owned_files WHERE owned_file_id = $1",
+                &[&photo],
+            )
             .map_err(self.fail("reading back a pinned photo"))?
             .get(0);
         let node = format!(
@@ -351,7 +435,10 @@ impl Demo<'_> {
         // Media proxied from elsewhere, cached by Reticulum.
         for i in 0..(1 + scale / 2) {
             let bytes = glb(&mut rng, 20_000 + 1_000 * i);
-            let cache_key = format!("https://models.example.org/{}/download.glb", hex_token(&mut rng));
+            let cache_key = format!(
+                "https://models.example.org/{}/download.glb",
+                hex_token(&mut rng)
+            );
             self.cached_file(&cache_key, "model/gltf-binary", &bytes)?;
         }
 
@@ -365,7 +452,11 @@ impl Demo<'_> {
                 content_type: "image/jpeg".into(),
                 promotion_token: Some(hex_token(&mut rng)),
             };
-            write_file(&file_paths(self.storage, StorageArea::Expiring, &uuid), &blob, &meta)?;
+            write_file(
+                &file_paths(self.storage, StorageArea::Expiring, &uuid),
+                &blob,
+                &meta,
+            )?;
             self.hub.expiring_files += 1;
         }
 
@@ -383,23 +474,37 @@ impl Demo<'_> {
         let mut rng = rand::thread_rng();
         let account: i64 = self
             .tx
-            .query_opt("SELECT account_id FROM ret0.accounts ORDER BY account_id LIMIT 1", &[])
+            .query_opt(
+                "SELECT account_id FROM ret0.accounts ORDER BY account_id LIMIT 1",
+                &[],
+            )
             .map_err(self.fail("finding an account"))?
             .ok_or_else(|| HubsError::DemoExhausted {
                 target: self.target.clone(),
                 what: "add a file to",
             })?
             .get(0);
-        let added = self.owned_file(account, "image/png", &png(&mut rng, 5_000), Some(hex_token(&mut rng)))?;
+        let added = self.owned_file(
+            account,
+            "image/png",
+            &png(&mut rng, 5_000),
+            Some(hex_token(&mut rng)),
+        )?;
         let added_uuid: String = self
             .tx
-            .query_one("SELECT owned_file_uuid FROM ret0.owned_files WHERE owned_file_id = $1", &[&added])
+            .query_one(
+                "SELECT owned_file_uuid FROM ret0.owned_files WHERE owned_file_id = $1",
+                &[&added],
+            )
             .map_err(self.fail("reading back the new file"))?
             .get(0);
 
         let hubs = self
             .tx
-            .query("SELECT hub_id, hub_sid, name FROM ret0.hubs ORDER BY hub_id", &[])
+            .query(
+                "SELECT hub_id, hub_sid, name FROM ret0.hubs ORDER BY hub_id",
+                &[],
+            )
             .map_err(self.fail("listing rooms"))?;
         if hubs.len() < 2 {
             return Err(HubsError::DemoExhausted {
@@ -417,9 +522,18 @@ impl Demo<'_> {
             .map_err(self.fail("renaming a room"))?;
         let doomed: i64 = last.get(0);
         self.tx
-            .execute("DELETE FROM ret0.sub_entities WHERE hub_id = $1", &[&doomed])
-            .and_then(|_| self.tx.execute("DELETE FROM ret0.entities WHERE hub_id = $1", &[&doomed]))
-            .and_then(|_| self.tx.execute("DELETE FROM ret0.hubs WHERE hub_id = $1", &[&doomed]))
+            .execute(
+                "DELETE FROM ret0.sub_entities WHERE hub_id = $1",
+                &[&doomed],
+            )
+            .and_then(|_| {
+                self.tx
+                    .execute("DELETE FROM ret0.entities WHERE hub_id = $1", &[&doomed])
+            })
+            .and_then(|_| {
+                self.tx
+                    .execute("DELETE FROM ret0.hubs WHERE hub_id = $1", &[&doomed])
+            })
             .map_err(self.fail("deleting a room"))?;
         Ok(DemoMutation {
             added_owned_file: added_uuid,
@@ -442,7 +556,8 @@ impl Demo<'_> {
             .map_err(self.fail("adding an account"))?
             .get(0);
         let email = format!("{}@demo.hub", name.to_lowercase());
-        let identifier_hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(email.as_bytes()));
+        let identifier_hash =
+            base64::engine::general_purpose::STANDARD.encode(Sha256::digest(email.as_bytes()));
         self.tx
             .execute(
                 "INSERT INTO ret0.identities (name, account_id, inserted_at, updated_at)
@@ -472,15 +587,34 @@ impl Demo<'_> {
     ) -> Result<i64, HubsError> {
         let key = hex_token(&mut rand::thread_rng());
         let blob = encrypt_blob(&key, self.secret_key_base, bytes);
-        self.store_owned(account, content_type, bytes.len() as u64, &key, &blob, promotion_token)
+        self.store_owned(
+            account,
+            content_type,
+            bytes.len() as u64,
+            &key,
+            &blob,
+            promotion_token,
+        )
     }
 
     /// Stores a file the way `Storage.duplicate` does, from stream chunks.
-    fn owned_file_from_stream(&mut self, account: i64, content_type: &str, chunks: &[&[u8]]) -> Result<i64, HubsError> {
+    fn owned_file_from_stream(
+        &mut self,
+        account: i64,
+        content_type: &str,
+        chunks: &[&[u8]],
+    ) -> Result<i64, HubsError> {
         let key = hex_token(&mut rand::thread_rng());
         let length = chunks.iter().map(|c| c.len() as u64).sum();
         let blob = encrypt_stream(&key, self.secret_key_base, length, chunks.iter().copied());
-        self.store_owned(account, content_type, length, &key, &blob, Some(hex_token(&mut rand::thread_rng())))
+        self.store_owned(
+            account,
+            content_type,
+            length,
+            &key,
+            &blob,
+            Some(hex_token(&mut rand::thread_rng())),
+        )
     }
 
     fn store_owned(
@@ -498,7 +632,11 @@ impl Demo<'_> {
             content_type: content_type.to_string(),
             promotion_token,
         };
-        write_file(&file_paths(self.storage, StorageArea::Owned, &uuid), blob, &meta)?;
+        write_file(
+            &file_paths(self.storage, StorageArea::Owned, &uuid),
+            blob,
+            &meta,
+        )?;
         let id: i64 = self
             .tx
             .query_one(
@@ -517,7 +655,12 @@ impl Demo<'_> {
 
     /// Stores `bytes` the way `CachedFile.fetch` does: under `cached/`, with
     /// a `cached_files` row holding the key.
-    fn cached_file(&mut self, cache_key: &str, content_type: &str, bytes: &[u8]) -> Result<(), HubsError> {
+    fn cached_file(
+        &mut self,
+        cache_key: &str,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> Result<(), HubsError> {
         let uuid = uuid::Uuid::new_v4().to_string();
         let key = hex_token(&mut rand::thread_rng());
         let blob = encrypt_blob(&key, self.secret_key_base, bytes);
@@ -526,7 +669,11 @@ impl Demo<'_> {
             content_type: content_type.to_string(),
             promotion_token: None,
         };
-        write_file(&file_paths(self.storage, StorageArea::Cached, &uuid), &blob, &meta)?;
+        write_file(
+            &file_paths(self.storage, StorageArea::Cached, &uuid),
+            &blob,
+            &meta,
+        )?;
         self.tx
             .execute(
                 "INSERT INTO ret0.cached_files (cache_key, file_uuid, file_key, file_content_type, inserted_at, updated_at, accessed_at)
@@ -549,7 +696,9 @@ fn hex_token(rng: &mut impl RngCore) -> String {
 /// `Ret.Sids.generate_sid()`: a short lowercase alphanumeric id.
 fn sid(rng: &mut impl Rng) -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    (0..7).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
+    (0..7)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 fn slug(name: &str) -> String {
@@ -558,7 +707,11 @@ fn slug(name: &str) -> String {
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();
-    lowered.split('-').filter(|s| !s.is_empty()).collect::<Vec<_>>().join("-")
+    lowered
+        .split('-')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 /// " 2", " 3", … once a list of names runs out.

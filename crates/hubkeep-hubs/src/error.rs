@@ -53,7 +53,11 @@ pub enum HubsError {
 }
 
 impl HubsError {
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
         HubsError::Io {
             action,
             path: path.into(),

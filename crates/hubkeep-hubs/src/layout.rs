@@ -111,7 +111,9 @@ pub fn list_blobs(storage: &Path, area: StorageArea) -> Result<Vec<(String, Path
         for entry in entries {
             let entry = entry.map_err(|e| HubsError::io("list", &dir, e))?;
             let path = entry.path();
-            let kind = entry.file_type().map_err(|e| HubsError::io("inspect", &path, e))?;
+            let kind = entry
+                .file_type()
+                .map_err(|e| HubsError::io("inspect", &path, e))?;
             if kind.is_dir() {
                 pending.push(path);
             } else if let Some(uuid) = path
