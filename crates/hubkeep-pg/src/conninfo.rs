@@ -1,0 +1,294 @@
+//! Where a database is and how to log in: parsed once from a URL, then used
+//! for client connections and for the environment of pg_dump/psql (the
+//! password travels in `PGPASSWORD`, never in argv).
+
+use std::fmt;
+use std::process::Command;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::PgError;
+
+/// How to reach one database. `Debug` hides the password.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ConnInfo {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub password: Option<String>,
+    pub dbname: String,
+}
+
+impl fmt::Debug for ConnInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnInfo")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "<hidden>"))
+            .field("dbname", &self.dbname)
+            .finish()
+    }
+}
+
+impl ConnInfo {
+    /// Parses `postgres://user:password@host:port/dbname` (or `postgresql://`).
+    /// User, password and database name are percent-decoded; an IPv6 host is
+    /// written in brackets. The only query parameter accepted is
+    /// `sslmode=disable|allow|prefer`, since hubkeep connects without TLS.
+    pub fn parse_url(url: &str) -> Result<ConnInfo, PgError> {
+        let invalid = |reason: &str| PgError::InvalidUrl {
+            reason: reason.to_string(),
+        };
+        let rest = url
+            .strip_prefix("postgres://")
+            .or_else(|| url.strip_prefix("postgresql://"))
+            .ok_or_else(|| invalid("it must start with postgres:// or postgresql://"))?;
+        let (rest, query) = match rest.split_once('?') {
+            Some((r, q)) => (r, Some(q)),
+            None => (rest, None),
+        };
+        if let Some(query) = query {
+            for pair in query.split('&').filter(|p| !p.is_empty()) {
+                match pair.split_once('=') {
+                    Some(("sslmode", "disable" | "allow" | "prefer")) => {}
+                    _ => {
+                        return Err(invalid(&format!(
+                            "the parameter {:?} is not supported (hubkeep connects without TLS; only sslmode=disable is accepted)",
+                            pair.split('=').next().unwrap_or(pair)
+                        )))
+                    }
+                }
+            }
+        }
+        let (authority, path) = rest
+            .split_once('/')
+            .ok_or_else(|| invalid("it names no database (the /DATABASE part is missing)"))?;
+        let (userinfo, hostport) = authority
+            .rsplit_once('@')
+            .ok_or_else(|| invalid("it names no user (the USER@ part is missing)"))?;
+        let (user, password) = match userinfo.split_once(':') {
+            Some((u, p)) => (percent_decode(u)?, Some(percent_decode(p)?)),
+            None => (percent_decode(userinfo)?, None),
+        };
+        if user.is_empty() {
+            return Err(invalid("the user name is empty"));
+        }
+        let (host, port) = split_host_port(hostport)?;
+        if host.is_empty() {
+            return Err(invalid("the host is empty"));
+        }
+        let dbname = percent_decode(path)?;
+        if dbname.is_empty() {
+            return Err(invalid("the database name is empty"));
+        }
+        Ok(ConnInfo {
+            host,
+            port,
+            user,
+            password,
+            dbname,
+        })
+    }
+
+    /// The URL with the password left out, safe to show and log.
+    pub fn url_without_password(&self) -> String {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        format!(
+            "postgres://{}@{}:{}/{}",
+            percent_encode(&self.user),
+            host,
+            self.port,
+            percent_encode(&self.dbname)
+        )
+    }
+
+    /// The full URL including the password, for handing to the secret store.
+    pub fn url_with_password(&self) -> String {
+        match &self.password {
+            None => self.url_without_password(),
+            Some(pw) => {
+                let base = self.url_without_password();
+                let user = percent_encode(&self.user);
+                base.replacen(
+                    &format!("postgres://{user}@"),
+                    &format!("postgres://{user}:{}@", percent_encode(pw)),
+                    1,
+                )
+            }
+        }
+    }
+
+    /// The same server and login, another database.
+    pub fn with_dbname(&self, db: &str) -> ConnInfo {
+        ConnInfo {
+            dbname: db.to_string(),
+            ..self.clone()
+        }
+    }
+
+    /// `host:port/dbname`, how errors name a database.
+    pub fn target(&self) -> String {
+        format!("{}:{}/{}", self.host, self.port, self.dbname)
+    }
+
+    /// Opens a client connection (no TLS) that identifies itself as hubkeep.
+    pub fn connect(&self) -> Result<postgres::Client, PgError> {
+        let mut config = postgres::Config::new();
+        config
+            .host(&self.host)
+            .port(self.port)
+            .user(&self.user)
+            .dbname(&self.dbname)
+            .application_name("hubkeep")
+            .connect_timeout(Duration::from_secs(15));
+        if let Some(pw) = &self.password {
+            config.password(pw);
+        }
+        config
+            .connect(postgres::NoTls)
+            .map_err(|source| PgError::Connect {
+                target: self.target(),
+                user: self.user.clone(),
+                source,
+            })
+    }
+
+    /// Points a libpq program (pg_dump, psql) at this database through its
+    /// environment, so that the password never shows in a process list.
+    pub(crate) fn apply_to(&self, cmd: &mut Command) {
+        cmd.env("PGHOST", &self.host)
+            .env("PGPORT", self.port.to_string())
+            .env("PGUSER", &self.user)
+            .env("PGDATABASE", &self.dbname)
+            .env("PGAPPNAME", "hubkeep")
+            .env("PGSSLMODE", "disable")
+            .env("PGCONNECT_TIMEOUT", "15")
+            .env_remove("PGSERVICE")
+            .env_remove("PGOPTIONS")
+            .env_remove("PGPASSFILE");
+        match &self.password {
+            Some(pw) => cmd.env("PGPASSWORD", pw),
+            None => cmd.env_remove("PGPASSWORD"),
+        };
+    }
+}
+
+fn split_host_port(hostport: &str) -> Result<(String, u16), PgError> {
+    let invalid = |reason: String| PgError::InvalidUrl { reason };
+    let (host, port) = if let Some(rest) = hostport.strip_prefix('[') {
+        let (h, after) = rest
+            .split_once(']')
+            .ok_or_else(|| invalid("an IPv6 host lacks its closing ]".into()))?;
+        match after.strip_prefix(':') {
+            Some(p) => (h.to_string(), Some(p)),
+            None if after.is_empty() => (h.to_string(), None),
+            None => return Err(invalid(format!("unexpected {after:?} after the host"))),
+        }
+    } else {
+        match hostport.rsplit_once(':') {
+            Some((h, p)) => (h.to_string(), Some(p)),
+            None => (hostport.to_string(), None),
+        }
+    };
+    let port = match port {
+        None => 5432,
+        Some(p) => p
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| invalid(format!("the port {p:?} is not a number between 1 and 65535")))?,
+    };
+    Ok((host, port))
+}
+
+fn percent_decode(s: &str) -> Result<String, PgError> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| PgError::InvalidUrl {
+                    reason: "a % is not followed by two hex digits (write a literal % as %25)"
+                        .into(),
+                })?;
+            out.push(hex);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| PgError::InvalidUrl {
+        reason: "a percent-encoded part is not valid UTF-8".into(),
+    })
+}
+
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_full_url_with_encoded_password() {
+        let c = ConnInfo::parse_url("postgres://ret_admin:p%40ss%3Aw%2Frd@db.example:6543/ret_production")
+            .unwrap();
+        assert_eq!(c.host, "db.example");
+        assert_eq!(c.port, 6543);
+        assert_eq!(c.user, "ret_admin");
+        assert_eq!(c.password.as_deref(), Some("p@ss:w/rd"));
+        assert_eq!(c.dbname, "ret_production");
+    }
+
+    #[test]
+    fn defaults_port_and_accepts_ipv6_and_sslmode_disable() {
+        let c = ConnInfo::parse_url("postgresql://u@[::1]/db?sslmode=disable").unwrap();
+        assert_eq!((c.host.as_str(), c.port, c.password.clone()), ("::1", 5432, None));
+        assert_eq!(c.url_without_password(), "postgres://u@[::1]:5432/db");
+    }
+
+    #[test]
+    fn refuses_urls_that_would_silently_mean_something_else() {
+        for url in [
+            "mysql://u:p@h/db",
+            "postgres://u:p@h:5432",
+            "postgres://u:p@h:99999/db",
+            "postgres://h:5432/db",
+            "postgres://u:p@h/db?sslmode=require",
+            "postgres://u:p%zz@h/db",
+        ] {
+            let e = ConnInfo::parse_url(url).unwrap_err();
+            assert!(matches!(e, PgError::InvalidUrl { .. }), "{url}");
+            assert!(!e.to_string().contains(":p@"), "error must not echo the URL: {e}");
+        }
+    }
+
+    #[test]
+    fn debug_and_url_without_password_hide_the_password() {
+        let c = ConnInfo::parse_url("postgres://u:s3cr3t-value@h:5/db").unwrap();
+        assert!(!format!("{c:?}").contains("s3cr3t-value"));
+        assert!(!c.url_without_password().contains("s3cr3t-value"));
+        let round = ConnInfo::parse_url(&c.url_with_password()).unwrap();
+        assert_eq!(round, c);
+    }
+}

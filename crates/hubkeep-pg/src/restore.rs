@@ -1,0 +1,344 @@
+//! Restoring a snapshot into an existing, empty database: roles, pre-data
+//! schema, table data in parallel, post-data schema, sequence values,
+//! database settings; every stream's checksum and every table's row count
+//! checked on the way.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::conninfo::ConnInfo;
+use crate::error::PgError;
+use crate::hashing::HashingReader;
+use crate::inspect::{self, query_failed};
+use crate::meta::{self, SnapshotMeta, TableMeta};
+use crate::roles;
+use crate::snapshot::{column_list, Progress};
+use crate::sql::{qualified, COPY_SESSION_SETTINGS};
+use crate::tools::{self, exit_text, StderrTail, Version};
+
+/// Where a snapshot's streams are read back from; several at once (one per
+/// restore worker). The lead implements it on the vault (`Vault::open_stream`).
+pub trait SnapshotSource: Sync {
+    fn open_stream(&self, name: &str) -> std::io::Result<Box<dyn Read + Send>>;
+}
+
+pub struct RestoreOptions {
+    /// Parallel COPY sessions; default: the number of cores.
+    pub jobs: usize,
+    /// Passwords for roles this restore creates (role → password); they
+    /// win over passwords recorded in the snapshot. Existing roles are never
+    /// changed.
+    pub role_passwords: BTreeMap<String, String>,
+    pub progress: Option<Progress>,
+}
+
+impl Default for RestoreOptions {
+    fn default() -> RestoreOptions {
+        RestoreOptions {
+            jobs: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            role_passwords: BTreeMap::new(),
+            progress: None,
+        }
+    }
+}
+
+impl fmt::Debug for RestoreOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RestoreOptions")
+            .field("jobs", &self.jobs)
+            .field("role_passwords", &self.role_passwords.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct RestoreReport {
+    pub database: String,
+    pub tables: Vec<TableCheck>,
+    pub rows: u64,
+    pub bytes: u64,
+    /// Roles this restore created (the others already existed).
+    pub roles_created: Vec<String>,
+    pub duration: Duration,
+}
+
+/// One table's row count, as recorded and as restored (always equal in a
+/// report: a mismatch fails the restore).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct TableCheck {
+    pub table: String,
+    pub expected_rows: u64,
+    pub restored_rows: u64,
+}
+
+/// Restores `meta`'s snapshot from `source` into the empty database
+/// `target`. Needs a superuser, or a role that may create the recorded
+/// roles and own every object. On error the target holds a partial copy:
+/// drop it and restore again.
+pub fn restore_snapshot(
+    source: &dyn SnapshotSource,
+    meta: &SnapshotMeta,
+    target: &ConnInfo,
+    opts: &RestoreOptions,
+) -> Result<RestoreReport, PgError> {
+    let started = Instant::now();
+    if meta.format_version != meta::FORMAT_VERSION {
+        return Err(PgError::UnsupportedFormat {
+            found: meta.format_version,
+            supported: meta::FORMAT_VERSION,
+        });
+    }
+    let progress = |msg: &str| {
+        if let Some(p) = &opts.progress {
+            p(msg)
+        }
+    };
+    let name = target.target();
+    let mut client = target.connect()?;
+    let server_num: i32 = client
+        .query_one("SELECT current_setting('server_version_num')::int4", &[])
+        .map_err(query_failed(&name, "reading the server version"))?
+        .get(0);
+    let server = Version::from_num(server_num as u32);
+    let snapshot_server = Version::from_num(meta.server_version_num);
+    if server.major < snapshot_server.major {
+        return Err(PgError::TargetTooOld {
+            target: name,
+            version: server.to_string(),
+            snapshot_major: snapshot_server.major,
+        });
+    }
+    let objects = inspect::database_user_objects(&mut client, &name)?;
+    if !objects.is_empty() {
+        return Err(PgError::NotEmpty {
+            database: target.dbname.clone(),
+            objects,
+        });
+    }
+    let psql_program = tools::tool_for_server("psql", server, &name)?;
+    let psql = |script: &[u8], what: &str, single_transaction: bool| {
+        run_psql(&psql_program, target, script, what, single_transaction)
+    };
+
+    progress("roles");
+    let role_names: Vec<String> = meta.roles.iter().map(|r| r.name.clone()).collect();
+    let existing = inspect::existing_roles(&mut client, &name, &role_names)?;
+    psql(&read_script(source, meta, meta::STREAM_ROLES)?, "creating roles", true)?;
+    let roles_created: Vec<String> = role_names.into_iter().filter(|r| !existing.contains(r)).collect();
+    for role in meta.roles.iter().filter(|r| roles_created.contains(&r.name)) {
+        if let Some(pw) = opts.role_passwords.get(&role.name) {
+            client
+                .batch_execute(&roles::set_password_statement(role, pw))
+                .map_err(query_failed(&name, &format!("setting the password of role {}", role.name)))?;
+        }
+    }
+
+    progress("pre-data schema");
+    psql(&read_script(source, meta, meta::STREAM_PRE_DATA)?, "restoring the pre-data schema", true)?;
+
+    let tables = copy_tables_in(source, meta, target, opts.jobs.max(1), opts.progress.as_ref())?;
+
+    progress("post-data schema");
+    psql(&read_script(source, meta, meta::STREAM_POST_DATA)?, "restoring the post-data schema", true)?;
+    progress("sequences");
+    psql(&read_script(source, meta, meta::STREAM_SEQUENCES)?, "setting sequence values", true)?;
+    progress("database settings");
+    psql(&read_script(source, meta, meta::STREAM_DB_SETTINGS)?, "applying database settings", true)?;
+
+    Ok(RestoreReport {
+        database: target.dbname.clone(),
+        rows: tables.iter().map(|t| t.restored_rows).sum(),
+        bytes: meta.size_bytes,
+        tables,
+        roles_created,
+        duration: started.elapsed(),
+    })
+}
+
+/// Reads a whole SQL stream and checks it before anything runs it: a
+/// damaged script must not be half-applied.
+fn read_script(source: &dyn SnapshotSource, meta: &SnapshotMeta, name: &str) -> Result<Vec<u8>, PgError> {
+    let recorded = meta.script(name).ok_or_else(|| PgError::Source {
+        stream: name.to_string(),
+        source: std::io::Error::other("the snapshot metadata does not list it"),
+    })?;
+    let source_err = |source| PgError::Source {
+        stream: name.to_string(),
+        source,
+    };
+    let mut reader = HashingReader::new(source.open_stream(name).map_err(source_err)?);
+    let mut bytes = Vec::with_capacity(recorded.bytes as usize);
+    reader.read_to_end(&mut bytes).map_err(source_err)?;
+    let actual = reader.hex_digest();
+    if actual != recorded.blake3 {
+        return Err(PgError::ChecksumMismatch {
+            stream: name.to_string(),
+            expected: recorded.blake3.clone(),
+            actual,
+        });
+    }
+    Ok(bytes)
+}
+
+/// Loads every table with `jobs` COPY sessions, biggest tables first so the
+/// last one to finish is a small one.
+fn copy_tables_in(
+    source: &dyn SnapshotSource,
+    meta: &SnapshotMeta,
+    target: &ConnInfo,
+    jobs: usize,
+    progress: Option<&Progress>,
+) -> Result<Vec<TableCheck>, PgError> {
+    let mut order: Vec<&TableMeta> = meta.tables.iter().collect();
+    order.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.stream.cmp(&b.stream)));
+    let total = order.len();
+    let queue = Mutex::new(order.into_iter().enumerate().collect::<VecDeque<_>>());
+    let failed = AtomicBool::new(false);
+    let first_error: Mutex<Option<PgError>> = Mutex::new(None);
+    let checks = Mutex::new(Vec::with_capacity(total));
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.min(total.max(1)) {
+            scope.spawn(|| {
+                let outcome = (|| -> Result<(), PgError> {
+                    let mut client = target.connect()?;
+                    client
+                        .batch_execute(COPY_SESSION_SETTINGS)
+                        .map_err(query_failed(&target.target(), "preparing a restore session"))?;
+                    loop {
+                        if failed.load(Ordering::SeqCst) {
+                            return Ok(());
+                        }
+                        let Some((i, table)) = queue.lock().expect("queue lock").pop_front() else {
+                            return Ok(());
+                        };
+                        if let Some(p) = progress {
+                            p(&format!("table {} ({}/{total})", table.display_name(), i + 1));
+                        }
+                        let check = copy_table_in(&mut client, target, source, table)?;
+                        checks.lock().expect("checks lock").push(check);
+                    }
+                })();
+                if let Err(e) = outcome {
+                    failed.store(true, Ordering::SeqCst);
+                    first_error.lock().expect("error lock").get_or_insert(e);
+                }
+            });
+        }
+    });
+    if let Some(e) = first_error.into_inner().expect("error lock") {
+        return Err(e);
+    }
+    let mut checks = checks.into_inner().expect("checks lock");
+    checks.sort_by(|a, b| a.table.cmp(&b.table));
+    Ok(checks)
+}
+
+fn copy_table_in(
+    client: &mut postgres::Client,
+    target: &ConnInfo,
+    source: &dyn SnapshotSource,
+    table: &TableMeta,
+) -> Result<TableCheck, PgError> {
+    let source_err = |source| PgError::Source {
+        stream: table.stream.clone(),
+        source,
+    };
+    let query_err = |what: &str| query_failed(&target.target(), &format!("{what} table {}", table.display_name()));
+    let columns = if table.columns.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", column_list(&table.columns))
+    };
+    let mut reader = HashingReader::new(source.open_stream(&table.stream).map_err(source_err)?);
+    let mut writer = client
+        .copy_in(format!("COPY {}{columns} FROM STDIN", qualified(&table.schema, &table.name)).as_str())
+        .map_err(query_err("loading"))?;
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = reader.read(&mut buf).map_err(source_err)?;
+        if n == 0 {
+            break;
+        }
+        if writer.write_all(&buf[..n]).is_err() {
+            // The server's own error (bad data, lost connection) comes from finish().
+            break;
+        }
+    }
+    let restored_rows = writer.finish().map_err(query_err("loading"))?;
+    let actual = reader.hex_digest();
+    if actual != table.blake3 {
+        return Err(PgError::ChecksumMismatch {
+            stream: table.stream.clone(),
+            expected: table.blake3.clone(),
+            actual,
+        });
+    }
+    if restored_rows != table.rows {
+        return Err(PgError::RowCountMismatch {
+            table: table.display_name(),
+            expected: table.rows,
+            actual: restored_rows,
+        });
+    }
+    Ok(TableCheck {
+        table: table.display_name(),
+        expected_rows: table.rows,
+        restored_rows,
+    })
+}
+
+/// Runs a script through psql with ON_ERROR_STOP, optionally in one
+/// transaction. pg_dump 15.14+ writes `\restrict` meta-commands, which is
+/// why scripts go through psql rather than a plain client.
+fn run_psql(
+    program: &Path,
+    target: &ConnInfo,
+    script: &[u8],
+    what: &str,
+    single_transaction: bool,
+) -> Result<(), PgError> {
+    let mut cmd = Command::new(program);
+    target.apply_to(&mut cmd);
+    // Index builds in post-data go faster with more sort memory.
+    cmd.env("PGOPTIONS", "-c maintenance_work_mem=256MB");
+    cmd.args(["--no-psqlrc", "--quiet", "--no-password", "-v", "ON_ERROR_STOP=1"]);
+    if single_transaction {
+        cmd.arg("--single-transaction");
+    }
+    cmd.args(["-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().map_err(|source| PgError::Spawn {
+        program: program.display().to_string(),
+        source,
+    })?;
+    let stderr = StderrTail::capture(&mut child);
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    // A failing psql closes its stdin early; its exit status tells why.
+    let _ = stdin.write_all(script);
+    drop(stdin);
+    let status = child.wait().map_err(|source| PgError::Spawn {
+        program: program.display().to_string(),
+        source,
+    })?;
+    let stderr = stderr.finish();
+    if status.success() {
+        return Ok(());
+    }
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("ERROR") || l.contains("FATAL")).collect();
+    Err(PgError::Tool {
+        tool: "psql".into(),
+        what: format!("{what} in {}", target.target()),
+        status: exit_text(status),
+        stderr: if errors.is_empty() { stderr.clone() } else { errors.join("; ") },
+    })
+}

@@ -1,0 +1,545 @@
+//! Taking a snapshot: one exported MVCC snapshot, every table locked
+//! against DDL for as long as it is being read, schema from pg_dump, each
+//! table's rows in primary-key order as its own stream, straight into the
+//! caller's sink. The stream layout is specified in docs/snapshot-format.md.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use postgres::error::SqlState;
+use postgres::Client;
+
+use crate::conninfo::ConnInfo;
+use crate::error::PgError;
+use crate::hashing::HashingReader;
+use crate::inspect::{self, query_failed, DataTable};
+use crate::meta::{self, SnapshotMeta, StreamMeta, TableMeta};
+use crate::roles;
+use crate::sql::{ident, literal, qualified, COPY_SESSION_SETTINGS};
+use crate::tools::{self, exit_text, StderrTail, Version};
+
+/// Where a snapshot's streams go, one after another, each read to its end.
+/// The lead implements it on the vault (`SnapshotWriter::add_stream`).
+pub trait SnapshotSink {
+    fn put_stream(&mut self, name: &str, data: &mut dyn Read) -> std::io::Result<()>;
+}
+
+/// A callback for progress lines such as `table ret0.hubs (3/40)`.
+pub type Progress = Arc<dyn Fn(&str) + Send + Sync>;
+
+pub struct SnapshotOptions {
+    /// How long to wait for each table's ACCESS SHARE lock (a DDL holding
+    /// an exclusive lock otherwise hangs the snapshot). Default 30 s.
+    pub lock_timeout: Duration,
+    /// Passwords of roles hubkeep knows (role → password). Recorded in
+    /// roles.sql only as SCRAM verifiers; every other role is recorded
+    /// without a password.
+    pub role_passwords: BTreeMap<String, String>,
+    /// Names of database-level settings to leave out (see
+    /// `DbSetting::name`), e.g. `connection_limit` while offline mode has
+    /// set a temporary one.
+    pub ignore_db_settings: Vec<String>,
+    pub progress: Option<Progress>,
+}
+
+impl Default for SnapshotOptions {
+    fn default() -> SnapshotOptions {
+        SnapshotOptions {
+            lock_timeout: Duration::from_secs(30),
+            role_passwords: BTreeMap::new(),
+            ignore_db_settings: Vec::new(),
+            progress: None,
+        }
+    }
+}
+
+impl fmt::Debug for SnapshotOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SnapshotOptions")
+            .field("lock_timeout", &self.lock_timeout)
+            .field("role_passwords", &self.role_passwords.keys().collect::<Vec<_>>())
+            .field("ignore_db_settings", &self.ignore_db_settings)
+            .finish()
+    }
+}
+
+/// Oldest server whose catalogs this crate reads (generated columns).
+const OLDEST_SERVER_MAJOR: u32 = 12;
+
+/// Takes a consistent snapshot of the database `conn` names and writes its
+/// streams into `sink`. Returns the metadata (also written last as
+/// `meta.json`). Needs a role that can read every table and sequence
+/// (normally the owner or a superuser). On error the sink has received a
+/// partial set of streams, which the caller must discard.
+pub fn create_snapshot(
+    conn: &ConnInfo,
+    sink: &mut dyn SnapshotSink,
+    opts: &SnapshotOptions,
+) -> Result<SnapshotMeta, PgError> {
+    let target = conn.target();
+    let progress = |msg: &str| {
+        if let Some(p) = &opts.progress {
+            p(msg)
+        }
+    };
+    let mut main = conn.connect()?;
+    let (server, database, encoding) = server_facts(&mut main, &target)?;
+    if server.major < OLDEST_SERVER_MAJOR {
+        return Err(PgError::ServerTooOld {
+            target,
+            version: server.to_string(),
+        });
+    }
+    let pg_dump = tools::tool_for_server("pg_dump", server, &target)?;
+    let pg_dump_version = tools::tool_version(&pg_dump)?;
+    if pg_dump_version.major < server.major {
+        return Err(PgError::ToolTooOld {
+            tool: "pg_dump".into(),
+            tool_version: pg_dump_version.to_string(),
+            target,
+            server_version: server.to_string(),
+            server_major: server.major,
+        });
+    }
+    let large_objects = inspect::large_object_count(&mut main, &target)?;
+    if large_objects > 0 {
+        return Err(PgError::LargeObjectsUnsupported {
+            database,
+            count: large_objects,
+        });
+    }
+
+    main.batch_execute(&format!(
+        "SET lock_timeout = {}; SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0",
+        opts.lock_timeout.as_millis().max(1)
+    ))
+    .map_err(query_failed(&target, "preparing the snapshot session"))?;
+    let exported = lock_and_export(&mut main, conn, opts.lock_timeout)?;
+
+    let sequences = inspect::sequences(&mut main, &target)?;
+    let (mut role_list, memberships) = inspect::referenced_roles(&mut main, &target)?;
+    let verifiers: BTreeMap<String, String> = role_list
+        .iter_mut()
+        .filter_map(|r| {
+            let pw = opts.role_passwords.get(&r.name)?;
+            r.password_recorded = true;
+            Some((r.name.clone(), roles::scram_verifier(pw)))
+        })
+        .collect();
+    let ignored: BTreeSet<String> = opts
+        .ignore_db_settings
+        .iter()
+        .map(|s| s.to_ascii_lowercase())
+        .collect();
+    let db_settings: Vec<_> = inspect::database_settings(&mut main, &target)?
+        .into_iter()
+        .filter(|s| !ignored.contains(&s.name.to_ascii_lowercase()))
+        .collect();
+
+    let mut scripts = Vec::new();
+    progress("roles");
+    let roles_sql = roles::roles_script(&role_list, &memberships, &verifiers);
+    scripts.push(put_bytes(sink, meta::STREAM_ROLES, roles_sql.as_bytes())?);
+
+    progress("pre-data schema");
+    let dump = PgDump {
+        program: &pg_dump,
+        conn,
+        snapshot_id: &exported.snapshot_id,
+        lock_timeout: opts.lock_timeout,
+    };
+    scripts.push(dump.section("pre-data", meta::STREAM_PRE_DATA, sink)?);
+
+    let mut worker = snapshot_worker(conn, &exported.snapshot_id, opts.lock_timeout)?;
+    let mut tables = Vec::with_capacity(exported.tables.len());
+    let count = exported.tables.len();
+    for (i, table) in exported.tables.iter().enumerate() {
+        progress(&format!("table {} ({}/{count})", table.display_name(), i + 1));
+        tables.push(copy_table(&mut worker, conn, table, opts.lock_timeout, sink)?);
+    }
+    drop(worker);
+
+    progress("sequences");
+    scripts.push(put_bytes(sink, meta::STREAM_SEQUENCES, sequences_script(&sequences).as_bytes())?);
+    progress("database settings");
+    let settings_sql = settings_script(&db_settings);
+    scripts.push(put_bytes(sink, meta::STREAM_DB_SETTINGS, settings_sql.as_bytes())?);
+    progress("post-data schema");
+    scripts.push(dump.section("post-data", meta::STREAM_POST_DATA, sink)?);
+
+    // Every table has been read: the locks and the exported snapshot can go.
+    main.batch_execute("COMMIT")
+        .map_err(query_failed(&target, "ending the snapshot transaction"))?;
+
+    let size_bytes = scripts.iter().map(|s| s.bytes).sum::<u64>()
+        + tables.iter().map(|t| t.bytes).sum::<u64>();
+    let meta = SnapshotMeta {
+        format_version: meta::FORMAT_VERSION,
+        server_version: server.to_string(),
+        server_version_num: server_num(server),
+        pg_dump_version: pg_dump_version.to_string(),
+        database,
+        encoding,
+        size_bytes,
+        created_at: exported.created_at,
+        scripts,
+        tables,
+        sequences,
+        roles: role_list,
+        memberships,
+        db_settings,
+    };
+    let json = serde_json::to_vec_pretty(&meta).expect("snapshot metadata always serializes");
+    put_bytes(sink, meta::STREAM_META, &json)?;
+    Ok(meta)
+}
+
+fn server_num(v: Version) -> u32 {
+    v.major * 10_000 + v.minor
+}
+
+fn server_facts(client: &mut Client, target: &str) -> Result<(Version, String, String), PgError> {
+    let row = client
+        .query_one(
+            "SELECT current_setting('server_version_num')::int4, current_database()::text,
+                    pg_catalog.pg_encoding_to_char(d.encoding)::text
+             FROM pg_catalog.pg_database d WHERE d.datname = current_database()",
+            &[],
+        )
+        .map_err(query_failed(target, "reading the server version"))?;
+    let num: i32 = row.get(0);
+    Ok((Version::from_num(num as u32), row.get(1), row.get(2)))
+}
+
+struct Exported {
+    snapshot_id: String,
+    created_at: DateTime<Utc>,
+    tables: Vec<DataTable>,
+}
+
+/// Starts the snapshot transaction: ACCESS SHARE locks on every table
+/// first, then the snapshot (LOCK does not take one), so no table can have
+/// been rewritten between the snapshot's instant and its lock. A table
+/// dropped between listing and locking makes us list again.
+fn lock_and_export(main: &mut Client, conn: &ConnInfo, timeout: Duration) -> Result<Exported, PgError> {
+    let target = conn.target();
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let listed = inspect::data_tables(main, &target)?;
+        main.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .map_err(query_failed(&target, "starting the snapshot transaction"))?;
+        let mut locked = BTreeSet::new();
+        match lock_tables(main, &listed, &mut locked) {
+            Ok(()) => {}
+            Err(LockFailure::Vanished(_)) if attempts < 5 => {
+                main.batch_execute("ROLLBACK")
+                    .map_err(query_failed(&target, "retrying the table locks"))?;
+                continue;
+            }
+            Err(failure) => {
+                // Rolling back only matters while the connection is alive.
+                let _ = main.batch_execute("ROLLBACK");
+                return Err(failure.into_error(conn, timeout));
+            }
+        }
+        let row = main
+            .query_one(
+                "SELECT pg_catalog.pg_export_snapshot(),
+                        (extract(epoch FROM statement_timestamp()) * 1000000)::int8",
+                &[],
+            )
+            .map_err(query_failed(&target, "exporting the snapshot"))?;
+        let snapshot_id: String = row.get(0);
+        let created_at = DateTime::<Utc>::from_timestamp_micros(row.get(1)).unwrap_or_else(Utc::now);
+        // Tables created after the listing but before the snapshot are in
+        // it: lock them too before reading them.
+        let tables = inspect::data_tables(main, &target)?;
+        let late: Vec<DataTable> = tables.iter().filter(|t| !locked.contains(&t.oid)).cloned().collect();
+        lock_tables(main, &late, &mut locked).map_err(|f| f.into_error(conn, timeout))?;
+        return Ok(Exported {
+            snapshot_id,
+            created_at,
+            tables,
+        });
+    }
+}
+
+enum LockFailure {
+    Vanished(String),
+    Timeout(DataTable),
+    Other(String, postgres::Error),
+}
+
+impl LockFailure {
+    fn into_error(self, conn: &ConnInfo, timeout: Duration) -> PgError {
+        match self {
+            LockFailure::Timeout(table) => PgError::LockTimeout {
+                holder: describe_lock_holder(conn, table.oid),
+                table: table.display_name(),
+                timeout,
+            },
+            LockFailure::Vanished(table) => PgError::SchemaChanging {
+                target: conn.target(),
+                table,
+            },
+            LockFailure::Other(name, source) => PgError::Query {
+                target: conn.target(),
+                what: format!("locking table {name}"),
+                source,
+            },
+        }
+    }
+}
+
+fn lock_tables(main: &mut Client, tables: &[DataTable], locked: &mut BTreeSet<u32>) -> Result<(), LockFailure> {
+    for t in tables {
+        let sql = format!("LOCK TABLE ONLY {} IN ACCESS SHARE MODE", qualified(&t.schema, &t.name));
+        match main.batch_execute(&sql) {
+            Ok(()) => {
+                locked.insert(t.oid);
+            }
+            Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
+                return Err(LockFailure::Timeout(t.clone()))
+            }
+            Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => {
+                return Err(LockFailure::Vanished(t.display_name()))
+            }
+            Err(e) => return Err(LockFailure::Other(t.display_name(), e)),
+        }
+    }
+    Ok(())
+}
+
+/// Who holds (or waits ahead of us for) an exclusive lock on the table, as
+/// far as a fresh session can tell.
+fn describe_lock_holder(conn: &ConnInfo, table_oid: u32) -> String {
+    let fallback = "another session holds a conflicting lock on it".to_string();
+    let Ok(mut client) = conn.connect() else {
+        return fallback;
+    };
+    let row = client.query_opt(
+        "SELECT l.pid, coalesce(a.usename::text, '?'), coalesce(a.application_name, ''),
+                coalesce(a.state, ''), l.mode, l.granted
+         FROM pg_catalog.pg_locks l LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
+         WHERE l.locktype = 'relation' AND l.relation = $1
+           AND l.mode = 'AccessExclusiveLock' AND l.pid <> pg_backend_pid()
+         ORDER BY l.granted DESC LIMIT 1",
+        &[&table_oid],
+    );
+    match row {
+        Ok(Some(r)) => {
+            let pid: i32 = r.get(0);
+            let user: String = r.get(1);
+            let app: String = r.get(2);
+            let state: String = r.get(3);
+            let mode: String = r.get(4);
+            let granted: bool = r.get(5);
+            let app = if app.is_empty() { String::new() } else { format!(", application {app}") };
+            let state = if state.is_empty() { String::new() } else { format!(", {state}") };
+            let verb = if granted { "holds" } else { "is queued ahead for" };
+            format!("session pid {pid} (user {user}{app}{state}) {verb} {mode} on it")
+        }
+        _ => fallback,
+    }
+}
+
+/// A second session inside the exported snapshot, for the COPYs.
+fn snapshot_worker(conn: &ConnInfo, snapshot_id: &str, timeout: Duration) -> Result<Client, PgError> {
+    let target = conn.target();
+    let mut worker = conn.connect()?;
+    worker
+        .batch_execute(&format!(
+            "{COPY_SESSION_SETTINGS}; SET lock_timeout = {};
+             BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;
+             SET TRANSACTION SNAPSHOT {}",
+            timeout.as_millis().max(1),
+            literal(snapshot_id)
+        ))
+        .map_err(query_failed(&target, "importing the snapshot into a worker session"))?;
+    Ok(worker)
+}
+
+/// The stream name of a table's data: `data/<schema>.<table>.copy` with
+/// bytes outside `[A-Za-z0-9_-]` percent-encoded (a `.` too, so the first
+/// unencoded dot always separates schema from table).
+pub fn table_stream_name(schema: &str, name: &str) -> String {
+    fn enc(s: &str) -> String {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    }
+    format!("data/{}.{}.copy", enc(schema), enc(name))
+}
+
+pub(crate) fn column_list(columns: &[String]) -> String {
+    columns.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", ")
+}
+
+fn copy_out_query(t: &DataTable) -> String {
+    let order = if t.primary_key.is_empty() {
+        String::new()
+    } else {
+        format!(" ORDER BY {}", column_list(&t.primary_key))
+    };
+    format!(
+        "COPY (SELECT {} FROM ONLY {}{order}) TO STDOUT",
+        column_list(&t.columns),
+        qualified(&t.schema, &t.name)
+    )
+}
+
+fn copy_table(
+    worker: &mut Client,
+    conn: &ConnInfo,
+    table: &DataTable,
+    timeout: Duration,
+    sink: &mut dyn SnapshotSink,
+) -> Result<TableMeta, PgError> {
+    let stream = table_stream_name(&table.schema, &table.name);
+    let reader = match worker.copy_out(copy_out_query(table).as_str()) {
+        Ok(r) => r,
+        Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
+            return Err(LockFailure::Timeout(table.clone()).into_error(conn, timeout))
+        }
+        Err(source) => {
+            return Err(PgError::Query {
+                target: conn.target(),
+                what: format!("reading table {}", table.display_name()),
+                source,
+            })
+        }
+    };
+    let mut hashing = HashingReader::new(reader);
+    put_all(sink, &stream, &mut hashing)?;
+    Ok(TableMeta {
+        schema: table.schema.clone(),
+        name: table.name.clone(),
+        stream,
+        columns: table.columns.clone(),
+        order_by: table.primary_key.clone(),
+        has_pk: !table.primary_key.is_empty(),
+        rows: hashing.rows(),
+        bytes: hashing.byte_count(),
+        blake3: hashing.hex_digest(),
+    })
+}
+
+/// Hands one stream to the sink and makes sure it was consumed to the end.
+fn put_all<R: Read>(sink: &mut dyn SnapshotSink, name: &str, data: &mut HashingReader<R>) -> Result<(), PgError> {
+    let sink_err = |source| PgError::Sink {
+        stream: name.to_string(),
+        source,
+    };
+    sink.put_stream(name, data).map_err(sink_err)?;
+    if !data.at_end().map_err(sink_err)? {
+        return Err(sink_err(std::io::Error::other(
+            "the sink returned before reading the stream to its end",
+        )));
+    }
+    Ok(())
+}
+
+fn put_bytes(sink: &mut dyn SnapshotSink, name: &str, bytes: &[u8]) -> Result<StreamMeta, PgError> {
+    let mut hashing = HashingReader::new(bytes);
+    put_all(sink, name, &mut hashing)?;
+    Ok(StreamMeta {
+        name: name.to_string(),
+        bytes: hashing.byte_count(),
+        blake3: hashing.hex_digest(),
+    })
+}
+
+/// One pg_dump section on the exported snapshot, piped into the sink.
+struct PgDump<'a> {
+    program: &'a Path,
+    conn: &'a ConnInfo,
+    snapshot_id: &'a str,
+    lock_timeout: Duration,
+}
+
+impl PgDump<'_> {
+    fn section(&self, section: &str, stream: &str, sink: &mut dyn SnapshotSink) -> Result<StreamMeta, PgError> {
+        let mut cmd = Command::new(self.program);
+        self.conn.apply_to(&mut cmd);
+        cmd.arg("--no-password")
+            .arg("--format=plain")
+            .arg("--quote-all-identifiers")
+            .arg(format!("--section={section}"))
+            .arg(format!("--snapshot={}", self.snapshot_id))
+            .arg(format!("--lock-wait-timeout={}", self.lock_timeout.as_millis().max(1)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().map_err(|source| PgError::Spawn {
+            program: self.program.display().to_string(),
+            source,
+        })?;
+        let stderr = StderrTail::capture(&mut child);
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut hashing = HashingReader::new(stdout);
+        let put = put_all(sink, stream, &mut hashing);
+        if put.is_err() {
+            // The sink gave up: pg_dump must not linger on a full pipe.
+            let _ = child.kill();
+        }
+        let written = StreamMeta {
+            name: stream.to_string(),
+            bytes: hashing.byte_count(),
+            blake3: hashing.hex_digest(),
+        };
+        drop(hashing);
+        let status = child.wait().map_err(|source| PgError::Spawn {
+            program: self.program.display().to_string(),
+            source,
+        })?;
+        let stderr = stderr.finish();
+        put?;
+        if !status.success() {
+            return Err(PgError::Tool {
+                tool: "pg_dump".into(),
+                what: format!("dumping the {section} schema of {}", self.conn.target()),
+                status: exit_text(status),
+                stderr,
+            });
+        }
+        Ok(written)
+    }
+}
+
+fn sequences_script(sequences: &[meta::SequenceMeta]) -> String {
+    let mut s = String::from("-- hubkeep snapshot: sequence values.\n\\set ON_ERROR_STOP on\n");
+    for q in sequences {
+        s.push_str(&format!(
+            "SELECT pg_catalog.setval({}, {}, {});\n",
+            literal(&qualified(&q.schema, &q.name)),
+            q.last_value,
+            q.is_called
+        ));
+    }
+    s
+}
+
+fn settings_script(settings: &[meta::DbSetting]) -> String {
+    let mut s = String::from(
+        "-- hubkeep snapshot: database-level settings, applied to the current database.\n\
+         \\set ON_ERROR_STOP on\n\
+         SELECT current_database() AS \"DBNAME\" \\gset\n",
+    );
+    for setting in settings {
+        s.push_str(&format!("-- {}\n{}\n", setting.name, setting.statement));
+    }
+    s
+}
