@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::crypto::decrypt_header;
 use crate::db::HubDb;
 use crate::error::HubsError;
-use crate::layout::{file_paths, read_header, Meta, StorageArea};
+use crate::layout::{file_paths, read_header, require_storage, Meta, StorageArea};
 
 /// At most this many problems are listed per category; the counts stay exact.
 const MAX_LISTED_PROBLEMS: usize = 50;
@@ -115,6 +115,7 @@ pub fn check_hub(
     read_all: bool,
     sample: usize,
 ) -> Result<CheckReport, HubsError> {
+    require_storage(storage)?;
     let mut db = HubDb::connect(db_url)?;
     db.require_table("owned_files")?;
     let mut categories = Vec::new();

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::db::HubDb;
 use crate::error::HubsError;
-use crate::layout::{file_paths, list_blobs, StorageArea};
+use crate::layout::{file_paths, list_blobs, require_storage, StorageArea};
 
 /// Uuids, sorted, on either side of the mismatch.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -34,6 +34,7 @@ impl Drift {
 /// Compares the owned files the database at `db_url` lists with the blobs
 /// under `<storage>/owned`.
 pub fn drift(db_url: &str, storage: &Path) -> Result<Drift, HubsError> {
+    require_storage(storage)?;
     let mut db = HubDb::connect(db_url)?;
     db.require_table("owned_files")?;
     let rows = db

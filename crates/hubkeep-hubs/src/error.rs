@@ -22,6 +22,9 @@ pub enum HubsError {
     #[error("the database {target} has no table {table}: it is not a Reticulum (Hubs) database or its schema was not restored; point at the hub's database")]
     NotAHubDatabase { target: String, table: String },
 
+    #[error("the file store {} does not exist or is not a directory: point at the hub's storage_path (the directory holding owned/, expiring/ and cached/)", path.display())]
+    NoStorage { path: PathBuf },
+
     #[error("the database {target} already has a schema ret0: the demo schema goes into an empty database only; create a fresh database")]
     SchemaExists { target: String },
 

@@ -58,6 +58,7 @@ pub fn file_paths(storage: &Path, area: StorageArea, uuid: &str) -> FilePaths {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Meta {
     pub content_length: u64,
+    #[serde(default)]
     pub content_type: String,
     pub promotion_token: Option<String>,
 }
@@ -76,6 +77,17 @@ impl Meta {
 
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("a Meta always serializes")
+    }
+}
+
+/// Fails with [`HubsError::NoStorage`] unless `storage` is a directory.
+pub fn require_storage(storage: &Path) -> Result<(), HubsError> {
+    if storage.is_dir() {
+        Ok(())
+    } else {
+        Err(HubsError::NoStorage {
+            path: storage.to_path_buf(),
+        })
     }
 }
 

@@ -362,6 +362,12 @@ fn schema_and_demo_refuse_to_overwrite_an_existing_hub() {
     assert!(err.to_string().contains("ret0.owned_files"), "{err}");
     let err = drift(&other, hub.storage()).unwrap_err();
     assert!(matches!(err, HubsError::NotAHubDatabase { .. }), "{err}");
+    let missing = hub.storage().join("not-mounted");
+    let err = check_hub(&hub.url, &missing, SKB, false, 1).unwrap_err();
+    assert!(
+        err.to_string().contains("not-mounted does not exist"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -372,7 +378,7 @@ fn connection_errors_name_the_database_but_never_the_password() {
         .unwrap()
         .port();
     let url = format!("postgresql://hubs:s3cret-pass@127.0.0.1:{port}/polycosm_production");
-    let err = check_hub(&url, Path::new("/nonexistent"), SKB, false, 1).unwrap_err();
+    let err = check_hub(&url, &std::env::temp_dir(), SKB, false, 1).unwrap_err();
     let message = err.to_string();
     assert!(
         message.contains(&format!("hubs@127.0.0.1:{port}/polycosm_production")),
