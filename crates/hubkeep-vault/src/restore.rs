@@ -1,0 +1,403 @@
+//! Restoring a snapshot into a new or empty directory.
+//!
+//! Every path is validated before anything is written. Files are created
+//! first, then filled pack by pack (each needed byte range of a pack is read
+//! once, on several threads, and every chunk is checked against its id), then
+//! metadata is applied: files, then symlinks, then directories deepest first.
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsStr;
+use std::fs::{self, File};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use filetime::FileTime;
+
+use crate::crypto::ChunkId;
+use crate::index::IndexMap;
+use crate::manifest::{Entry, KIND_DIR, KIND_FILE, KIND_SYMLINK};
+use crate::{blob, RestoreOptions, RestoreSummary, Vault, VaultError};
+
+/// Ranges of a pack closer than this are read as one request.
+const MERGE_GAP: u64 = 1024 * 1024;
+/// But no single request is larger than this.
+const MAX_RANGE: u64 = 32 * 1024 * 1024;
+
+fn lossy(path: &[u8]) -> String {
+    String::from_utf8_lossy(path).into_owned()
+}
+
+/// Refuses any entry that could write outside the target or is ambiguous.
+pub(crate) fn validate_entries(snapshot: &str, entries: &[Entry]) -> Result<(), VaultError> {
+    let unsafe_entry = |path: &[u8], reason: &str| VaultError::UnsafeEntry {
+        snapshot: snapshot.to_string(),
+        path: lossy(path),
+        reason: reason.to_string(),
+    };
+    let mut seen = HashSet::new();
+    let mut non_dirs = HashSet::new();
+    for e in entries {
+        let p = e.path.as_slice();
+        if p.is_empty() {
+            return Err(unsafe_entry(p, "empty path"));
+        }
+        if p[0] == b'/' {
+            return Err(unsafe_entry(p, "absolute path"));
+        }
+        if p.contains(&0) {
+            return Err(unsafe_entry(p, "NUL byte in path"));
+        }
+        if p.split(|b| *b == b'/').any(|c| c.is_empty() || c == b"." || c == b"..") {
+            return Err(unsafe_entry(p, "empty, '.' or '..' component"));
+        }
+        if ![KIND_FILE, KIND_DIR, KIND_SYMLINK].contains(&e.kind) {
+            return Err(unsafe_entry(p, "unknown entry kind"));
+        }
+        if e.kind == KIND_SYMLINK && e.target.is_none() {
+            return Err(unsafe_entry(p, "symlink without a target"));
+        }
+        if !seen.insert(p) {
+            return Err(unsafe_entry(p, "listed twice"));
+        }
+        if e.kind != KIND_DIR {
+            non_dirs.insert(p);
+        }
+    }
+    for e in entries {
+        let p = e.path.as_slice();
+        for (i, _) in p.iter().enumerate().filter(|(_, b)| **b == b'/') {
+            if non_dirs.contains(&p[..i]) {
+                return Err(unsafe_entry(p, &format!("it lies under {:?}, which is a symlink or file", lossy(&p[..i]))));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_target(target: &Path) -> Result<(), VaultError> {
+    match fs::read_dir(target) {
+        Ok(mut entries) => {
+            if entries.next().is_some() {
+                return Err(VaultError::TargetNotEmpty { target: target.display().to_string() });
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            fs::create_dir_all(target).map_err(|e| VaultError::io("create restore target", target, e))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
+            Err(VaultError::TargetNotEmpty { target: target.display().to_string() })
+        }
+        Err(e) => Err(VaultError::io("read restore target", target, e)),
+    }
+}
+
+/// One place a chunk's bytes go.
+struct Dest {
+    file: usize,
+    offset: u64,
+}
+
+struct Plan {
+    /// pack → (offset, sealed len, chunk id), sorted by offset, each chunk once.
+    packs: Vec<(Arc<str>, Vec<(u64, u32, ChunkId)>)>,
+    dests: HashMap<ChunkId, Vec<Dest>>,
+    /// file index → why it cannot be restored.
+    missing: HashMap<usize, String>,
+}
+
+fn plan(files: &[&Entry], index: &IndexMap) -> Plan {
+    let mut dests: HashMap<ChunkId, Vec<Dest>> = HashMap::new();
+    let mut by_pack: HashMap<Arc<str>, Vec<(u64, u32, ChunkId)>> = HashMap::new();
+    let mut missing = HashMap::new();
+    for (i, f) in files.iter().enumerate() {
+        let mut offset = 0;
+        for c in &f.chunks {
+            let id = c.id();
+            match index.chunks.get(&id) {
+                Some(loc) => {
+                    let d = dests.entry(id).or_default();
+                    if d.is_empty() {
+                        by_pack.entry(loc.pack.clone()).or_default().push((loc.offset, loc.len, id));
+                    }
+                    d.push(Dest { file: i, offset });
+                }
+                None => {
+                    missing.entry(i).or_insert_with(|| format!("chunk {} is in no index", &id.to_hex()[..16]));
+                }
+            }
+            offset += c.len();
+        }
+    }
+    let mut packs: Vec<_> = by_pack.into_iter().collect();
+    packs.sort_by(|a, b| a.0.cmp(&b.0));
+    for (_, blobs) in &mut packs {
+        blobs.sort_by_key(|b| b.0);
+    }
+    Plan { packs, dests, missing }
+}
+
+/// Groups sorted blobs into ranges to read in one request each.
+fn ranges(blobs: &[(u64, u32, ChunkId)]) -> Vec<&[(u64, u32, ChunkId)]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 1..=blobs.len() {
+        let split = i == blobs.len() || {
+            let prev_end = blobs[i - 1].0 + u64::from(blobs[i - 1].1);
+            blobs[i].0 > prev_end + MERGE_GAP || blobs[i].0 + u64::from(blobs[i].1) - blobs[start].0 > MAX_RANGE
+        };
+        if split {
+            out.push(&blobs[start..i]);
+            start = i;
+        }
+    }
+    out
+}
+
+struct Filler<'a> {
+    vault: &'a Vault,
+    paths: Vec<PathBuf>,
+    plan: &'a Plan,
+    skip_damaged: bool,
+    abort: AtomicBool,
+    /// chunk → (object, what is wrong)
+    damaged: Mutex<HashMap<ChunkId, String>>,
+    io_error: Mutex<Option<VaultError>>,
+    opts: &'a RestoreOptions,
+}
+
+impl Filler<'_> {
+    fn mark_damaged(&self, id: ChunkId, why: String) {
+        self.damaged.lock().expect("damaged set").insert(id, why);
+        if !self.skip_damaged {
+            self.abort.store(true, Ordering::SeqCst);
+        }
+    }
+
+    fn fill_pack(&self, pack: &str, blobs: &[(u64, u32, ChunkId)]) {
+        let object = format!("packs/{pack}");
+        let store = &self.vault.inner.store;
+        for range in ranges(blobs) {
+            if self.abort.load(Ordering::SeqCst) {
+                return;
+            }
+            let start = range[0].0;
+            let last = range[range.len() - 1];
+            let bytes = match store.get_range(&object, start, last.0 + u64::from(last.1) - start) {
+                Ok(b) => b,
+                Err(e) => {
+                    for b in range {
+                        self.mark_damaged(b.2, format!("{object}: {e}"));
+                    }
+                    continue;
+                }
+            };
+            for &(offset, len, id) in range {
+                let at = (offset - start) as usize;
+                match blob::decode(&self.vault.inner.keys, &id, &bytes[at..at + len as usize]) {
+                    Ok(data) => {
+                        if let Err(e) = self.write(&id, &data) {
+                            self.io_error.lock().expect("io error").get_or_insert(e);
+                            self.abort.store(true, Ordering::SeqCst);
+                            return;
+                        }
+                    }
+                    Err(detail) => self.mark_damaged(id, format!("{object}: chunk {} {detail}", &id.to_hex()[..16])),
+                }
+            }
+        }
+    }
+
+    fn write(&self, id: &ChunkId, data: &[u8]) -> Result<(), VaultError> {
+        for d in &self.plan.dests[id] {
+            let path = &self.paths[d.file];
+            let file = File::options()
+                .write(true)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(path)
+                .map_err(|e| VaultError::io("open restored file", path, e))?;
+            file.write_all_at(data, d.offset).map_err(|e| VaultError::io("write restored file", path, e))?;
+            if let Some(p) = &self.opts.progress {
+                p.advance(data.len() as u64);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn set_times(path: &Path, e: &Entry) -> Result<(), VaultError> {
+    let t = FileTime::from_unix_time(e.mtime, e.mtime_ns);
+    filetime::set_symlink_file_times(path, t, t).map_err(|err| VaultError::io("set times of", path, err))
+}
+
+fn set_owner(path: &Path, e: &Entry) -> Result<(), VaultError> {
+    // Ownership can only be given away by root; others keep their own.
+    if unsafe { libc::geteuid() } == 0 {
+        std::os::unix::fs::lchown(path, Some(e.uid), Some(e.gid)).map_err(|err| VaultError::io("set owner of", path, err))?;
+    }
+    Ok(())
+}
+
+fn set_mode(path: &Path, e: &Entry) -> Result<(), VaultError> {
+    fs::set_permissions(path, fs::Permissions::from_mode(e.mode)).map_err(|err| VaultError::io("set permissions of", path, err))
+}
+
+impl Vault {
+    /// Restores snapshot `id` into `target`, which must be missing or empty.
+    pub fn restore_dir(&self, id: &str, target: &Path, opts: &RestoreOptions) -> Result<RestoreSummary, VaultError> {
+        let started = Instant::now();
+        let manifest = self.load_manifest(id)?;
+        let index = self.load_index()?;
+        let entries = self.load_tree(&manifest, &index)?;
+        validate_entries(id, &entries)?;
+        check_target(target)?;
+        let full = |e: &Entry| target.join(OsStr::from_bytes(&e.path));
+
+        let mut summary = RestoreSummary { snapshot: id.to_string(), ..Default::default() };
+        let files: Vec<&Entry> = entries.iter().filter(|e| e.kind == KIND_FILE).collect();
+        for e in &entries {
+            let path = full(e);
+            match e.kind {
+                KIND_DIR => {
+                    fs::DirBuilder::new().recursive(true).mode(0o700).create(&path).map_err(|err| VaultError::io("create directory", &path, err))?;
+                    summary.dirs += 1;
+                }
+                KIND_FILE => {
+                    if let Some(parent) = path.parent() {
+                        fs::DirBuilder::new().recursive(true).mode(0o700).create(parent).map_err(|err| VaultError::io("create directory", parent, err))?;
+                    }
+                    let f = File::options()
+                        .write(true)
+                        .create_new(true)
+                        .mode(0o600)
+                        .custom_flags(libc::O_NOFOLLOW)
+                        .open(&path)
+                        .map_err(|err| VaultError::io("create file", &path, err))?;
+                    f.set_len(e.size).map_err(|err| VaultError::io("size file", &path, err))?;
+                }
+                _ => {}
+            }
+        }
+
+        let plan = plan(&files, &index);
+        if let Some(p) = &opts.progress {
+            p.start(files.iter().map(|f| f.size).sum());
+        }
+        let filler = Filler {
+            vault: self,
+            paths: files.iter().map(|e| full(e)).collect(),
+            plan: &plan,
+            skip_damaged: opts.skip_damaged,
+            abort: AtomicBool::new(!opts.skip_damaged && !plan.missing.is_empty()),
+            damaged: Mutex::new(HashMap::new()),
+            io_error: Mutex::new(None),
+            opts,
+        };
+        let next = Mutex::new(plan.packs.iter());
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(2, 8);
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| loop {
+                    if filler.abort.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    let Some((pack, blobs)) = next.lock().expect("pack queue").next() else { return };
+                    filler.fill_pack(pack, blobs);
+                });
+            }
+        });
+        if let Some(e) = filler.io_error.into_inner().expect("io error") {
+            return Err(e);
+        }
+
+        // Which files are damaged, and why.
+        let damaged_chunks = filler.damaged.into_inner().expect("damaged set");
+        let mut damaged_files: HashMap<usize, String> = plan.missing.clone();
+        for (id, why) in &damaged_chunks {
+            for d in &plan.dests[id] {
+                damaged_files.entry(d.file).or_insert_with(|| why.clone());
+            }
+        }
+        if !damaged_files.is_empty() {
+            let mut list: Vec<(usize, String)> = damaged_files.into_iter().collect();
+            list.sort();
+            if !opts.skip_damaged {
+                let (i, why) = &list[0];
+                return Err(VaultError::DamagedFile { snapshot: id.into(), path: lossy(&files[*i].path), detail: why.clone() });
+            }
+            for (i, _) in &list {
+                let _ = fs::remove_file(&filler.paths[*i]);
+                summary.damaged_files.push(lossy(&files[*i].path));
+            }
+        }
+        let damaged: HashSet<&[u8]> = summary.damaged_files.iter().map(|s| s.as_bytes()).collect();
+
+        for e in files.iter().filter(|e| !damaged.contains(e.path.as_slice())) {
+            let path = full(e);
+            set_owner(&path, e)?;
+            set_mode(&path, e)?;
+            set_times(&path, e)?;
+            summary.files += 1;
+            summary.bytes += e.size;
+        }
+        for e in entries.iter().filter(|e| e.kind == KIND_SYMLINK) {
+            let path = full(e);
+            let link_target = OsStr::from_bytes(e.target.as_ref().expect("validated"));
+            std::os::unix::fs::symlink(link_target, &path).map_err(|err| VaultError::io("create symlink", &path, err))?;
+            set_owner(&path, e)?;
+            set_times(&path, e)?;
+            summary.symlinks += 1;
+        }
+        for e in entries.iter().rev().filter(|e| e.kind == KIND_DIR) {
+            let path = full(e);
+            set_owner(&path, e)?;
+            set_mode(&path, e)?;
+            set_times(&path, e)?;
+        }
+        summary.duration_secs = started.elapsed().as_secs_f64();
+        Ok(summary)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::tests::entry;
+
+    fn check(entries: Vec<Entry>) -> Result<(), VaultError> {
+        validate_entries("s", &entries)
+    }
+
+    #[test]
+    fn traversal_and_absolute_paths_are_refused() {
+        for bad in [&b"../x"[..], b"/abs", b"a/../b", b"a//b", b"./a", b"", b"a/."] {
+            let err = check(vec![entry(bad, KIND_FILE)]).unwrap_err();
+            assert!(matches!(err, VaultError::UnsafeEntry { .. }), "{bad:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn entries_under_a_symlink_are_refused() {
+        let err = check(vec![entry(b"link", KIND_SYMLINK), entry(b"link/file", KIND_FILE)]).unwrap_err();
+        assert!(err.to_string().contains("\"link\""), "{err}");
+        check(vec![entry(b"dir", KIND_DIR), entry(b"dir/file", KIND_FILE), entry(b"link", KIND_SYMLINK)]).unwrap();
+    }
+
+    #[test]
+    fn duplicate_paths_are_refused() {
+        assert!(check(vec![entry(b"a", KIND_FILE), entry(b"a", KIND_DIR)]).is_err());
+    }
+
+    #[test]
+    fn nearby_blobs_are_read_in_one_range() {
+        let id = ChunkId([0; 32]);
+        let blobs = vec![(8, 100, id), (108, 100, id), (10_000_000, 5, id)];
+        let r = ranges(&blobs);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].len(), 2);
+    }
+}
