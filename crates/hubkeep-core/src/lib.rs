@@ -1,1 +1,91 @@
-//! placeholder
+//! hubkeep's service layer: everything between the command line and the two
+//! engines. It owns the home (catalog, secret store, regions), stacks and
+//! their lifecycle, offline mode, jobs, database snapshots and file-store
+//! recovery points as catalog records, backup sets, whole-hub restore and
+//! disaster recovery from a vault alone.
+//!
+//! It is not a storage engine: bytes go through `hubkeep-vault`, databases
+//! through `hubkeep-pg`, and Hubs-specific checks through `hubkeep-hubs`.
+//!
+//! ```no_run
+//! let hk = hubkeep_core::Hubkeep::open(std::path::Path::new("/var/lib/hubkeep")).unwrap();
+//! for stack in hk.stacks().unwrap() { println!("{} {}", stack.name, stack.status); }
+//! ```
+
+pub mod catalog;
+pub mod error;
+pub mod home;
+pub mod ids;
+pub mod records;
+pub mod secrets;
+
+mod backupset;
+mod dbsnap;
+mod demo;
+mod files;
+mod jobs;
+mod lock;
+mod offline;
+mod provider;
+mod restore;
+mod stacks;
+mod vaults;
+
+pub use error::{Error, Result};
+pub use hubkeep_vault::Progress;
+pub use jobs::JobHandle;
+pub use lock::StackLock;
+pub use backupset::BackupRequest;
+pub use dbsnap::SnapshotRequest;
+pub use demo::DemoReport;
+pub use restore::{RestoreRequest, Restored};
+pub use stacks::{AdoptRequest, CreateRequest, StackCreated};
+pub use files::BackupJobResult;
+pub use vaults::CreatedVault;
+
+use home::Home;
+use std::path::Path;
+use std::sync::Arc;
+
+/// The service handle: one per command, over one home.
+pub struct Hubkeep {
+    pub home: Home,
+    /// Where long work reports progress (a terminal bar, or nothing).
+    pub progress: Option<Arc<dyn Progress>>,
+    /// Where notes for the operator go (stderr in the CLI).
+    pub notes: Arc<dyn Fn(&str) + Send + Sync>,
+}
+
+impl Hubkeep {
+    pub fn open(dir: &Path) -> Result<Hubkeep> {
+        let home = Home::open_or_init(dir)?;
+        let hk = Hubkeep { home, progress: None, notes: Arc::new(|m| eprintln!("{m}")) };
+        hk.recover_interrupted()?;
+        Ok(hk)
+    }
+
+    pub fn note(&self, msg: &str) {
+        (self.notes)(msg)
+    }
+
+    /// Undo what a killed hubkeep left behind: jobs of dead processes are
+    /// FAILED, snapshots and recovery points they were creating are failed,
+    /// and a hub a dead backup took offline is brought back online.
+    fn recover_interrupted(&self) -> Result<()> {
+        self.reap_dead_jobs()?;
+        self.recover_offline_stacks()
+    }
+}
+
+pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
+}
+
+pub(crate) fn process_alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    // Signal 0 checks existence; EPERM still means the process exists.
+    let r = unsafe { libc::kill(pid as i32, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}

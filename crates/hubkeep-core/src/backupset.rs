@@ -1,0 +1,257 @@
+//! The whole manual procedure in one command: offline (if asked), database
+//! snapshot, file-store recovery point, back online on every exit path, and
+//! a backup set tying them together with key fingerprints and, encrypted in
+//! the vault, the key bundle that makes the backup restorable anywhere.
+
+use crate::catalog::Kind;
+use crate::dbsnap::SnapshotRequest;
+use crate::error::{Error, Result};
+use crate::ids::{ArnKind, VaultObjectArn};
+use crate::records::{BackupSet, DbSnapshot, Drift, KeyBundle, Profile, RecoveryPoint, Stack};
+use crate::{now, Hubkeep};
+use std::collections::BTreeMap;
+
+/// The vault snapshot kind of a backup set (no files; meta only).
+pub(crate) const KIND: &str = "backup-set";
+
+pub struct BackupRequest<'a> {
+    pub stack: &'a str,
+    pub offline: bool,
+    pub vault: Option<String>,
+    pub strict: bool,
+}
+
+/// Brings a hub back online when the backup that took it offline ends,
+/// however it ends (error or panic); signals are handled by `abort_run`.
+struct OnlineGuard<'a> {
+    hk: &'a Hubkeep,
+    stack: String,
+    armed: bool,
+}
+
+impl OnlineGuard<'_> {
+    fn release(mut self) -> Result<()> {
+        self.armed = false;
+        self.hk.bring_online(&self.stack).map(|_| ())
+    }
+}
+
+impl Drop for OnlineGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            if let Err(e) = self.hk.bring_online(&self.stack) {
+                self.hk.note(&format!("warning: could not bring stack {} back online: {e}; run `hubkeep stack update {} --online`", self.stack, self.stack));
+            }
+        }
+    }
+}
+
+impl Hubkeep {
+    pub fn backup_set(&self, id: &str) -> Result<BackupSet> {
+        let parsed = VaultObjectArn::parse(id)?.expect_kind(ArnKind::BackupSet)?;
+        self.home.catalog.get(Kind::BackupSet, &parsed.to_string())?.ok_or_else(|| {
+            Error::new("backup_not_found", format!("backup set {id} does not exist in this home; on a new machine attach its vault first (`hubkeep vault attach`)"))
+        })
+    }
+
+    pub fn backup_sets(&self) -> Result<Vec<BackupSet>> {
+        self.home.catalog.list(Kind::BackupSet)
+    }
+
+    /// `hubkeep backup STACK [--offline]`.
+    pub fn backup(&self, req: &BackupRequest) -> Result<BackupSet> {
+        let stack = self.stack(req.stack)?;
+        let _lock = self.lock_stack(&stack.name, "backup")?;
+        let stack = self.stack(req.stack)?;
+        if stack.status != crate::stacks::ONLINE && !(stack.status == crate::stacks::OFFLINE) {
+            return Err(Error::new("stack_state", format!("stack {} is {}; only an ONLINE or OFFLINE stack can be backed up", stack.name, stack.status)));
+        }
+        let outputs = stack.outputs.clone().ok_or_else(|| Error::new("stack_state", format!("stack {} has no resources", stack.name)))?;
+        let vault = req.vault.clone().unwrap_or(outputs.daily_backup_vault.clone());
+        self.vault_in_region(&vault, &stack.region)?;
+        let mut warnings = self.missing_key_warnings(&stack);
+        for w in &warnings {
+            self.note(&format!("warning: {w}"));
+        }
+        let started_at = now();
+        let drift = self.drift(&stack)?;
+        if let Some(d) = &drift {
+            if d.rows_without_blob + d.blobs_without_row > 0 {
+                let msg = format!(
+                    "the file store and database of stack {} disagree: {} owned_files rows without a blob, {} blobs without a row (e.g. {})",
+                    stack.name, d.rows_without_blob, d.blobs_without_row, d.examples.join(", ")
+                );
+                if req.strict {
+                    return Err(Error::new("drift", format!("{msg}; fix them or back up without --strict")));
+                }
+                self.note(&format!("warning: {msg}"));
+                warnings.push(msg);
+            }
+        }
+        let was_offline = stack.offline.is_some();
+        let guard = if req.offline && !was_offline {
+            self.take_offline(&stack.name, None, Some(std::process::id()))?;
+            Some(OnlineGuard { hk: self, stack: stack.name.clone(), armed: true })
+        } else {
+            None
+        };
+        let snap = self.snapshot_database(&SnapshotRequest { stack: &stack.name, id: None, vault: Some(vault.clone()), automated: false })?;
+        let files = self.backup_files(&stack, Some(&vault))?;
+        if let Some(g) = guard {
+            g.release()?;
+        }
+        let consistent = req.offline || was_offline;
+        let set = BackupSet {
+            backup_id: VaultObjectArn::new(&stack.region, &vault, ArnKind::BackupSet, &crate::ids::backup_set_id()).to_string(),
+            stack_name: stack.name.clone(),
+            db_snapshot_id: snap.id.clone(),
+            db_secret_arn: outputs.database_secret_arn.clone(),
+            vault: vault.clone(),
+            recovery_point_arn: files.recovery_point_arn.clone(),
+            region: stack.region.clone(),
+            domain: stack.domain.clone(),
+            profile: stack.profile,
+            app_version: stack.app_version.clone(),
+            offline: req.offline,
+            consistent,
+            note: if consistent {
+                "the database and the file store are from one instant: the hub was offline".into()
+            } else {
+                "the hub stayed online: the database snapshot was taken first, then the file store; they are not from one instant (use --offline for that)".into()
+            },
+            key_fingerprints: self.key_fingerprints(&stack)?,
+            drift,
+            warnings,
+            started_at,
+            finished_at: now(),
+        };
+        self.store_backup_set(&stack, &set)?;
+        Ok(set)
+    }
+
+    fn key_fingerprints(&self, stack: &Stack) -> Result<BTreeMap<String, String>> {
+        let secrets = self.home.secrets();
+        let mut out = BTreeMap::new();
+        for m in secrets.list_prefix(&format!("/keymaster/{}/", stack.name))? {
+            if let Some(v) = secrets.value(&m.name)? {
+                out.insert(m.name.clone(), crate::secrets::fingerprint(&v));
+            }
+        }
+        if let Some(o) = &stack.outputs {
+            if let Ok((meta, v)) = secrets.get(&o.database_secret_arn) {
+                out.insert(meta.name, crate::secrets::fingerprint(&v));
+            }
+        }
+        Ok(out)
+    }
+
+    fn key_bundle(&self, stack: &Stack) -> Result<KeyBundle> {
+        let secrets = self.home.secrets();
+        let prefix = format!("/keymaster/{}/", stack.name);
+        let mut keymaster = BTreeMap::new();
+        for m in secrets.list_prefix(&prefix)? {
+            if let Some(v) = secrets.value(&m.name)? {
+                keymaster.insert(m.name[prefix.len()..].to_string(), v);
+            }
+        }
+        let arn = &stack.outputs.as_ref().expect("checked by the caller").database_secret_arn;
+        let (meta, value) = secrets.get(arn)?;
+        Ok(KeyBundle { keymaster, db_secret_name: meta.name, db_secret_value: serde_json::from_str(&value)? })
+    }
+
+    /// The backup set goes into the vault (with the key bundle, encrypted
+    /// there) and into the catalog (fingerprints only).
+    fn store_backup_set(&self, stack: &Stack, set: &BackupSet) -> Result<()> {
+        let meta = serde_json::json!({
+            "backup_set": set,
+            "key_bundle": self.key_bundle(stack)?,
+            "stack": stack,
+        });
+        let writer = self.open_vault(&set.vault)?.writer(KIND, meta)?;
+        writer.commit()?;
+        self.home.catalog.put(Kind::BackupSet, &set.backup_id, set)
+    }
+
+    /// The key bundle of a backup set, read from the vault.
+    pub(crate) fn backup_key_bundle(&self, set: &BackupSet) -> Result<KeyBundle> {
+        let vault = self.open_vault(&set.vault)?;
+        for info in vault.list_snapshots()? {
+            if info.kind == KIND && info.meta.pointer("/backup_set/backup_id").and_then(|v| v.as_str()) == Some(set.backup_id.as_str()) {
+                return Ok(serde_json::from_value(info.meta.get("key_bundle").cloned().unwrap_or_default())?);
+            }
+        }
+        Err(Error::new("backup_not_found", format!("the vault {} holds no backup set {}: it may have been deleted", set.vault, set.backup_id)))
+    }
+
+    /// Hubs drift: owned_files rows without a blob and blobs without a row.
+    fn drift(&self, stack: &Stack) -> Result<Option<Drift>> {
+        if stack.profile != Profile::Hubs {
+            return Ok(None);
+        }
+        let Some(o) = &stack.outputs else { return Ok(None) };
+        let url = crate::restore::conn_url(&self.admin_conn(stack)?);
+        match hubkeep_hubs::drift(&url, &o.storage_path) {
+            Ok(d) => {
+                let examples = d.rows_without_blob.iter().chain(d.blobs_without_row.iter()).take(5).cloned().collect();
+                Ok(Some(Drift { rows_without_blob: d.rows_without_blob.len(), blobs_without_row: d.blobs_without_row.len(), examples }))
+            }
+            Err(e) => {
+                self.note(&format!("warning: the Hubs drift check of stack {} could not run: {e}", stack.name));
+                Ok(None)
+            }
+        }
+    }
+
+    /// Backups that cannot be restored without this secret: those whose
+    /// database secret it is, or whose stack's `/keymaster/…` it belongs to.
+    pub fn backups_needing_secret(&self, secret: &crate::secrets::SecretMeta) -> Result<Vec<String>> {
+        let mut out = vec![];
+        for set in self.backup_sets()? {
+            if secret.arn.as_deref() == Some(set.db_secret_arn.as_str()) || secret.name.starts_with(&format!("/keymaster/{}/", set.stack_name)) {
+                out.push(set.backup_id);
+            }
+        }
+        for s in self.db_snapshots(None)? {
+            if secret.arn.is_some() && s.db_secret_arn == secret.arn || secret.name.starts_with(&format!("/keymaster/{}/", s.stack)) {
+                out.push(s.id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Called when this process is interrupted (Ctrl-C, SIGTERM): bring
+    /// back online what it took offline and mark its jobs ABORTED.
+    pub fn abort_run(&self) {
+        let pid = std::process::id();
+        if let Ok(stacks) = self.stacks() {
+            for s in stacks.iter().filter(|s| s.offline.as_ref().and_then(|o| o.by_pid) == Some(pid)) {
+                match self.bring_online(&s.name) {
+                    Ok(_) => self.note(&format!("interrupted: stack {} is back online", s.name)),
+                    Err(e) => self.note(&format!("interrupted: could not bring stack {} online: {e}", s.name)),
+                }
+            }
+        }
+        if let Ok(jobs) = self.jobs(Some(crate::jobs::RUNNING), None) {
+            for j in jobs.into_iter().filter(|j| j.pid == pid) {
+                let _ = self.home.catalog.update::<crate::records::Job, _>(Kind::Job, &j.job_id, |j| {
+                    j.state = crate::jobs::ABORTED.into();
+                    j.finished_at = Some(now());
+                    j.error = Some("interrupted by a signal".into());
+                    Ok(())
+                });
+                if let Some(r) = &j.resource {
+                    let _ = self.home.catalog.update::<DbSnapshot, _>(Kind::DbSnapshot, r, |s| {
+                        s.status = crate::dbsnap::FAILED.into();
+                        s.error = Some("interrupted by a signal".into());
+                        Ok(())
+                    });
+                    if let Ok(Some(rp)) = self.home.catalog.get::<RecoveryPoint>(Kind::RecoveryPoint, r) {
+                        if rp.status == crate::files::CREATING {
+                            let _ = self.home.catalog.delete(Kind::RecoveryPoint, r);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

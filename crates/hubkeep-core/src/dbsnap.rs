@@ -1,0 +1,257 @@
+//! Database snapshots as catalog records: created by streaming a consistent
+//! logical dump (hubkeep-pg) into a vault (hubkeep-vault), restored only
+//! into an existing, empty database.
+
+use crate::catalog::Kind;
+use crate::error::{Error, Result};
+use crate::jobs::{Bytes, JobHandle};
+use crate::records::{DbSnapshot, Stack};
+use crate::{now, Hubkeep};
+use hubkeep_pg::{ConnInfo, SnapshotMeta, SnapshotSink, SnapshotSource};
+use hubkeep_vault::{SnapshotWriter, Vault};
+use std::collections::BTreeMap;
+use std::io::{self, Read};
+
+pub const CREATING: &str = "creating";
+pub const AVAILABLE: &str = "available";
+pub const FAILED: &str = "failed";
+
+/// The vault snapshot kind of a database snapshot.
+pub(crate) const KIND: &str = "db-snapshot";
+
+/// The stream in which hubkeep-pg writes the snapshot's metadata (JSON):
+/// what `vault attach` reads to rebuild the catalog record.
+pub(crate) const META_STREAM: &str = "meta.json";
+
+struct VaultSink<'a> {
+    writer: &'a mut SnapshotWriter,
+    bytes: Bytes,
+}
+
+impl SnapshotSink for VaultSink<'_> {
+    fn put_stream(&mut self, name: &str, data: &mut dyn Read) -> io::Result<()> {
+        let stats = self.writer.add_stream(name, data).map_err(|e| io::Error::other(e.to_string()))?;
+        self.bytes.read += stats.bytes;
+        self.bytes.new += stats.new_bytes;
+        self.bytes.stored += stats.stored_bytes;
+        Ok(())
+    }
+}
+
+pub(crate) struct VaultSource {
+    pub vault: Vault,
+    pub snapshot: String,
+}
+
+impl SnapshotSource for VaultSource {
+    fn open_stream(&self, name: &str) -> io::Result<Box<dyn Read + Send>> {
+        self.vault.open_stream(&self.snapshot, name).map_err(|e| io::Error::other(e.to_string()))
+    }
+}
+
+/// What `db-snapshot create` asks for.
+pub struct SnapshotRequest<'a> {
+    pub stack: &'a str,
+    pub id: Option<String>,
+    pub vault: Option<String>,
+    pub automated: bool,
+}
+
+impl Hubkeep {
+    pub fn db_snapshot(&self, id: &str) -> Result<DbSnapshot> {
+        self.home.catalog.get(Kind::DbSnapshot, id)?.ok_or_else(|| {
+            Error::new("db_snapshot_not_found", format!("database snapshot {id} does not exist; `hubkeep db-snapshot list` shows them"))
+        })
+    }
+
+    pub fn db_snapshots(&self, stack: Option<&str>) -> Result<Vec<DbSnapshot>> {
+        let all: Vec<DbSnapshot> = self.home.catalog.list(Kind::DbSnapshot)?;
+        Ok(all.into_iter().filter(|s| stack.is_none_or(|st| s.stack == st)).collect())
+    }
+
+    /// `db-snapshot create`: snapshot a stack's database under its lock.
+    pub fn create_db_snapshot(&self, req: &SnapshotRequest) -> Result<DbSnapshot> {
+        let _lock = self.lock_stack(req.stack, "db-snapshot")?;
+        self.snapshot_database(req)
+    }
+
+    /// Snapshot a stack's database (the caller holds the stack lock).
+    pub(crate) fn snapshot_database(&self, req: &SnapshotRequest) -> Result<DbSnapshot> {
+        let stack = self.stack(req.stack)?;
+        let outputs = stack.outputs.clone().ok_or_else(|| Error::new("stack_state", format!("stack {} has no database (status {})", stack.name, stack.status)))?;
+        let vault_name = req.vault.clone().unwrap_or(outputs.daily_backup_vault.clone());
+        self.vault_in_region(&vault_name, &stack.region)?;
+        let id = match &req.id {
+            Some(id) => {
+                crate::ids::check_snapshot_id(id)?;
+                id.clone()
+            }
+            None if req.automated => crate::ids::automated_snapshot_id(&stack.name),
+            None => crate::ids::manual_snapshot_id(&stack.name),
+        };
+        let record = DbSnapshot {
+            id: id.clone(),
+            stack: stack.name.clone(),
+            region: stack.region.clone(),
+            vault: vault_name.clone(),
+            vault_snapshot_id: None,
+            snapshot_type: if req.automated { "automated" } else { "manual" }.into(),
+            status: CREATING.into(),
+            created_at: now(),
+            finished_at: None,
+            database: outputs.app_db.clone(),
+            size_bytes: 0,
+            bytes_new: 0,
+            bytes_stored: 0,
+            job_id: None,
+            error: None,
+            db_secret_arn: Some(outputs.database_secret_arn.clone()),
+            metadata: None,
+        };
+        if !self.home.catalog.insert_new(Kind::DbSnapshot, &id, &record)? {
+            return Err(Error::conflict(format!("a database snapshot with id {id} already exists; pick another --id")));
+        }
+        let job = self.start_job("db-snapshot", Some(&stack.name), Some(&vault_name))?;
+        self.job_resource(&job, &id)?;
+        self.home.catalog.update::<DbSnapshot, _>(Kind::DbSnapshot, &id, |s| {
+            s.job_id = Some(job.id.clone());
+            Ok(())
+        })?;
+        let result = self.write_db_snapshot(&stack, &record, &job);
+        let (bytes, outcome) = match result {
+            Ok((bytes, vault_id, meta)) => (bytes, Ok((vault_id, meta))),
+            Err(e) => (Bytes::default(), Err(e)),
+        };
+        self.finish_job(&job, bytes, outcome.as_ref().err())?;
+        match outcome {
+            Ok((vault_id, meta)) => self.home.catalog.update::<DbSnapshot, _>(Kind::DbSnapshot, &id, |s| {
+                s.status = AVAILABLE.into();
+                s.finished_at = Some(now());
+                s.vault_snapshot_id = Some(vault_id);
+                s.size_bytes = bytes.read;
+                s.bytes_new = bytes.new;
+                s.bytes_stored = bytes.stored;
+                s.metadata = Some(serde_json::to_value(&meta)?);
+                Ok(())
+            }),
+            Err(e) => {
+                self.home.catalog.update::<DbSnapshot, _>(Kind::DbSnapshot, &id, |s| {
+                    s.status = FAILED.into();
+                    s.finished_at = Some(now());
+                    s.error = Some(e.message().to_string());
+                    Ok(())
+                })?;
+                Err(e.context(format!("database snapshot {id} of stack {} failed", stack.name)))
+            }
+        }
+    }
+
+    fn write_db_snapshot(&self, stack: &Stack, record: &DbSnapshot, _job: &JobHandle) -> Result<(Bytes, String, SnapshotMeta)> {
+        let vault = self.open_vault(&record.vault)?;
+        let admin = self.admin_conn(stack)?;
+        let meta = serde_json::to_value(record)?;
+        let mut writer = vault.writer(KIND, meta)?;
+        let mut sink = VaultSink { writer: &mut writer, bytes: Bytes::default() };
+        let notes = self.notes.clone();
+        let opts = hubkeep_pg::SnapshotOptions {
+            role_passwords: self.known_role_passwords(stack),
+            // Offline mode's temporary CONNECTION LIMIT 0 is not the hub's.
+            ignore_db_settings: if stack.offline.is_some() { vec!["connection_limit".into()] } else { vec![] },
+            progress: Some(std::sync::Arc::new(move |m: &str| (notes)(m))),
+            ..Default::default()
+        };
+        let pg_meta = hubkeep_pg::create_snapshot(&admin, &mut sink, &opts)?;
+        let bytes = sink.bytes;
+        let summary = writer.commit()?;
+        Ok((bytes, summary.id, pg_meta))
+    }
+
+    /// Passwords hubkeep knows: the stack's own database role.
+    fn known_role_passwords(&self, stack: &Stack) -> BTreeMap<String, String> {
+        let mut m = BTreeMap::new();
+        if let Ok(c) = self.app_conn(stack) {
+            if let Some(p) = c.password {
+                m.insert(c.user, p);
+            }
+        }
+        m
+    }
+
+    /// Restore a snapshot into an existing, empty database.
+    pub fn restore_db_snapshot(&self, id: &str, target: &ConnInfo, role_passwords: BTreeMap<String, String>) -> Result<hubkeep_pg::RestoreReport> {
+        let snap = self.available_snapshot(id)?;
+        let objects = hubkeep_pg::database_user_objects(target)?;
+        if !objects.is_empty() {
+            return Err(Error::new("target_not_empty", format!(
+                "database {} at {}:{} is not empty (it holds {}{}); restore into a new, empty database",
+                target.dbname, target.host, target.port,
+                objects.iter().take(5).cloned().collect::<Vec<_>>().join(", "),
+                if objects.len() > 5 { format!(" and {} more", objects.len() - 5) } else { String::new() }
+            )));
+        }
+        let meta: SnapshotMeta = serde_json::from_value(snap.metadata.clone().ok_or_else(|| Error::new("corrupt", format!("database snapshot {id} has no metadata")))?)?;
+        let source = VaultSource { vault: self.open_vault(&snap.vault)?, snapshot: snap.vault_snapshot_id.clone().unwrap_or_default() };
+        let job = self.start_job("db-restore", Some(&snap.stack), Some(&snap.vault))?;
+        self.job_resource(&job, id)?;
+        let notes = self.notes.clone();
+        let opts = hubkeep_pg::RestoreOptions {
+            role_passwords,
+            progress: Some(std::sync::Arc::new(move |m: &str| (notes)(m))),
+            ..Default::default()
+        };
+        let result = hubkeep_pg::restore_snapshot(&source, &meta, target, &opts).map_err(Error::from);
+        self.finish_job(&job, Bytes { read: snap.size_bytes, ..Default::default() }, result.as_ref().err())?;
+        result.map_err(|e| e.context(format!("restoring database snapshot {id}")))
+    }
+
+    /// A snapshot that can be restored, or a refusal naming its status.
+    pub(crate) fn available_snapshot(&self, id: &str) -> Result<DbSnapshot> {
+        let snap = self.db_snapshot(id)?;
+        if snap.status != AVAILABLE {
+            return Err(Error::new("snapshot_not_available", format!(
+                "database snapshot {id} is {}, not available{}; use an available snapshot (`hubkeep db-snapshot list`)",
+                snap.status,
+                snap.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
+            )));
+        }
+        Ok(snap)
+    }
+
+    pub fn delete_db_snapshot(&self, id: &str) -> Result<DbSnapshot> {
+        let snap = self.db_snapshot(id)?;
+        if snap.status == CREATING {
+            return Err(Error::new("snapshot_busy", format!("database snapshot {id} is still being created; wait for it to finish")));
+        }
+        let mut deleting = snap.clone();
+        deleting.status = "deleting".into();
+        self.home.catalog.put(Kind::DbSnapshot, id, &deleting)?;
+        if let Some(vid) = &snap.vault_snapshot_id {
+            self.open_vault(&snap.vault)?.delete_snapshot(vid)?;
+        }
+        self.home.catalog.delete(Kind::DbSnapshot, id)?;
+        Ok(deleting)
+    }
+
+    /// Check a snapshot's objects; with `read_data`, every stream's bytes
+    /// against its recorded checksum and row count.
+    pub fn verify_db_snapshot(&self, id: &str, read_data: bool) -> Result<serde_json::Value> {
+        let snap = self.available_snapshot(id)?;
+        let vault = self.open_vault(&snap.vault)?;
+        let vid = snap.vault_snapshot_id.clone().unwrap_or_default();
+        let report = vault.verify(Some(std::slice::from_ref(&vid)), read_data)?;
+        let mut problems: Vec<String> = report.problems.iter().map(crate::error::describe_problem).collect();
+        if read_data && problems.is_empty() {
+            if let Some(m) = &snap.metadata {
+                let meta: SnapshotMeta = serde_json::from_value(m.clone())?;
+                problems.extend(hubkeep_pg::verify_streams(&VaultSource { vault, snapshot: vid }, &meta)?);
+            }
+        }
+        Ok(serde_json::json!({
+            "id": id,
+            "type": "db_snapshot",
+            "ok": problems.is_empty(),
+            "read_data": read_data,
+            "problems": problems,
+        }))
+    }
+}

@@ -1,0 +1,197 @@
+//! File-store recovery points: a stack's file store backed up into a vault
+//! as one vault snapshot, known by a region- and vault-qualified ARN.
+
+use crate::catalog::Kind;
+use crate::error::{Error, Result};
+use crate::ids::{ArnKind, VaultObjectArn};
+use crate::jobs::Bytes;
+use crate::records::{RecoveryPoint, Stack};
+use crate::{now, Hubkeep};
+use hubkeep_vault::{BackupOptions, RestoreOptions};
+use std::path::Path;
+
+pub const CREATING: &str = "CREATING";
+pub const AVAILABLE: &str = "AVAILABLE";
+
+/// The vault snapshot kind of a file-store recovery point.
+pub(crate) const KIND: &str = "files";
+
+/// What `backup-job start` prints.
+#[derive(Debug, serde::Serialize)]
+pub struct BackupJobResult {
+    pub job_id: String,
+    pub state: String,
+    pub recovery_point_arn: String,
+    pub vault: String,
+    pub stack: String,
+    pub bytes_read: u64,
+    pub bytes_new: u64,
+    pub bytes_stored: u64,
+    pub files: u64,
+    pub files_unchanged: u64,
+}
+
+impl Hubkeep {
+    pub fn recovery_point(&self, arn: &str) -> Result<RecoveryPoint> {
+        let parsed = VaultObjectArn::parse(arn)?.expect_kind(ArnKind::RecoveryPoint)?;
+        self.home.catalog.get(Kind::RecoveryPoint, &parsed.to_string())?.ok_or_else(|| {
+            Error::new("recovery_point_not_found", format!("recovery point {arn} does not exist in this home; `hubkeep recovery-point list --vault {}` shows them", parsed.vault))
+        })
+    }
+
+    pub fn recovery_points(&self, vault: Option<&str>) -> Result<Vec<RecoveryPoint>> {
+        if let Some(v) = vault {
+            self.vault_record(v)?;
+        }
+        let all: Vec<RecoveryPoint> = self.home.catalog.list(Kind::RecoveryPoint)?;
+        Ok(all.into_iter().filter(|r| vault.is_none_or(|v| r.vault == v)).collect())
+    }
+
+    /// Back up a stack's file store (the caller holds the stack lock).
+    pub(crate) fn backup_files(&self, stack: &Stack, vault_name: Option<&str>) -> Result<BackupJobResult> {
+        let outputs = stack.outputs.clone().ok_or_else(|| Error::new("stack_state", format!("stack {} has no file store (status {})", stack.name, stack.status)))?;
+        let vault_name = vault_name.unwrap_or(&outputs.daily_backup_vault).to_string();
+        self.vault_in_region(&vault_name, &stack.region)?;
+        let vault = self.open_vault(&vault_name)?;
+        let arn = VaultObjectArn::new(&stack.region, &vault_name, ArnKind::RecoveryPoint, &crate::ids::backup_set_id()).to_string();
+        let parent = self
+            .recovery_points(Some(&vault_name))?
+            .into_iter()
+            .rev()
+            .find(|r| r.stack == stack.name && r.status == AVAILABLE)
+            .and_then(|r| r.vault_snapshot_id);
+        let mut rp = RecoveryPoint {
+            recovery_point_arn: arn.clone(),
+            vault: vault_name.clone(),
+            region: stack.region.clone(),
+            stack: stack.name.clone(),
+            status: CREATING.into(),
+            creation_date: now(),
+            completion_date: None,
+            vault_snapshot_id: None,
+            job_id: None,
+            storage_path: Some(outputs.storage_path.clone()),
+            files: 0,
+            bytes: 0,
+            bytes_new: 0,
+            bytes_stored: 0,
+        };
+        let job = self.start_job("backup", Some(&stack.name), Some(&vault_name))?;
+        rp.job_id = Some(job.id.clone());
+        self.home.catalog.put(Kind::RecoveryPoint, &arn, &rp)?;
+        self.job_resource(&job, &arn)?;
+        let opts = BackupOptions {
+            parent,
+            kind: KIND.into(),
+            meta: serde_json::to_value(&rp)?,
+            progress: self.progress.clone(),
+        };
+        let result = vault.backup_dir(&outputs.storage_path, &opts).map_err(|e| Error::from(e).context(format!("backing up {}", outputs.storage_path.display())));
+        let bytes = match &result {
+            Ok(s) => Bytes { read: s.bytes_read, new: s.bytes_new, stored: s.bytes_stored },
+            Err(_) => Bytes::default(),
+        };
+        let finished = self.finish_job(&job, bytes, result.as_ref().err())?;
+        let summary = match result {
+            Ok(s) => s,
+            Err(e) => {
+                self.home.catalog.delete(Kind::RecoveryPoint, &arn)?;
+                return Err(e);
+            }
+        };
+        self.home.catalog.update::<RecoveryPoint, _>(Kind::RecoveryPoint, &arn, |r| {
+            r.status = AVAILABLE.into();
+            r.completion_date = Some(now());
+            r.vault_snapshot_id = Some(summary.id.clone());
+            r.files = summary.files;
+            r.bytes = summary.bytes_read;
+            r.bytes_new = summary.bytes_new;
+            r.bytes_stored = summary.bytes_stored;
+            Ok(())
+        })?;
+        Ok(BackupJobResult {
+            job_id: job.id,
+            state: finished.state,
+            recovery_point_arn: arn,
+            vault: vault_name,
+            stack: stack.name.clone(),
+            bytes_read: summary.bytes_read,
+            bytes_new: summary.bytes_new,
+            bytes_stored: summary.bytes_stored,
+            files: summary.files,
+            files_unchanged: summary.files_unchanged,
+        })
+    }
+
+    /// `backup-job start`: one stack's file store, under the stack lock.
+    pub fn start_backup_job(&self, stack: &str, vault: Option<&str>) -> Result<BackupJobResult> {
+        let stack = self.stack(stack)?;
+        let _lock = self.lock_stack(&stack.name, "backup-job")?;
+        self.backup_files(&stack, vault)
+    }
+
+    /// A recovery point that can be restored, or a refusal naming its status.
+    pub(crate) fn available_recovery_point(&self, arn: &str) -> Result<RecoveryPoint> {
+        let rp = self.recovery_point(arn)?;
+        if rp.status != AVAILABLE {
+            return Err(Error::new("recovery_point_not_available", format!("recovery point {arn} is {}, not AVAILABLE; use an available one (`hubkeep recovery-point list --vault {}`)", rp.status, rp.vault)));
+        }
+        Ok(rp)
+    }
+
+    /// `restore-job start`: files only, into a new or empty directory.
+    pub fn start_restore_job(&self, arn: &str, target: &Path, skip_damaged: bool) -> Result<serde_json::Value> {
+        let rp = self.available_recovery_point(arn)?;
+        let vault = self.open_vault(&rp.vault)?;
+        let job = self.start_job("restore", Some(&rp.stack), Some(&rp.vault))?;
+        self.job_resource(&job, arn)?;
+        let opts = RestoreOptions { skip_damaged, progress: self.progress.clone() };
+        let result = vault.restore_dir(rp.vault_snapshot_id.as_deref().unwrap_or_default(), target, &opts).map_err(Error::from);
+        let bytes = Bytes { read: rp.bytes, ..Default::default() };
+        let finished = self.finish_job(&job, bytes, result.as_ref().err())?;
+        let summary = result.map_err(|e| e.context(format!("restoring {arn} into {}", target.display())))?;
+        Ok(serde_json::json!({
+            "job_id": job.id,
+            "state": finished.state,
+            "recovery_point_arn": arn,
+            "target": target,
+            "summary": summary,
+        }))
+    }
+
+    pub fn delete_recovery_point(&self, arn: &str) -> Result<RecoveryPoint> {
+        let rp = self.recovery_point(arn)?;
+        if rp.status == CREATING {
+            return Err(Error::new("recovery_point_busy", format!("recovery point {arn} is still being created; wait for its job to finish")));
+        }
+        let mut deleting = rp.clone();
+        deleting.status = "DELETING".into();
+        self.home.catalog.put(Kind::RecoveryPoint, &rp.recovery_point_arn, &deleting)?;
+        if let Some(vid) = &rp.vault_snapshot_id {
+            self.open_vault(&rp.vault)?.delete_snapshot(vid)?;
+        }
+        self.home.catalog.delete(Kind::RecoveryPoint, &rp.recovery_point_arn)?;
+        Ok(deleting)
+    }
+
+    pub fn verify_recovery_point(&self, arn: &str, read_data: bool) -> Result<serde_json::Value> {
+        let rp = self.available_recovery_point(arn)?;
+        let vault = self.open_vault(&rp.vault)?;
+        let vid = rp.vault_snapshot_id.clone().unwrap_or_default();
+        let report = vault.verify(Some(std::slice::from_ref(&vid)), read_data)?;
+        Ok(serde_json::json!({
+            "id": arn,
+            "type": "recovery_point",
+            "ok": report.problems.is_empty(),
+            "read_data": read_data,
+            "problems": report.problems.iter().map(crate::error::describe_problem).collect::<Vec<_>>(),
+            "report": report,
+        }))
+    }
+
+    /// Garbage-collect a vault: data no snapshot references, older than
+    /// `grace`, is removed.
+    pub fn gc_vault(&self, name: &str, grace: std::time::Duration) -> Result<hubkeep_vault::GcReport> {
+        Ok(self.open_vault(name)?.gc(grace)?)
+    }
+}

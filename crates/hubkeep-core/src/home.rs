@@ -1,0 +1,188 @@
+//! The home: one directory holding the catalog, the secret-store key, the
+//! config, and (for the embedded defaults) the per-stack PostgreSQL clusters,
+//! file stores and vaults. Like an AWS account for hubkeep.
+
+use crate::catalog::{Catalog, Kind};
+use crate::error::{Error, Result};
+use crate::secrets::SecretStore;
+use chrono::{DateTime, Utc};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_REGION: &str = "local";
+
+/// Where a region keeps its databases.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Provider {
+    /// One PostgreSQL cluster per stack, run by hubkeep under the home.
+    Embedded,
+    /// An existing server; one database per stack. The URL carries no
+    /// password: that is the secret `/hubkeep/region/<name>/pg-password`.
+    Server { url: String },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Region {
+    pub name: String,
+    pub provider: Provider,
+    pub storage_root: PathBuf,
+    pub vault_root: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub struct Home {
+    pub dir: PathBuf,
+    pub catalog: Catalog,
+    secret_key: [u8; 32],
+}
+
+/// The home directory to use when neither `--home` nor `HUBKEEP_HOME` is set.
+/// As root it is `/var/lib/hubkeep`, which the `postgres` user can traverse
+/// (`/root` is 0700 and would keep embedded clusters from starting).
+pub fn default_home() -> PathBuf {
+    if unsafe { libc::geteuid() } == 0 {
+        PathBuf::from("/var/lib/hubkeep")
+    } else if let Some(d) = std::env::var_os("XDG_DATA_HOME") {
+        PathBuf::from(d).join("hubkeep")
+    } else {
+        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+        home.join(".local/share/hubkeep")
+    }
+}
+
+impl Home {
+    /// Open the home, creating it with the embedded defaults on first use
+    /// (`init` is idempotent, so every command may do this).
+    pub fn open_or_init(dir: &Path) -> Result<Home> {
+        let dir = absolute(dir)?;
+        if !dir.join("catalog.db").exists() {
+            return Home::init(&dir, DEFAULT_REGION).map(|(h, _)| h);
+        }
+        Home::open(&dir)
+    }
+
+    pub fn open(dir: &Path) -> Result<Home> {
+        let dir = absolute(dir)?;
+        let key_path = dir.join("keys/secret-store.key");
+        let key_bytes = fs::read(&key_path).map_err(|e| {
+            Error::new("home", format!("cannot read the secret-store key {}: {e}; is {} a hubkeep home (run `hubkeep init`)?", key_path.display(), dir.display()))
+        })?;
+        let secret_key: [u8; 32] = key_bytes.try_into().map_err(|_| {
+            Error::new("home", format!("the secret-store key {} is damaged (it must be 32 bytes)", key_path.display()))
+        })?;
+        let catalog = Catalog::open(&dir.join("catalog.db"))?;
+        Ok(Home { dir, catalog, secret_key })
+    }
+
+    /// Create the home (or check an existing one) with a default region.
+    /// Returns whether anything was created.
+    pub fn init(dir: &Path, region: &str) -> Result<(Home, bool)> {
+        crate::ids::check_region_name(region)?;
+        let dir = absolute(dir)?;
+        let fresh = !dir.join("catalog.db").exists();
+        fs::create_dir_all(dir.join("keys"))?;
+        // Traversable (not readable) by others, so the `postgres` user can
+        // reach the embedded clusters below; secrets stay in 0600 files.
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o711))?;
+        fs::set_permissions(dir.join("keys"), fs::Permissions::from_mode(0o700))?;
+        for sub in ["clusters", "storage", "vaults", "locks"] {
+            fs::create_dir_all(dir.join(sub))?;
+        }
+        fs::set_permissions(dir.join("clusters"), fs::Permissions::from_mode(0o711))?;
+        let key_path = dir.join("keys/secret-store.key");
+        if !key_path.exists() {
+            let mut key = [0u8; 32];
+            rand::thread_rng().fill_bytes(&mut key);
+            write_private(&key_path, &key)?;
+        }
+        let db = dir.join("catalog.db");
+        let home = Home::open(&dir)?;
+        fs::set_permissions(&db, fs::Permissions::from_mode(0o600))?;
+        if home.region(region).is_err() {
+            let r = Region {
+                name: region.to_string(),
+                provider: Provider::Embedded,
+                storage_root: dir.join("storage"),
+                vault_root: format!("file://{}", dir.join("vaults").display()),
+                created_at: Utc::now(),
+            };
+            home.catalog.put(Kind::Region, region, &r)?;
+        }
+        if home.config().default_region.is_none() {
+            home.save_config(&Config { default_region: Some(region.to_string()) })?;
+        }
+        Ok((home, fresh))
+    }
+
+    pub fn secrets(&self) -> SecretStore<'_> {
+        SecretStore::new(&self.catalog, &self.secret_key)
+    }
+
+    pub fn config(&self) -> Config {
+        fs::read(self.dir.join("config.json")).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+    }
+
+    pub fn save_config(&self, c: &Config) -> Result<()> {
+        write_private(&self.dir.join("config.json"), &serde_json::to_vec_pretty(c)?)
+    }
+
+    pub fn default_region(&self) -> String {
+        self.config().default_region.unwrap_or_else(|| DEFAULT_REGION.to_string())
+    }
+
+    pub fn region(&self, name: &str) -> Result<Region> {
+        self.catalog.get(Kind::Region, name)?.ok_or_else(|| {
+            Error::new("region_not_found", format!("region {name} does not exist; `hubkeep region list` shows the regions, `hubkeep region add` adds one"))
+        })
+    }
+
+    pub fn regions(&self) -> Result<Vec<Region>> {
+        self.catalog.list(Kind::Region)
+    }
+
+    pub fn add_region(&self, region: &Region) -> Result<()> {
+        crate::ids::check_region_name(&region.name)?;
+        if !self.catalog.insert_new(Kind::Region, &region.name, region)? {
+            return Err(Error::conflict(format!("region {} already exists", region.name)));
+        }
+        Ok(())
+    }
+
+    pub fn cluster_dir(&self, stack: &str) -> PathBuf {
+        self.dir.join("clusters").join(stack)
+    }
+
+    pub fn lock_path(&self, stack: &str) -> PathBuf {
+        self.dir.join("locks").join(format!("{stack}.lock"))
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Config {
+    pub default_region: Option<String>,
+}
+
+/// Write a file only its owner can read, atomically.
+pub fn write_private(path: &Path, data: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    {
+        let mut f = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+fn absolute(dir: &Path) -> Result<PathBuf> {
+    if dir.is_absolute() {
+        Ok(dir.to_path_buf())
+    } else {
+        Ok(std::env::current_dir()?.join(dir))
+    }
+}

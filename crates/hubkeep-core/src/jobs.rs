@@ -1,0 +1,123 @@
+//! Jobs: every snapshot, backup and restore is a job with a state
+//! (CREATED → RUNNING → COMPLETED / FAILED / ABORTED), bytes and times, like
+//! the "Jobs" page of the system we reproduce.
+
+use crate::catalog::Kind;
+use crate::error::{Error, Result};
+use crate::records::{DbSnapshot, Job, RecoveryPoint};
+use crate::{now, process_alive, Hubkeep};
+
+pub const RUNNING: &str = "RUNNING";
+pub const COMPLETED: &str = "COMPLETED";
+pub const FAILED: &str = "FAILED";
+pub const ABORTED: &str = "ABORTED";
+
+/// A job in progress; finish it with `complete` or `fail`.
+pub struct JobHandle {
+    pub id: String,
+}
+
+#[derive(Default, Clone, Copy)]
+pub struct Bytes {
+    pub read: u64,
+    pub new: u64,
+    pub stored: u64,
+}
+
+impl Hubkeep {
+    pub(crate) fn start_job(&self, kind: &str, stack: Option<&str>, vault: Option<&str>) -> Result<JobHandle> {
+        // A `--no-wait` parent names the first job of the run it started.
+        let id = match std::env::var("HUBKEEP_JOB_ID") {
+            Ok(id) if !id.is_empty() => {
+                std::env::remove_var("HUBKEEP_JOB_ID");
+                id
+            }
+            _ => crate::ids::job_id(),
+        };
+        let job = Job {
+            job_id: id.clone(),
+            kind: kind.to_string(),
+            stack: stack.map(str::to_string),
+            state: RUNNING.to_string(),
+            vault: vault.map(str::to_string),
+            resource: None,
+            created_at: now(),
+            started_at: Some(now()),
+            finished_at: None,
+            bytes_read: 0,
+            bytes_new: 0,
+            bytes_stored: 0,
+            error: None,
+            pid: std::process::id(),
+        };
+        self.home.catalog.put(Kind::Job, &id, &job)?;
+        Ok(JobHandle { id })
+    }
+
+    pub(crate) fn job_resource(&self, job: &JobHandle, resource: &str) -> Result<()> {
+        self.home.catalog.update::<Job, _>(Kind::Job, &job.id, |j| {
+            j.resource = Some(resource.to_string());
+            Ok(())
+        })?;
+        Ok(())
+    }
+
+    pub(crate) fn finish_job(&self, job: &JobHandle, bytes: Bytes, error: Option<&Error>) -> Result<Job> {
+        self.home.catalog.update::<Job, _>(Kind::Job, &job.id, |j| {
+            j.finished_at = Some(now());
+            j.bytes_read = bytes.read;
+            j.bytes_new = bytes.new;
+            j.bytes_stored = bytes.stored;
+            match error {
+                None => j.state = COMPLETED.to_string(),
+                Some(e) => {
+                    j.state = FAILED.to_string();
+                    j.error = Some(e.message().to_string());
+                }
+            }
+            Ok(())
+        })
+    }
+
+    pub fn job(&self, id: &str) -> Result<Job> {
+        self.home.catalog.get(Kind::Job, id)?.ok_or_else(|| Error::new("job_not_found", format!("job {id} does not exist; `hubkeep job list` shows the jobs")))
+    }
+
+    pub fn jobs(&self, state: Option<&str>, stack: Option<&str>) -> Result<Vec<Job>> {
+        let all: Vec<Job> = self.home.catalog.list(Kind::Job)?;
+        Ok(all
+            .into_iter()
+            .filter(|j| state.is_none_or(|s| j.state.eq_ignore_ascii_case(s)))
+            .filter(|j| stack.is_none_or(|s| j.stack.as_deref() == Some(s)))
+            .collect())
+    }
+
+    /// A job whose process is gone failed; so did what it was creating.
+    pub(crate) fn reap_dead_jobs(&self) -> Result<()> {
+        let jobs: Vec<Job> = self.home.catalog.list(Kind::Job)?;
+        for job in jobs.into_iter().filter(|j| j.state == RUNNING && !process_alive(j.pid)) {
+            let reason = format!("the hubkeep process (pid {}) running this job ended before it finished", job.pid);
+            self.home.catalog.update::<Job, _>(Kind::Job, &job.job_id, |j| {
+                j.state = FAILED.to_string();
+                j.finished_at = Some(now());
+                j.error = Some(reason.clone());
+                Ok(())
+            })?;
+            let Some(resource) = job.resource.as_deref() else { continue };
+            if let Some(mut s) = self.home.catalog.get::<DbSnapshot>(Kind::DbSnapshot, resource)? {
+                if s.status == "creating" {
+                    s.status = "failed".into();
+                    s.error = Some(reason.clone());
+                    self.home.catalog.put(Kind::DbSnapshot, resource, &s)?;
+                }
+            }
+            // A killed backup leaves no visible recovery point.
+            if let Some(rp) = self.home.catalog.get::<RecoveryPoint>(Kind::RecoveryPoint, resource)? {
+                if rp.status == crate::files::CREATING {
+                    self.home.catalog.delete(Kind::RecoveryPoint, resource)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,171 @@
+//! Database providers: where a stack's database lives and how hubkeep
+//! reaches it with its own (superuser) sessions. The embedded provider runs
+//! one PostgreSQL cluster per stack under the home; the server provider uses
+//! an existing server, one database per stack.
+
+use crate::error::{Error, Result};
+use crate::home::{Provider, Region};
+use crate::records::{Origin, Stack};
+use crate::secrets::SecretKind;
+use crate::Hubkeep;
+use hubkeep_pg::cluster::EmbeddedCluster;
+use hubkeep_pg::ConnInfo;
+
+fn superuser_param(stack: &str) -> String {
+    format!("/hubkeep/cluster/{stack}/superuser-password")
+}
+
+fn region_password_param(region: &str) -> String {
+    format!("/hubkeep/region/{region}/pg-password")
+}
+
+/// A freshly provisioned database.
+pub(crate) struct Provisioned {
+    pub admin: ConnInfo,
+    pub app: ConnInfo,
+}
+
+impl Hubkeep {
+    /// hubkeep's own connection to a stack's database: a superuser on an
+    /// embedded cluster (started if it is stopped) or the region's admin
+    /// URL; for an adopted stack, the credentials it was adopted with.
+    pub(crate) fn admin_conn(&self, stack: &Stack) -> Result<ConnInfo> {
+        let outputs = stack.outputs.as_ref().ok_or_else(|| Error::new("stack_state", format!("stack {} has no database (status {})", stack.name, stack.status)))?;
+        if stack.origin == Origin::Adopted {
+            return self.app_conn(stack);
+        }
+        let region = self.home.region(&stack.region)?;
+        match &region.provider {
+            Provider::Embedded => {
+                let cluster = EmbeddedCluster::open(&self.home.cluster_dir(&stack.name))?;
+                if !cluster.is_running() {
+                    cluster.start()?;
+                }
+                let pw = self.home.secrets().value(&superuser_param(&stack.name))?.ok_or_else(|| {
+                    Error::new("secret_not_found", format!("the superuser password of stack {}'s cluster is missing from the secret store", stack.name))
+                })?;
+                Ok(cluster.superuser(&pw, &outputs.app_db))
+            }
+            Provider::Server { .. } => Ok(self.region_admin(&region)?.with_dbname(&outputs.app_db)),
+        }
+    }
+
+    /// The app's connection, from the stack's database secret.
+    pub(crate) fn app_conn(&self, stack: &Stack) -> Result<ConnInfo> {
+        let outputs = stack.outputs.as_ref().ok_or_else(|| Error::new("stack_state", format!("stack {} has no database", stack.name)))?;
+        let (_, value) = self.home.secrets().get(&outputs.database_secret_arn)?;
+        conn_from_secret(&value)
+    }
+
+    fn region_admin(&self, region: &Region) -> Result<ConnInfo> {
+        let Provider::Server { url } = &region.provider else {
+            return Err(Error::invalid(format!("region {} has no server URL", region.name)));
+        };
+        let mut c = ConnInfo::parse_url(url)?;
+        c.password = self.home.secrets().value(&region_password_param(&region.name))?;
+        Ok(c)
+    }
+
+    pub fn store_region_password(&self, region: &str, password: &str) -> Result<()> {
+        self.home.secrets().put(&region_password_param(region), SecretKind::Param, None, None, password)?;
+        Ok(())
+    }
+
+    /// Create the stack's database with an owner role. Nothing is left
+    /// behind on failure beyond what `drop_database` removes.
+    pub(crate) fn provision_database(&self, stack: &str, region: &Region, dbname: &str, owner: &str, owner_password: &str) -> Result<Provisioned> {
+        match &region.provider {
+            Provider::Embedded => {
+                let dir = self.home.cluster_dir(stack);
+                if dir.exists() {
+                    return Err(Error::conflict(format!(
+                        "a database cluster for stack {stack} is already at {}; delete that stack first (`hubkeep stack delete {stack} --yes`)",
+                        dir.display()
+                    )));
+                }
+                let su = crate::secrets::generate(24);
+                self.home.secrets().put(&superuser_param(stack), SecretKind::Param, None, Some(stack), &su)?;
+                let cluster = EmbeddedCluster::init(&dir, &su)?;
+                cluster.start()?;
+                let admin = cluster.superuser(&su, "postgres");
+                hubkeep_pg::create_role_and_database(&admin, dbname, owner, owner_password)?;
+                let mut app = cluster.superuser(owner_password, dbname);
+                app.user = owner.to_string();
+                Ok(Provisioned { admin: admin.with_dbname(dbname), app })
+            }
+            Provider::Server { .. } => {
+                let admin = self.region_admin(region)?;
+                let mut probe = admin.connect()?;
+                let taken = probe
+                    .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&owner])
+                    .map_err(|e| Error::new("database", e.to_string()))?
+                    .is_some();
+                if taken {
+                    return Err(Error::conflict(format!(
+                        "role {owner} already exists on the server of region {}: roles are shared by every database of a server, so two stacks would collide; use the embedded provider or another server",
+                        region.name
+                    )));
+                }
+                hubkeep_pg::create_role_and_database(&admin, dbname, owner, owner_password)?;
+                let mut app = admin.with_dbname(dbname);
+                app.user = owner.to_string();
+                app.password = Some(owner_password.to_string());
+                Ok(Provisioned { admin: admin.with_dbname(dbname), app })
+            }
+        }
+    }
+
+    /// Remove a database hubkeep created (never an adopted one).
+    pub(crate) fn drop_database(&self, stack: &str, region: &Region, dbname: &str, owner: &str) -> Result<()> {
+        match &region.provider {
+            Provider::Embedded => {
+                let dir = self.home.cluster_dir(stack);
+                if dir.exists() {
+                    match EmbeddedCluster::open(&dir) {
+                        Ok(c) => c.remove()?,
+                        Err(_) => remove_dir_as_needed(&dir)?,
+                    }
+                }
+                self.home.secrets().remove_now(&superuser_param(stack))?;
+                Ok(())
+            }
+            Provider::Server { .. } => {
+                let admin = self.region_admin(region)?;
+                let mut c = admin.connect()?;
+                let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+                c.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE); DROP ROLE IF EXISTS {}", q(dbname), q(owner)))
+                    .map_err(|e| Error::new("database", format!("dropping database {dbname}: {e}")))?;
+                Ok(())
+            }
+        }
+    }
+}
+
+fn remove_dir_as_needed(dir: &std::path::Path) -> Result<()> {
+    std::fs::remove_dir_all(dir).map_err(|e| Error::new("io", format!("cannot remove {}: {e}", dir.display())))
+}
+
+/// A database secret's value: `{"username","password","host","port","dbname"}`.
+pub(crate) fn secret_value(c: &ConnInfo) -> serde_json::Value {
+    serde_json::json!({
+        "username": c.user,
+        "password": c.password.clone().unwrap_or_default(),
+        "host": c.host,
+        "port": c.port,
+        "dbname": c.dbname,
+    })
+}
+
+pub(crate) fn conn_from_secret(value: &str) -> Result<ConnInfo> {
+    let v: serde_json::Value = serde_json::from_str(value)
+        .map_err(|_| Error::new("secret_invalid", "a database secret's value is not the JSON object {\"username\",\"password\",\"host\",\"port\",\"dbname\"}"))?;
+    let s = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+    let port = v.get("port").and_then(|p| p.as_u64().or_else(|| p.as_str().and_then(|s| s.parse().ok()))).unwrap_or(5432) as u16;
+    Ok(ConnInfo {
+        host: s("host").unwrap_or_else(|| "127.0.0.1".into()),
+        port,
+        user: s("username").ok_or_else(|| Error::new("secret_invalid", "the database secret has no username"))?,
+        password: s("password").filter(|p| !p.is_empty()),
+        dbname: s("dbname").unwrap_or_default(),
+    })
+}

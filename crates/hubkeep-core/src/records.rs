@@ -1,0 +1,192 @@
+//! The catalog's records: what `show` and `list` print, in CLI.md's keys.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VaultRecord {
+    pub name: String,
+    pub region: String,
+    pub location: String,
+    pub vault_id: String,
+    pub stack: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// True when this home opened an existing vault with its recovery key.
+    #[serde(default)]
+    pub attached: bool,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Profile {
+    Hubs,
+    Generic,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    Created,
+    Adopted,
+    Restored,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Outputs {
+    pub app_db: String,
+    pub database_url: String,
+    pub storage_id: String,
+    pub storage_path: PathBuf,
+    pub database_secret_arn: String,
+    pub daily_backup_vault: String,
+}
+
+/// The five restore parameters: the same keys as a backup set.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RestoreParams {
+    pub stack_name: String,
+    pub db_snapshot_id: String,
+    pub db_secret_arn: String,
+    pub vault: String,
+    pub recovery_point_arn: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OfflineState {
+    pub since: DateTime<Utc>,
+    pub redirect_url: Option<String>,
+    /// The database's connection limit before offline mode set it to 0.
+    pub previous_connection_limit: i32,
+    /// Set when a `backup --offline` run took the hub offline: if that
+    /// process is gone, the next hubkeep command brings the hub back online.
+    pub by_pid: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Hooks {
+    /// Shell commands run when the hub goes offline / comes back online
+    /// (e.g. scale the app to zero). They get HUBKEEP_STACK and
+    /// HUBKEEP_REDIRECT_URL in their environment.
+    pub offline: Option<String>,
+    pub online: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Stack {
+    pub name: String,
+    pub region: String,
+    pub domain: Option<String>,
+    pub profile: Profile,
+    pub app_version: Option<String>,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub origin: Origin,
+    pub outputs: Option<Outputs>,
+    pub restored_from: Option<RestoreParams>,
+    pub offline: Option<OfflineState>,
+    #[serde(default)]
+    pub hooks: Hooks,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Job {
+    pub job_id: String,
+    pub kind: String,
+    pub stack: Option<String>,
+    pub state: String,
+    pub vault: Option<String>,
+    pub resource: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub bytes_read: u64,
+    pub bytes_new: u64,
+    pub bytes_stored: u64,
+    pub error: Option<String>,
+    pub pid: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DbSnapshot {
+    pub id: String,
+    pub stack: String,
+    pub region: String,
+    pub vault: String,
+    pub vault_snapshot_id: Option<String>,
+    /// `manual` or `automated`.
+    pub snapshot_type: String,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub database: String,
+    pub size_bytes: u64,
+    pub bytes_new: u64,
+    pub bytes_stored: u64,
+    pub job_id: Option<String>,
+    pub error: Option<String>,
+    pub db_secret_arn: Option<String>,
+    /// The snapshot's own metadata (versions, tables, row counts, checksums).
+    pub metadata: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RecoveryPoint {
+    pub recovery_point_arn: String,
+    pub vault: String,
+    pub region: String,
+    pub stack: String,
+    pub status: String,
+    pub creation_date: DateTime<Utc>,
+    pub completion_date: Option<DateTime<Utc>>,
+    pub vault_snapshot_id: Option<String>,
+    pub job_id: Option<String>,
+    pub storage_path: Option<PathBuf>,
+    pub files: u64,
+    pub bytes: u64,
+    pub bytes_new: u64,
+    pub bytes_stored: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Drift {
+    pub rows_without_blob: usize,
+    pub blobs_without_row: usize,
+    pub examples: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BackupSet {
+    pub backup_id: String,
+    pub stack_name: String,
+    pub db_snapshot_id: String,
+    pub db_secret_arn: String,
+    pub vault: String,
+    pub recovery_point_arn: String,
+    pub region: String,
+    pub domain: Option<String>,
+    pub profile: Profile,
+    pub app_version: Option<String>,
+    pub offline: bool,
+    /// True only when the database and files are from one instant (offline).
+    pub consistent: bool,
+    pub note: String,
+    pub key_fingerprints: BTreeMap<String, String>,
+    pub drift: Option<Drift>,
+    pub warnings: Vec<String>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+}
+
+/// What a backup set carries in the vault, encrypted under the vault's keys,
+/// so a fresh home can restore the hub with nothing but the recovery key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KeyBundle {
+    /// `/keymaster/<stack>/…` parameter values, by short name.
+    pub keymaster: BTreeMap<String, String>,
+    pub db_secret_name: String,
+    pub db_secret_value: serde_json::Value,
+}

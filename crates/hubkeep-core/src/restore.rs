@@ -1,0 +1,370 @@
+//! Whole-hub restore: always into a NEW stack, same region only, keys looked
+//! up by the source stack's name, all or nothing. Also disaster recovery:
+//! attaching a vault on a fresh home rebuilds the catalog from the vault.
+
+use crate::catalog::Kind;
+use crate::error::{Error, Result};
+use crate::ids::{ArnKind, VaultObjectArn};
+use crate::records::{BackupSet, DbSnapshot, KeyBundle, Origin, Profile, RecoveryPoint, RestoreParams, Stack};
+use crate::secrets::SecretKind;
+use crate::stacks::{database_name, keymaster, outputs_for, Made, FRESH_KEYS, ONLINE, RESTORED_KEYS};
+use crate::{now, Hubkeep};
+use hubkeep_pg::ConnInfo;
+use std::collections::BTreeMap;
+
+/// What a whole-hub restore prints.
+#[derive(Debug, serde::Serialize)]
+pub struct Restored {
+    #[serde(flatten)]
+    pub stack: Stack,
+    pub daily_backup_vault: crate::vaults::CreatedVault,
+    pub hubs_check: Option<serde_json::Value>,
+    pub warnings: Vec<String>,
+}
+
+pub struct RestoreRequest {
+    pub name: String,
+    pub domain: Option<String>,
+    pub region: Option<String>,
+    pub app_version: Option<String>,
+    pub params: RestoreParams,
+}
+
+/// A libpq URL with the password, for the Hubs profile's own connection.
+pub(crate) fn conn_url(c: &ConnInfo) -> String {
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+            .collect::<String>()
+    };
+    match &c.password {
+        Some(p) => format!("postgresql://{}:{}@{}:{}/{}", enc(&c.user), enc(p), c.host, c.port, enc(&c.dbname)),
+        None => format!("postgresql://{}@{}:{}/{}", enc(&c.user), c.host, c.port, enc(&c.dbname)),
+    }
+}
+
+/// Everything a restore needs, checked before anything is created.
+struct Checked {
+    region: crate::home::Region,
+    snapshot: DbSnapshot,
+    recovery_point: RecoveryPoint,
+    source_secret: serde_json::Value,
+    source_keys: BTreeMap<String, String>,
+    profile: Profile,
+}
+
+impl Hubkeep {
+    /// `restore NEW --backup ID`: a new stack from a backup set. On a fresh
+    /// home the backup's key bundle first puts the source's secrets back.
+    pub fn restore_backup(&self, name: &str, backup_id: &str, domain: Option<String>, region: Option<String>, force: bool) -> Result<Restored> {
+        let set = self.backup_set(backup_id)?;
+        if self.home.catalog.get::<Stack>(Kind::Stack, name)?.is_some() {
+            return Err(stack_exists(name));
+        }
+        self.install_key_bundle(&set, force)?;
+        let params = RestoreParams {
+            stack_name: set.stack_name.clone(),
+            db_snapshot_id: set.db_snapshot_id.clone(),
+            db_secret_arn: set.db_secret_arn.clone(),
+            vault: set.vault.clone(),
+            recovery_point_arn: set.recovery_point_arn.clone(),
+        };
+        self.restore_stack(&RestoreRequest { name: name.into(), domain: domain.or(set.domain.clone()), region, app_version: set.app_version.clone(), params })
+    }
+
+    /// Put a backup's secrets into this home's store where they are
+    /// missing; a different existing value is kept unless `force`.
+    fn install_key_bundle(&self, set: &BackupSet, force: bool) -> Result<()> {
+        let bundle: KeyBundle = self.backup_key_bundle(set)?;
+        let secrets = self.home.secrets();
+        let mut conflicts = vec![];
+        let mut wanted: Vec<(String, SecretKind, Option<String>, String)> = bundle
+            .keymaster
+            .iter()
+            .map(|(k, v)| (keymaster(&set.stack_name, k), SecretKind::Param, None, v.clone()))
+            .collect();
+        wanted.push((bundle.db_secret_name.clone(), SecretKind::Secret, Some(set.db_secret_arn.clone()), bundle.db_secret_value.to_string()));
+        for (name, _, arn, value) in &wanted {
+            let lookup = arn.as_deref().unwrap_or(name);
+            if let Some(meta) = secrets.find(lookup)? {
+                let current = if meta.deletion_date.is_some() { None } else { secrets.value(&meta.name)? };
+                let same = match (&current, arn) {
+                    (Some(c), Some(_)) => serde_json::from_str::<serde_json::Value>(c).ok() == serde_json::from_str::<serde_json::Value>(value).ok(),
+                    (Some(c), None) => c == value,
+                    (None, _) => false,
+                };
+                if !same {
+                    conflicts.push(meta.name.clone());
+                }
+            }
+        }
+        if !conflicts.is_empty() && !force {
+            return Err(Error::new("secret_conflict", format!(
+                "this home already holds {} with a value different from the backup's key bundle; nothing was changed. Re-run with --force to replace them with the backup's values",
+                conflicts.join(", ")
+            )));
+        }
+        for (name, kind, arn, value) in wanted {
+            let existing = secrets.find(arn.as_deref().unwrap_or(&name))?;
+            if let Some(m) = &existing {
+                if !conflicts.contains(&m.name) && m.deletion_date.is_none() {
+                    continue;
+                }
+                self.note(&format!("replacing {} with the backup's value (--force)", m.name));
+                secrets.remove_now(&m.name)?;
+            } else {
+                self.note(&format!("restored {name} from the backup's key bundle"));
+            }
+            secrets.put(&name, kind, arn, Some(&set.stack_name), &value)?;
+        }
+        Ok(())
+    }
+
+    /// Refusals first: nothing is created unless every input is usable.
+    fn check_restore(&self, req: &RestoreRequest) -> Result<Checked> {
+        crate::ids::check_stack_name(&req.name)?;
+        if self.home.catalog.get::<Stack>(Kind::Stack, &req.name)?.is_some() {
+            return Err(stack_exists(&req.name));
+        }
+        let region = self.region_or_default(req.region.as_deref())?;
+        let p = &req.params;
+        let snapshot = self.db_snapshot(&p.db_snapshot_id)?;
+        if snapshot.region != region.name {
+            return Err(Error::new("wrong_region", format!(
+                "database snapshot {} is in region {}, not {}: restores work only within one region; copy the snapshot's vault to {} (`hubkeep vault attach … --region {}`) and restore there",
+                snapshot.id, snapshot.region, region.name, region.name, region.name
+            )));
+        }
+        let arn = VaultObjectArn::parse(&p.recovery_point_arn)?.expect_kind(ArnKind::RecoveryPoint)?;
+        if arn.region != region.name {
+            return Err(Error::new("wrong_region", format!(
+                "recovery point {} is in region {}, not {}: restores work only within one region; copy its vault to {} first",
+                p.recovery_point_arn, arn.region, region.name, region.name
+            )));
+        }
+        if arn.vault != p.vault {
+            return Err(Error::invalid(format!("recovery point {} is in vault {}, not {}", p.recovery_point_arn, arn.vault, p.vault)));
+        }
+        self.vault_in_region(&p.vault, &region.name)?;
+        let snapshot = self.available_snapshot(&snapshot.id)?;
+        let recovery_point = self.available_recovery_point(&p.recovery_point_arn)?;
+        if let Some(job) = recovery_point.job_id.as_deref().and_then(|j| self.job(j).ok()) {
+            if job.state != crate::jobs::COMPLETED {
+                return Err(Error::new("job_not_completed", format!("the backup job {} of recovery point {} is {}, not COMPLETED", job.job_id, p.recovery_point_arn, job.state)));
+            }
+        }
+        let secrets = self.home.secrets();
+        let (_, secret) = secrets.get(&p.db_secret_arn).map_err(|e| e.context(format!("the source database secret {} is required", p.db_secret_arn)))?;
+        let source_secret: serde_json::Value = serde_json::from_str(&secret)?;
+        let source_stack = self.home.catalog.get::<Stack>(Kind::Stack, &p.stack_name)?;
+        let profile = source_stack.as_ref().map(|s| s.profile).or_else(|| self.profile_from_backups(&p.stack_name)).unwrap_or(Profile::Hubs);
+        let mut source_keys = BTreeMap::new();
+        for key in RESTORED_KEYS {
+            let name = keymaster(&p.stack_name, key);
+            match secrets.find(&name)? {
+                Some(m) if m.deletion_date.is_some() => {
+                    secrets.get(&name)?;
+                }
+                Some(_) => {
+                    source_keys.insert(key.to_string(), secrets.get(&name)?.1);
+                }
+                None if profile == Profile::Hubs && key == "phoenix-key" => {
+                    return Err(Error::new("secret_not_found", format!(
+                        "the required parameter {name} is missing: without the source stack's phoenix-key its blobs cannot be decrypted; add it with `hubkeep stack adopt`'s --param or restore it from the backup's key bundle (`hubkeep restore NEW --backup ID`)"
+                    )));
+                }
+                None => {}
+            }
+        }
+        Ok(Checked { region, snapshot, recovery_point, source_secret, source_keys, profile })
+    }
+
+    fn profile_from_backups(&self, stack: &str) -> Option<Profile> {
+        self.backup_sets().ok()?.into_iter().rev().find(|b| b.stack_name == stack).map(|b| b.profile)
+    }
+
+    /// `stack create NEW --restore-*`.
+    pub fn restore_stack(&self, req: &RestoreRequest) -> Result<Restored> {
+        let checked = self.check_restore(req)?;
+        let mut stack = self.claim_stack(&req.name, &checked.region, req.domain.clone(), checked.profile, Origin::Restored, req.app_version.clone())?;
+        stack.restored_from = Some(req.params.clone());
+        self.save_stack(&stack)?;
+        let _lock = self.lock_stack(&stack.name, "restore")?;
+        let job = self.start_job("stack-restore", Some(&stack.name), Some(&req.params.vault))?;
+        self.job_resource(&job, &req.params.recovery_point_arn)?;
+        let mut made = Made::default();
+        let result = self.build_restored_stack(stack, &checked, &mut made);
+        let bytes = crate::jobs::Bytes { read: checked.snapshot.size_bytes + checked.recovery_point.bytes, ..Default::default() };
+        match result {
+            Ok(r) => {
+                self.finish_job(&job, bytes, None)?;
+                Ok(r)
+            }
+            Err(e) => {
+                let e = self.fail_creation(&req.name, &checked.region, made, e);
+                self.finish_job(&job, bytes, Some(&e))?;
+                Err(e.context(format!("restoring into stack {} failed and was rolled back; `hubkeep stack show {}` shows the reason", req.name, req.name)))
+            }
+        }
+    }
+
+    fn build_restored_stack(&self, mut stack: Stack, c: &Checked, made: &mut Made) -> Result<Restored> {
+        let dbname = database_name(&stack.name, stack.profile, &c.region);
+        let user = c.source_secret.get("username").and_then(|v| v.as_str()).unwrap_or(crate::stacks::OWNER_ROLE).to_string();
+        let password = c.source_secret.get("password").and_then(|v| v.as_str()).filter(|p| !p.is_empty()).map(str::to_string).unwrap_or_else(|| crate::secrets::generate(20));
+        made.database = Some((dbname.clone(), user.clone()));
+        let db = self.provision_database(&stack.name, &c.region, &dbname, &user, &password)?;
+        self.note(&format!("restoring database snapshot {} into {}…", c.snapshot.id, dbname));
+        let mut role_passwords = BTreeMap::new();
+        role_passwords.insert(user.clone(), password.clone());
+        self.restore_into_new_database(&c.snapshot, &db.admin, role_passwords)?;
+        let storage = c.region.storage_root.join(&stack.name);
+        if storage.exists() && std::fs::read_dir(&storage)?.next().is_some() {
+            return Err(Error::conflict(format!("the file store {} already exists and is not empty; move it away or pick another stack name", storage.display())));
+        }
+        made.storage = Some(storage.clone());
+        self.note(&format!("restoring recovery point {} into {}…", c.recovery_point.recovery_point_arn, storage.display()));
+        let vault = self.open_vault(&c.recovery_point.vault)?;
+        vault.restore_dir(
+            c.recovery_point.vault_snapshot_id.as_deref().unwrap_or_default(),
+            &storage,
+            &hubkeep_vault::RestoreOptions { skip_damaged: false, progress: self.progress.clone() },
+        )?;
+        let arn = self.put_restored_secret(&stack.name, &c.region.name, &db.app, made)?;
+        for (key, value) in &c.source_keys {
+            let name = keymaster(&stack.name, key);
+            self.home.secrets().put(&name, SecretKind::Param, None, Some(&stack.name), value)?;
+            made.params.push(name);
+        }
+        for key in FRESH_KEYS.iter().chain(RESTORED_KEYS.iter()).filter(|k| !c.source_keys.contains_key(**k)) {
+            let name = keymaster(&stack.name, key);
+            self.home.secrets().put(&name, SecretKind::Param, None, Some(&stack.name), &crate::secrets::generate(32))?;
+            made.params.push(name);
+        }
+        let vault = self.create_vault(&crate::stacks::daily_vault_name(&stack.name), Some(&c.region.name), Some(&stack.name))?;
+        made.vault = Some(vault.name.clone());
+        stack.outputs = Some(outputs_for(&db.app, &dbname, &storage, &arn, &vault.name));
+        let mut warnings = vec![];
+        let hubs_check = if stack.profile == Profile::Hubs {
+            let report = self.hubs_check(&stack, false)?;
+            if !report.get("passed").and_then(|v| v.as_bool()).unwrap_or(false) {
+                return Err(Error::new("hubs_check_failed", format!(
+                    "the Hubs check of the restored stack failed: {}",
+                    summarize_check(&report)
+                )));
+            }
+            Some(report)
+        } else {
+            warnings.push("profile generic: the Hubs check was skipped".to_string());
+            None
+        };
+        stack.status = ONLINE.into();
+        stack.updated_at = now();
+        self.save_stack(&stack)?;
+        Ok(Restored { stack, daily_backup_vault: vault, hubs_check, warnings })
+    }
+
+    fn restore_into_new_database(&self, snapshot: &DbSnapshot, admin: &ConnInfo, role_passwords: BTreeMap<String, String>) -> Result<()> {
+        self.restore_db_snapshot(&snapshot.id, admin, role_passwords).map(|_| ())
+    }
+
+    fn put_restored_secret(&self, stack: &str, region: &str, app: &ConnInfo, made: &mut Made) -> Result<String> {
+        let name = crate::ids::database_secret_name(stack);
+        let secrets = self.home.secrets();
+        if secrets.find(&name)?.is_some() {
+            let retired = format!("{name} (retired {})", now().format("%Y%m%dT%H%M%SZ"));
+            secrets.rename(&name, &retired)?;
+            self.note(&format!("kept the earlier secret `{name}` as `{retired}` (same ARN) for the backups that need it"));
+        }
+        made.secret = Some(name.clone());
+        let meta = secrets.put(&name, SecretKind::Secret, Some(crate::ids::secret_arn(region, stack)), Some(stack), &crate::provider::secret_value(app).to_string())?;
+        Ok(meta.arn.unwrap_or(name))
+    }
+
+    /// The Hubs check over a stack's database, files and phoenix-key.
+    pub fn hubs_check(&self, stack: &Stack, read_all: bool) -> Result<serde_json::Value> {
+        let o = stack.outputs.as_ref().ok_or_else(|| Error::new("stack_state", format!("stack {} has no resources", stack.name)))?;
+        let key = self.home.secrets().value(&keymaster(&stack.name, "phoenix-key"))?.ok_or_else(|| {
+            Error::new("secret_not_found", format!("stack {} has no /keymaster/{}/phoenix-key: the Hubs check cannot decrypt blobs", stack.name, stack.name))
+        })?;
+        let url = conn_url(&self.admin_conn(stack)?);
+        let report = hubkeep_hubs::check_hub(&url, &o.storage_path, &key, read_all, 20).map_err(|e| Error::new("hubs_check", e.to_string()))?;
+        Ok(serde_json::to_value(report)?)
+    }
+
+    /// `vault attach`: open a vault with its recovery key and rebuild this
+    /// home's view of its recovery points, snapshots and backup sets.
+    pub fn attach_vault(&self, name: &str, location: &str, recovery_key: &str, region: Option<&str>) -> Result<serde_json::Value> {
+        let region = self.region_or_default(region)?.name;
+        let vault = self.register_attached_vault(name, location, recovery_key, &region)?;
+        let rename = |arn: &str, kind: ArnKind| -> String {
+            VaultObjectArn::parse(arn).map(|a| VaultObjectArn::new(&region, name, kind, &a.id).to_string()).unwrap_or_else(|_| arn.to_string())
+        };
+        let (mut points, mut snaps, mut sets) = (0, 0, 0);
+        for info in vault.list_snapshots()? {
+            match info.kind.as_str() {
+                crate::files::KIND => {
+                    let mut rp: RecoveryPoint = serde_json::from_value(info.meta.clone())?;
+                    rp.recovery_point_arn = rename(&rp.recovery_point_arn, ArnKind::RecoveryPoint);
+                    rp.vault = name.into();
+                    rp.region = region.clone();
+                    rp.status = crate::files::AVAILABLE.into();
+                    rp.completion_date = Some(info.created);
+                    rp.vault_snapshot_id = Some(info.id.clone());
+                    rp.files = info.stats.files;
+                    rp.bytes = info.stats.bytes;
+                    self.home.catalog.put(Kind::RecoveryPoint, &rp.recovery_point_arn.clone(), &rp)?;
+                    points += 1;
+                }
+                crate::dbsnap::KIND => {
+                    let mut s: DbSnapshot = serde_json::from_value(info.meta.clone())?;
+                    s.vault = name.into();
+                    s.region = region.clone();
+                    s.status = crate::dbsnap::AVAILABLE.into();
+                    s.vault_snapshot_id = Some(info.id.clone());
+                    s.size_bytes = info.stats.bytes;
+                    let mut meta = Vec::new();
+                    std::io::Read::read_to_end(&mut vault.open_stream(&info.id, crate::dbsnap::META_STREAM)?, &mut meta)?;
+                    s.metadata = Some(serde_json::from_slice(&meta)?);
+                    self.home.catalog.put(Kind::DbSnapshot, &s.id.clone(), &s)?;
+                    snaps += 1;
+                }
+                crate::backupset::KIND => {
+                    let mut set: BackupSet = serde_json::from_value(info.meta.get("backup_set").cloned().unwrap_or_default())?;
+                    set.backup_id = rename(&set.backup_id, ArnKind::BackupSet);
+                    set.recovery_point_arn = rename(&set.recovery_point_arn, ArnKind::RecoveryPoint);
+                    set.vault = name.into();
+                    set.region = region.clone();
+                    self.home.catalog.put(Kind::BackupSet, &set.backup_id.clone(), &set)?;
+                    sets += 1;
+                }
+                _ => {}
+            }
+        }
+        let record = self.vault_record(name)?;
+        Ok(serde_json::json!({
+            "name": name, "region": region, "location": record.location,
+            "recovery_points": points, "db_snapshots": snaps, "backup_sets": sets,
+        }))
+    }
+}
+
+fn stack_exists(name: &str) -> Error {
+    Error::new("stack_exists", format!(
+        "stack {name} already exists: a backup is restored only into a NEW stack, never by updating an existing one; pick a new name, or delete {name} first (`hubkeep stack delete {name} --yes`)"
+    ))
+}
+
+fn summarize_check(report: &serde_json::Value) -> String {
+    let mut parts = vec![];
+    if let Some(cats) = report.get("categories").and_then(|c| c.as_array()) {
+        for c in cats {
+            let problems = c.get("problems").and_then(|p| p.as_array()).map(|p| p.len()).unwrap_or(0);
+            if problems > 0 {
+                let first = c.pointer("/problems/0").and_then(|p| p.as_str()).unwrap_or("");
+                parts.push(format!("{}: {problems} problem(s), e.g. {first}", c.get("name").and_then(|n| n.as_str()).unwrap_or("?")));
+            }
+        }
+    }
+    if parts.is_empty() { "see the report".into() } else { parts.join("; ") }
+}

@@ -1,0 +1,363 @@
+//! Stacks: one hub each (database + file store + secrets + outputs), created
+//! fresh, adopted from an existing deployment, or restored from a backup.
+
+use crate::catalog::Kind;
+use crate::error::{Error, Result};
+use crate::home::{Provider, Region};
+use crate::ids::{database_secret_name, secret_arn};
+use crate::provider::secret_value;
+use crate::records::{Hooks, Origin, Outputs, Profile, Stack};
+use crate::secrets::SecretKind;
+use crate::vaults::CreatedVault;
+use crate::{now, Hubkeep};
+use hubkeep_pg::ConnInfo;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub const CREATE_IN_PROGRESS: &str = "CREATE_IN_PROGRESS";
+pub const CREATE_FAILED: &str = "CREATE_FAILED";
+pub const ONLINE: &str = "ONLINE";
+pub const OFFLINE: &str = "OFFLINE";
+pub const DELETE_IN_PROGRESS: &str = "DELETE_IN_PROGRESS";
+
+/// The keys a Hubs stack gets under `/keymaster/<stack>/`. The first two
+/// are copied on restore (they decrypt blobs and sign PostgREST tokens);
+/// the others are generated fresh.
+pub const RESTORED_KEYS: [&str; 2] = ["phoenix-key", "postgrest-db-secret"];
+pub const FRESH_KEYS: [&str; 3] = ["guardian-key", "cookie-secret", "perms-key"];
+
+pub const HUBS_DATABASE: &str = "polycosm_production";
+pub const OWNER_ROLE: &str = "reticulum";
+
+pub struct CreateRequest {
+    pub name: String,
+    pub domain: Option<String>,
+    pub region: Option<String>,
+    pub app_version: Option<String>,
+    pub profile: Profile,
+}
+
+pub struct AdoptRequest {
+    pub name: String,
+    pub database_url: String,
+    pub storage: PathBuf,
+    pub region: Option<String>,
+    pub domain: Option<String>,
+    pub profile: Profile,
+    pub params: BTreeMap<String, String>,
+}
+
+/// What `stack create` / `stack adopt` print: the stack and, once, the
+/// recovery key of its new daily vault.
+#[derive(Debug, serde::Serialize)]
+pub struct StackCreated {
+    #[serde(flatten)]
+    pub stack: Stack,
+    pub daily_backup_vault: CreatedVault,
+    pub warnings: Vec<String>,
+}
+
+pub(crate) fn keymaster(stack: &str, key: &str) -> String {
+    format!("/keymaster/{stack}/{key}")
+}
+
+pub(crate) fn daily_vault_name(stack: &str) -> String {
+    format!("{stack}-daily")
+}
+
+impl Hubkeep {
+    pub fn stack(&self, name: &str) -> Result<Stack> {
+        self.home.catalog.get(Kind::Stack, name)?.ok_or_else(|| {
+            Error::new("stack_not_found", format!("stack {name} does not exist; `hubkeep stack list` shows the stacks"))
+        })
+    }
+
+    pub fn stacks(&self) -> Result<Vec<Stack>> {
+        self.home.catalog.list(Kind::Stack)
+    }
+
+    pub(crate) fn save_stack(&self, stack: &Stack) -> Result<()> {
+        self.home.catalog.put(Kind::Stack, &stack.name, stack)
+    }
+
+    pub(crate) fn set_status(&self, name: &str, status: &str, reason: Option<String>) -> Result<Stack> {
+        self.home.catalog.update::<Stack, _>(Kind::Stack, name, |s| {
+            s.status = status.to_string();
+            s.status_reason = reason;
+            s.updated_at = now();
+            Ok(())
+        })
+    }
+
+    /// Claim a new stack name: refused when the name is taken (a stack is
+    /// never replaced; roll back by deleting it and restoring into a new one).
+    pub(crate) fn claim_stack(&self, name: &str, region: &Region, domain: Option<String>, profile: Profile, origin: Origin, app_version: Option<String>) -> Result<Stack> {
+        crate::ids::check_stack_name(name)?;
+        let stack = Stack {
+            name: name.to_string(),
+            region: region.name.clone(),
+            domain,
+            profile,
+            app_version,
+            status: CREATE_IN_PROGRESS.into(),
+            status_reason: None,
+            origin,
+            outputs: None,
+            restored_from: None,
+            offline: None,
+            hooks: Hooks::default(),
+            created_at: now(),
+            updated_at: now(),
+        };
+        if !self.home.catalog.insert_new(Kind::Stack, name, &stack)? {
+            return Err(Error::new("stack_exists", format!(
+                "stack {name} already exists: hubkeep never replaces or updates a stack from a backup; restore into a new stack name, or delete {name} first (`hubkeep stack delete {name} --yes`)"
+            )));
+        }
+        Ok(stack)
+    }
+
+    pub(crate) fn region_or_default(&self, region: Option<&str>) -> Result<Region> {
+        self.home.region(region.unwrap_or(&self.home.default_region()))
+    }
+
+    /// A fresh stack: database, file store, database secret, keys, vault.
+    pub fn create_stack(&self, req: &CreateRequest) -> Result<StackCreated> {
+        let region = self.region_or_default(req.region.as_deref())?;
+        let stack = self.claim_stack(&req.name, &region, req.domain.clone(), req.profile, Origin::Created, req.app_version.clone())?;
+        let _lock = self.lock_stack(&stack.name, "stack create")?;
+        let mut made = Made::default();
+        match self.build_fresh_stack(stack, &region, &mut made) {
+            Ok(done) => Ok(done),
+            Err(e) => Err(self.fail_creation(&req.name, &region, made, e)),
+        }
+    }
+
+    fn build_fresh_stack(&self, mut stack: Stack, region: &Region, made: &mut Made) -> Result<StackCreated> {
+        let dbname = database_name(&stack.name, stack.profile, region);
+        let password = crate::secrets::generate(20);
+        made.database = Some((dbname.clone(), OWNER_ROLE.to_string()));
+        let db = self.provision_database(&stack.name, region, &dbname, OWNER_ROLE, &password)?;
+        let storage = self.make_storage(&stack.name, region, stack.profile, made)?;
+        let arn = self.put_database_secret(&stack.name, &region.name, &db.app, made)?;
+        for key in RESTORED_KEYS.iter().chain(FRESH_KEYS.iter()) {
+            self.home.secrets().put(&keymaster(&stack.name, key), SecretKind::Param, None, Some(&stack.name), &crate::secrets::generate(32))?;
+        }
+        let vault = self.ensure_daily_vault(&stack.name, &region.name, made)?;
+        stack.outputs = Some(outputs_for(&db.app, &dbname, &storage, &arn, &vault.name));
+        stack.status = ONLINE.into();
+        stack.updated_at = now();
+        self.save_stack(&stack)?;
+        Ok(StackCreated { stack, daily_backup_vault: vault, warnings: vec![] })
+    }
+
+    /// Register an existing deployment. hubkeep never changes or removes
+    /// an adopted stack's database or files.
+    pub fn adopt_stack(&self, req: &AdoptRequest) -> Result<StackCreated> {
+        let region = self.region_or_default(req.region.as_deref())?;
+        let app = ConnInfo::parse_url(&req.database_url)?;
+        let storage = std::fs::canonicalize(&req.storage).map_err(|e| {
+            Error::invalid(format!("the storage directory {} cannot be opened ({e}); give the hub's file store (Reticulum's storage_path)", req.storage.display()))
+        })?;
+        if !storage.is_dir() {
+            return Err(Error::invalid(format!("{} is not a directory", storage.display())));
+        }
+        for key in req.params.keys() {
+            if key.is_empty() || key.contains('/') {
+                return Err(Error::invalid(format!("`--param {key}=…` is not a parameter name; use e.g. --param phoenix-key=VALUE")));
+            }
+        }
+        app.connect().map_err(|e| Error::from(e).context(format!("checking the database of stack {}", req.name)))?;
+        let mut stack = self.claim_stack(&req.name, &region, req.domain.clone(), req.profile, Origin::Adopted, None)?;
+        let _lock = self.lock_stack(&stack.name, "stack adopt")?;
+        let mut made = Made::default();
+        let result = (|| {
+            let arn = self.put_database_secret(&stack.name, &region.name, &app, &mut made)?;
+            for (k, v) in &req.params {
+                self.home.secrets().put(&keymaster(&stack.name, k), SecretKind::Param, None, Some(&stack.name), v)?;
+                made.params.push(keymaster(&stack.name, k));
+            }
+            let vault = self.ensure_daily_vault(&stack.name, &region.name, &mut made)?;
+            stack.outputs = Some(outputs_for(&app, &app.dbname, &storage, &arn, &vault.name));
+            stack.status = ONLINE.into();
+            stack.updated_at = now();
+            self.save_stack(&stack)?;
+            Ok(StackCreated { stack: stack.clone(), warnings: self.missing_key_warnings(&stack), daily_backup_vault: vault })
+        })();
+        result.map_err(|e| self.fail_creation(&req.name, &region, made, e))
+    }
+
+    /// Warnings for a Hubs stack without the key its blobs need.
+    pub fn missing_key_warnings(&self, stack: &Stack) -> Vec<String> {
+        if stack.profile != Profile::Hubs {
+            return vec![];
+        }
+        let name = keymaster(&stack.name, "phoenix-key");
+        match self.home.secrets().find(&name) {
+            Ok(Some(_)) => vec![],
+            _ => vec![format!(
+                "stack {} has no {name}: without Reticulum's secret_key_base its blobs cannot be decrypted after a restore; add it with `hubkeep stack update {} --param phoenix-key=VALUE`",
+                stack.name, stack.name
+            )],
+        }
+    }
+
+    fn make_storage(&self, stack: &str, region: &Region, profile: Profile, made: &mut Made) -> Result<PathBuf> {
+        let dir = region.storage_root.join(stack);
+        if dir.exists() && std::fs::read_dir(&dir)?.next().is_some() {
+            return Err(Error::conflict(format!("the file store {} already exists and is not empty; move it away or pick another stack name", dir.display())));
+        }
+        std::fs::create_dir_all(&dir)?;
+        made.storage = Some(dir.clone());
+        if profile == Profile::Hubs {
+            for sub in ["owned", "expiring", "cached"] {
+                std::fs::create_dir_all(dir.join(sub))?;
+            }
+        }
+        Ok(dir)
+    }
+
+    fn put_database_secret(&self, stack: &str, region: &str, conn: &ConnInfo, made: &mut Made) -> Result<String> {
+        let name = database_secret_name(stack);
+        let secrets = self.home.secrets();
+        if secrets.find(&name)?.is_some() {
+            // A stack of this name existed before and its secret was kept:
+            // backups of it may need that value, so it keeps its ARN under a
+            // retired name and the new stack gets a secret of its own.
+            let retired = format!("{name} (retired {})", now().format("%Y%m%dT%H%M%SZ"));
+            secrets.rename(&name, &retired)?;
+            self.note(&format!("kept the earlier secret `{name}` as `{retired}` (same ARN) for the backups that need it"));
+        }
+        made.secret = Some(name.clone());
+        let meta = secrets.put(&name, SecretKind::Secret, Some(secret_arn(region, stack)), Some(stack), &secret_value(conn).to_string())?;
+        Ok(meta.arn.unwrap_or(name))
+    }
+
+    fn ensure_daily_vault(&self, stack: &str, region: &str, made: &mut Made) -> Result<CreatedVault> {
+        let name = daily_vault_name(stack);
+        let v = self.create_vault(&name, Some(region), Some(stack))?;
+        made.vault = Some(name);
+        Ok(v)
+    }
+
+    /// Undo a failed creation and mark the stack CREATE_FAILED.
+    pub(crate) fn fail_creation(&self, name: &str, region: &Region, made: Made, error: Error) -> Error {
+        let cleanup = self.undo(name, region, made);
+        let reason = match cleanup {
+            Ok(()) => error.message().to_string(),
+            Err(c) => format!("{} (and cleaning up failed too: {c})", error.message()),
+        };
+        let _ = self.home.catalog.update::<Stack, _>(Kind::Stack, name, |s| {
+            s.status = CREATE_FAILED.into();
+            s.status_reason = Some(reason.clone());
+            s.outputs = None;
+            s.updated_at = now();
+            Ok(())
+        });
+        error
+    }
+
+    fn undo(&self, name: &str, region: &Region, made: Made) -> Result<()> {
+        if let Some((db, owner)) = &made.database {
+            self.drop_database(name, region, db, owner)?;
+        }
+        if let Some(dir) = &made.storage {
+            if dir.exists() {
+                std::fs::remove_dir_all(dir)?;
+            }
+        }
+        let secrets = self.home.secrets();
+        if let Some(s) = &made.secret {
+            secrets.remove_now(s)?;
+        }
+        for p in &made.params {
+            secrets.remove_now(p)?;
+        }
+        if let Some(v) = &made.vault {
+            let record = self.vault_record(v)?;
+            self.home.catalog.delete(Kind::Vault, v)?;
+            if let Some(path) = record.location.strip_prefix("file://") {
+                let _ = std::fs::remove_dir_all(path);
+            }
+        }
+        Ok(())
+    }
+
+    /// Record operator hooks, app version, or keymaster parameters.
+    pub fn update_stack_settings(&self, name: &str, app_version: Option<String>, hooks: Option<Hooks>, params: &BTreeMap<String, String>) -> Result<Stack> {
+        let stack = self.stack(name)?;
+        for (k, v) in params {
+            self.home.secrets().put(&keymaster(&stack.name, k), SecretKind::Param, None, Some(&stack.name), v)?;
+        }
+        self.home.catalog.update::<Stack, _>(Kind::Stack, name, |s| {
+            if let Some(v) = app_version {
+                s.app_version = Some(v);
+            }
+            if let Some(h) = hooks {
+                if h.offline.is_some() {
+                    s.hooks.offline = h.offline;
+                }
+                if h.online.is_some() {
+                    s.hooks.online = h.online;
+                }
+            }
+            s.updated_at = now();
+            Ok(())
+        })
+    }
+
+    /// Delete a stack: removes what hubkeep created (database, file store,
+    /// `/ita/<stack>/…`), keeps `/keymaster/…`, the database secret,
+    /// snapshots and recovery points. An adopted stack is only forgotten.
+    pub fn delete_stack(&self, name: &str) -> Result<Stack> {
+        let stack = self.stack(name)?;
+        let _lock = self.lock_stack(name, "stack delete")?;
+        let stack = self.set_status(name, DELETE_IN_PROGRESS, None).unwrap_or(stack);
+        if stack.origin != Origin::Adopted {
+            let region = self.home.region(&stack.region)?;
+            if let Some(o) = &stack.outputs {
+                let owner = self.app_conn(&stack).map(|c| c.user).unwrap_or_else(|_| OWNER_ROLE.to_string());
+                self.drop_database(name, &region, &o.app_db, &owner)?;
+                if o.storage_path.exists() {
+                    std::fs::remove_dir_all(&o.storage_path)?;
+                }
+            } else if let Provider::Embedded = region.provider {
+                self.drop_database(name, &region, "", OWNER_ROLE)?;
+            }
+        }
+        let secrets = self.home.secrets();
+        for s in secrets.list_prefix(&format!("/ita/{name}/"))? {
+            secrets.remove_now(&s.name)?;
+        }
+        self.home.catalog.delete(Kind::Stack, name)?;
+        Ok(stack)
+    }
+}
+
+/// What a creation made so far, to undo on failure.
+#[derive(Default)]
+pub(crate) struct Made {
+    pub database: Option<(String, String)>,
+    pub storage: Option<PathBuf>,
+    pub secret: Option<String>,
+    pub params: Vec<String>,
+    pub vault: Option<String>,
+}
+
+pub(crate) fn database_name(stack: &str, profile: Profile, region: &Region) -> String {
+    match (&region.provider, profile) {
+        (Provider::Embedded, Profile::Hubs) => HUBS_DATABASE.to_string(),
+        _ => stack.to_lowercase().replace('-', "_"),
+    }
+}
+
+pub(crate) fn outputs_for(app: &ConnInfo, dbname: &str, storage: &Path, secret_arn: &str, vault: &str) -> Outputs {
+    Outputs {
+        app_db: dbname.to_string(),
+        database_url: app.with_dbname(dbname).url_without_password(),
+        storage_id: storage.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        storage_path: storage.to_path_buf(),
+        database_secret_arn: secret_arn.to_string(),
+        daily_backup_vault: vault.to_string(),
+    }
+}

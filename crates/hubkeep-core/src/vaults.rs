@@ -1,0 +1,132 @@
+//! Vaults as the catalog sees them: a name in a region, a location under the
+//! region's vault root, and the keys that open it (kept in the secret store).
+
+use crate::catalog::Kind;
+use crate::error::{Error, Result};
+use crate::records::VaultRecord;
+use crate::secrets::SecretKind;
+use crate::{now, Hubkeep};
+use hubkeep_store::S3Settings;
+use hubkeep_vault::Vault;
+use std::sync::Arc;
+
+/// What `vault create` prints once.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CreatedVault {
+    pub name: String,
+    pub region: String,
+    pub location: String,
+    pub recovery_key: String,
+}
+
+fn access_key_param(vault: &str) -> String {
+    format!("/hubkeep/vault/{vault}/access-key")
+}
+
+fn recovery_key_param(vault: &str) -> String {
+    format!("/hubkeep/vault/{vault}/recovery-key")
+}
+
+pub(crate) fn open_store(location: &str) -> Result<Arc<dyn hubkeep_store::ObjectStore>> {
+    Ok(hubkeep_store::open(location, &S3Settings::from_env())?)
+}
+
+impl Hubkeep {
+    pub fn create_vault(&self, name: &str, region: Option<&str>, stack: Option<&str>) -> Result<CreatedVault> {
+        crate::ids::check_vault_name(name)?;
+        let region = self.home.region(region.unwrap_or(&self.home.default_region()))?;
+        if self.home.catalog.get::<VaultRecord>(Kind::Vault, name)?.is_some() {
+            return Err(Error::conflict(format!("vault {name} already exists; pick another name or use it as it is")));
+        }
+        let location = format!("{}/{}", region.vault_root.trim_end_matches('/'), name);
+        let created = Vault::create(open_store(&location)?)?;
+        let secrets = self.home.secrets();
+        secrets.put(&access_key_param(name), SecretKind::Param, None, stack, &created.access_key)?;
+        secrets.put(&recovery_key_param(name), SecretKind::Param, None, stack, &created.recovery_key)?;
+        let record = VaultRecord {
+            name: name.to_string(),
+            region: region.name.clone(),
+            location: location.clone(),
+            vault_id: created.vault.id().to_string(),
+            stack: stack.map(str::to_string),
+            created_at: now(),
+            attached: false,
+        };
+        self.home.catalog.put(Kind::Vault, name, &record)?;
+        Ok(CreatedVault { name: name.to_string(), region: region.name, location, recovery_key: created.recovery_key })
+    }
+
+    pub fn vault_record(&self, name: &str) -> Result<VaultRecord> {
+        self.home.catalog.get(Kind::Vault, name)?.ok_or_else(|| {
+            Error::new("vault_not_found", format!("vault {name} does not exist in this home; `hubkeep vault list` shows the vaults, `hubkeep vault attach` opens one from another install"))
+        })
+    }
+
+    pub fn vaults(&self) -> Result<Vec<VaultRecord>> {
+        self.home.catalog.list(Kind::Vault)
+    }
+
+    /// Open a vault with the key this home holds for it.
+    pub fn open_vault(&self, name: &str) -> Result<Vault> {
+        let record = self.vault_record(name)?;
+        let secrets = self.home.secrets();
+        let key = match secrets.value(&access_key_param(name))? {
+            Some(k) => k,
+            None => secrets.value(&recovery_key_param(name))?.ok_or_else(|| {
+                Error::new("wrong_key", format!("this home holds no key for vault {name}; attach it again with `hubkeep vault attach {name} --location {} --recovery-key …`", record.location))
+            })?,
+        };
+        Ok(Vault::open(open_store(&record.location)?, &key).map_err(|e| Error::from(e).context(format!("opening vault {name} at {}", record.location)))?)
+    }
+
+    /// The recovery key of a vault this home created or attached.
+    pub fn vault_recovery_key(&self, name: &str) -> Result<String> {
+        self.vault_record(name)?;
+        self.home.secrets().value(&recovery_key_param(name))?.ok_or_else(|| {
+            Error::new("secret_not_found", format!("the recovery key of vault {name} is not in this home's secret store"))
+        })
+    }
+
+    /// Record an existing vault opened with its recovery key; returns the
+    /// opened vault for the catalog rebuild.
+    pub(crate) fn register_attached_vault(&self, name: &str, location: &str, recovery_key: &str, region: &str) -> Result<Vault> {
+        crate::ids::check_vault_name(name)?;
+        self.home.region(region)?;
+        let vault = Vault::open(open_store(location)?, recovery_key.trim())?;
+        if let Some(existing) = self.home.catalog.get::<VaultRecord>(Kind::Vault, name)? {
+            if existing.vault_id != vault.id() {
+                return Err(Error::conflict(format!(
+                    "a different vault named {name} already exists in this home (at {}); attach this one under another name",
+                    existing.location
+                )));
+            }
+        }
+        self.home.secrets().put(&recovery_key_param(name), SecretKind::Param, None, None, recovery_key.trim())?;
+        let record = VaultRecord {
+            name: name.to_string(),
+            region: region.to_string(),
+            location: location.to_string(),
+            vault_id: vault.id().to_string(),
+            stack: None,
+            created_at: now(),
+            attached: true,
+        };
+        self.home.catalog.put(Kind::Vault, name, &record)?;
+        Ok(vault)
+    }
+
+    /// Refuse a vault of another region, saying how to get it here.
+    pub(crate) fn vault_in_region(&self, name: &str, region: &str) -> Result<VaultRecord> {
+        let v = self.vault_record(name)?;
+        if v.region != region {
+            return Err(Error::new(
+                "wrong_region",
+                format!(
+                    "vault {name} is in region {}, not {region}: restores work only within one region; copy it to {region} first (attach its location there with `hubkeep vault attach NAME --location {} --recovery-key … --region {region}`)",
+                    v.region, v.location
+                ),
+            ));
+        }
+        Ok(v)
+    }
+}

@@ -1,0 +1,343 @@
+//! The command line of CLI.md, as clap types.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "hubkeep", version, about = "Back up and restore Hubs deployments: database, file store and keys")]
+pub struct Cli {
+    /// The hubkeep home (catalog, secret store, config); default /var/lib/hubkeep as root.
+    #[arg(long, global = true, env = "HUBKEEP_HOME")]
+    pub home: Option<PathBuf>,
+    /// Print exactly one JSON document on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Create the home with the embedded defaults (idempotent).
+    Init {
+        #[arg(long, default_value = "local")]
+        region: String,
+    },
+    #[command(subcommand)]
+    Region(RegionCmd),
+    #[command(subcommand)]
+    Stack(StackCmd),
+    #[command(subcommand, name = "db-snapshot")]
+    DbSnapshot(DbSnapshotCmd),
+    #[command(subcommand)]
+    Vault(VaultCmd),
+    #[command(subcommand, name = "backup-job")]
+    BackupJob(BackupJobCmd),
+    #[command(subcommand, name = "recovery-point")]
+    RecoveryPoint(RecoveryPointCmd),
+    #[command(subcommand, name = "restore-job")]
+    RestoreJob(RestoreJobCmd),
+    /// The whole manual backup: (offline,) database snapshot, file store, (online).
+    Backup {
+        stack: String,
+        #[arg(long)]
+        offline: bool,
+        #[arg(long)]
+        vault: Option<String>,
+        /// Fail when the database and the file store disagree (Hubs drift).
+        #[arg(long)]
+        strict: bool,
+        #[command(flatten)]
+        wait: Wait,
+    },
+    /// Restore a backup set into a NEW stack.
+    Restore {
+        new_stack: String,
+        #[arg(long)]
+        backup: String,
+        #[arg(long)]
+        domain: Option<String>,
+        #[arg(long)]
+        region: Option<String>,
+        /// Replace secrets in this home that differ from the backup's key bundle.
+        #[arg(long)]
+        force: bool,
+    },
+    #[command(subcommand, name = "backup-set")]
+    BackupSet(BackupSetCmd),
+    #[command(subcommand)]
+    Job(JobCmd),
+    /// Check a database snapshot, recovery point or backup set.
+    Verify {
+        id: String,
+        #[arg(long)]
+        read_data: bool,
+    },
+    #[command(subcommand)]
+    Secret(SecretCmd),
+    #[command(subcommand)]
+    Param(ParamCmd),
+    /// Create a demo hub, back it up offline, change it, restore it into a new stack, check it.
+    Demo,
+}
+
+#[derive(Args, Clone)]
+pub struct Wait {
+    /// Return the job id at once; the job runs in the background.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+#[derive(Subcommand)]
+pub enum RegionCmd {
+    Add {
+        name: String,
+        /// `embedded`, or a libpq URL of an existing server (admin role).
+        #[arg(long)]
+        pg_url: String,
+        #[arg(long)]
+        storage_root: PathBuf,
+        /// file:///abs/path or s3://bucket/prefix
+        #[arg(long)]
+        vault_root: String,
+    },
+    List,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ProfileArg {
+    Hubs,
+    Generic,
+}
+
+#[derive(Subcommand)]
+pub enum StackCmd {
+    Create {
+        name: String,
+        #[arg(long)]
+        domain: Option<String>,
+        #[arg(long)]
+        region: Option<String>,
+        #[arg(long)]
+        app_version: Option<String>,
+        #[arg(long, value_enum, default_value = "hubs")]
+        profile: ProfileArg,
+        #[command(flatten)]
+        restore: RestoreArgs,
+    },
+    Adopt {
+        name: String,
+        #[arg(long)]
+        database_url: String,
+        #[arg(long)]
+        storage: PathBuf,
+        #[arg(long)]
+        region: Option<String>,
+        #[arg(long)]
+        domain: Option<String>,
+        #[arg(long, value_enum, default_value = "hubs")]
+        profile: ProfileArg,
+        /// Stores /keymaster/<stack>/NAME (e.g. phoenix-key=…).
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+    },
+    Update {
+        name: String,
+        #[arg(long, conflicts_with = "online")]
+        offline: bool,
+        #[arg(long, requires = "offline")]
+        redirect_url: Option<String>,
+        #[arg(long)]
+        online: bool,
+        #[arg(long)]
+        app_version: Option<String>,
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// Shell command run when the hub goes offline (e.g. scale the app to zero).
+        #[arg(long)]
+        offline_hook: Option<String>,
+        /// Shell command run when the hub comes back online.
+        #[arg(long)]
+        online_hook: Option<String>,
+        #[command(flatten)]
+        restore: RestoreArgs,
+    },
+    List,
+    Show {
+        name: String,
+    },
+    Delete {
+        name: String,
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Args, Clone, Default)]
+pub struct RestoreArgs {
+    #[arg(long)]
+    pub restore_stack_name: Option<String>,
+    #[arg(long)]
+    pub restore_db_snapshot: Option<String>,
+    #[arg(long)]
+    pub restore_db_secret_arn: Option<String>,
+    #[arg(long)]
+    pub restore_vault: Option<String>,
+    #[arg(long)]
+    pub restore_recovery_point: Option<String>,
+}
+
+impl RestoreArgs {
+    pub fn any(&self) -> bool {
+        self.restore_stack_name.is_some()
+            || self.restore_db_snapshot.is_some()
+            || self.restore_db_secret_arn.is_some()
+            || self.restore_vault.is_some()
+            || self.restore_recovery_point.is_some()
+    }
+}
+
+#[derive(Subcommand)]
+pub enum DbSnapshotCmd {
+    Create {
+        stack: String,
+        #[arg(long)]
+        id: Option<String>,
+        #[arg(long)]
+        vault: Option<String>,
+        /// Mark it as the nightly plan's (automated) snapshot.
+        #[arg(long)]
+        automated: bool,
+        #[command(flatten)]
+        wait: Wait,
+    },
+    List {
+        #[arg(long)]
+        stack: Option<String>,
+    },
+    Show {
+        id: String,
+    },
+    Delete {
+        id: String,
+    },
+    Restore {
+        id: String,
+        #[arg(long)]
+        target_url: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum VaultCmd {
+    Create {
+        name: String,
+        #[arg(long)]
+        region: Option<String>,
+    },
+    Attach {
+        name: String,
+        #[arg(long)]
+        location: String,
+        #[arg(long)]
+        recovery_key: String,
+        #[arg(long)]
+        region: Option<String>,
+    },
+    RecoveryKit {
+        name: String,
+        #[arg(long)]
+        yes: bool,
+    },
+    List,
+    Show {
+        name: String,
+    },
+    /// Remove data no recovery point or snapshot references.
+    Gc {
+        name: String,
+        /// Never remove data written less than this many seconds ago.
+        #[arg(long, default_value_t = 3600)]
+        grace_seconds: u64,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum BackupJobCmd {
+    Start {
+        stack: String,
+        #[arg(long)]
+        vault: Option<String>,
+        #[command(flatten)]
+        wait: Wait,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum RecoveryPointCmd {
+    List {
+        #[arg(long)]
+        vault: Option<String>,
+    },
+    Show {
+        arn: String,
+    },
+    Delete {
+        arn: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum RestoreJobCmd {
+    Start {
+        arn: String,
+        #[arg(long)]
+        target: PathBuf,
+        /// Restore every undamaged file and list the damaged ones.
+        #[arg(long)]
+        skip_damaged: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum JobCmd {
+    List {
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        stack: Option<String>,
+    },
+    Show {
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum SecretCmd {
+    List,
+    Show { name: String },
+    Get { name: String },
+    Delete {
+        name: String,
+        #[arg(long, default_value_t = 7)]
+        recovery_window_days: i64,
+    },
+    Restore { name: String },
+}
+
+#[derive(Subcommand)]
+pub enum ParamCmd {
+    List {
+        #[arg(default_value = "/")]
+        prefix: String,
+    },
+    Get {
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum BackupSetCmd {
+    List,
+    Show { id: String },
+}

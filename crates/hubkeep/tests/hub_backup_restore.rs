@@ -1,0 +1,173 @@
+//! The operator's story end to end: a Hubs stack, an offline backup, a
+//! change, a restore into a new stack that equals the hub at backup time.
+
+mod common;
+use common::*;
+
+fn populated_hub(home: &Home, name: &str) -> (String, String) {
+    home.json(&["stack", "create", name, "--domain", &format!("{name}.example.org")]);
+    let url = secret_url(home, name);
+    let show = home.json(&["stack", "show", name]);
+    let storage = show["outputs"]["storage_path"].as_str().unwrap().to_string();
+    let key = home.json(&["param", "get", &format!("/keymaster/{name}/phoenix-key")])["value"].as_str().unwrap().to_string();
+    let admin = admin_url(home, name);
+    let user = url.split("://").nth(1).unwrap().split(':').next().unwrap().to_string();
+    hubkeep_hubs::create_demo_schema(&admin, &user).unwrap();
+    hubkeep_hubs::populate_demo(&admin, std::path::Path::new(&storage), &key, 1).unwrap();
+    (admin, storage)
+}
+
+/// hubkeep's superuser URL of an embedded stack (for test setup only).
+fn admin_url(home: &Home, stack: &str) -> String {
+    let pw = home.json(&["param", "get", &format!("/hubkeep/cluster/{stack}/superuser-password")])["value"].as_str().unwrap().to_string();
+    let url = secret_url(home, stack);
+    let rest = url.split('@').nth(1).unwrap();
+    format!("postgresql://postgres:{pw}@{rest}")
+}
+
+#[test]
+fn restored_stack_equals_the_source_at_backup_time() {
+    require_root!();
+    let home = Home::new();
+    let (admin, storage) = populated_hub(&home, "hub");
+    let db_before = table_checksums(&admin);
+    let files_before = tree(std::path::Path::new(&storage));
+
+    let set = home.json(&["backup", "hub", "--offline"]);
+    for key in ["backup_id", "stack_name", "db_snapshot_id", "vault", "recovery_point_arn", "db_secret_arn", "started_at", "finished_at"] {
+        assert!(set[key].is_string(), "backup set lacks {key}: {set}");
+    }
+    assert_eq!(set["consistent"], true);
+    assert_eq!(home.json(&["stack", "show", "hub"])["status"], "ONLINE", "backup --offline brings the hub back online");
+    let fp = serde_json::to_string(&set["key_fingerprints"]).unwrap();
+    let key = home.json(&["param", "get", "/keymaster/hub/phoenix-key"])["value"].as_str().unwrap().to_string();
+    assert!(!fp.contains(&key), "a backup set shows fingerprints, never key values");
+
+    let key_for_mutation = key.clone();
+    hubkeep_hubs::mutate_demo(&admin, std::path::Path::new(&storage), &key_for_mutation).unwrap();
+    assert_ne!(table_checksums(&admin), db_before, "the source changed after the backup");
+
+    let backup_id = set["backup_id"].as_str().unwrap();
+    let restored = home.json(&["restore", "hub2", "--backup", backup_id, "--domain", "hub2.example.org"]);
+    assert_eq!(restored["status"], "ONLINE");
+    assert_eq!(restored["hubs_check"]["passed"], true, "{}", restored["hubs_check"]);
+    assert_eq!(restored["restored_from"]["db_snapshot_id"], set["db_snapshot_id"]);
+    assert_eq!(restored["restored_from"]["recovery_point_arn"], set["recovery_point_arn"]);
+
+    let admin2 = admin_url(&home, "hub2");
+    assert_eq!(table_checksums(&admin2), db_before, "restored database equals the source at backup time");
+    let storage2 = restored["outputs"]["storage_path"].as_str().unwrap();
+    assert_eq!(tree(std::path::Path::new(storage2)), files_before, "restored files equal the source at backup time");
+    assert_eq!(
+        home.json(&["param", "get", "/keymaster/hub2/phoenix-key"])["value"],
+        home.json(&["param", "get", "/keymaster/hub/phoenix-key"])["value"],
+        "the phoenix-key is copied from the source stack"
+    );
+    assert_ne!(
+        home.json(&["param", "get", "/keymaster/hub2/guardian-key"])["value"],
+        home.json(&["param", "get", "/keymaster/hub/guardian-key"])["value"],
+        "other keys are fresh"
+    );
+    // The app's credentials come from the source secret; host/port/db are the new database's.
+    let s1 = home.json(&["secret", "get", set["db_secret_arn"].as_str().unwrap()]);
+    let s2 = home.json(&["secret", "get", restored["outputs"]["database_secret_arn"].as_str().unwrap()]);
+    assert_eq!(s1["value"]["username"], s2["value"]["username"]);
+    assert_eq!(s1["value"]["password"], s2["value"]["password"]);
+    assert_ne!(s1["value"]["port"], s2["value"]["port"]);
+    assert!(postgres::Client::connect(&secret_url(&home, "hub2"), postgres::NoTls).is_ok(), "the app can log in to the restored database");
+
+    let v = home.json(&["verify", backup_id, "--read-data"]);
+    assert_eq!(v["ok"], true, "{v}");
+
+    // Refusals, each naming the problem; none creates a stack record.
+    let (code, msg, _) = home.fails(&["restore", "hub2", "--backup", backup_id, "--domain", "x"]);
+    assert_eq!(code, "stack_exists", "{msg}");
+    let (code, msg, _) = home.fails(&["stack", "update", "hub2", "--restore-db-snapshot", set["db_snapshot_id"].as_str().unwrap()]);
+    assert_eq!(code, "restore_on_update", "{msg}");
+    let (_, msg, _) = home.fails(&[
+        "stack", "create", "hub3", "--domain", "d",
+        "--restore-stack-name", "hub",
+        "--restore-db-snapshot", "no-such-snapshot",
+        "--restore-db-secret-arn", set["db_secret_arn"].as_str().unwrap(),
+        "--restore-vault", set["vault"].as_str().unwrap(),
+        "--restore-recovery-point", set["recovery_point_arn"].as_str().unwrap(),
+    ]);
+    assert!(msg.contains("no-such-snapshot"), "{msg}");
+    let stacks = home.json(&["stack", "list"]);
+    assert!(stacks.as_array().unwrap().iter().all(|s| s["name"] != "hub3"), "a refusal creates no stack record");
+
+    // A deleted database secret stops a restore before anything is created, saying how to recover it.
+    home.json(&["secret", "delete", set["db_secret_arn"].as_str().unwrap()]);
+    let (code, msg, _) = home.fails(&[
+        "stack", "create", "hub4", "--domain", "d",
+        "--restore-stack-name", "hub",
+        "--restore-db-snapshot", set["db_snapshot_id"].as_str().unwrap(),
+        "--restore-db-secret-arn", set["db_secret_arn"].as_str().unwrap(),
+        "--restore-vault", set["vault"].as_str().unwrap(),
+        "--restore-recovery-point", set["recovery_point_arn"].as_str().unwrap(),
+    ]);
+    assert_eq!(code, "secret_scheduled_for_deletion", "{msg}");
+    assert!(msg.contains("secret restore"), "{msg}");
+    home.json(&["secret", "restore", set["db_secret_arn"].as_str().unwrap()]);
+    assert!(home.json(&["stack", "list"]).as_array().unwrap().iter().all(|s| s["name"] != "hub4"));
+}
+
+#[test]
+fn offline_mode_ends_app_sessions_and_blocks_them_until_online() {
+    require_root!();
+    let home = Home::new();
+    home.json(&["stack", "create", "off", "--profile", "generic"]);
+    let app = secret_url(&home, "off");
+    let mut session = postgres::Client::connect(&app, postgres::NoTls).unwrap();
+    session.simple_query("SELECT 1").unwrap();
+    let marker = home.scratch("hook");
+    home.json(&[
+        "stack", "update", "off",
+        "--offline-hook", &format!("echo off > {}/state", marker.display()),
+        "--online-hook", &format!("echo on > {}/state", marker.display()),
+    ]);
+    let s = home.json(&["stack", "update", "off", "--offline", "--redirect-url", "https://example.org/maintenance"]);
+    assert_eq!(s["status"], "OFFLINE");
+    assert_eq!(std::fs::read_to_string(marker.join("state")).unwrap().trim(), "off");
+    assert!(session.simple_query("SELECT 1").is_err(), "the live app session was ended");
+    assert!(postgres::Client::connect(&app, postgres::NoTls).is_err(), "the app cannot reconnect while offline");
+    // hubkeep's own work goes on while offline.
+    let snap = home.json(&["db-snapshot", "create", "off"]);
+    assert_eq!(snap["status"], "available");
+    let s = home.json(&["stack", "update", "off", "--online"]);
+    assert_eq!(s["status"], "ONLINE");
+    assert_eq!(std::fs::read_to_string(marker.join("state")).unwrap().trim(), "on");
+    assert!(postgres::Client::connect(&app, postgres::NoTls).is_ok(), "the app reconnects once online");
+}
+
+#[test]
+fn a_backup_that_fails_midway_leaves_the_stack_online() {
+    require_root!();
+    let home = Home::new();
+    home.json(&["stack", "create", "f", "--profile", "generic"]);
+    let storage = home.json(&["stack", "show", "f"])["outputs"]["storage_path"].as_str().unwrap().to_string();
+    // A file store that vanished makes the second half of the backup fail.
+    std::fs::remove_dir_all(&storage).unwrap();
+    let (_, msg, _) = home.fails(&["backup", "f", "--offline"]);
+    assert!(msg.contains(&storage), "the error names the file store: {msg}");
+    assert_eq!(home.json(&["stack", "show", "f"])["status"], "ONLINE");
+    let jobs = home.json(&["job", "list", "--stack", "f"]);
+    assert!(jobs.as_array().unwrap().iter().any(|j| j["state"] == "FAILED"), "{jobs}");
+}
+
+#[test]
+fn concurrent_backups_of_one_stack_are_serialized_and_both_complete() {
+    require_root!();
+    let home = Home::new();
+    home.json(&["stack", "create", "c", "--profile", "generic"]);
+    let storage = home.json(&["stack", "show", "c"])["outputs"]["storage_path"].as_str().unwrap().to_string();
+    std::fs::write(format!("{storage}/a.txt"), vec![7u8; 3_000_000]).unwrap();
+    let a = home.cmd(&["--json", "backup", "c", "--offline"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let b = home.cmd(&["--json", "backup", "c", "--offline"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    for child in [a, b] {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    assert_eq!(home.json(&["stack", "show", "c"])["status"], "ONLINE", "never left offline by interleaved runs");
+    assert_eq!(home.json(&["backup-set", "list"]).as_array().unwrap().len(), 2);
+}
