@@ -9,6 +9,9 @@ pub struct HashingReader<R> {
     hasher: blake3::Hasher,
     bytes: u64,
     newlines: u64,
+    /// Set at the first end of stream: some readers (a COPY OUT stream)
+    /// fail when read again after their end, so the end is remembered.
+    done: bool,
 }
 
 impl<R: Read> HashingReader<R> {
@@ -18,6 +21,7 @@ impl<R: Read> HashingReader<R> {
             hasher: blake3::Hasher::new(),
             bytes: 0,
             newlines: 0,
+            done: false,
         }
     }
 
@@ -51,7 +55,11 @@ impl<R: Read> HashingReader<R> {
 
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.done || buf.is_empty() {
+            return Ok(0);
+        }
         let n = self.inner.read(buf)?;
+        self.done = n == 0;
         let data = &buf[..n];
         self.hasher.update(data);
         self.bytes += n as u64;
