@@ -112,7 +112,15 @@ impl ObjectStore for LocalStore {
             file.read_exact(&mut buf)?;
             Ok(buf)
         };
-        read().map_err(|e| self.io_error("read a range of", name, e))
+        read().map_err(|e| match e.kind() {
+            io::ErrorKind::UnexpectedEof => StoreError::Backend {
+                op: "read a range of",
+                location: self.location(),
+                name: name.to_string(),
+                detail: format!("the object is shorter than {offset}+{len} bytes (truncated?)"),
+            },
+            _ => self.io_error("read a range of", name, e),
+        })
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {

@@ -83,7 +83,14 @@ impl Vault {
             let entries = match self.load_tree(&manifest, &index) {
                 Ok(e) => e,
                 Err(VaultError::Corrupt { object, detail, .. }) => {
-                    findings.add(object, detail, [], [id.clone()]);
+                    if object.starts_with("chunk ") && !index.damaged.is_empty() {
+                        // The tree's chunk is unknown because an index is unreadable: blame the index.
+                        for (index_object, index_detail) in &index.damaged {
+                            findings.add(index_object.clone(), format!("index cannot be read: {index_detail}"), [], [id.clone()]);
+                        }
+                    } else {
+                        findings.add(object, detail, [], [id.clone()]);
+                    }
                     continue;
                 }
                 Err(e) => return Err(e),
