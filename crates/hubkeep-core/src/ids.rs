@@ -88,10 +88,10 @@ pub fn backup_set_id() -> String {
     format!("{}-{}", Utc::now().format("%Y%m%dT%H%M%SZ"), random_hex(4))
 }
 
-/// Manual snapshots default to `<stack>-<utc time>`; automated ones (the
+/// Manual snapshots default to `<stack>-<utc time>-<4 hex>`; automated ones (the
 /// nightly plan) are `auto-<stack>-<yyyy-mm-dd-hh-mm>`, like RDS's `rds:` ids.
 pub fn manual_snapshot_id(stack: &str) -> String {
-    format!("{}-{}", stack.to_lowercase(), Utc::now().format("%Y%m%d%H%M%S"))
+    format!("{}-{}-{}", stack.to_lowercase(), Utc::now().format("%Y%m%d%H%M%S"), random_hex(2))
 }
 
 pub fn automated_snapshot_id(stack: &str) -> String {

@@ -10,6 +10,7 @@ use crate::secrets::SecretKind;
 use crate::stacks::{database_name, keymaster, outputs_for, Made, FRESH_KEYS, ONLINE, RESTORED_KEYS};
 use crate::{now, Hubkeep};
 use hubkeep_pg::ConnInfo;
+use hubkeep_vault::Vault;
 use std::collections::BTreeMap;
 
 /// What a whole-hub restore prints.
@@ -69,7 +70,7 @@ impl Hubkeep {
             vault: set.vault.clone(),
             recovery_point_arn: set.recovery_point_arn.clone(),
         };
-        self.restore_stack(&RestoreRequest { name: name.into(), domain: domain.or(set.domain.clone()), region, app_version: set.app_version.clone(), params })
+        self.restore_stack(&RestoreRequest { name: name.into(), domain: domain.or(set.domain.clone()), region: region.or(Some(set.region.clone())), app_version: set.app_version.clone(), params })
     }
 
     /// Put a backup's secrets into this home's store where they are
@@ -241,8 +242,7 @@ impl Hubkeep {
             self.home.secrets().put(&name, SecretKind::Param, None, Some(&stack.name), &crate::secrets::generate(32))?;
             made.params.push(name);
         }
-        let vault = self.create_vault(&crate::stacks::daily_vault_name(&stack.name), Some(&c.region.name), Some(&stack.name))?;
-        made.vault = Some(vault.name.clone());
+        let vault = self.ensure_daily_vault(&stack.name, &c.region.name, made)?;
         stack.outputs = Some(outputs_for(&db.app, &dbname, &storage, &arn, &vault.name));
         let mut warnings = vec![];
         let hubs_check = if stack.profile == Profile::Hubs {
@@ -295,13 +295,23 @@ impl Hubkeep {
     /// `vault attach`: open a vault with its recovery key and rebuild this
     /// home's view of its recovery points, snapshots and backup sets.
     pub fn attach_vault(&self, name: &str, location: &str, recovery_key: &str, region: Option<&str>) -> Result<serde_json::Value> {
-        let region = self.region_or_default(region)?.name;
+        // Ids stay the same on the new machine: by default the vault joins
+        // the region it was written in, created here if this home lacks it.
+        let probe = Vault::open(crate::vaults::open_store(location)?, recovery_key.trim())?;
+        let snapshots = probe.list_snapshots()?;
+        let region = match region {
+            Some(r) => self.home.region(r)?.name,
+            None => match snapshots.iter().find_map(|s| s.meta.get("region").and_then(|r| r.as_str())) {
+                Some(r) => self.ensure_region_for_vault(r, location, name)?,
+                None => self.home.default_region(),
+            },
+        };
         let vault = self.register_attached_vault(name, location, recovery_key, &region)?;
         let rename = |arn: &str, kind: ArnKind| -> String {
             VaultObjectArn::parse(arn).map(|a| VaultObjectArn::new(&region, name, kind, &a.id).to_string()).unwrap_or_else(|_| arn.to_string())
         };
         let (mut points, mut snaps, mut sets) = (0, 0, 0);
-        for info in vault.list_snapshots()? {
+        for info in snapshots {
             match info.kind.as_str() {
                 crate::files::KIND => {
                     let mut rp: RecoveryPoint = serde_json::from_value(info.meta.clone())?;
@@ -346,6 +356,27 @@ impl Hubkeep {
             "name": name, "region": region, "location": record.location,
             "recovery_points": points, "db_snapshots": snaps, "backup_sets": sets,
         }))
+    }
+}
+
+impl Hubkeep {
+    /// The named region, or a new embedded one whose vault root is the
+    /// attached vault's parent location.
+    fn ensure_region_for_vault(&self, region: &str, location: &str, vault: &str) -> Result<String> {
+        if self.home.region(region).is_ok() {
+            return Ok(region.to_string());
+        }
+        let root = location.strip_suffix(&format!("/{vault}")).unwrap_or(location).to_string();
+        let r = crate::home::Region {
+            name: region.to_string(),
+            provider: crate::home::Provider::Embedded,
+            storage_root: self.home.dir.join("storage"),
+            vault_root: root,
+            created_at: now(),
+        };
+        self.home.add_region(&r)?;
+        self.note(&format!("created region {region} (embedded databases, file stores under {}) for the attached vault", r.storage_root.display()));
+        Ok(region.to_string())
     }
 }
 

@@ -233,8 +233,17 @@ impl Hubkeep {
         Ok(meta.arn.unwrap_or(name))
     }
 
-    fn ensure_daily_vault(&self, stack: &str, region: &str, made: &mut Made) -> Result<CreatedVault> {
+    pub(crate) fn ensure_daily_vault(&self, stack: &str, region: &str, made: &mut Made) -> Result<CreatedVault> {
         let name = daily_vault_name(stack);
+        // A stack of this name had this vault before (a roll back: delete,
+        // then restore into a new stack of the same name): keep using it.
+        if let Some(existing) = self.home.catalog.get::<crate::records::VaultRecord>(Kind::Vault, &name)? {
+            if existing.region == region {
+                self.open_vault(&name)?;
+                self.note(&format!("stack {stack} goes on using the existing vault {name}"));
+                return Ok(CreatedVault { name, region: existing.region, location: existing.location, recovery_key: None });
+            }
+        }
         let v = self.create_vault(&name, Some(region), Some(stack))?;
         made.vault = Some(name);
         Ok(v)

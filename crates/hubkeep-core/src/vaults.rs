@@ -16,7 +16,9 @@ pub struct CreatedVault {
     pub name: String,
     pub region: String,
     pub location: String,
-    pub recovery_key: String,
+    /// Printed once, when the vault is created; `None` when an existing
+    /// vault was reused (its key was printed then; `vault recovery-kit`).
+    pub recovery_key: Option<String>,
 }
 
 fn access_key_param(vault: &str) -> String {
@@ -53,7 +55,7 @@ impl Hubkeep {
             attached: false,
         };
         self.home.catalog.put(Kind::Vault, name, &record)?;
-        Ok(CreatedVault { name: name.to_string(), region: region.name, location, recovery_key: created.recovery_key })
+        Ok(CreatedVault { name: name.to_string(), region: region.name, location, recovery_key: Some(created.recovery_key) })
     }
 
     pub fn vault_record(&self, name: &str) -> Result<VaultRecord> {
