@@ -401,3 +401,46 @@ mod tests {
         assert_eq!(r[0].len(), 2);
     }
 }
+
+/// Crafted snapshots (entries a real backup never produces) are refused
+/// before anything is written, inside or outside the target.
+#[cfg(test)]
+mod crafted {
+    use super::*;
+    use crate::manifest::tests::entry;
+
+    fn crafted_snapshot(vault: &Vault, entries: Vec<Entry>) -> String {
+        let mut w = vault.writer("files", serde_json::Value::Null).unwrap();
+        for mut e in entries {
+            e.chunks.clear();
+            e.size = 0;
+            w.push_entry(e);
+        }
+        w.commit().unwrap().id
+    }
+
+    #[test]
+    fn restore_refuses_traversal_absolute_and_symlinked_parents() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = hubkeep_store::open(&format!("file://{}/vault", dir.path().display()), &Default::default()).unwrap();
+        let vault = Vault::create(store).unwrap().vault;
+        let outside = dir.path().join("outside");
+        fs::create_dir(&outside).unwrap();
+        let mut link = entry(b"link", KIND_SYMLINK);
+        link.target = Some(serde_bytes::ByteBuf::from(outside.as_os_str().as_bytes().to_vec()));
+        let cases: Vec<(&str, Vec<Entry>)> = vec![
+            ("dotdot", vec![entry(b"ok", KIND_FILE), entry(b"../x", KIND_FILE)]),
+            ("absolute", vec![entry(b"ok", KIND_FILE), entry(outside.join("abs").as_os_str().as_bytes(), KIND_FILE)]),
+            ("under a symlink", vec![link, entry(b"link/file", KIND_FILE)]),
+        ];
+        for (name, entries) in cases {
+            let id = crafted_snapshot(&vault, entries);
+            let target = dir.path().join(format!("target-{}", name.replace(' ', "-")));
+            let err = vault.restore_dir(&id, &target, &RestoreOptions::default()).unwrap_err();
+            assert!(matches!(err, VaultError::UnsafeEntry { .. }), "{name}: {err}");
+            assert!(!target.exists(), "{name}: the target was not even created");
+            assert_eq!(fs::read_dir(&outside).unwrap().count(), 0, "{name}: nothing written outside");
+            assert!(!dir.path().join("x").exists());
+        }
+    }
+}

@@ -44,6 +44,12 @@ pub struct SnapshotWriter {
     _lease: Lease,
 }
 
+impl std::fmt::Debug for SnapshotWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SnapshotWriter").field("id", &self.id).field("kind", &self.kind).field("entries", &self.entries.len()).finish()
+    }
+}
+
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Counters {
     pub bytes_read: u64,
