@@ -373,7 +373,8 @@ fn verify(hk: &Hubkeep, id: &str, read_data: bool) -> Result<Value> {
         hk.verify_db_snapshot(id, read_data)?
     };
     if report["ok"].as_bool() != Some(true) {
-        output::print(&report, false);
+        // The full report goes to stderr: with --json, stdout holds only the error.
+        eprintln!("{}", serde_json::to_string_pretty(&report).expect("a JSON value always serializes"));
         return Err(Error::new("verify_failed", format!("{id} failed verification: {}", first_problem(&report))));
     }
     Ok(report)

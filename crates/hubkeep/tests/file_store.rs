@@ -1,0 +1,144 @@
+//! File-store recovery points through the command line: round trips,
+//! incremental runs, refusals and damage, as an operator meets them.
+
+mod common;
+use common::*;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+fn edge_case_tree(root: &Path) {
+    std::fs::create_dir_all(root.join("owned/ab/cd")).unwrap();
+    std::fs::write(root.join("owned/ab/cd/abcd-1.blob"), vec![42u8; 2_500_000]).unwrap();
+    std::fs::write(root.join("owned/ab/cd/abcd-1.meta.json"), br#"{"content_type":"model/gltf-binary","content_length":2500000}"#).unwrap();
+    std::fs::write(root.join("empty file"), b"").unwrap();
+    std::fs::create_dir_all(root.join("empty dir")).unwrap();
+    std::fs::write(root.join("new\nline ünïcødé"), b"odd name").unwrap();
+    std::fs::write(root.join(std::ffi::OsStr::from_bytes(b"latin1-\xe9")), b"not utf-8").unwrap();
+    std::os::unix::fs::symlink("owned/ab/cd/abcd-1.blob", root.join("link")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", root.join("absolute-link")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(root.join("empty file"), std::fs::Permissions::from_mode(0o640)).unwrap();
+}
+
+fn modes_and_mtimes(root: &Path) -> Vec<(Vec<u8>, u32, i64, i64)> {
+    use std::os::unix::fs::MetadataExt;
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<(Vec<u8>, u32, i64, i64)>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            out.push((p.strip_prefix(root).unwrap().as_os_str().as_bytes().to_vec(), m.mode(), m.mtime(), m.mtime_nsec()));
+            if m.is_dir() {
+                walk(root, &p, out);
+            }
+        }
+    }
+    let mut out = vec![];
+    walk(root, root, &mut out);
+    out.sort();
+    out
+}
+
+#[test]
+fn file_store_round_trip_keeps_contents_modes_times_and_links() {
+    require_root!();
+    let home = Home::new();
+    let stack = home.json(&["stack", "create", "files", "--profile", "generic"]);
+    let storage = Path::new(stack["outputs"]["storage_path"].as_str().unwrap()).to_path_buf();
+    edge_case_tree(&storage);
+    let job = home.json(&["backup-job", "start", "files"]);
+    assert_eq!(job["state"], "COMPLETED");
+    let arn = job["recovery_point_arn"].as_str().unwrap().to_string();
+    assert!(arn.starts_with("hrn:hubkeep:backup:local:files-daily:recovery-point:"), "{arn}");
+    let points = home.json(&["recovery-point", "list", "--vault", "files-daily"]);
+    for key in ["recovery_point_arn", "vault", "stack", "status", "creation_date"] {
+        assert!(!points[0][key].is_null(), "recovery-point list lacks {key}");
+    }
+    assert_eq!(points[0]["status"], "AVAILABLE");
+
+    let target = home.dir.path().join("restored");
+    let r = home.json(&["restore-job", "start", &arn, "--target", target.to_str().unwrap()]);
+    assert_eq!(r["state"], "COMPLETED");
+    assert_eq!(tree(&target), tree(&storage));
+    assert_eq!(modes_and_mtimes(&target), modes_and_mtimes(&storage));
+    assert!(std::fs::symlink_metadata(target.join("absolute-link")).unwrap().file_type().is_symlink(), "links are restored as links, never followed");
+
+    // Incremental: one changed file is read, the rest reused.
+    std::fs::write(storage.join("changed.txt"), b"a new upload").unwrap();
+    let job2 = home.json(&["backup-job", "start", "files"]);
+    assert!(job2["bytes_read"].as_u64().unwrap() < 100_000, "unchanged files are not read again: {job2}");
+    assert!(job2["files_unchanged"].as_u64().unwrap() >= 5, "{job2}");
+
+    // Refusals.
+    let (code, msg, _) = home.fails(&["restore-job", "start", &arn, "--target", target.to_str().unwrap()]);
+    assert_eq!(code, "target_not_empty", "{msg}");
+    assert!(msg.contains(target.to_str().unwrap()), "{msg}");
+    let other_region = arn.replace(":local:", ":elsewhere:");
+    let (_, msg, _) = home.fails(&["restore-job", "start", &other_region, "--target", home.scratch("x").to_str().unwrap()]);
+    assert!(msg.contains("elsewhere") || msg.contains("does not exist"), "{msg}");
+    let (code, _, _) = home.fails(&["restore-job", "start", "not-an-arn", "--target", "/tmp/x"]);
+    assert_eq!(code, "invalid_argument");
+
+    let v = home.json(&["verify", &arn, "--read-data"]);
+    assert_eq!(v["ok"], true);
+    let jobs = home.json(&["job", "list", "--stack", "files"]);
+    let jobs = jobs.as_array().unwrap();
+    assert!(jobs.iter().filter(|j| j["kind"] == "backup").all(|j| j["state"] == "COMPLETED"), "{jobs:?}");
+    let refused = jobs.iter().find(|j| j["state"] == "FAILED").expect("the refused restore is a FAILED job");
+    assert!(refused["error"].as_str().unwrap().contains("not empty"), "{refused}");
+}
+
+#[test]
+fn a_flipped_byte_in_the_vault_is_named_by_verify_and_refused_by_restore() {
+    require_root!();
+    let home = Home::new();
+    let stack = home.json(&["stack", "create", "dmg", "--profile", "generic"]);
+    let storage = Path::new(stack["outputs"]["storage_path"].as_str().unwrap()).to_path_buf();
+    std::fs::write(storage.join("scene.glb"), (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect::<Vec<_>>()).unwrap();
+    let arn = home.json(&["backup-job", "start", "dmg"])["recovery_point_arn"].as_str().unwrap().to_string();
+    let location = home.json(&["vault", "show", "dmg-daily"])["location"].as_str().unwrap().to_string();
+    let root = Path::new(location.strip_prefix("file://").unwrap());
+    // Flip one byte in the biggest object (a pack of file data).
+    let mut biggest = (0u64, root.to_path_buf());
+    let mut stack_dirs = vec![root.to_path_buf()];
+    while let Some(d) = stack_dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let m = e.metadata().unwrap();
+            if m.is_dir() {
+                stack_dirs.push(e.path());
+            } else if m.len() > biggest.0 {
+                biggest = (m.len(), e.path());
+            }
+        }
+    }
+    let mut bytes = std::fs::read(&biggest.1).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x55;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&biggest.1, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::write(&biggest.1, bytes).unwrap();
+
+    let (code, msg, stderr) = home.fails(&["verify", &arn, "--read-data"]);
+    assert_eq!(code, "verify_failed", "{msg}");
+    assert!(stderr.contains("scene.glb"), "verify names the damaged file: {stderr}");
+    let target = home.dir.path().join("out");
+    let (_, msg, _) = home.fails(&["restore-job", "start", &arn, "--target", target.to_str().unwrap()]);
+    assert!(msg.contains("scene.glb"), "restore names the damaged file: {msg}");
+}
+
+#[test]
+fn deleting_a_recovery_point_removes_it_and_keeps_the_others_restorable() {
+    require_root!();
+    let home = Home::new();
+    let stack = home.json(&["stack", "create", "del", "--profile", "generic"]);
+    let storage = Path::new(stack["outputs"]["storage_path"].as_str().unwrap()).to_path_buf();
+    std::fs::write(storage.join("a"), vec![1u8; 1_000_000]).unwrap();
+    let first = home.json(&["backup-job", "start", "del"])["recovery_point_arn"].as_str().unwrap().to_string();
+    std::fs::write(storage.join("b"), vec![2u8; 1_000_000]).unwrap();
+    let second = home.json(&["backup-job", "start", "del"])["recovery_point_arn"].as_str().unwrap().to_string();
+    home.json(&["recovery-point", "delete", &first]);
+    let (code, _, _) = home.fails(&["recovery-point", "show", &first]);
+    assert_eq!(code, "recovery_point_not_found");
+    let target = home.dir.path().join("out");
+    home.json(&["restore-job", "start", &second, "--target", target.to_str().unwrap()]);
+    assert_eq!(tree(&target), tree(&storage));
+}
