@@ -253,6 +253,12 @@ pub enum VaultCmd {
     Show {
         name: String,
     },
+    /// Check every snapshot and object in the vault (all data with --read-data).
+    Verify {
+        name: String,
+        #[arg(long)]
+        read_data: bool,
+    },
     /// Remove data no recovery point or snapshot references.
     Gc {
         name: String,

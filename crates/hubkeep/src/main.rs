@@ -348,6 +348,15 @@ fn vault(c: VaultCmd, home: &PathBuf) -> Result<Value> {
             out["backup_sets"] = to_value(hk.backup_sets()?.into_iter().filter(|b| b.vault == name).map(|b| b.backup_id).collect::<Vec<_>>())?;
             Ok(out)
         }
+        VaultCmd::Verify { name, read_data } => {
+            let report = hk.open_vault(&name)?.verify(None, read_data)?;
+            if !report.ok() {
+                eprintln!("{}", serde_json::to_string_pretty(&report).expect("a report always serializes"));
+                let first = report.problems.first().map(hubkeep_core::error::describe_problem).unwrap_or_default();
+                return Err(Error::new("verify_failed", format!("vault {name} failed verification: {first}")));
+            }
+            to_value(report)
+        }
         VaultCmd::Gc { name, grace_seconds } => to_value(hk.gc_vault(&name, std::time::Duration::from_secs(grace_seconds))?),
     }
 }

@@ -142,3 +142,63 @@ fn deleting_a_recovery_point_removes_it_and_keeps_the_others_restorable() {
     home.json(&["restore-job", "start", &second, "--target", target.to_str().unwrap()]);
     assert_eq!(tree(&target), tree(&storage));
 }
+
+#[test]
+fn a_backup_killed_midway_leaves_no_recovery_point_and_the_next_one_completes() {
+    require_root!();
+    let home = Home::new();
+    let stack = home.json(&["stack", "create", "kill", "--profile", "generic"]);
+    let storage = Path::new(stack["outputs"]["storage_path"].as_str().unwrap()).to_path_buf();
+    // Enough incompressible data that the backup is still running when killed.
+    let mut seed = 0x9e3779b97f4a7c15u64;
+    for i in 0..40 {
+        let data: Vec<u8> = (0..2_000_000)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                seed as u8
+            })
+            .collect();
+        std::fs::write(storage.join(format!("blob-{i}")), data).unwrap();
+    }
+    let mut child = home.cmd(&["--json", "backup-job", "start", "kill"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    // Kill it as soon as its first pack is durable: uploads exist, no manifest.
+    let vault_dir = home.path().join("vaults/kill-daily");
+    let has_pack = || walk_files(&vault_dir).iter().any(|p| p.to_string_lossy().contains("/packs/"));
+    for _ in 0..3000 {
+        if has_pack() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(has_pack(), "the backup wrote a pack before it was killed");
+    assert!(child.try_wait().unwrap().is_none(), "the backup was still running when killed");
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(home.json(&["recovery-point", "list", "--vault", "kill-daily"]).as_array().unwrap().is_empty(), "no visible recovery point");
+    let jobs = home.json(&["job", "list", "--stack", "kill"]);
+    assert!(jobs.as_array().unwrap().iter().all(|j| j["state"] != "RUNNING"), "a dead run's job is not left RUNNING: {jobs}");
+    assert_eq!(home.json(&["vault", "verify", "kill-daily", "--read-data"])["problems"], serde_json::json!([]));
+    let job = home.json(&["backup-job", "start", "kill"]);
+    assert_eq!(job["state"], "COMPLETED");
+    let target = home.dir.path().join("out");
+    home.json(&["restore-job", "start", job["recovery_point_arn"].as_str().unwrap(), "--target", target.to_str().unwrap()]);
+    assert_eq!(tree(&target), tree(&storage));
+}
+
+fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![];
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                dirs.push(e.path());
+            } else {
+                out.push(e.path());
+            }
+        }
+    }
+    out
+}

@@ -171,3 +171,64 @@ fn concurrent_backups_of_one_stack_are_serialized_and_both_complete() {
     assert_eq!(home.json(&["stack", "show", "c"])["status"], "ONLINE", "never left offline by interleaved runs");
     assert_eq!(home.json(&["backup-set", "list"]).as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn a_restore_that_fails_midway_leaves_nothing_behind() {
+    require_root!();
+    let home = Home::new();
+    let (_, storage) = populated_hub(&home, "src");
+    std::fs::write(format!("{storage}/owned/big.bin"), (0..4_000_000u32).map(|i| (i % 253) as u8).collect::<Vec<_>>()).unwrap();
+    let set = home.json(&["backup", "src"]);
+    assert_eq!(set["consistent"], false, "an online backup says it is not one instant: {}", set["note"]);
+    // Damage the file-store data: the database half restores, then the files fail.
+    let location = home.json(&["vault", "show", "src-daily"])["location"].as_str().unwrap().to_string();
+    let mut biggest = (0u64, std::path::PathBuf::new());
+    let mut dirs = vec![std::path::PathBuf::from(location.strip_prefix("file://").unwrap())];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let m = e.metadata().unwrap();
+            if m.is_dir() {
+                dirs.push(e.path());
+            } else if m.len() > biggest.0 {
+                biggest = (m.len(), e.path());
+            }
+        }
+    }
+    let mut bytes = std::fs::read(&biggest.1).unwrap();
+    let at = bytes.len() / 3;
+    bytes[at] ^= 1;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&biggest.1, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::write(&biggest.1, bytes).unwrap();
+
+    let (_, msg, _) = home.fails(&["restore", "dst", "--backup", set["backup_id"].as_str().unwrap(), "--domain", "dst.example.org"]);
+    assert!(msg.contains("rolled back"), "{msg}");
+    let shown = home.json(&["stack", "show", "dst"]);
+    assert_eq!(shown["status"], "CREATE_FAILED");
+    assert!(shown["status_reason"].as_str().unwrap().len() > 10);
+    assert!(shown["outputs"].is_null(), "no resources remain");
+    assert!(!home.path().join("clusters/dst").exists(), "the new database cluster is gone");
+    assert!(!home.path().join("storage/dst").exists(), "the new file store is gone");
+    let secrets = home.json(&["secret", "list"]);
+    assert!(secrets.as_array().unwrap().iter().all(|s| s["name"] != "dst Database Secret"), "{secrets}");
+    assert!(home.json(&["param", "list", "/keymaster/dst/"]).as_array().unwrap().is_empty());
+    let (code, _, _) = home.fails(&["restore", "dst", "--backup", set["backup_id"].as_str().unwrap()]);
+    assert_eq!(code, "stack_exists", "a CREATE_FAILED record keeps the name until deleted");
+    home.json(&["stack", "delete", "dst", "--yes"]);
+}
+
+#[test]
+fn strict_backup_fails_on_drift_and_plain_backup_reports_it() {
+    require_root!();
+    let home = Home::new();
+    let (_, storage) = populated_hub(&home, "drifty");
+    // An orphan blob: a file with no owned_files row.
+    let orphan = format!("{storage}/owned/ff/ee/ffee0000-0000-4000-8000-000000000000.blob");
+    std::fs::create_dir_all(std::path::Path::new(&orphan).parent().unwrap()).unwrap();
+    std::fs::write(&orphan, b"orphan").unwrap();
+    let (code, msg, _) = home.fails(&["backup", "drifty", "--strict"]);
+    assert_eq!(code, "drift", "{msg}");
+    assert_eq!(home.json(&["stack", "show", "drifty"])["status"], "ONLINE");
+    let set = home.json(&["backup", "drifty"]);
+    assert_eq!(set["drift"]["blobs_without_row"], 1, "{}", set["drift"]);
+}
