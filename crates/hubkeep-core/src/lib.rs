@@ -23,6 +23,7 @@ mod backupset;
 mod dbsnap;
 mod demo;
 mod files;
+mod hubscheck;
 mod jobs;
 mod lock;
 mod offline;

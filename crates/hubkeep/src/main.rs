@@ -368,11 +368,10 @@ fn verify(hk: &Hubkeep, id: &str, read_data: bool) -> Result<Value> {
         let set = hk.backup_set(id)?;
         let db = hk.verify_db_snapshot(&set.db_snapshot_id, read_data)?;
         let files = hk.verify_recovery_point(&set.recovery_point_arn, read_data)?;
-        let stack = hk.stack(&set.stack_name).ok();
-        let hubs = match stack.as_ref() {
-            Some(s) if s.profile == Profile::Hubs => Some(hk.hubs_check(s, read_data)?),
-            Some(_) => Some(json!({"skipped": "profile generic: no Hubs check"})),
-            None => None,
+        let hubs = if set.profile == Profile::Hubs {
+            Some(hk.hubs_check_backup(&set, read_data)?)
+        } else {
+            Some(json!({"skipped": "profile generic: no Hubs check"}))
         };
         let ok = db["ok"].as_bool().unwrap_or(false)
             && files["ok"].as_bool().unwrap_or(false)

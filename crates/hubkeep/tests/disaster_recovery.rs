@@ -69,6 +69,8 @@ fn restore_on_a_new_home(old: Home, env: &[(&str, String)]) {
     assert_eq!(attached["backup_sets"], 1, "{attached}");
     let sets = new.json(&["backup-set", "list"]);
     assert_eq!(sets[0]["backup_id"], set["backup_id"]);
+    let out = with_env(new.cmd(&["--json", "verify", set["backup_id"].as_str().unwrap()]));
+    assert!(out.status.success(), "the attached backup verifies, Hubs check included: {}", String::from_utf8_lossy(&out.stderr));
 
     let out = with_env(new.cmd(&["--json", "restore", "hub", "--backup", set["backup_id"].as_str().unwrap(), "--domain", "hub.example.org"]));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -78,6 +78,8 @@ fn restored_stack_equals_the_source_at_backup_time() {
 
     let v = home.json(&["verify", backup_id, "--read-data"]);
     assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["hubs_check"]["passed"], true, "{v}");
+    assert!(v["hubs_check"]["sampled"].as_u64().unwrap() >= 10, "every owned blob of the backup is decrypted with --read-data: {v}");
 
     // Refusals, each naming the problem; none creates a stack record.
     let (code, msg, _) = home.fails(&["restore", "hub2", "--backup", backup_id, "--domain", "x"]);
