@@ -15,7 +15,7 @@ fn quote_ident(s: &str) -> String {
 }
 
 fn db_error(doing: &str) -> impl Fn(postgres::Error) -> Error + '_ {
-    move |e| Error::new("database", format!("{doing}: {e}"))
+    move |e| Error::new("database", format!("{doing}: {}", crate::provider::pg_message(&e)))
 }
 
 impl Hubkeep {

@@ -98,7 +98,7 @@ impl Hubkeep {
                 let mut probe = admin.connect()?;
                 let taken = probe
                     .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&owner])
-                    .map_err(|e| Error::new("database", e.to_string()))?
+                    .map_err(|e| Error::new("database", pg_message(&e)))?
                     .is_some();
                 if taken {
                     return Err(Error::conflict(format!(
@@ -133,8 +133,11 @@ impl Hubkeep {
                 let admin = self.region_admin(region)?;
                 let mut c = admin.connect()?;
                 let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
-                c.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE); DROP ROLE IF EXISTS {}", q(dbname), q(owner)))
-                    .map_err(|e| Error::new("database", format!("dropping database {dbname}: {e}")))?;
+                // Separate statements: DROP DATABASE cannot run in a transaction block.
+                c.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", q(dbname)))
+                    .map_err(|e| Error::new("database", format!("dropping database {dbname}: {}", pg_message(&e))))?;
+                c.batch_execute(&format!("DROP ROLE IF EXISTS {}", q(owner)))
+                    .map_err(|e| Error::new("database", format!("dropping role {owner}: {}", pg_message(&e))))?;
                 Ok(())
             }
         }
@@ -168,4 +171,13 @@ pub(crate) fn conn_from_secret(value: &str) -> Result<ConnInfo> {
         password: s("password").filter(|p| !p.is_empty()),
         dbname: s("dbname").unwrap_or_default(),
     })
+}
+
+/// The server's own words for a failed statement (`postgres::Error`'s
+/// Display says only "db error").
+pub(crate) fn pg_message(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(d) => format!("{} ({})", d.message(), d.code().code()),
+        None => e.to_string(),
+    }
 }

@@ -136,8 +136,9 @@ impl Hubkeep {
     fn build_fresh_stack(&self, mut stack: Stack, region: &Region, made: &mut Made) -> Result<StackCreated> {
         let dbname = database_name(&stack.name, stack.profile, region);
         let password = crate::secrets::generate(20);
-        made.database = Some((dbname.clone(), OWNER_ROLE.to_string()));
-        let db = self.provision_database(&stack.name, region, &dbname, OWNER_ROLE, &password)?;
+        let owner = owner_role(&stack.name, region);
+        made.database = Some((dbname.clone(), owner.clone()));
+        let db = self.provision_database(&stack.name, region, &dbname, &owner, &password)?;
         let storage = self.make_storage(&stack.name, region, stack.profile, made)?;
         let arn = self.put_database_secret(&stack.name, &region.name, &db.app, made)?;
         for key in RESTORED_KEYS.iter().chain(FRESH_KEYS.iter()) {
@@ -351,6 +352,15 @@ pub(crate) struct Made {
     pub secret: Option<String>,
     pub params: Vec<String>,
     pub vault: Option<String>,
+}
+
+/// The app's database role: `reticulum` in a cluster of its own; on a
+/// shared server, named for the stack so two stacks never share it.
+pub(crate) fn owner_role(stack: &str, region: &Region) -> String {
+    match region.provider {
+        Provider::Embedded => OWNER_ROLE.to_string(),
+        Provider::Server { .. } => format!("{}_app", stack.to_lowercase().replace('-', "_")),
+    }
 }
 
 pub(crate) fn database_name(stack: &str, profile: Profile, region: &Region) -> String {

@@ -137,3 +137,33 @@ fn recovery_kit_needs_confirmation_and_no_wait_returns_a_job_at_once() {
     }
     assert_eq!(state, "COMPLETED");
 }
+
+#[test]
+fn a_server_region_gives_each_stack_its_own_database_and_role() {
+    require_root!();
+    let home = Home::new();
+    home.json(&["stack", "create", "pgserver", "--profile", "generic"]);
+    let admin = superuser_url(&home, "pgserver", "postgres");
+    let vaults = home.scratch("srv-vaults");
+    home.json(&["region", "add", "srv", "--pg-url", &admin, "--storage-root", home.scratch("srv-storage").to_str().unwrap(), "--vault-root", &format!("file://{}", vaults.display())]);
+    let regions = home.json(&["region", "list"]);
+    assert!(!regions.to_string().contains(admin.split(':').nth(2).unwrap().split('@').next().unwrap()), "the server password is kept in the secret store, not in the region record");
+    let a = home.json(&["stack", "create", "alpha", "--region", "srv", "--profile", "generic"]);
+    let b = home.json(&["stack", "create", "beta", "--region", "srv", "--profile", "generic"]);
+    assert_ne!(a["outputs"]["app_db"], b["outputs"]["app_db"]);
+    assert_eq!(a["region"], "srv");
+    let ua = secret_url(&home, "alpha");
+    let ub = secret_url(&home, "beta");
+    assert_ne!(ua.split(':').nth(1), ub.split(':').nth(1), "each stack has its own role");
+    assert!(postgres::Client::connect(&ua, postgres::NoTls).is_ok());
+    let set = home.json(&["backup", "alpha"]);
+    assert_eq!(set["region"], "srv");
+    // A restore into another region is refused before anything is created.
+    let (code, msg, _) = home.fails(&["restore", "alpha2", "--backup", set["backup_id"].as_str().unwrap(), "--region", "local"]);
+    assert_eq!(code, "wrong_region", "{msg}");
+    assert!(msg.contains("srv") && msg.contains("local"), "{msg}");
+    home.json(&["stack", "delete", "beta", "--yes"]);
+    let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+    let dbs: i64 = c.query_one("SELECT count(*) FROM pg_database WHERE datname = 'beta'", &[]).unwrap().get(0);
+    assert_eq!(dbs, 0, "deleting a stack hubkeep created drops its database");
+}
