@@ -152,12 +152,11 @@ impl Hubkeep {
         let meta = serde_json::to_value(record)?;
         let mut writer = vault.writer(KIND, meta)?;
         let mut sink = VaultSink { writer: &mut writer, bytes: Bytes::default() };
-        let notes = self.notes.clone();
         let opts = hubkeep_pg::SnapshotOptions {
             role_passwords: self.known_role_passwords(stack),
             // Offline mode's temporary CONNECTION LIMIT 0 is not the hub's.
             ignore_db_settings: if stack.offline.is_some() { vec!["connection_limit".into()] } else { vec![] },
-            progress: Some(std::sync::Arc::new(move |m: &str| (notes)(m))),
+            progress: self.progress_lines(),
             ..Default::default()
         };
         let pg_meta = hubkeep_pg::create_snapshot(&admin, &mut sink, &opts)?;
@@ -193,10 +192,9 @@ impl Hubkeep {
         let source = VaultSource { vault: self.open_vault(&snap.vault)?, snapshot: snap.vault_snapshot_id.clone().unwrap_or_default() };
         let job = self.start_job("db-restore", Some(&snap.stack), Some(&snap.vault))?;
         self.job_resource(&job, id)?;
-        let notes = self.notes.clone();
         let opts = hubkeep_pg::RestoreOptions {
             role_passwords,
-            progress: Some(std::sync::Arc::new(move |m: &str| (notes)(m))),
+            progress: self.progress_lines(),
             ..Default::default()
         };
         let result = hubkeep_pg::restore_snapshot(&source, &meta, target, &opts).map_err(Error::from);

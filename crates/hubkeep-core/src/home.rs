@@ -84,6 +84,10 @@ impl Home {
     pub fn init(dir: &Path, region: &str) -> Result<(Home, bool)> {
         crate::ids::check_region_name(region)?;
         let dir = absolute(dir)?;
+        // The embedded clusters run as `postgres` under this directory.
+        hubkeep_pg::cluster::check_reachable_by_postgres(&dir.join("clusters")).map_err(|e| {
+            Error::new("home_unreachable", format!("{e} (the default home as root, /var/lib/hubkeep, is reachable)"))
+        })?;
         let fresh = !dir.join("catalog.db").exists();
         fs::create_dir_all(dir.join("keys"))?;
         // Traversable (not readable) by others, so the `postgres` user can

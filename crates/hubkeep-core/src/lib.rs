@@ -65,6 +65,14 @@ impl Hubkeep {
         Ok(hk)
     }
 
+    /// Step-by-step lines ("table ret0.hubs (3/40)") for a terminal only:
+    /// when progress is not shown, neither are they.
+    pub(crate) fn progress_lines(&self) -> Option<Arc<dyn Fn(&str) + Send + Sync>> {
+        self.progress.as_ref()?;
+        let notes = self.notes.clone();
+        Some(Arc::new(move |m: &str| (notes)(&format!("  {m}"))))
+    }
+
     pub fn note(&self, msg: &str) {
         (self.notes)(msg)
     }
