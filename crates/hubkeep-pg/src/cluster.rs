@@ -239,7 +239,7 @@ pub fn check_reachable_by_postgres(dir: &Path) -> Result<(), PgError> {
     if !running_as_root() {
         return Ok(());
     }
-    let (uid, gids) = postgres_ids()?;
+    let (uid, gids) = postgres_ids(dir)?;
     let absolute = if dir.is_absolute() {
         dir.to_path_buf()
     } else {
@@ -272,8 +272,9 @@ fn may_traverse(mode: u32, owner: u32, group: u32, uid: u32, gids: &[u32]) -> bo
     }
 }
 
-/// The `postgres` user's uid and all its group ids.
-fn postgres_ids() -> Result<(u32, Vec<u32>), PgError> {
+/// The `postgres` user's uid and all its group ids (`dir` only names the
+/// cluster in the error).
+fn postgres_ids(dir: &Path) -> Result<(u32, Vec<u32>), PgError> {
     let name = CString::new("postgres").expect("no NUL in a literal");
     // SAFETY: getpwnam returns NULL or a pointer to static storage that
     // stays valid until the next getpw* call; we copy out right away.
@@ -281,7 +282,7 @@ fn postgres_ids() -> Result<(u32, Vec<u32>), PgError> {
         let pw = libc::getpwnam(name.as_ptr());
         if pw.is_null() {
             return Err(PgError::Cluster {
-                dir: PathBuf::new(),
+                dir: dir.to_path_buf(),
                 problem: "cannot be run: there is no `postgres` OS user; install PostgreSQL (apt-get install postgresql)".into(),
             });
         }
@@ -304,7 +305,7 @@ fn give_to_postgres(path: &Path) -> Result<(), PgError> {
     if !running_as_root() {
         return Ok(());
     }
-    let (uid, gids) = postgres_ids()?;
+    let (uid, gids) = postgres_ids(path)?;
     std::os::unix::fs::chown(path, Some(uid), gids.first().copied())
         .map_err(|e| PgError::io("handing to the postgres user", path, e))
 }

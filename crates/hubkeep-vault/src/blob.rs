@@ -1,7 +1,7 @@
 //! Chunks as stored in packs: compressed when that helps, then sealed with the
 //! chunk id as associated data, and checked against that id when read back.
 
-use crate::crypto::{ChunkId, VaultKeys};
+use crate::crypto::{ChunkId, VaultKeys, NONCE_LEN, TAG_LEN};
 
 const RAW: u8 = 0;
 const ZSTD: u8 = 1;
@@ -13,26 +13,29 @@ pub(crate) const MAX_PLAINTEXT: usize = 16 * 1024 * 1024;
 
 /// Compresses (when it shrinks) and seals one chunk.
 pub(crate) fn encode(keys: &VaultKeys, id: &ChunkId, data: &[u8]) -> Vec<u8> {
-    let mut body = Vec::with_capacity(data.len() + 1);
-    body.push(ZSTD);
+    // Layout while building: [nonce space][flag][body]; sealed in place.
+    let mut buf = Vec::with_capacity(NONCE_LEN + 1 + data.len() + TAG_LEN);
+    buf.resize(NONCE_LEN, 0);
+    buf.push(ZSTD);
     let compressed = zstd::bulk::Compressor::new(ZSTD_LEVEL)
         .and_then(|mut c| {
-            // Stop as soon as zstd cannot gain 1/16: incompressible data costs one pass.
+            // Give zstd room for 15/16 of the input only: if it cannot gain 1/16
+            // it fails fast and the chunk is stored raw.
             let limit = data.len() - data.len() / 16;
-            body.resize(1 + limit, 0);
-            c.compress_to_buffer(data, &mut body[1..])
+            buf.resize(NONCE_LEN + 1 + limit, 0);
+            c.compress_to_buffer(data, &mut buf[NONCE_LEN + 1..])
         })
         .ok()
         .filter(|&n| n > 0);
     match compressed {
-        Some(n) => body.truncate(1 + n),
+        Some(n) => buf.truncate(NONCE_LEN + 1 + n),
         None => {
-            body.clear();
-            body.push(RAW);
-            body.extend_from_slice(data);
+            buf.truncate(NONCE_LEN);
+            buf.push(RAW);
+            buf.extend_from_slice(data);
         }
     }
-    keys.seal(body, &id.0)
+    keys.seal_prefixed(buf, &id.0)
 }
 
 /// Opens, decompresses and checks one sealed chunk; the error says what is wrong.

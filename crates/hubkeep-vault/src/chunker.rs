@@ -57,15 +57,22 @@ impl Chunker {
         mut emit: impl FnMut(&[u8]) -> Result<(), E>,
     ) -> Result<u64, E> {
         let max = self.params.max as usize;
-        if self.buf.len() < max {
-            self.buf.resize(max, 0);
+        // Twice the look-ahead: the unconsumed tail is moved to the front only
+        // when less than `max` bytes of room remain, about once per `max` bytes.
+        let cap = 2 * max;
+        if self.buf.len() < cap {
+            self.buf.resize(cap, 0);
         }
-        let mut len = 0usize;
+        let (mut start, mut len) = (0usize, 0usize);
         let mut eof = false;
         let mut total = 0u64;
         loop {
+            if !eof && len < max && start + max > cap {
+                self.buf.copy_within(start..start + len, 0);
+                start = 0;
+            }
             while !eof && len < max {
-                match source.read(&mut self.buf[len..max]) {
+                match source.read(&mut self.buf[start + len..start + max]) {
                     Ok(0) => eof = true,
                     Ok(n) => len += n,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -75,10 +82,10 @@ impl Chunker {
             if len == 0 {
                 return Ok(total);
             }
-            let end = self.cut(&self.buf[..len]);
-            emit(&self.buf[..end])?;
+            let end = self.cut(&self.buf[start..start + len]);
+            emit(&self.buf[start..start + end])?;
             total += end as u64;
-            self.buf.copy_within(end..len, 0);
+            start += end;
             len -= end;
         }
     }

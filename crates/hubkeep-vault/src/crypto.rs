@@ -65,6 +65,11 @@ impl VaultKeys {
         seal_with(&self.data, plaintext, aad)
     }
 
+    /// Like [`VaultKeys::seal`] for a buffer whose first `NONCE_LEN` bytes are spare.
+    pub fn seal_prefixed(&self, buf: Vec<u8>, aad: &[u8]) -> Vec<u8> {
+        seal_in_place(&self.data, buf, aad)
+    }
+
     pub fn open(&self, sealed: &[u8], aad: &[u8]) -> Option<Vec<u8>> {
         open_with(&self.data, sealed, aad)
     }
@@ -76,17 +81,23 @@ pub(crate) fn wrapping_cipher(user_key: &[u8; 32]) -> XChaCha20Poly1305 {
 }
 
 pub(crate) fn seal_with(cipher: &XChaCha20Poly1305, plaintext: Vec<u8>, aad: &[u8]) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(NONCE_LEN + plaintext.len() + TAG_LEN);
+    buf.resize(NONCE_LEN, 0);
+    buf.extend_from_slice(&plaintext);
+    seal_in_place(cipher, buf, aad)
+}
+
+/// Seals `buf[NONCE_LEN..]` in place: `buf` starts with `NONCE_LEN` spare bytes
+/// that receive the nonce, and the tag is appended — no copy of the data.
+pub(crate) fn seal_in_place(cipher: &XChaCha20Poly1305, mut buf: Vec<u8>, aad: &[u8]) -> Vec<u8> {
     let mut nonce = [0u8; NONCE_LEN];
     rand::rngs::OsRng.fill_bytes(&mut nonce);
-    let mut out = Vec::with_capacity(NONCE_LEN + plaintext.len() + TAG_LEN);
-    out.extend_from_slice(&nonce);
-    out.extend_from_slice(&plaintext);
-    let mut body = out.split_off(NONCE_LEN);
-    cipher
-        .encrypt_in_place(XNonce::from_slice(&nonce), aad, &mut body)
+    buf[..NONCE_LEN].copy_from_slice(&nonce);
+    let tag = cipher
+        .encrypt_in_place_detached(XNonce::from_slice(&nonce), aad, &mut buf[NONCE_LEN..])
         .expect("XChaCha20-Poly1305 encrypts any length below 256 GiB");
-    out.append(&mut body);
-    out
+    buf.extend_from_slice(&tag);
+    buf
 }
 
 pub(crate) fn open_with(cipher: &XChaCha20Poly1305, sealed: &[u8], aad: &[u8]) -> Option<Vec<u8>> {

@@ -95,11 +95,28 @@ fn record_error(slot: &Mutex<Option<VaultError>>, abort: &AtomicBool, e: VaultEr
     abort.store(true, Ordering::SeqCst);
 }
 
+/// glibc raises its mmap threshold every time a large block is freed, up to
+/// 32 MiB; after that our 16–20 MiB pack buffers come from per-thread heaps
+/// that keep their pages, which measured 102 MB peak RSS on a 400 MB backup
+/// instead of 62 MB. Pinning the threshold below the pack size keeps pack
+/// buffers in their own mappings, returned to the system when dropped.
+fn keep_pack_buffers_out_of_the_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            // SAFETY: mallopt only changes allocator tuning; any value is valid.
+            unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, 16 * 1024 * 1024) };
+        });
+    }
+}
+
 impl Pipeline {
     fn start(vault: &Vault) -> Result<Pipeline, VaultError> {
+        keep_pack_buffers_out_of_the_heap();
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(2, 8);
-        let (work_tx, work_rx) = mpsc::sync_channel::<Job>(threads * 2);
-        let (sealed_tx, sealed_rx) = mpsc::sync_channel::<Sealed>(threads * 2);
+        let (work_tx, work_rx) = mpsc::sync_channel::<Job>(threads);
+        let (sealed_tx, sealed_rx) = mpsc::sync_channel::<Sealed>(threads);
         let abort = Arc::new(AtomicBool::new(false));
         let error = Arc::new(Mutex::new(None));
         let stored = Arc::new(AtomicU64::new(0));

@@ -20,16 +20,17 @@ pub fn print(v: &Value, json: bool) {
     }
 }
 
-/// The fields that identify a list item, in the order people read them.
-const HEADLINE: [&str; 12] = [
-    "name", "recovery_point_arn", "backup_id", "id", "job_id", "kind", "stack", "region", "status", "state", "creation_date", "created_at",
-];
+/// The field that names a list item: the first of these it has.
+const NAME: [&str; 5] = ["name", "backup_id", "recovery_point_arn", "id", "job_id"];
+/// Then the fields people scan for, in this order.
+const DETAILS: [&str; 9] = ["kind", "stack", "stack_name", "region", "status", "state", "creation_date", "created_at", "started_at"];
 
 fn one_line(item: &Value) -> String {
     let Value::Object(map) = item else { return item.to_string() };
-    HEADLINE
-        .iter()
-        .filter_map(|k| map.get(*k).filter(|v| !v.is_null()).map(|v| scalar(v)))
+    let name = NAME.iter().find_map(|k| map.get(*k).filter(|v| !v.is_null()));
+    name.into_iter()
+        .chain(DETAILS.iter().filter_map(|k| map.get(*k).filter(|v| !v.is_null())))
+        .map(scalar)
         .collect::<Vec<_>>()
         .join("  ")
 }
