@@ -218,7 +218,7 @@ impl Hubkeep {
         self.note(&format!("restoring database snapshot {} into {}…", c.snapshot.id, dbname));
         let mut role_passwords = BTreeMap::new();
         role_passwords.insert(user.clone(), password.clone());
-        self.restore_into_new_database(&c.snapshot, &db.admin, role_passwords)?;
+        self.restore_db_snapshot(&c.snapshot.id, &db.admin, role_passwords)?;
         let storage = c.region.storage_root.join(&stack.name);
         if storage.exists() && std::fs::read_dir(&storage)?.next().is_some() {
             return Err(Error::conflict(format!("the file store {} already exists and is not empty; move it away or pick another stack name", storage.display())));
@@ -231,7 +231,7 @@ impl Hubkeep {
             &storage,
             &hubkeep_vault::RestoreOptions { skip_damaged: false, progress: self.progress.clone() },
         )?;
-        let arn = self.put_restored_secret(&stack.name, &c.region.name, &db.app, made)?;
+        let arn = self.put_database_secret(&stack.name, &c.region.name, &db.app, made)?;
         for (key, value) in &c.source_keys {
             let name = keymaster(&stack.name, key);
             self.home.secrets().put(&name, SecretKind::Param, None, Some(&stack.name), value)?;
@@ -262,23 +262,6 @@ impl Hubkeep {
         stack.updated_at = now();
         self.save_stack(&stack)?;
         Ok(Restored { stack, daily_backup_vault: vault, hubs_check, warnings })
-    }
-
-    fn restore_into_new_database(&self, snapshot: &DbSnapshot, admin: &ConnInfo, role_passwords: BTreeMap<String, String>) -> Result<()> {
-        self.restore_db_snapshot(&snapshot.id, admin, role_passwords).map(|_| ())
-    }
-
-    fn put_restored_secret(&self, stack: &str, region: &str, app: &ConnInfo, made: &mut Made) -> Result<String> {
-        let name = crate::ids::database_secret_name(stack);
-        let secrets = self.home.secrets();
-        if secrets.find(&name)?.is_some() {
-            let retired = format!("{name} (retired {})", now().format("%Y%m%dT%H%M%SZ"));
-            secrets.rename(&name, &retired)?;
-            self.note(&format!("kept the earlier secret `{name}` as `{retired}` (same ARN) for the backups that need it"));
-        }
-        made.secret = Some(name.clone());
-        let meta = secrets.put(&name, SecretKind::Secret, Some(crate::ids::secret_arn(region, stack)), Some(stack), &crate::provider::secret_value(app).to_string())?;
-        Ok(meta.arn.unwrap_or(name))
     }
 
     /// The Hubs check over a stack's database, files and phoenix-key.

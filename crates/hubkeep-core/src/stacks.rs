@@ -218,7 +218,8 @@ impl Hubkeep {
         Ok(dir)
     }
 
-    fn put_database_secret(&self, stack: &str, region: &str, conn: &ConnInfo, made: &mut Made) -> Result<String> {
+    /// The stack's `<Stack> Database Secret`, with a new ARN.
+    pub(crate) fn put_database_secret(&self, stack: &str, region: &str, conn: &ConnInfo, made: &mut Made) -> Result<String> {
         let name = database_secret_name(stack);
         let secrets = self.home.secrets();
         if secrets.find(&name)?.is_some() {

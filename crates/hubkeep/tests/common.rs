@@ -159,3 +159,25 @@ pub fn tree(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     walk(root, root, &mut out);
     out
 }
+
+/// Flip one byte in the largest object of a local vault (a pack of data).
+pub fn flip_byte_in_largest_object(vault_location: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let mut biggest = (0u64, PathBuf::new());
+    let mut dirs = vec![PathBuf::from(vault_location.strip_prefix("file://").unwrap())];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let m = e.metadata().unwrap();
+            if m.is_dir() {
+                dirs.push(e.path());
+            } else if m.len() > biggest.0 {
+                biggest = (m.len(), e.path());
+            }
+        }
+    }
+    let mut bytes = std::fs::read(&biggest.1).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x55;
+    std::fs::set_permissions(&biggest.1, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::write(&biggest.1, bytes).unwrap();
+}

@@ -96,26 +96,7 @@ fn a_flipped_byte_in_the_vault_is_named_by_verify_and_refused_by_restore() {
     std::fs::write(storage.join("scene.glb"), (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect::<Vec<_>>()).unwrap();
     let arn = home.json(&["backup-job", "start", "dmg"])["recovery_point_arn"].as_str().unwrap().to_string();
     let location = home.json(&["vault", "show", "dmg-daily"])["location"].as_str().unwrap().to_string();
-    let root = Path::new(location.strip_prefix("file://").unwrap());
-    // Flip one byte in the biggest object (a pack of file data).
-    let mut biggest = (0u64, root.to_path_buf());
-    let mut stack_dirs = vec![root.to_path_buf()];
-    while let Some(d) = stack_dirs.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let m = e.metadata().unwrap();
-            if m.is_dir() {
-                stack_dirs.push(e.path());
-            } else if m.len() > biggest.0 {
-                biggest = (m.len(), e.path());
-            }
-        }
-    }
-    let mut bytes = std::fs::read(&biggest.1).unwrap();
-    let mid = bytes.len() / 2;
-    bytes[mid] ^= 0x55;
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&biggest.1, std::fs::Permissions::from_mode(0o644)).unwrap();
-    std::fs::write(&biggest.1, bytes).unwrap();
+    flip_byte_in_largest_object(&location);
 
     let (code, msg, stderr) = home.fails(&["verify", &arn, "--read-data"]);
     assert_eq!(code, "verify_failed", "{msg}");

@@ -184,24 +184,7 @@ fn a_restore_that_fails_midway_leaves_nothing_behind() {
     assert_eq!(set["consistent"], false, "an online backup says it is not one instant: {}", set["note"]);
     // Damage the file-store data: the database half restores, then the files fail.
     let location = home.json(&["vault", "show", "src-daily"])["location"].as_str().unwrap().to_string();
-    let mut biggest = (0u64, std::path::PathBuf::new());
-    let mut dirs = vec![std::path::PathBuf::from(location.strip_prefix("file://").unwrap())];
-    while let Some(d) = dirs.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let m = e.metadata().unwrap();
-            if m.is_dir() {
-                dirs.push(e.path());
-            } else if m.len() > biggest.0 {
-                biggest = (m.len(), e.path());
-            }
-        }
-    }
-    let mut bytes = std::fs::read(&biggest.1).unwrap();
-    let at = bytes.len() / 3;
-    bytes[at] ^= 1;
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&biggest.1, std::fs::Permissions::from_mode(0o644)).unwrap();
-    std::fs::write(&biggest.1, bytes).unwrap();
+    flip_byte_in_largest_object(&location);
 
     let (_, msg, _) = home.fails(&["restore", "dst", "--backup", set["backup_id"].as_str().unwrap(), "--domain", "dst.example.org"]);
     assert!(msg.contains("rolled back"), "{msg}");
