@@ -18,7 +18,10 @@ use std::time::Instant;
 
 use fastcdc::v2020::{FastCDC, Normalization};
 use hubkeep_pg::cluster::EmbeddedCluster;
-use hubkeep_pg::{create_snapshot, restore_snapshot, ConnInfo, RestoreOptions, SnapshotOptions, SnapshotSink, SnapshotSource};
+use hubkeep_pg::{
+    create_snapshot, restore_snapshot, ConnInfo, RestoreOptions, SnapshotOptions, SnapshotSink,
+    SnapshotSource,
+};
 
 const PW: &str = "bench-pw";
 
@@ -50,7 +53,8 @@ impl VaultLike {
             if len == 0 {
                 return Ok(());
             }
-            let cdc = FastCDC::with_level_and_seed(&buf[..len], MIN, AVG, MAX, Normalization::Level1, 0);
+            let cdc =
+                FastCDC::with_level_and_seed(&buf[..len], MIN, AVG, MAX, Normalization::Level1, 0);
             let end = cdc.cut(0, len).1;
             let chunk = &buf[..end];
             if self.seen.insert(*blake3::hash(chunk).as_bytes()) {
@@ -88,7 +92,10 @@ impl SnapshotSink for DirStore {
 
 impl SnapshotSource for DirStore {
     fn open_stream(&self, name: &str) -> std::io::Result<Box<dyn Read + Send>> {
-        Ok(Box::new(std::io::BufReader::with_capacity(1 << 20, fs::File::open(self.path(name))?)))
+        Ok(Box::new(std::io::BufReader::with_capacity(
+            1 << 20,
+            fs::File::open(self.path(name))?,
+        )))
     }
 }
 
@@ -135,7 +142,10 @@ fn main() {
     exec(&admin, "SELECT pg_reload_conf()");
     exec(&admin, "CREATE DATABASE bench");
 
-    let t = sh(&src, &format!("{bin}/pgbench -q -i -s {scale} >/dev/null 2>&1"));
+    let t = sh(
+        &src,
+        &format!("{bin}/pgbench -q -i -s {scale} >/dev/null 2>&1"),
+    );
     exec(
         &src,
         &format!(
@@ -147,15 +157,26 @@ fn main() {
         ),
     );
     exec(&src, "VACUUM ANALYZE");
-    let size: i64 = src.connect().unwrap().query_one("SELECT pg_database_size('bench')", &[]).unwrap().get(0);
-    println!("database: pgbench -s {scale} + notes, {:.2} GB (built in {t:.0}s)", size as f64 / 1e9);
+    let size: i64 = src
+        .connect()
+        .unwrap()
+        .query_one("SELECT pg_database_size('bench')", &[])
+        .unwrap()
+        .get(0);
+    println!(
+        "database: pgbench -s {scale} + notes, {:.2} GB (built in {t:.0}s)",
+        size as f64 / 1e9
+    );
     let dumps = work.join("dumps");
     fs::create_dir_all(&dumps).unwrap();
     let d = dumps.display();
 
     // Snapshot timings.
     let t_fc = sh(&src, &format!("{bin}/pg_dump -Fc -f {d}/bench.dump"));
-    let t_fc_zstd = sh(&src, &format!("{bin}/pg_dump -Fc -Z0 | zstd -q -3 -T2 > {d}/bench.dump.zst"));
+    let t_fc_zstd = sh(
+        &src,
+        &format!("{bin}/pg_dump -Fc -Z0 | zstd -q -3 -T2 > {d}/bench.dump.zst"),
+    );
     let started = Instant::now();
     let meta = create_snapshot(&src, &mut Discard, &SnapshotOptions::default()).unwrap();
     let t_raw = started.elapsed().as_secs_f64();
@@ -177,12 +198,27 @@ fn main() {
     let mut files = DirStore(store_dir);
     let meta = create_snapshot(&src, &mut files, &SnapshotOptions::default()).unwrap();
     exec(&admin, "CREATE DATABASE via_pg_restore");
-    let t_pg_restore = sh(&admin.with_dbname("via_pg_restore"), &format!("{bin}/pg_restore -j2 -d via_pg_restore {d}/bench.dump"));
+    let t_pg_restore = sh(
+        &admin.with_dbname("via_pg_restore"),
+        &format!("{bin}/pg_restore -j2 -d via_pg_restore {d}/bench.dump"),
+    );
     exec(&admin, "CREATE DATABASE via_hubkeep");
     let started = Instant::now();
-    let report = restore_snapshot(&files, &meta, &admin.with_dbname("via_hubkeep"), &RestoreOptions { jobs: 2, ..Default::default() }).unwrap();
+    let report = restore_snapshot(
+        &files,
+        &meta,
+        &admin.with_dbname("via_hubkeep"),
+        &RestoreOptions {
+            jobs: 2,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let t_restore = started.elapsed().as_secs_f64();
-    println!("restore: pg_restore -j2 {t_pg_restore:.1}s | hubkeep jobs=2 {t_restore:.1}s ({} rows)", report.rows);
+    println!(
+        "restore: pg_restore -j2 {t_pg_restore:.1}s | hubkeep jobs=2 {t_restore:.1}s ({} rows)",
+        report.rows
+    );
     exec(&admin, "DROP DATABASE via_pg_restore");
     exec(&admin, "DROP DATABASE via_hubkeep");
 
@@ -213,10 +249,14 @@ fn main() {
     let plain2 = dumps.join("night2.sql");
     sh(&src, &format!("{bin}/pg_dump -f {}", plain2.display()));
     let mut dump_vault = VaultLike::default();
-    dump_vault.add(&mut fs::File::open(&plain1).unwrap()).unwrap();
+    dump_vault
+        .add(&mut fs::File::open(&plain1).unwrap())
+        .unwrap();
     let dump_first = dump_vault.stored_bytes;
     let dump_first_raw = dump_vault.new_raw_bytes;
-    dump_vault.add(&mut fs::File::open(&plain2).unwrap()).unwrap();
+    dump_vault
+        .add(&mut fs::File::open(&plain2).unwrap())
+        .unwrap();
     let dump_new = dump_vault.stored_bytes - dump_first;
     let dump_new_raw = dump_vault.new_raw_bytes - dump_first_raw;
     println!(

@@ -34,11 +34,19 @@ pub fn database_user_objects(conn: &ConnInfo) -> Result<Vec<String>, PgError> {
 /// owns (UTF8, template0), as the administrator `admin`. Refuses when the
 /// role or the database already exists: an existing role's password is
 /// never changed. The password reaches the server only as a SCRAM verifier.
-pub fn create_role_and_database(admin: &ConnInfo, db: &str, owner: &str, password: &str) -> Result<(), PgError> {
+pub fn create_role_and_database(
+    admin: &ConnInfo,
+    db: &str,
+    owner: &str,
+    password: &str,
+) -> Result<(), PgError> {
     let target = admin.target();
     let mut client = admin.connect()?;
     let role_exists = client
-        .query_opt("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", &[&owner])
+        .query_opt(
+            "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1",
+            &[&owner],
+        )
         .map_err(query_failed(&target, "looking up the role"))?
         .is_some();
     if role_exists {
@@ -48,7 +56,10 @@ pub fn create_role_and_database(admin: &ConnInfo, db: &str, owner: &str, passwor
         });
     }
     let db_exists = client
-        .query_opt("SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", &[&db])
+        .query_opt(
+            "SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1",
+            &[&db],
+        )
         .map_err(query_failed(&target, "looking up the database"))?
         .is_some();
     if db_exists {
@@ -67,13 +78,19 @@ pub fn create_role_and_database(admin: &ConnInfo, db: &str, owner: &str, passwor
     // The role must be a member of itself for the creator to hand it a
     // database: a non-superuser creator needs membership (superusers don't).
     let is_superuser: bool = client
-        .query_one("SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user", &[])
+        .query_one(
+            "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user",
+            &[],
+        )
         .map_err(query_failed(&target, "checking the administrator's rights"))?
         .get(0);
     if !is_superuser {
         client
             .batch_execute(&format!("GRANT {} TO CURRENT_USER", ident(owner)))
-            .map_err(query_failed(&target, &format!("granting role {owner} to the administrator")))?;
+            .map_err(query_failed(
+                &target,
+                &format!("granting role {owner} to the administrator"),
+            ))?;
     }
     client
         .batch_execute(&format!(
@@ -90,6 +107,12 @@ pub fn create_role_and_database(admin: &ConnInfo, db: &str, owner: &str, passwor
 pub fn drop_database(admin: &ConnInfo, db: &str) -> Result<(), PgError> {
     let mut client = admin.connect()?;
     client
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(db)))
-        .map_err(query_failed(&admin.target(), &format!("dropping database {db}")))
+        .batch_execute(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            ident(db)
+        ))
+        .map_err(query_failed(
+            &admin.target(),
+            &format!("dropping database {db}"),
+        ))
 }

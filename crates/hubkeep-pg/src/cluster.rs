@@ -38,13 +38,19 @@ impl EmbeddedCluster {
     /// The cluster is not started.
     pub fn init(dir: &Path, superuser_password: &str) -> Result<EmbeddedCluster, PgError> {
         check_reachable_by_postgres(dir)?;
-        if fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(false) {
+        if fs::read_dir(dir)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(false)
+        {
             return Err(PgError::Cluster {
                 dir: dir.to_path_buf(),
-                problem: "cannot be created: the directory is not empty; choose another one or remove it".into(),
+                problem:
+                    "cannot be created: the directory is not empty; choose another one or remove it"
+                        .into(),
             });
         }
-        fs::create_dir_all(dir).map_err(|e| PgError::io("creating the cluster directory", dir, e))?;
+        fs::create_dir_all(dir)
+            .map_err(|e| PgError::io("creating the cluster directory", dir, e))?;
         fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
             .map_err(|e| PgError::io("restricting the cluster directory", dir, e))?;
         give_to_postgres(dir)?;
@@ -56,7 +62,12 @@ impl EmbeddedCluster {
         let out = command_as_postgres(&initdb)
             .arg("-D")
             .arg(&data)
-            .args(["--username=postgres", "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8"])
+            .args([
+                "--username=postgres",
+                "--auth=scram-sha-256",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            ])
             .arg(format!("--pwfile={}", pwfile.display()))
             .stdin(Stdio::null())
             .output();
@@ -108,14 +119,17 @@ impl EmbeddedCluster {
             .split_once(CONFIG_MARK)
             .and_then(|(_, ours)| {
                 ours.lines()
+                    .rev()
                     .filter_map(|l| l.trim().strip_prefix("port"))
                     .filter_map(|rest| rest.trim().strip_prefix('='))
-                    .filter_map(|v| v.trim().parse::<u16>().ok())
-                    .last()
+                    .find_map(|v| v.trim().parse::<u16>().ok())
             })
             .ok_or_else(|| PgError::Cluster {
                 dir: dir.to_path_buf(),
-                problem: format!("is not a hubkeep cluster: {} has no port after a `{CONFIG_MARK}` line", conf.display()),
+                problem: format!(
+                    "is not a hubkeep cluster: {} has no port after a `{CONFIG_MARK}` line",
+                    conf.display()
+                ),
             })?;
         Ok(EmbeddedCluster {
             dir: dir.to_path_buf(),
@@ -135,7 +149,10 @@ impl EmbeddedCluster {
             .and_then(|v| v.trim().parse().ok())
             .ok_or_else(|| PgError::Cluster {
                 dir: self.dir.clone(),
-                problem: format!("is damaged: {} is missing or unreadable", version_file.display()),
+                problem: format!(
+                    "is damaged: {} is missing or unreadable",
+                    version_file.display()
+                ),
             })?;
         let path = tools::tool_path(major, "pg_ctl");
         if !path.is_file() {
@@ -217,7 +234,8 @@ impl EmbeddedCluster {
     /// Stops the cluster and deletes its directory with all data.
     pub fn remove(self) -> Result<(), PgError> {
         self.stop()?;
-        fs::remove_dir_all(&self.dir).map_err(|e| PgError::io("removing the cluster directory", &self.dir, e))
+        fs::remove_dir_all(&self.dir)
+            .map_err(|e| PgError::io("removing the cluster directory", &self.dir, e))
     }
 
     /// How to connect as the superuser `postgres`.
@@ -247,7 +265,13 @@ pub fn check_reachable_by_postgres(dir: &Path) -> Result<(), PgError> {
             .map_err(|e| PgError::io("resolving", dir, e))?
             .join(dir)
     };
-    for ancestor in absolute.ancestors().skip(1).collect::<Vec<_>>().into_iter().rev() {
+    for ancestor in absolute
+        .ancestors()
+        .skip(1)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+    {
         let Ok(meta) = fs::metadata(ancestor) else {
             continue;
         };
@@ -317,7 +341,8 @@ fn write_private(path: &Path, content: &[u8]) -> Result<(), PgError> {
         .mode(0o600)
         .open(path)
         .map_err(|e| PgError::io("creating", path, e))?;
-    f.write_all(content).map_err(|e| PgError::io("writing", path, e))?;
+    f.write_all(content)
+        .map_err(|e| PgError::io("writing", path, e))?;
     give_to_postgres(path)
 }
 

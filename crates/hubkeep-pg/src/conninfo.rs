@@ -198,11 +198,11 @@ fn split_host_port(hostport: &str) -> Result<(String, u16), PgError> {
     };
     let port = match port {
         None => 5432,
-        Some(p) => p
-            .parse::<u16>()
-            .ok()
-            .filter(|p| *p != 0)
-            .ok_or_else(|| invalid(format!("the port {p:?} is not a number between 1 and 65535")))?,
+        Some(p) => p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| {
+            invalid(format!(
+                "the port {p:?} is not a number between 1 and 65535"
+            ))
+        })?,
     };
     Ok((host, port))
 }
@@ -251,8 +251,10 @@ mod tests {
 
     #[test]
     fn parses_a_full_url_with_encoded_password() {
-        let c = ConnInfo::parse_url("postgres://ret_admin:p%40ss%3Aw%2Frd@db.example:6543/ret_production")
-            .unwrap();
+        let c = ConnInfo::parse_url(
+            "postgres://ret_admin:p%40ss%3Aw%2Frd@db.example:6543/ret_production",
+        )
+        .unwrap();
         assert_eq!(c.host, "db.example");
         assert_eq!(c.port, 6543);
         assert_eq!(c.user, "ret_admin");
@@ -263,7 +265,10 @@ mod tests {
     #[test]
     fn defaults_port_and_accepts_ipv6_and_sslmode_disable() {
         let c = ConnInfo::parse_url("postgresql://u@[::1]/db?sslmode=disable").unwrap();
-        assert_eq!((c.host.as_str(), c.port, c.password.clone()), ("::1", 5432, None));
+        assert_eq!(
+            (c.host.as_str(), c.port, c.password.clone()),
+            ("::1", 5432, None)
+        );
         assert_eq!(c.url_without_password(), "postgres://u@[::1]:5432/db");
     }
 
@@ -279,7 +284,10 @@ mod tests {
         ] {
             let e = ConnInfo::parse_url(url).unwrap_err();
             assert!(matches!(e, PgError::InvalidUrl { .. }), "{url}");
-            assert!(!e.to_string().contains(":p@"), "error must not echo the URL: {e}");
+            assert!(
+                !e.to_string().contains(":p@"),
+                "error must not echo the URL: {e}"
+            );
         }
     }
 

@@ -181,7 +181,7 @@ fn list_objects(objects: &[String]) -> String {
 }
 
 fn human_duration(d: Duration) -> String {
-    if d.as_millis() % 1000 == 0 {
+    if d.as_millis().is_multiple_of(1000) {
         format!("{}s", d.as_secs())
     } else {
         format!("{}ms", d.as_millis())
@@ -199,7 +199,10 @@ mod tests {
             objects: (1..=7).map(|i| format!("table ret0.t{i}")).collect(),
         };
         let s = e.to_string();
-        assert!(s.starts_with("database ret is not empty: it holds table ret0.t1, "), "{s}");
+        assert!(
+            s.starts_with("database ret is not empty: it holds table ret0.t1, "),
+            "{s}"
+        );
         assert!(s.contains("table ret0.t5 and 2 more objects"), "{s}");
     }
 
@@ -210,6 +213,8 @@ mod tests {
             holder: "pid 42 (user bob) holds AccessExclusiveLock".into(),
             timeout: Duration::from_millis(500),
         };
-        assert!(e.to_string().contains("lock table ret0.hubs within 500ms: pid 42"));
+        assert!(e
+            .to_string()
+            .contains("lock table ret0.hubs within 500ms: pid 42"));
     }
 }

@@ -102,10 +102,17 @@ pub fn sequences(client: &mut Client, target: &str) -> Result<Vec<SequenceMeta>,
         let name: String = r.get(1);
         let row = client
             .query_one(
-                format!("SELECT last_value, is_called FROM {}", qualified(&schema, &name)).as_str(),
+                format!(
+                    "SELECT last_value, is_called FROM {}",
+                    qualified(&schema, &name)
+                )
+                .as_str(),
                 &[],
             )
-            .map_err(query_failed(target, &format!("reading sequence {schema}.{name}")))?;
+            .map_err(query_failed(
+                target,
+                &format!("reading sequence {schema}.{name}"),
+            ))?;
         out.push(SequenceMeta {
             schema,
             name,
@@ -119,7 +126,10 @@ pub fn sequences(client: &mut Client, target: &str) -> Result<Vec<SequenceMeta>,
 /// Number of large objects (which snapshots do not carry).
 pub fn large_object_count(client: &mut Client, target: &str) -> Result<i64, PgError> {
     client
-        .query_one("SELECT count(*) FROM pg_catalog.pg_largeobject_metadata", &[])
+        .query_one(
+            "SELECT count(*) FROM pg_catalog.pg_largeobject_metadata",
+            &[],
+        )
         .map(|r| r.get(0))
         .map_err(query_failed(target, "counting large objects"))
 }
@@ -165,7 +175,10 @@ pub fn referenced_roles(
     );
     let roles = client
         .query(roles_sql.as_str(), &[])
-        .map_err(query_failed(target, "listing the roles the database refers to"))?
+        .map_err(query_failed(
+            target,
+            "listing the roles the database refers to",
+        ))?
         .iter()
         .map(|r| RoleMeta {
             name: r.get(0),
@@ -215,7 +228,10 @@ pub fn database_settings(client: &mut Client, target: &str) -> Result<Vec<DbSett
             "SELECT datconnlimit FROM pg_catalog.pg_database WHERE datname = current_database()",
             &[],
         )
-        .map_err(query_failed(target, "reading the database's connection limit"))?
+        .map_err(query_failed(
+            target,
+            "reading the database's connection limit",
+        ))?
         .get(0);
     if limit >= 0 {
         out.push(DbSetting {
@@ -250,7 +266,10 @@ pub fn database_settings(client: &mut Client, target: &str) -> Result<Vec<DbSett
             } else {
                 out.push(DbSetting {
                     name: format!("{role}/{param}"),
-                    statement: format!("ALTER ROLE {} IN DATABASE :\"DBNAME\" {set};", ident(&role)),
+                    statement: format!(
+                        "ALTER ROLE {} IN DATABASE :\"DBNAME\" {set};",
+                        ident(&role)
+                    ),
                 });
             }
         }
@@ -427,12 +446,21 @@ mod tests {
 
     #[test]
     fn list_settings_keep_their_elements_apart() {
-        assert_eq!(split_guc_list(r#""$user", public"#), vec!["$user", "public"]);
-        assert_eq!(split_guc_list(r#"ret0, "we""ird""#), vec!["ret0", r#"we"ird"#]);
+        assert_eq!(
+            split_guc_list(r#""$user", public"#),
+            vec!["$user", "public"]
+        );
+        assert_eq!(
+            split_guc_list(r#"ret0, "we""ird""#),
+            vec!["ret0", r#"we"ird"#]
+        );
         assert_eq!(
             set_clause("search_path", r#""$user", public"#),
             r#"SET "search_path" TO '$user', 'public'"#
         );
-        assert_eq!(set_clause("statement_timeout", "5s"), r#"SET "statement_timeout" TO '5s'"#);
+        assert_eq!(
+            set_clause("statement_timeout", "5s"),
+            r#"SET "statement_timeout" TO '5s'"#
+        );
     }
 }

@@ -36,11 +36,15 @@ mod sql;
 mod tools;
 mod verify;
 
-pub use admin::{create_role_and_database, database_user_objects, drop_database, server_major_version, server_version};
+pub use admin::{
+    create_role_and_database, database_user_objects, drop_database, server_major_version,
+    server_version,
+};
 pub use conninfo::ConnInfo;
 pub use error::PgError;
 pub use meta::{
-    DbSetting, MembershipMeta, RoleMeta, SequenceMeta, SnapshotMeta, StreamMeta, TableMeta, FORMAT_VERSION,
+    DbSetting, MembershipMeta, RoleMeta, SequenceMeta, SnapshotMeta, StreamMeta, TableMeta,
+    FORMAT_VERSION,
 };
 pub use restore::{restore_snapshot, RestoreOptions, RestoreReport, SnapshotSource, TableCheck};
 pub use snapshot::{create_snapshot, table_stream_name, Progress, SnapshotOptions, SnapshotSink};

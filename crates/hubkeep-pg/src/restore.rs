@@ -43,7 +43,9 @@ pub struct RestoreOptions {
 impl Default for RestoreOptions {
     fn default() -> RestoreOptions {
         RestoreOptions {
-            jobs: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            jobs: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
             role_passwords: BTreeMap::new(),
             progress: None,
         }
@@ -54,7 +56,10 @@ impl fmt::Debug for RestoreOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RestoreOptions")
             .field("jobs", &self.jobs)
-            .field("role_passwords", &self.role_passwords.keys().collect::<Vec<_>>())
+            .field(
+                "role_passwords",
+                &self.role_passwords.keys().collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -131,27 +136,63 @@ pub fn restore_snapshot(
     progress("roles");
     let role_names: Vec<String> = meta.roles.iter().map(|r| r.name.clone()).collect();
     let existing = inspect::existing_roles(&mut client, &name, &role_names)?;
-    psql(&read_script(source, meta, meta::STREAM_ROLES)?, "creating roles", true)?;
-    let roles_created: Vec<String> = role_names.into_iter().filter(|r| !existing.contains(r)).collect();
-    for role in meta.roles.iter().filter(|r| roles_created.contains(&r.name)) {
+    psql(
+        &read_script(source, meta, meta::STREAM_ROLES)?,
+        "creating roles",
+        true,
+    )?;
+    let roles_created: Vec<String> = role_names
+        .into_iter()
+        .filter(|r| !existing.contains(r))
+        .collect();
+    for role in meta
+        .roles
+        .iter()
+        .filter(|r| roles_created.contains(&r.name))
+    {
         if let Some(pw) = opts.role_passwords.get(&role.name) {
             client
                 .batch_execute(&roles::set_password_statement(role, pw))
-                .map_err(query_failed(&name, &format!("setting the password of role {}", role.name)))?;
+                .map_err(query_failed(
+                    &name,
+                    &format!("setting the password of role {}", role.name),
+                ))?;
         }
     }
 
     progress("pre-data schema");
-    psql(&read_script(source, meta, meta::STREAM_PRE_DATA)?, "restoring the pre-data schema", true)?;
+    psql(
+        &read_script(source, meta, meta::STREAM_PRE_DATA)?,
+        "restoring the pre-data schema",
+        true,
+    )?;
 
-    let tables = copy_tables_in(source, meta, target, opts.jobs.max(1), opts.progress.as_ref())?;
+    let tables = copy_tables_in(
+        source,
+        meta,
+        target,
+        opts.jobs.max(1),
+        opts.progress.as_ref(),
+    )?;
 
     progress("post-data schema");
-    psql(&read_script(source, meta, meta::STREAM_POST_DATA)?, "restoring the post-data schema", true)?;
+    psql(
+        &read_script(source, meta, meta::STREAM_POST_DATA)?,
+        "restoring the post-data schema",
+        true,
+    )?;
     progress("sequences");
-    psql(&read_script(source, meta, meta::STREAM_SEQUENCES)?, "setting sequence values", true)?;
+    psql(
+        &read_script(source, meta, meta::STREAM_SEQUENCES)?,
+        "setting sequence values",
+        true,
+    )?;
     progress("database settings");
-    psql(&read_script(source, meta, meta::STREAM_DB_SETTINGS)?, "applying database settings", true)?;
+    psql(
+        &read_script(source, meta, meta::STREAM_DB_SETTINGS)?,
+        "applying database settings",
+        true,
+    )?;
 
     Ok(RestoreReport {
         database: target.dbname.clone(),
@@ -165,7 +206,11 @@ pub fn restore_snapshot(
 
 /// Reads a whole SQL stream and checks it before anything runs it: a
 /// damaged script must not be half-applied.
-fn read_script(source: &dyn SnapshotSource, meta: &SnapshotMeta, name: &str) -> Result<Vec<u8>, PgError> {
+fn read_script(
+    source: &dyn SnapshotSource,
+    meta: &SnapshotMeta,
+    name: &str,
+) -> Result<Vec<u8>, PgError> {
     let recorded = meta.script(name).ok_or_else(|| PgError::Source {
         stream: name.to_string(),
         source: std::io::Error::other("the snapshot metadata does not list it"),
@@ -211,7 +256,10 @@ fn copy_tables_in(
                     let mut client = target.connect()?;
                     client
                         .batch_execute(COPY_SESSION_SETTINGS)
-                        .map_err(query_failed(&target.target(), "preparing a restore session"))?;
+                        .map_err(query_failed(
+                            &target.target(),
+                            "preparing a restore session",
+                        ))?;
                     loop {
                         if failed.load(Ordering::SeqCst) {
                             return Ok(());
@@ -220,7 +268,11 @@ fn copy_tables_in(
                             return Ok(());
                         };
                         if let Some(p) = progress {
-                            p(&format!("table {} ({}/{total})", table.display_name(), i + 1));
+                            p(&format!(
+                                "table {} ({}/{total})",
+                                table.display_name(),
+                                i + 1
+                            ));
                         }
                         let check = copy_table_in(&mut client, target, source, table)?;
                         checks.lock().expect("checks lock").push(check);
@@ -251,7 +303,12 @@ fn copy_table_in(
         stream: table.stream.clone(),
         source,
     };
-    let query_err = |what: &str| query_failed(&target.target(), &format!("{what} table {}", table.display_name()));
+    let query_err = |what: &str| {
+        query_failed(
+            &target.target(),
+            &format!("{what} table {}", table.display_name()),
+        )
+    };
     let columns = if table.columns.is_empty() {
         String::new()
     } else {
@@ -259,7 +316,13 @@ fn copy_table_in(
     };
     let mut reader = HashingReader::new(source.open_stream(&table.stream).map_err(source_err)?);
     let mut writer = client
-        .copy_in(format!("COPY {}{columns} FROM STDIN", qualified(&table.schema, &table.name)).as_str())
+        .copy_in(
+            format!(
+                "COPY {}{columns} FROM STDIN",
+                qualified(&table.schema, &table.name)
+            )
+            .as_str(),
+        )
         .map_err(query_err("loading"))?;
     let mut buf = vec![0u8; 256 * 1024];
     loop {
@@ -309,7 +372,13 @@ fn run_psql(
     target.apply_to(&mut cmd);
     // Index builds in post-data go faster with more sort memory.
     cmd.env("PGOPTIONS", "-c maintenance_work_mem=256MB");
-    cmd.args(["--no-psqlrc", "--quiet", "--no-password", "-v", "ON_ERROR_STOP=1"]);
+    cmd.args([
+        "--no-psqlrc",
+        "--quiet",
+        "--no-password",
+        "-v",
+        "ON_ERROR_STOP=1",
+    ]);
     if single_transaction {
         cmd.arg("--single-transaction");
     }
@@ -334,11 +403,18 @@ fn run_psql(
     if status.success() {
         return Ok(());
     }
-    let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("ERROR") || l.contains("FATAL")).collect();
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("ERROR") || l.contains("FATAL"))
+        .collect();
     Err(PgError::Tool {
         tool: "psql".into(),
         what: format!("{what} in {}", target.target()),
         status: exit_text(status),
-        stderr: if errors.is_empty() { stderr.clone() } else { errors.join("; ") },
+        stderr: if errors.is_empty() {
+            stderr.clone()
+        } else {
+            errors.join("; ")
+        },
     })
 }

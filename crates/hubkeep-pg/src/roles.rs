@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::meta::{MembershipMeta, RoleMeta};
 use crate::inspect::set_clause;
+use crate::meta::{MembershipMeta, RoleMeta};
 use crate::sql::{ident, literal};
 
 /// The SCRAM-SHA-256 verifier the server stores for `password`; sending it
@@ -31,16 +31,36 @@ pub fn roles_script(
     for role in roles {
         let verifier = verifiers.get(&role.name);
         let mut create = format!("CREATE ROLE {} WITH NOSUPERUSER", ident(&role.name));
-        create.push_str(if role.inherit { " INHERIT" } else { " NOINHERIT" });
-        create.push_str(if role.create_role { " CREATEROLE" } else { " NOCREATEROLE" });
-        create.push_str(if role.create_db { " CREATEDB" } else { " NOCREATEDB" });
+        create.push_str(if role.inherit {
+            " INHERIT"
+        } else {
+            " NOINHERIT"
+        });
+        create.push_str(if role.create_role {
+            " CREATEROLE"
+        } else {
+            " NOCREATEROLE"
+        });
+        create.push_str(if role.create_db {
+            " CREATEDB"
+        } else {
+            " NOCREATEDB"
+        });
         create.push_str(if role.can_login && verifier.is_some() {
             " LOGIN"
         } else {
             " NOLOGIN"
         });
-        create.push_str(if role.replication { " REPLICATION" } else { " NOREPLICATION" });
-        create.push_str(if role.bypass_rls { " BYPASSRLS" } else { " NOBYPASSRLS" });
+        create.push_str(if role.replication {
+            " REPLICATION"
+        } else {
+            " NOREPLICATION"
+        });
+        create.push_str(if role.bypass_rls {
+            " BYPASSRLS"
+        } else {
+            " NOBYPASSRLS"
+        });
         create.push_str(&format!(" CONNECTION LIMIT {}", role.connection_limit));
         if let Some(until) = &role.valid_until {
             create.push_str(&format!(" VALID UNTIL {}", literal(until)));
@@ -75,9 +95,18 @@ pub fn roles_script(
             literal(&m.member),
             ident(&m.role),
             ident(&m.member),
-            if m.admin_option { " WITH ADMIN OPTION" } else { "" }
+            if m.admin_option {
+                " WITH ADMIN OPTION"
+            } else {
+                ""
+            }
         );
-        s.push_str(&format!("-- {} is a member of {}\n{}\n", m.member, m.role, do_block(&body)));
+        s.push_str(&format!(
+            "-- {} is a member of {}\n{}\n",
+            m.member,
+            m.role,
+            do_block(&body)
+        ));
     }
     s
 }
@@ -132,7 +161,9 @@ mod tests {
         let s = roles_script(&roles, &[], &verifiers);
         assert!(!s.contains(" SUPERUSER"), "{s}");
         assert!(s.contains("CREATE ROLE \"postgrest_authenticator\" WITH NOSUPERUSER INHERIT NOCREATEROLE NOCREATEDB LOGIN"));
-        assert!(s.contains("CREATE ROLE \"bob\" WITH NOSUPERUSER INHERIT NOCREATEROLE NOCREATEDB NOLOGIN"));
+        assert!(s.contains(
+            "CREATE ROLE \"bob\" WITH NOSUPERUSER INHERIT NOCREATEROLE NOCREATEDB NOLOGIN"
+        ));
         assert!(s.contains("PASSWORD 'SCRAM-SHA-256$"), "{s}");
         assert!(!s.contains("'pw'"));
     }

@@ -63,7 +63,10 @@ impl fmt::Debug for SnapshotOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SnapshotOptions")
             .field("lock_timeout", &self.lock_timeout)
-            .field("role_passwords", &self.role_passwords.keys().collect::<Vec<_>>())
+            .field(
+                "role_passwords",
+                &self.role_passwords.keys().collect::<Vec<_>>(),
+            )
             .field("ignore_db_settings", &self.ignore_db_settings)
             .finish()
     }
@@ -160,16 +163,34 @@ pub fn create_snapshot(
     let mut tables = Vec::with_capacity(exported.tables.len());
     let count = exported.tables.len();
     for (i, table) in exported.tables.iter().enumerate() {
-        progress(&format!("table {} ({}/{count})", table.display_name(), i + 1));
-        tables.push(copy_table(&mut worker, conn, table, opts.lock_timeout, sink)?);
+        progress(&format!(
+            "table {} ({}/{count})",
+            table.display_name(),
+            i + 1
+        ));
+        tables.push(copy_table(
+            &mut worker,
+            conn,
+            table,
+            opts.lock_timeout,
+            sink,
+        )?);
     }
     drop(worker);
 
     progress("sequences");
-    scripts.push(put_bytes(sink, meta::STREAM_SEQUENCES, sequences_script(&sequences).as_bytes())?);
+    scripts.push(put_bytes(
+        sink,
+        meta::STREAM_SEQUENCES,
+        sequences_script(&sequences).as_bytes(),
+    )?);
     progress("database settings");
     let settings_sql = settings_script(&db_settings);
-    scripts.push(put_bytes(sink, meta::STREAM_DB_SETTINGS, settings_sql.as_bytes())?);
+    scripts.push(put_bytes(
+        sink,
+        meta::STREAM_DB_SETTINGS,
+        settings_sql.as_bytes(),
+    )?);
     progress("post-data schema");
     scripts.push(dump.section("post-data", meta::STREAM_POST_DATA, sink)?);
 
@@ -177,8 +198,8 @@ pub fn create_snapshot(
     main.batch_execute("COMMIT")
         .map_err(query_failed(&target, "ending the snapshot transaction"))?;
 
-    let size_bytes = scripts.iter().map(|s| s.bytes).sum::<u64>()
-        + tables.iter().map(|t| t.bytes).sum::<u64>();
+    let size_bytes =
+        scripts.iter().map(|s| s.bytes).sum::<u64>() + tables.iter().map(|t| t.bytes).sum::<u64>();
     let meta = SnapshotMeta {
         format_version: meta::FORMAT_VERSION,
         server_version: server.to_string(),
@@ -227,7 +248,11 @@ struct Exported {
 /// first, then the snapshot (LOCK does not take one), so no table can have
 /// been rewritten between the snapshot's instant and its lock. A table
 /// dropped between listing and locking makes us list again.
-fn lock_and_export(main: &mut Client, conn: &ConnInfo, timeout: Duration) -> Result<Exported, PgError> {
+fn lock_and_export(
+    main: &mut Client,
+    conn: &ConnInfo,
+    timeout: Duration,
+) -> Result<Exported, PgError> {
     let target = conn.target();
     let mut attempts = 0;
     loop {
@@ -257,11 +282,16 @@ fn lock_and_export(main: &mut Client, conn: &ConnInfo, timeout: Duration) -> Res
             )
             .map_err(query_failed(&target, "exporting the snapshot"))?;
         let snapshot_id: String = row.get(0);
-        let created_at = DateTime::<Utc>::from_timestamp_micros(row.get(1)).unwrap_or_else(Utc::now);
+        let created_at =
+            DateTime::<Utc>::from_timestamp_micros(row.get(1)).unwrap_or_else(Utc::now);
         // Tables created after the listing but before the snapshot are in
         // it: lock them too before reading them.
         let tables = inspect::data_tables(main, &target)?;
-        let late: Vec<DataTable> = tables.iter().filter(|t| !locked.contains(&t.oid)).cloned().collect();
+        let late: Vec<DataTable> = tables
+            .iter()
+            .filter(|t| !locked.contains(&t.oid))
+            .cloned()
+            .collect();
         lock_tables(main, &late, &mut locked).map_err(|f| f.into_error(conn, timeout))?;
         return Ok(Exported {
             snapshot_id,
@@ -298,9 +328,16 @@ impl LockFailure {
     }
 }
 
-fn lock_tables(main: &mut Client, tables: &[DataTable], locked: &mut BTreeSet<u32>) -> Result<(), LockFailure> {
+fn lock_tables(
+    main: &mut Client,
+    tables: &[DataTable],
+    locked: &mut BTreeSet<u32>,
+) -> Result<(), LockFailure> {
     for t in tables {
-        let sql = format!("LOCK TABLE ONLY {} IN ACCESS SHARE MODE", qualified(&t.schema, &t.name));
+        let sql = format!(
+            "LOCK TABLE ONLY {} IN ACCESS SHARE MODE",
+            qualified(&t.schema, &t.name)
+        );
         match main.batch_execute(&sql) {
             Ok(()) => {
                 locked.insert(t.oid);
@@ -341,9 +378,21 @@ fn describe_lock_holder(conn: &ConnInfo, table_oid: u32) -> String {
             let state: String = r.get(3);
             let mode: String = r.get(4);
             let granted: bool = r.get(5);
-            let app = if app.is_empty() { String::new() } else { format!(", application {app}") };
-            let state = if state.is_empty() { String::new() } else { format!(", {state}") };
-            let verb = if granted { "holds" } else { "is queued ahead for" };
+            let app = if app.is_empty() {
+                String::new()
+            } else {
+                format!(", application {app}")
+            };
+            let state = if state.is_empty() {
+                String::new()
+            } else {
+                format!(", {state}")
+            };
+            let verb = if granted {
+                "holds"
+            } else {
+                "is queued ahead for"
+            };
             format!("session pid {pid} (user {user}{app}{state}) {verb} {mode} on it")
         }
         _ => fallback,
@@ -351,7 +400,11 @@ fn describe_lock_holder(conn: &ConnInfo, table_oid: u32) -> String {
 }
 
 /// A second session inside the exported snapshot, for the COPYs.
-fn snapshot_worker(conn: &ConnInfo, snapshot_id: &str, timeout: Duration) -> Result<Client, PgError> {
+fn snapshot_worker(
+    conn: &ConnInfo,
+    snapshot_id: &str,
+    timeout: Duration,
+) -> Result<Client, PgError> {
     let target = conn.target();
     let mut worker = conn.connect()?;
     worker
@@ -362,7 +415,10 @@ fn snapshot_worker(conn: &ConnInfo, snapshot_id: &str, timeout: Duration) -> Res
             timeout.as_millis().max(1),
             literal(snapshot_id)
         ))
-        .map_err(query_failed(&target, "importing the snapshot into a worker session"))?;
+        .map_err(query_failed(
+            &target,
+            "importing the snapshot into a worker session",
+        ))?;
     Ok(worker)
 }
 
@@ -385,7 +441,11 @@ pub fn table_stream_name(schema: &str, name: &str) -> String {
 }
 
 pub(crate) fn column_list(columns: &[String]) -> String {
-    columns.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", ")
+    columns
+        .iter()
+        .map(|c| ident(c))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn copy_out_query(t: &DataTable) -> String {
@@ -438,7 +498,11 @@ fn copy_table(
 }
 
 /// Hands one stream to the sink and makes sure it was consumed to the end.
-fn put_all<R: Read>(sink: &mut dyn SnapshotSink, name: &str, data: &mut HashingReader<R>) -> Result<(), PgError> {
+fn put_all<R: Read>(
+    sink: &mut dyn SnapshotSink,
+    name: &str,
+    data: &mut HashingReader<R>,
+) -> Result<(), PgError> {
     let sink_err = |source| PgError::Sink {
         stream: name.to_string(),
         source,
@@ -471,7 +535,12 @@ struct PgDump<'a> {
 }
 
 impl PgDump<'_> {
-    fn section(&self, section: &str, stream: &str, sink: &mut dyn SnapshotSink) -> Result<StreamMeta, PgError> {
+    fn section(
+        &self,
+        section: &str,
+        stream: &str,
+        sink: &mut dyn SnapshotSink,
+    ) -> Result<StreamMeta, PgError> {
         let mut cmd = Command::new(self.program);
         self.conn.apply_to(&mut cmd);
         cmd.arg("--no-password")
@@ -479,7 +548,10 @@ impl PgDump<'_> {
             .arg("--quote-all-identifiers")
             .arg(format!("--section={section}"))
             .arg(format!("--snapshot={}", self.snapshot_id))
-            .arg(format!("--lock-wait-timeout={}", self.lock_timeout.as_millis().max(1)))
+            .arg(format!(
+                "--lock-wait-timeout={}",
+                self.lock_timeout.as_millis().max(1)
+            ))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

@@ -87,7 +87,12 @@ pub fn choose_major(installed: &[u32], server_major: u32) -> Result<u32, Option<
     if installed.contains(&server_major) {
         return Ok(server_major);
     }
-    if let Some(newer) = installed.iter().copied().filter(|m| *m > server_major).min() {
+    if let Some(newer) = installed
+        .iter()
+        .copied()
+        .filter(|m| *m > server_major)
+        .min()
+    {
         return Ok(newer);
     }
     Err(installed.iter().copied().max())
@@ -209,13 +214,25 @@ mod tests {
     fn parses_versions_from_tools_and_servers() {
         assert_eq!(
             Version::from_tool_output("pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)\n"),
-            Some(Version { major: 15, minor: 18 })
+            Some(Version {
+                major: 15,
+                minor: 18
+            })
         );
         assert_eq!(
             Version::from_tool_output("psql (PostgreSQL) 17beta1"),
-            Some(Version { major: 17, minor: 0 })
+            Some(Version {
+                major: 17,
+                minor: 0
+            })
         );
-        assert_eq!(Version::from_num(150018), Version { major: 15, minor: 18 });
+        assert_eq!(
+            Version::from_num(150018),
+            Version {
+                major: 15,
+                minor: 18
+            }
+        );
         assert_eq!(Version::from_num(160002).to_string(), "16.2");
         assert_eq!(Version::from_num(90624), Version { major: 9, minor: 6 });
     }
@@ -239,7 +256,12 @@ mod tests {
             server_major: 16,
         };
         let s = e.to_string();
-        assert!(s.contains("pg_dump 15.18 is older than the PostgreSQL server at db:5432/ret (version 16.4)"), "{s}");
+        assert!(
+            s.contains(
+                "pg_dump 15.18 is older than the PostgreSQL server at db:5432/ret (version 16.4)"
+            ),
+            "{s}"
+        );
         assert!(s.contains("/usr/lib/postgresql/16/bin/pg_dump"), "{s}");
     }
 }

@@ -10,7 +10,10 @@ use crate::restore::SnapshotSource;
 /// Problems found, one sentence each; empty when the snapshot is intact.
 /// Unreadable or missing streams are problems, not errors: verification
 /// goes on to report everything it finds.
-pub fn verify_streams(source: &dyn SnapshotSource, meta: &SnapshotMeta) -> Result<Vec<String>, PgError> {
+pub fn verify_streams(
+    source: &dyn SnapshotSource,
+    meta: &SnapshotMeta,
+) -> Result<Vec<String>, PgError> {
     let mut problems = Vec::new();
     if meta.format_version != meta::FORMAT_VERSION {
         return Err(PgError::UnsupportedFormat {
@@ -86,11 +89,9 @@ mod tests {
 
     impl SnapshotSource for Map {
         fn open_stream(&self, name: &str) -> std::io::Result<Box<dyn Read + Send>> {
-            let data = self
-                .0
-                .get(name)
-                .cloned()
-                .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no such stream"))?;
+            let data = self.0.get(name).cloned().ok_or_else(|| {
+                std::io::Error::new(std::io::ErrorKind::NotFound, "no such stream")
+            })?;
             Ok(Box::new(std::io::Cursor::new(data)))
         }
     }
@@ -131,7 +132,10 @@ mod tests {
 
     fn streams() -> Map {
         let mut m = BTreeMap::new();
-        m.insert("pre-data.sql".to_string(), b"CREATE SCHEMA ret0;\n".to_vec());
+        m.insert(
+            "pre-data.sql".to_string(),
+            b"CREATE SCHEMA ret0;\n".to_vec(),
+        );
         m.insert("data/ret0.hubs.copy".to_string(), b"1\n2\n".to_vec());
         Map(m)
     }

@@ -11,7 +11,8 @@ use std::process::{Command, Stdio};
 use common::{MemStore, TestCluster, PASSWORD};
 use hubkeep_pg::cluster::{check_reachable_by_postgres, EmbeddedCluster};
 use hubkeep_pg::{
-    create_role_and_database, create_snapshot, restore_snapshot, ConnInfo, PgError, RestoreOptions, SnapshotOptions,
+    create_role_and_database, create_snapshot, restore_snapshot, ConnInfo, PgError, RestoreOptions,
+    SnapshotOptions,
 };
 
 const HUBS_SCHEMA: &str = r#"
@@ -42,8 +43,12 @@ INSERT INTO coturn.turn_secret VALUES ('turn', 'secret-value');
 
 #[test]
 fn hubs_database_moves_to_a_fresh_cluster_with_its_postgrest_roles() {
-    let Some(src) = TestCluster::start() else { return };
-    let Some(dst) = TestCluster::start() else { return };
+    let Some(src) = TestCluster::start() else {
+        return;
+    };
+    let Some(dst) = TestCluster::start() else {
+        return;
+    };
     let conn = src.create_db("ret_production");
     src.exec("ret_production", HUBS_SCHEMA);
     let mut store = MemStore::default();
@@ -53,20 +58,39 @@ fn hubs_database_moves_to_a_fresh_cluster_with_its_postgrest_roles() {
         roles.contains(&"postgrest_authenticator"),
         "referenced only as a member of postgrest_anonymous, it must still come along: {roles:?}"
     );
-    let schemas: std::collections::BTreeSet<&str> = meta.tables.iter().map(|t| t.schema.as_str()).collect();
-    assert_eq!(schemas.into_iter().collect::<Vec<_>>(), vec!["coturn", "ret0"]);
+    let schemas: std::collections::BTreeSet<&str> =
+        meta.tables.iter().map(|t| t.schema.as_str()).collect();
+    assert_eq!(
+        schemas.into_iter().collect::<Vec<_>>(),
+        vec!["coturn", "ret0"]
+    );
 
     let target = dst.create_db("ret_restored");
     let opts = RestoreOptions {
-        role_passwords: BTreeMap::from([("postgrest_authenticator".to_string(), "auth-pw-new".to_string())]),
+        role_passwords: BTreeMap::from([(
+            "postgrest_authenticator".to_string(),
+            "auth-pw-new".to_string(),
+        )]),
         ..RestoreOptions::default()
     };
     let report = restore_snapshot(&store, &meta, &target, &opts).unwrap();
-    assert_eq!(report.roles_created, vec!["postgrest_anonymous", "postgrest_authenticator"]);
-    assert_eq!(common::table_checksums(&conn), common::table_checksums(&target));
+    assert_eq!(
+        report.roles_created,
+        vec!["postgrest_anonymous", "postgrest_authenticator"]
+    );
+    assert_eq!(
+        common::table_checksums(&conn),
+        common::table_checksums(&target)
+    );
     let pgrst = ["postgrest_anonymous", "postgrest_authenticator"];
-    assert_eq!(common::memberships(&conn, &pgrst), common::memberships(&target, &pgrst));
-    assert_eq!(common::role_attributes(&conn, &pgrst), common::role_attributes(&target, &pgrst));
+    assert_eq!(
+        common::memberships(&conn, &pgrst),
+        common::memberships(&target, &pgrst)
+    );
+    assert_eq!(
+        common::role_attributes(&conn, &pgrst),
+        common::role_attributes(&target, &pgrst)
+    );
 
     // PostgREST's path: log in as the authenticator, switch to anonymous, read the admin view.
     let auth = ConnInfo {
@@ -76,9 +100,15 @@ fn hubs_database_moves_to_a_fresh_cluster_with_its_postgrest_roles() {
     };
     let mut c = auth.connect().unwrap();
     c.batch_execute("SET ROLE postgrest_anonymous").unwrap();
-    let n: i64 = c.query_one("SELECT count(*) FROM ret0_admin.hubs", &[]).unwrap().get(0);
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM ret0_admin.hubs", &[])
+        .unwrap()
+        .get(0);
     assert_eq!(n, 120);
-    assert!(c.query("SELECT * FROM ret0.owned_files", &[]).is_err(), "grants must not widen");
+    assert!(
+        c.query("SELECT * FROM ret0.owned_files", &[]).is_err(),
+        "grants must not widen"
+    );
 }
 
 #[test]
@@ -98,12 +128,23 @@ fn embedded_cluster_lives_stops_reopens_and_is_removed() {
     let admin = cluster.superuser("s3cret", "postgres");
     assert_eq!(admin.host, "127.0.0.1");
     let wrong = cluster.superuser("wrong", "postgres");
-    let Err(err) = wrong.connect() else { panic!("a wrong password must not connect") };
-    assert!(err.to_string().contains(&format!("cannot connect to PostgreSQL at 127.0.0.1:{}/postgres", cluster.port)), "{err}");
+    let Err(err) = wrong.connect() else {
+        panic!("a wrong password must not connect")
+    };
+    assert!(
+        err.to_string().contains(&format!(
+            "cannot connect to PostgreSQL at 127.0.0.1:{}/postgres",
+            cluster.port
+        )),
+        "{err}"
+    );
     assert!(!err.to_string().contains("wrong"));
     let mut c = admin.connect().unwrap();
     let listen: String = c.query_one("SHOW listen_addresses", &[]).unwrap().get(0);
-    let sockets: String = c.query_one("SHOW unix_socket_directories", &[]).unwrap().get(0);
+    let sockets: String = c
+        .query_one("SHOW unix_socket_directories", &[])
+        .unwrap()
+        .get(0);
     assert_eq!((listen.as_str(), sockets.as_str()), ("127.0.0.1", ""));
     drop(c);
     assert!(hubkeep_pg::server_major_version(&admin).unwrap() >= 12);
@@ -114,18 +155,33 @@ fn embedded_cluster_lives_stops_reopens_and_is_removed() {
         password: Some("owner-pw".into()),
         ..admin.with_dbname("ret_hub1")
     };
-    owner.connect().unwrap().batch_execute("CREATE SCHEMA ret0").unwrap();
-    let again = create_role_and_database(&admin, "ret_hub1", "ret_hub1_owner", "other").unwrap_err();
+    owner
+        .connect()
+        .unwrap()
+        .batch_execute("CREATE SCHEMA ret0")
+        .unwrap();
+    let again =
+        create_role_and_database(&admin, "ret_hub1", "ret_hub1_owner", "other").unwrap_err();
     assert!(matches!(again, PgError::AlreadyExists { .. }), "{again}");
-    assert!(again.to_string().starts_with("role ret_hub1_owner already exists"), "{again}");
-    owner.connect().expect("the existing role keeps its password");
+    assert!(
+        again
+            .to_string()
+            .starts_with("role ret_hub1_owner already exists"),
+        "{again}"
+    );
+    owner
+        .connect()
+        .expect("the existing role keeps its password");
 
     cluster.stop().unwrap();
     assert!(!cluster.is_running());
     let reopened = EmbeddedCluster::open(&dir).unwrap();
     assert_eq!(reopened, cluster);
     reopened.start().unwrap();
-    assert_eq!(hubkeep_pg::database_user_objects(&owner).unwrap(), vec!["schema ret0"]);
+    assert_eq!(
+        hubkeep_pg::database_user_objects(&owner).unwrap(),
+        vec!["schema ret0"]
+    );
     hubkeep_pg::drop_database(&admin, "ret_hub1").unwrap();
     reopened.remove().unwrap();
     assert!(!dir.exists());
@@ -142,7 +198,10 @@ fn cluster_under_a_closed_directory_is_refused_with_the_chmod_to_run() {
     let dir = home.path().join("hubkeep/clusters/hub1");
     let err = check_reachable_by_postgres(&dir).unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains(&format!("run `chmod o+x {}`", home.path().display())), "{msg}");
+    assert!(
+        msg.contains(&format!("run `chmod o+x {}`", home.path().display())),
+        "{msg}"
+    );
     assert!(msg.contains("--home"), "{msg}");
     let err = EmbeddedCluster::init(&dir, "pw").unwrap_err();
     assert!(matches!(err, PgError::NotReachable { .. }), "{err}");
@@ -150,10 +209,15 @@ fn cluster_under_a_closed_directory_is_refused_with_the_chmod_to_run() {
 
 #[test]
 fn snapshot_can_be_restored_by_hand_with_psql_as_the_format_doc_says() {
-    let Some(src) = TestCluster::start() else { return };
+    let Some(src) = TestCluster::start() else {
+        return;
+    };
     let conn = src.create_db("ret_production");
     src.exec("ret_production", HUBS_SCHEMA);
-    src.exec("ret_production", "CREATE SEQUENCE ret0.table_id_seq; SELECT setval('ret0.table_id_seq', 777);");
+    src.exec(
+        "ret_production",
+        "CREATE SEQUENCE ret0.table_id_seq; SELECT setval('ret0.table_id_seq', 777);",
+    );
     let mut store = MemStore::default();
     let meta = create_snapshot(&conn, &mut store, &SnapshotOptions::default()).unwrap();
     let target = src.create_db("by_hand");
@@ -176,18 +240,41 @@ fn snapshot_can_be_restored_by_hand_with_psql_as_the_format_doc_says() {
         assert!(child.wait().unwrap().success());
     };
     // The order of docs/snapshot-format.md, "Restoring with psql".
-    psql(&store.get("roles.sql"), &["--single-transaction", "-f", "-"]);
-    psql(&store.get("pre-data.sql"), &["--single-transaction", "-f", "-"]);
+    psql(
+        &store.get("roles.sql"),
+        &["--single-transaction", "-f", "-"],
+    );
+    psql(
+        &store.get("pre-data.sql"),
+        &["--single-transaction", "-f", "-"],
+    );
     for t in &meta.tables {
-        let cols = t.columns.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
-        let copy = format!("\\copy \"{}\".\"{}\" ({cols}) FROM pstdin", t.schema, t.name);
+        let cols = t
+            .columns
+            .iter()
+            .map(|c| format!("\"{c}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let copy = format!(
+            "\\copy \"{}\".\"{}\" ({cols}) FROM pstdin",
+            t.schema, t.name
+        );
         psql(&store.get(&t.stream), &["-c", &copy]);
     }
-    psql(&store.get("post-data.sql"), &["--single-transaction", "-f", "-"]);
+    psql(
+        &store.get("post-data.sql"),
+        &["--single-transaction", "-f", "-"],
+    );
     psql(&store.get("sequences.sql"), &["-f", "-"]);
     psql(&store.get("database-settings.sql"), &["-f", "-"]);
 
-    assert_eq!(common::table_checksums(&conn), common::table_checksums(&target));
+    assert_eq!(
+        common::table_checksums(&conn),
+        common::table_checksums(&target)
+    );
     assert_eq!(common::schema_dump(&conn), common::schema_dump(&target));
-    assert_eq!(common::sequence_values(&conn), common::sequence_values(&target));
+    assert_eq!(
+        common::sequence_values(&conn),
+        common::sequence_values(&target)
+    );
 }

@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use common::{MemStore, TestCluster};
 use hubkeep_pg::{
-    create_snapshot, restore_snapshot, verify_streams, RestoreOptions, SnapshotMeta, SnapshotOptions,
+    create_snapshot, restore_snapshot, verify_streams, RestoreOptions, SnapshotMeta,
+    SnapshotOptions,
 };
 
 const SCHEMA: &str = r#"
@@ -129,7 +130,9 @@ fn snapshot_of_rich_database(src: &TestCluster) -> (MemStore, SnapshotMeta, Vec<
     let seen = lines.clone();
     let opts = SnapshotOptions {
         role_passwords: BTreeMap::from([("rt_app".to_string(), "app-pw".to_string())]),
-        progress: Some(Arc::new(move |l: &str| seen.lock().unwrap().push(l.to_string()))),
+        progress: Some(Arc::new(move |l: &str| {
+            seen.lock().unwrap().push(l.to_string())
+        })),
         ..SnapshotOptions::default()
     };
     let meta = create_snapshot(&conn, &mut store, &opts).unwrap();
@@ -139,23 +142,50 @@ fn snapshot_of_rich_database(src: &TestCluster) -> (MemStore, SnapshotMeta, Vec<
 
 #[test]
 fn restored_database_equals_the_source() {
-    let Some(src) = TestCluster::start() else { return };
-    let Some(dst) = TestCluster::start() else { return };
+    let Some(src) = TestCluster::start() else {
+        return;
+    };
+    let Some(dst) = TestCluster::start() else {
+        return;
+    };
     let (store, meta, progress) = snapshot_of_rich_database(&src);
     let source_conn = src.admin("src");
 
     // Leaf partitions only, every table with data, PKs detected.
     let names: Vec<String> = meta.tables.iter().map(|t| t.display_name()).collect();
-    assert!(names.contains(&"audit.events_2024".to_string()), "{names:?}");
-    assert!(!names.contains(&"audit.events".to_string()), "partitioned parent has no data of its own");
-    assert!(!names.iter().any(|n| n.contains("rich") || n.contains("mood_counts")), "views carry no data");
+    assert!(
+        names.contains(&"audit.events_2024".to_string()),
+        "{names:?}"
+    );
+    assert!(
+        !names.contains(&"audit.events".to_string()),
+        "partitioned parent has no data of its own"
+    );
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.contains("rich") || n.contains("mood_counts")),
+        "views carry no data"
+    );
     let nopk = meta.tables.iter().find(|t| t.name == "log_nopk").unwrap();
     assert!(!nopk.has_pk && nopk.rows == 5);
     let accounts = meta.tables.iter().find(|t| t.name == "accounts").unwrap();
-    assert!(!accounts.columns.contains(&"cents".to_string()), "generated columns are not copied");
+    assert!(
+        !accounts.columns.contains(&"cents".to_string()),
+        "generated columns are not copied"
+    );
     assert_eq!(meta.total_rows(), 500 + 2001 + 300 + 5 + 2 + 2);
-    assert!(progress.iter().any(|l| l.starts_with("table app.accounts (")), "{progress:?}");
-    assert_eq!(store.names().last().map(String::as_str), Some("meta.json"), "metadata is written last");
+    assert!(
+        progress
+            .iter()
+            .any(|l| l.starts_with("table app.accounts (")),
+        "{progress:?}"
+    );
+    assert_eq!(
+        store.names().last().map(String::as_str),
+        Some("meta.json"),
+        "metadata is written last"
+    );
     let stored: SnapshotMeta = serde_json::from_slice(&store.get("meta.json")).unwrap();
     assert_eq!(stored, meta);
     assert!(verify_streams(&store, &meta).unwrap().is_empty());
@@ -166,13 +196,32 @@ fn restored_database_equals_the_source() {
         assert!(role_names.contains(&r), "{r} missing from {role_names:?}");
     }
     assert!(!role_names.contains(&"rt_unrelated"));
-    let everything: Vec<u8> = store.streams.lock().unwrap().values().flatten().copied().collect();
+    let everything: Vec<u8> = store
+        .streams
+        .lock()
+        .unwrap()
+        .values()
+        .flatten()
+        .copied()
+        .collect();
     assert!(!String::from_utf8_lossy(&everything).contains("app-pw"));
 
     let target = dst.create_db("restored");
-    let report = restore_snapshot(&store, &meta, &target, &RestoreOptions { jobs: 3, ..Default::default() }).unwrap();
+    let report = restore_snapshot(
+        &store,
+        &meta,
+        &target,
+        &RestoreOptions {
+            jobs: 3,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(report.rows, meta.total_rows());
-    assert!(report.tables.iter().all(|t| t.expected_rows == t.restored_rows));
+    assert!(report
+        .tables
+        .iter()
+        .all(|t| t.expected_rows == t.restored_rows));
     assert_eq!(
         report.roles_created,
         vec!["rt_app", "rt_owner", "rt_reader", "rt_writer"],
@@ -190,14 +239,29 @@ fn restored_database_equals_the_source() {
         "ATTACH PARTITION audit.events_2025",
         "COMMENT ON TABLE app.accounts",
     ] {
-        assert!(source_schema.contains(object), "the comparison must cover {object}:\n{source_schema}");
+        assert!(
+            source_schema.contains(object),
+            "the comparison must cover {object}:\n{source_schema}"
+        );
     }
     assert_eq!(source_schema, common::schema_dump(&target));
-    assert_eq!(common::table_checksums(&source_conn), common::table_checksums(&target));
-    assert_eq!(common::sequence_values(&source_conn), common::sequence_values(&target));
+    assert_eq!(
+        common::table_checksums(&source_conn),
+        common::table_checksums(&target)
+    );
+    assert_eq!(
+        common::sequence_values(&source_conn),
+        common::sequence_values(&target)
+    );
     let roles = ["rt_reader", "rt_writer", "rt_app", "rt_owner"];
-    assert_eq!(common::memberships(&source_conn, &roles), common::memberships(&target, &roles));
-    assert_eq!(common::role_attributes(&source_conn, &roles), common::role_attributes(&target, &roles));
+    assert_eq!(
+        common::memberships(&source_conn, &roles),
+        common::memberships(&target, &roles)
+    );
+    assert_eq!(
+        common::role_attributes(&source_conn, &roles),
+        common::role_attributes(&target, &roles)
+    );
 
     // Database-level settings and privileges came along under the new name.
     let mut t = target.connect().unwrap();
@@ -212,7 +276,10 @@ fn restored_database_equals_the_source() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(settings, vec![":search_path=\"$user\", app, public", "rt_app:work_mem=8MB"]);
+    assert_eq!(
+        settings,
+        vec![":search_path=\"$user\", app, public", "rt_app:work_mem=8MB"]
+    );
     let (limit, connect_public, connect_reader): (i32, bool, bool) = {
         let r = t
             .query_one(
@@ -232,19 +299,33 @@ fn restored_database_equals_the_source() {
         password: Some("app-pw".into()),
         ..target.clone()
     };
-    let mut app_client = app.connect().expect("restored login role can log in with its password");
-    let n: i64 = app_client.query_one("SELECT count(*) FROM app.entries", &[]).unwrap().get(0);
+    let mut app_client = app
+        .connect()
+        .expect("restored login role can log in with its password");
+    let n: i64 = app_client
+        .query_one("SELECT count(*) FROM app.entries", &[])
+        .unwrap()
+        .get(0);
     assert_eq!(n, 2001);
 }
 
 #[test]
 fn snapshot_restores_into_another_database_of_the_same_cluster() {
-    let Some(src) = TestCluster::start() else { return };
+    let Some(src) = TestCluster::start() else {
+        return;
+    };
     let (store, meta, _) = snapshot_of_rich_database(&src);
     let target = src.create_db("copy");
     let report = restore_snapshot(&store, &meta, &target, &RestoreOptions::default()).unwrap();
-    assert!(report.roles_created.is_empty(), "every role already exists: {:?}", report.roles_created);
-    assert_eq!(common::table_checksums(&src.admin("src")), common::table_checksums(&target));
+    assert!(
+        report.roles_created.is_empty(),
+        "every role already exists: {:?}",
+        report.roles_created
+    );
+    assert_eq!(
+        common::table_checksums(&src.admin("src")),
+        common::table_checksums(&target)
+    );
     // The roles' existing passwords were not touched.
     let app = hubkeep_pg::ConnInfo {
         user: "rt_app".into(),

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{MemStore, TestCluster};
-use hubkeep_pg::{create_snapshot, restore_snapshot, PgError, RestoreOptions, SnapshotOptions, SnapshotSink};
+use hubkeep_pg::{
+    create_snapshot, restore_snapshot, PgError, RestoreOptions, SnapshotOptions, SnapshotSink,
+};
 
 /// A sink that takes its time, so writers get to run mid-snapshot.
 struct SlowSink(MemStore);
@@ -23,7 +25,9 @@ impl SnapshotSink for SlowSink {
 
 #[test]
 fn snapshot_under_concurrent_transfers_keeps_the_sum_invariant() {
-    let Some(pg) = TestCluster::start() else { return };
+    let Some(pg) = TestCluster::start() else {
+        return;
+    };
     let conn = pg.create_db("bank");
     pg.exec(
         "bank",
@@ -71,7 +75,10 @@ fn snapshot_under_concurrent_transfers_keeps_the_sum_invariant() {
     for w in writers {
         w.join().unwrap();
     }
-    assert!(during > 20, "writers must have run during the snapshot (only {during} transfers)");
+    assert!(
+        during > 20,
+        "writers must have run during the snapshot (only {during} transfers)"
+    );
 
     let target = pg.create_db("bank_restored");
     restore_snapshot(&sink.0, &meta, &target, &RestoreOptions::default()).unwrap();
@@ -85,13 +92,19 @@ fn snapshot_under_concurrent_transfers_keeps_the_sum_invariant() {
         .unwrap();
     let (a, b, moved): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
     assert_eq!(a + b, 4_000_000, "money was created or lost");
-    assert_eq!(a - 2_000_000, moved, "accounts and ledger disagree: tables were read at different instants");
+    assert_eq!(
+        a - 2_000_000,
+        moved,
+        "accounts and ledger disagree: tables were read at different instants"
+    );
     assert!(moved > 0);
 }
 
 #[test]
 fn exclusive_lock_held_elsewhere_fails_the_snapshot_with_a_lock_timeout() {
-    let Some(pg) = TestCluster::start() else { return };
+    let Some(pg) = TestCluster::start() else {
+        return;
+    };
     let conn = pg.create_db("locked");
     pg.exec("locked", "CREATE SCHEMA ret0; CREATE TABLE ret0.hubs (id int PRIMARY KEY); CREATE TABLE ret0.z (id int);");
     let mut holder = pg.client("locked");
@@ -104,12 +117,21 @@ fn exclusive_lock_held_elsewhere_fails_the_snapshot_with_a_lock_timeout() {
     };
     let started = std::time::Instant::now();
     let err = create_snapshot(&conn, &mut MemStore::default(), &opts).unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(10), "the snapshot waited too long");
-    let PgError::LockTimeout { table, holder: who, .. } = &err else {
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the snapshot waited too long"
+    );
+    let PgError::LockTimeout {
+        table, holder: who, ..
+    } = &err
+    else {
         panic!("expected a lock timeout, got {err}");
     };
     assert_eq!(table, "ret0.hubs");
-    assert!(who.contains("application migration") && who.contains("AccessExclusiveLock"), "{who}");
+    assert!(
+        who.contains("application migration") && who.contains("AccessExclusiveLock"),
+        "{who}"
+    );
     assert!(err.to_string().contains("within 300ms"), "{err}");
     holder.batch_execute("ROLLBACK").unwrap();
     // Once the DDL is gone the snapshot works.
@@ -118,13 +140,21 @@ fn exclusive_lock_held_elsewhere_fails_the_snapshot_with_a_lock_timeout() {
 
 #[test]
 fn restore_refuses_non_empty_database_naming_what_it_holds() {
-    let Some(pg) = TestCluster::start() else { return };
+    let Some(pg) = TestCluster::start() else {
+        return;
+    };
     let conn = pg.create_db("small");
-    pg.exec("small", "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1);");
+    pg.exec(
+        "small",
+        "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1);",
+    );
     let mut store = MemStore::default();
     let meta = create_snapshot(&conn, &mut store, &SnapshotOptions::default()).unwrap();
     let target = pg.create_db("busy");
-    pg.exec("busy", "CREATE SCHEMA ret0; CREATE TABLE ret0.hubs (id int);");
+    pg.exec(
+        "busy",
+        "CREATE SCHEMA ret0; CREATE TABLE ret0.hubs (id int);",
+    );
     let err = restore_snapshot(&store, &meta, &target, &RestoreOptions::default()).unwrap_err();
     assert!(matches!(err, PgError::NotEmpty { .. }));
     assert_eq!(
@@ -132,7 +162,11 @@ fn restore_refuses_non_empty_database_naming_what_it_holds() {
         "database busy is not empty: it holds schema ret0, table ret0.hubs; \
          restore only into an empty database (create a new one)"
     );
-    assert_eq!(hubkeep_pg::database_user_objects(&target).unwrap().len(), 2, "nothing was added");
+    assert_eq!(
+        hubkeep_pg::database_user_objects(&target).unwrap().len(),
+        2,
+        "nothing was added"
+    );
 }
 
 /// Fails after `limit` bytes of the given stream.
@@ -154,7 +188,9 @@ impl SnapshotSink for FailingSink {
 
 #[test]
 fn sink_failing_midway_yields_an_error_and_releases_the_database() {
-    let Some(pg) = TestCluster::start() else { return };
+    let Some(pg) = TestCluster::start() else {
+        return;
+    };
     let conn = pg.create_db("src");
     pg.exec(
         "src",
@@ -172,7 +208,10 @@ fn sink_failing_midway_yields_an_error_and_releases_the_database() {
         };
         assert!(stream.starts_with(fail_on), "{stream}");
         assert!(err.to_string().contains("disk full"), "{err}");
-        assert!(!sink.store.names().contains(&"meta.json".to_string()), "no metadata for a failed snapshot");
+        assert!(
+            !sink.store.names().contains(&"meta.json".to_string()),
+            "no metadata for a failed snapshot"
+        );
     }
     // No session of ours lingers holding locks or the snapshot.
     let mut c = pg.client("src");
@@ -191,18 +230,30 @@ fn sink_failing_midway_yields_an_error_and_releases_the_database() {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert_eq!(lingering, 0, "snapshot sessions outlived the failed snapshot");
+    assert_eq!(
+        lingering, 0,
+        "snapshot sessions outlived the failed snapshot"
+    );
     pg.exec("src", "ALTER TABLE big ADD COLUMN more int");
 }
 
 #[test]
 fn damaged_table_stream_fails_the_restore_with_a_checksum_error() {
-    let Some(pg) = TestCluster::start() else { return };
+    let Some(pg) = TestCluster::start() else {
+        return;
+    };
     let conn = pg.create_db("src");
-    pg.exec("src", "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'a'), (2, 'b');");
+    pg.exec(
+        "src",
+        "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'a'), (2, 'b');",
+    );
     let mut store = MemStore::default();
     let meta = create_snapshot(&conn, &mut store, &SnapshotOptions::default()).unwrap();
-    store.streams.lock().unwrap().insert("data/public.t.copy".into(), b"1\ta\n2\tc\n".to_vec());
+    store
+        .streams
+        .lock()
+        .unwrap()
+        .insert("data/public.t.copy".into(), b"1\ta\n2\tc\n".to_vec());
     let problems = hubkeep_pg::verify_streams(&store, &meta).unwrap();
     assert_eq!(problems.len(), 1, "{problems:?}");
     let target = pg.create_db("dst");
@@ -215,16 +266,26 @@ fn damaged_table_stream_fails_the_restore_with_a_checksum_error() {
 
 #[test]
 fn database_with_large_objects_is_refused_clearly() {
-    let Some(pg) = TestCluster::start() else { return };
+    let Some(pg) = TestCluster::start() else {
+        return;
+    };
     let conn = pg.create_db("lo");
     pg.exec("lo", "SELECT lo_from_bytea(0, 'hello')");
-    let err = create_snapshot(&conn, &mut MemStore::default(), &SnapshotOptions::default()).unwrap_err();
-    assert!(err.to_string().starts_with("database lo holds 1 large objects, which hubkeep snapshots do not support"), "{err}");
+    let err =
+        create_snapshot(&conn, &mut MemStore::default(), &SnapshotOptions::default()).unwrap_err();
+    assert!(
+        err.to_string().starts_with(
+            "database lo holds 1 large objects, which hubkeep snapshots do not support"
+        ),
+        "{err}"
+    );
 }
 
 #[test]
 fn table_rows_are_streamed_in_primary_key_order_whatever_the_physical_order() {
-    let Some(pg) = TestCluster::start() else { return };
+    let Some(pg) = TestCluster::start() else {
+        return;
+    };
     let conn = pg.create_db("ordered");
     pg.exec(
         "ordered",
@@ -235,7 +296,14 @@ fn table_rows_are_streamed_in_primary_key_order_whatever_the_physical_order() {
     let mut store = MemStore::default();
     create_snapshot(&conn, &mut store, &SnapshotOptions::default()).unwrap();
     let stream = String::from_utf8(store.get("data/public.t.copy")).unwrap();
-    let ids: Vec<i32> = stream.lines().map(|l| l.split('\t').next().unwrap().parse().unwrap()).collect();
-    assert_eq!(ids, (1..=1000).collect::<Vec<_>>(), "updated rows must stay in place, or nightly dedup suffers");
+    let ids: Vec<i32> = stream
+        .lines()
+        .map(|l| l.split('\t').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        (1..=1000).collect::<Vec<_>>(),
+        "updated rows must stay in place, or nightly dedup suffers"
+    );
     assert!(stream.starts_with("1\tchanged\n2\tv2\n"));
 }

@@ -27,7 +27,10 @@ impl TestCluster {
             eprintln!("skipping: PostgreSQL is not installed under /usr/lib/postgresql");
             return None;
         }
-        let dir = tempfile::Builder::new().prefix("hubkeep-pg-test").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("hubkeep-pg-test")
+            .tempdir()
+            .unwrap();
         // tempdirs are 0700; the postgres OS user must traverse it.
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
         let cluster = EmbeddedCluster::init(&dir.path().join("cluster"), PASSWORD).unwrap();
@@ -46,7 +49,8 @@ impl TestCluster {
 
     pub fn exec(&self, db: &str, sql: &str) {
         let mut c = self.admin(db).connect().unwrap();
-        c.batch_execute(sql).unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+        c.batch_execute(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
     }
 
     pub fn client(&self, db: &str) -> postgres::Client {
@@ -69,7 +73,12 @@ pub struct MemStore {
 
 impl MemStore {
     pub fn get(&self, name: &str) -> Vec<u8> {
-        self.streams.lock().unwrap().get(name).cloned().unwrap_or_else(|| panic!("no stream {name}"))
+        self.streams
+            .lock()
+            .unwrap()
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no stream {name}"))
     }
 
     pub fn names(&self) -> Vec<String> {
@@ -95,7 +104,9 @@ impl SnapshotSource for MemStore {
             .unwrap()
             .get(name)
             .cloned()
-            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, format!("no stream {name}")))?;
+            .ok_or_else(|| {
+                std::io::Error::new(std::io::ErrorKind::NotFound, format!("no stream {name}"))
+            })?;
         Ok(Box::new(std::io::Cursor::new(data)))
     }
 }
@@ -112,7 +123,11 @@ pub fn schema_dump(conn: &ConnInfo) -> String {
         .arg("--schema-only")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -163,7 +178,12 @@ pub fn sequence_values(conn: &ConnInfo) -> BTreeMap<String, (i64, bool)> {
     names
         .into_iter()
         .map(|n| {
-            let r = c.query_one(format!("SELECT last_value, is_called FROM {n}").as_str(), &[]).unwrap();
+            let r = c
+                .query_one(
+                    format!("SELECT last_value, is_called FROM {n}").as_str(),
+                    &[],
+                )
+                .unwrap();
             (n, (r.get(0), r.get(1)))
         })
         .collect()
