@@ -22,7 +22,11 @@ pub enum StoreError {
     },
 
     #[error("cannot reach S3 endpoint {endpoint} for {location}: {detail}; is the server running and the endpoint (AWS_ENDPOINT_URL) right?")]
-    Unreachable { location: String, endpoint: String, detail: String },
+    Unreachable {
+        location: String,
+        endpoint: String,
+        detail: String,
+    },
 
     #[error("S3 rejected the credentials for {location}: {detail}; check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY")]
     CredentialsRejected { location: String, detail: String },
@@ -31,5 +35,10 @@ pub enum StoreError {
     BucketMissing { location: String, bucket: String },
 
     #[error("cannot {op} object {name} in {location}: {detail}")]
-    Backend { op: &'static str, location: String, name: String, detail: String },
+    Backend {
+        op: &'static str,
+        location: String,
+        name: String,
+        detail: String,
+    },
 }

@@ -83,7 +83,9 @@ pub fn open(location: &str, s3: &S3Settings) -> Result<Arc<dyn ObjectStore>, Sto
     } else {
         Err(StoreError::InvalidLocation {
             location: location.to_string(),
-            reason: "it must start with file:// (an absolute directory) or s3:// (bucket and prefix)".into(),
+            reason:
+                "it must start with file:// (an absolute directory) or s3:// (bucket and prefix)"
+                    .into(),
         })
     }
 }
@@ -95,7 +97,10 @@ pub fn validate_name(name: &str) -> Result<(), StoreError> {
         Some("it is empty")
     } else if name.starts_with('/') {
         Some("it starts with '/'")
-    } else if name.split('/').any(|c| c.is_empty() || c == "." || c == "..") {
+    } else if name
+        .split('/')
+        .any(|c| c.is_empty() || c == "." || c == "..")
+    {
         Some("it has an empty, '.' or '..' component")
     } else if name.contains('\0') {
         Some("it contains a NUL byte")
@@ -103,7 +108,10 @@ pub fn validate_name(name: &str) -> Result<(), StoreError> {
         None
     };
     match reason {
-        Some(reason) => Err(StoreError::InvalidName { name: name.to_string(), reason: reason.to_string() }),
+        Some(reason) => Err(StoreError::InvalidName {
+            name: name.to_string(),
+            reason: reason.to_string(),
+        }),
         None => Ok(()),
     }
 }
@@ -117,7 +125,12 @@ mod tests {
         for bad in ["", "/abs", "a/../b", "..", "a//b", "./a", "a/", "a\0b"] {
             assert!(validate_name(bad).is_err(), "{bad:?} should be refused");
         }
-        for good in ["config", "packs/ab/cd", "snapshots/20261124T003501Z-9f3a1c2e", "a.b/c..d"] {
+        for good in [
+            "config",
+            "packs/ab/cd",
+            "snapshots/20261124T003501Z-9f3a1c2e",
+            "a.b/c..d",
+        ] {
             validate_name(good).unwrap();
         }
     }

@@ -24,7 +24,8 @@ impl LocalStore {
         if !root.is_absolute() {
             return Err(StoreError::InvalidLocation {
                 location: format!("file://{}", root.display()),
-                reason: "a local vault location needs an absolute path, like file:///srv/vault".into(),
+                reason: "a local vault location needs an absolute path, like file:///srv/vault"
+                    .into(),
             });
         }
         fs::create_dir_all(root).map_err(|source| StoreError::Io {
@@ -33,14 +34,24 @@ impl LocalStore {
             name: String::from("(root)"),
             source,
         })?;
-        Ok(LocalStore { root: root.to_path_buf() })
+        Ok(LocalStore {
+            root: root.to_path_buf(),
+        })
     }
 
     fn io_error(&self, op: &'static str, name: &str, source: io::Error) -> StoreError {
         if source.kind() == io::ErrorKind::NotFound && (op == "read" || op == "read a range of") {
-            return StoreError::NotFound { location: self.location(), name: name.to_string() };
+            return StoreError::NotFound {
+                location: self.location(),
+                name: name.to_string(),
+            };
         }
-        StoreError::Io { op, location: self.location(), name: name.to_string(), source }
+        StoreError::Io {
+            op,
+            location: self.location(),
+            name: name.to_string(),
+            source,
+        }
     }
 
     fn path_of(&self, name: &str) -> Result<PathBuf, StoreError> {
@@ -52,8 +63,14 @@ impl LocalStore {
     fn write_temp(&self, path: &Path, data: &[u8]) -> io::Result<PathBuf> {
         let dir = path.parent().expect("object paths are under the root");
         fs::create_dir_all(dir)?;
-        let temp = dir.join(format!("{TEMP_PREFIX}{}", hex::encode(rand::random::<[u8; 8]>())));
-        let mut file = OpenOptions::new().write(true).create_new(true).open(&temp)?;
+        let temp = dir.join(format!(
+            "{TEMP_PREFIX}{}",
+            hex::encode(rand::random::<[u8; 8]>())
+        ));
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)?;
         let written = file.write_all(data).and_then(|()| file.sync_all());
         if let Err(e) = written {
             let _ = fs::remove_file(&temp);
@@ -129,7 +146,11 @@ impl ObjectStore for LocalStore {
             Some(i) => &prefix[..i],
             None => "",
         };
-        let start = if dir_part.is_empty() { self.root.clone() } else { self.path_of(dir_part)? };
+        let start = if dir_part.is_empty() {
+            self.root.clone()
+        } else {
+            self.path_of(dir_part)?
+        };
         let mut out = Vec::new();
         let mut stack = vec![(start, dir_part.to_string())];
         while let Some((dir, rel)) = stack.pop() {
@@ -140,11 +161,17 @@ impl ObjectStore for LocalStore {
             };
             for entry in entries {
                 let entry = entry.map_err(|e| self.io_error("list", prefix, e))?;
-                let Some(file_name) = entry.file_name().to_str().map(str::to_string) else { continue };
+                let Some(file_name) = entry.file_name().to_str().map(str::to_string) else {
+                    continue;
+                };
                 if file_name.starts_with(TEMP_PREFIX) {
                     continue;
                 }
-                let name = if rel.is_empty() { file_name } else { format!("{rel}/{file_name}") };
+                let name = if rel.is_empty() {
+                    file_name
+                } else {
+                    format!("{rel}/{file_name}")
+                };
                 let meta = match entry.metadata() {
                     Ok(meta) => meta,
                     Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
@@ -155,8 +182,14 @@ impl ObjectStore for LocalStore {
                         stack.push((entry.path(), name));
                     }
                 } else if meta.is_file() && name.starts_with(prefix) {
-                    let modified = meta.modified().map_err(|e| self.io_error("list", prefix, e))?;
-                    out.push(ObjectMeta { name, size: meta.len(), modified });
+                    let modified = meta
+                        .modified()
+                        .map_err(|e| self.io_error("list", prefix, e))?;
+                    out.push(ObjectMeta {
+                        name,
+                        size: meta.len(),
+                        modified,
+                    });
                 }
             }
         }

@@ -11,7 +11,9 @@ use std::time::Duration;
 use futures::TryStreamExt;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as S3Path;
-use object_store::{BackoffConfig, ClientOptions, ObjectStore as _, PutMode, PutOptions, PutPayload, RetryConfig};
+use object_store::{
+    BackoffConfig, ClientOptions, ObjectStore as _, PutMode, PutOptions, PutPayload, RetryConfig,
+};
 
 use crate::{validate_name, ObjectMeta, ObjectStore, StoreError};
 
@@ -32,8 +34,14 @@ impl std::fmt::Debug for S3Settings {
         f.debug_struct("S3Settings")
             .field("endpoint", &self.endpoint)
             .field("region", &self.region)
-            .field("access_key_id", &self.access_key_id.as_ref().map(|_| "(set)"))
-            .field("secret_access_key", &self.secret_access_key.as_ref().map(|_| "(set)"))
+            .field(
+                "access_key_id",
+                &self.access_key_id.as_ref().map(|_| "(set)"),
+            )
+            .field(
+                "secret_access_key",
+                &self.secret_access_key.as_ref().map(|_| "(set)"),
+            )
             .field("allow_http", &self.allow_http)
             .finish()
     }
@@ -45,10 +53,14 @@ impl S3Settings {
     pub fn from_env() -> Self {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let endpoint = var("AWS_ENDPOINT_URL").or_else(|| var("AWS_ENDPOINT"));
-        let allow_http = endpoint.as_deref().is_some_and(|e| e.starts_with("http://"));
+        let allow_http = endpoint
+            .as_deref()
+            .is_some_and(|e| e.starts_with("http://"));
         S3Settings {
             endpoint,
-            region: var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")).unwrap_or_else(|| "us-east-1".into()),
+            region: var("AWS_REGION")
+                .or_else(|| var("AWS_DEFAULT_REGION"))
+                .unwrap_or_else(|| "us-east-1".into()),
             access_key_id: var("AWS_ACCESS_KEY_ID"),
             secret_access_key: var("AWS_SECRET_ACCESS_KEY"),
             allow_http,
@@ -67,22 +79,31 @@ pub struct S3Store {
 
 impl std::fmt::Debug for S3Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("S3Store").field("location", &self.location()).field("endpoint", &self.endpoint).finish()
+        f.debug_struct("S3Store")
+            .field("location", &self.location())
+            .field("endpoint", &self.endpoint)
+            .finish()
     }
 }
 
 impl S3Store {
     /// Parses `s3://bucket/prefix` and builds a client; contacts nothing yet.
     pub fn open(location: &str, settings: &S3Settings) -> Result<Self, StoreError> {
-        let invalid = |reason: &str| StoreError::InvalidLocation { location: location.to_string(), reason: reason.into() };
-        let rest = location.strip_prefix("s3://").ok_or_else(|| invalid("it must start with s3://"))?;
+        let invalid = |reason: &str| StoreError::InvalidLocation {
+            location: location.to_string(),
+            reason: reason.into(),
+        };
+        let rest = location
+            .strip_prefix("s3://")
+            .ok_or_else(|| invalid("it must start with s3://"))?;
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         if bucket.is_empty() {
             return Err(invalid("it names no bucket; write s3://bucket/prefix"));
         }
         let prefix = prefix.trim_end_matches('/').to_string();
         if !prefix.is_empty() {
-            validate_name(&prefix).map_err(|_| invalid("the prefix has an empty, '.' or '..' component"))?;
+            validate_name(&prefix)
+                .map_err(|_| invalid("the prefix has an empty, '.' or '..' component"))?;
         }
         let mut builder = AmazonS3Builder::new()
             .with_bucket_name(bucket)
@@ -109,7 +130,9 @@ impl S3Store {
         if let Some(secret) = &settings.secret_access_key {
             builder = builder.with_secret_access_key(secret);
         }
-        let client = builder.build().map_err(|e| invalid(&format!("cannot configure the S3 client: {e}")))?;
+        let client = builder
+            .build()
+            .map_err(|e| invalid(&format!("cannot configure the S3 client: {e}")))?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("hubkeep-s3")
@@ -121,41 +144,88 @@ impl S3Store {
             runtime: Some(runtime),
             bucket: bucket.to_string(),
             prefix,
-            endpoint: settings.endpoint.clone().unwrap_or_else(|| format!("https://s3.{}.amazonaws.com", settings.region)),
+            endpoint: settings
+                .endpoint
+                .clone()
+                .unwrap_or_else(|| format!("https://s3.{}.amazonaws.com", settings.region)),
         })
     }
 
     fn key(&self, name: &str) -> Result<S3Path, StoreError> {
         validate_name(name)?;
-        Ok(if self.prefix.is_empty() { S3Path::from(name) } else { S3Path::from(format!("{}/{name}", self.prefix)) })
+        Ok(if self.prefix.is_empty() {
+            S3Path::from(name)
+        } else {
+            S3Path::from(format!("{}/{name}", self.prefix))
+        })
     }
 
     /// Runs `fut` on the store's runtime and waits for it from this (synchronous) thread.
     fn run<T: Send + 'static>(&self, fut: impl Future<Output = T> + Send + 'static) -> T {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        self.runtime.as_ref().expect("runtime lives until drop").spawn(async move {
-            let _ = tx.send(fut.await);
-        });
+        self.runtime
+            .as_ref()
+            .expect("runtime lives until drop")
+            .spawn(async move {
+                let _ = tx.send(fut.await);
+            });
         rx.recv().expect("the S3 runtime outlives its requests")
     }
 
     fn error(&self, op: &'static str, name: &str, err: object_store::Error) -> StoreError {
         let location = self.location();
         if let object_store::Error::NotFound { .. } = err {
-            return StoreError::NotFound { location, name: name.to_string() };
+            return StoreError::NotFound {
+                location,
+                name: name.to_string(),
+            };
         }
         let detail = error_chain(&err);
         let lower = detail.to_ascii_lowercase();
-        if matches!(err, object_store::Error::Unauthenticated { .. } | object_store::Error::PermissionDenied { .. })
-            || ["invalidaccesskeyid", "signaturedoesnotmatch", "accessdenied", "403 forbidden"].iter().any(|s| lower.contains(s))
+        if matches!(
+            err,
+            object_store::Error::Unauthenticated { .. }
+                | object_store::Error::PermissionDenied { .. }
+        ) || [
+            "invalidaccesskeyid",
+            "signaturedoesnotmatch",
+            "accessdenied",
+            "403 forbidden",
+        ]
+        .iter()
+        .any(|s| lower.contains(s))
         {
-            StoreError::CredentialsRejected { location, detail: first_line(&detail) }
+            StoreError::CredentialsRejected {
+                location,
+                detail: first_line(&detail),
+            }
         } else if lower.contains("nosuchbucket") {
-            StoreError::BucketMissing { location, bucket: self.bucket.clone() }
-        } else if ["error sending request", "connection refused", "tcp connect", "dns error", "timed out"].iter().any(|s| lower.contains(s)) {
-            StoreError::Unreachable { location, endpoint: self.endpoint.clone(), detail: first_line(&detail) }
+            StoreError::BucketMissing {
+                location,
+                bucket: self.bucket.clone(),
+            }
+        } else if [
+            "error sending request",
+            "connection refused",
+            "tcp connect",
+            "dns error",
+            "timed out",
+        ]
+        .iter()
+        .any(|s| lower.contains(s))
+        {
+            StoreError::Unreachable {
+                location,
+                endpoint: self.endpoint.clone(),
+                detail: first_line(&detail),
+            }
         } else {
-            StoreError::Backend { op, location, name: name.to_string(), detail: first_line(&detail) }
+            StoreError::Backend {
+                op,
+                location,
+                name: name.to_string(),
+                detail: first_line(&detail),
+            }
         }
     }
 }
@@ -199,17 +269,25 @@ impl ObjectStore for S3Store {
         let key = self.key(name)?;
         let client = self.client.clone();
         let payload = PutPayload::from(bytes::Bytes::copy_from_slice(data));
-        self.run(async move { client.put(&key, payload).await }).map(|_| ()).map_err(|e| self.error("write", name, e))
+        self.run(async move { client.put(&key, payload).await })
+            .map(|_| ())
+            .map_err(|e| self.error("write", name, e))
     }
 
     fn put_if_absent(&self, name: &str, data: &[u8]) -> Result<bool, StoreError> {
         let key = self.key(name)?;
         let client = self.client.clone();
         let payload = PutPayload::from(bytes::Bytes::copy_from_slice(data));
-        let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
+        let opts = PutOptions {
+            mode: PutMode::Create,
+            ..Default::default()
+        };
         match self.run(async move { client.put_opts(&key, payload, opts).await }) {
             Ok(_) => Ok(true),
-            Err(object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. }) => Ok(false),
+            Err(
+                object_store::Error::AlreadyExists { .. }
+                | object_store::Error::Precondition { .. },
+            ) => Ok(false),
             Err(e) => Err(self.error("write", name, e)),
         }
     }
@@ -255,12 +333,24 @@ impl ObjectStore for S3Store {
         let listed = self
             .run(async move { client.list(base.as_ref()).try_collect::<Vec<_>>().await })
             .map_err(|e| self.error("list", prefix, e))?;
-        let strip = if self.prefix.is_empty() { String::new() } else { format!("{}/", self.prefix) };
+        let strip = if self.prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.prefix)
+        };
         let mut out: Vec<ObjectMeta> = listed
             .into_iter()
             .filter_map(|m| {
-                let name = m.location.as_ref().strip_prefix(strip.as_str())?.to_string();
-                name.starts_with(prefix).then(|| ObjectMeta { name, size: m.size, modified: m.last_modified.into() })
+                let name = m
+                    .location
+                    .as_ref()
+                    .strip_prefix(strip.as_str())?
+                    .to_string();
+                name.starts_with(prefix).then(|| ObjectMeta {
+                    name,
+                    size: m.size,
+                    modified: m.last_modified.into(),
+                })
             })
             .collect();
         out.sort_by(|a, b| a.name.cmp(&b.name));

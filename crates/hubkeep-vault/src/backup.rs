@@ -22,9 +22,14 @@ struct Found {
 /// Every entry below `root` (not `root` itself), depth first; sockets, FIFOs and
 /// devices are returned separately as skipped.
 fn walk(root: &Path) -> Result<(Vec<Found>, Vec<String>), VaultError> {
-    let root_meta = fs::metadata(root).map_err(|e| VaultError::io("read the backup source", root, e))?;
+    let root_meta =
+        fs::metadata(root).map_err(|e| VaultError::io("read the backup source", root, e))?;
     if !root_meta.is_dir() {
-        return Err(VaultError::io("back up", root, io::Error::other("it is not a directory")));
+        return Err(VaultError::io(
+            "back up",
+            root,
+            io::Error::other("it is not a directory"),
+        ));
     }
     let mut found = Vec::new();
     let mut skipped = Vec::new();
@@ -58,7 +63,11 @@ fn walk(root: &Path) -> Result<(Vec<Found>, Vec<String>), VaultError> {
                 skipped.push(String::from_utf8_lossy(&child_rel).into_owned());
                 continue;
             }
-            found.push(Found { rel: child_rel, abs, meta });
+            found.push(Found {
+                rel: child_rel,
+                abs,
+                meta,
+            });
         }
     }
     Ok((found, skipped))
@@ -97,16 +106,36 @@ fn unchanged(entry: &Entry, parent: &Entry) -> bool {
 impl Vault {
     /// Backs up the directory `root` (its contents; `root` itself is not an entry)
     /// as one snapshot.
-    pub fn backup_dir(&self, root: &Path, opts: &BackupOptions) -> Result<SnapshotSummary, VaultError> {
+    pub fn backup_dir(
+        &self,
+        root: &Path,
+        opts: &BackupOptions,
+    ) -> Result<SnapshotSummary, VaultError> {
         let parent: ParentMap = match &opts.parent {
-            Some(id) => self.load_entries(id)?.into_iter().map(|e| (e.path.to_vec(), e)).collect(),
+            Some(id) => self
+                .load_entries(id)?
+                .into_iter()
+                .map(|e| (e.path.to_vec(), e))
+                .collect(),
             None => ParentMap::new(),
         };
-        let mut writer = SnapshotWriter::new(self, &opts.kind, opts.meta.clone(), opts.parent.clone(), opts.progress.clone())?;
+        let mut writer = SnapshotWriter::new(
+            self,
+            &opts.kind,
+            opts.meta.clone(),
+            opts.parent.clone(),
+            opts.progress.clone(),
+        )?;
         let (found, skipped) = walk(root)?;
         writer.counters.skipped = skipped;
         if let Some(p) = writer.progress() {
-            p.start(found.iter().filter(|f| f.meta.is_file()).map(|f| f.meta.len()).sum());
+            p.start(
+                found
+                    .iter()
+                    .filter(|f| f.meta.is_file())
+                    .map(|f| f.meta.len())
+                    .sum(),
+            );
         }
         for f in &found {
             let ft = f.meta.file_type();
@@ -114,7 +143,8 @@ impl Vault {
                 writer.push_entry(entry_for(f, KIND_DIR));
             } else if ft.is_symlink() {
                 let mut entry = entry_for(f, KIND_SYMLINK);
-                let target = fs::read_link(&f.abs).map_err(|e| VaultError::io("read symlink", &f.abs, e))?;
+                let target =
+                    fs::read_link(&f.abs).map_err(|e| VaultError::io("read symlink", &f.abs, e))?;
                 entry.target = Some(ByteBuf::from(target.as_os_str().as_bytes().to_vec()));
                 writer.push_entry(entry);
             } else {
@@ -128,18 +158,24 @@ impl Vault {
                         }
                     }
                     _ => {
-                        let file = File::options().read(true).custom_flags(libc::O_NOFOLLOW).open(&f.abs);
+                        let file = File::options()
+                            .read(true)
+                            .custom_flags(libc::O_NOFOLLOW)
+                            .open(&f.abs);
                         let mut file = match file {
                             Ok(file) => file,
                             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                                writer.counters.skipped.push(String::from_utf8_lossy(&f.rel).into_owned());
+                                writer
+                                    .counters
+                                    .skipped
+                                    .push(String::from_utf8_lossy(&f.rel).into_owned());
                                 continue;
                             }
                             Err(e) => return Err(VaultError::io("open", &f.abs, e)),
                         };
-                        let (chunks, size) = writer
-                            .chunk_file(&mut file)
-                            .map_err(|e| e.into_vault_error(|source| VaultError::io("read", &f.abs, source)))?;
+                        let (chunks, size) = writer.chunk_file(&mut file).map_err(|e| {
+                            e.into_vault_error(|source| VaultError::io("read", &f.abs, source))
+                        })?;
                         entry.chunks = chunks;
                         entry.size = size;
                     }

@@ -40,11 +40,14 @@ pub(crate) fn encode(keys: &VaultKeys, id: &ChunkId, data: &[u8]) -> Vec<u8> {
 
 /// Opens, decompresses and checks one sealed chunk; the error says what is wrong.
 pub(crate) fn decode(keys: &VaultKeys, id: &ChunkId, sealed: &[u8]) -> Result<Vec<u8>, String> {
-    let body = keys.open(sealed, &id.0).ok_or("its encryption tag does not match (bytes changed or wrong chunk)")?;
+    let body = keys
+        .open(sealed, &id.0)
+        .ok_or("its encryption tag does not match (bytes changed or wrong chunk)")?;
     let (&flag, payload) = body.split_first().ok_or("it is empty")?;
     let data = match flag {
         RAW => payload.to_vec(),
-        ZSTD => zstd::bulk::decompress(payload, MAX_PLAINTEXT).map_err(|e| format!("it does not decompress ({e})"))?,
+        ZSTD => zstd::bulk::decompress(payload, MAX_PLAINTEXT)
+            .map_err(|e| format!("it does not decompress ({e})"))?,
         other => return Err(format!("it has unknown compression {other}")),
     };
     if keys.chunk_id(&data) != *id {
@@ -68,7 +71,9 @@ mod tests {
         let text = b"INSERT INTO t VALUES (1, 'hello');\n".repeat(1000);
         let sealed = encode(&k, &k.chunk_id(&text), &text);
         assert!(sealed.len() < text.len() / 5);
-        let noise: Vec<u8> = (0..10_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        let noise: Vec<u8> = (0..10_000u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect();
         let noise_id = k.chunk_id(&noise);
         let sealed_noise = encode(&k, &noise_id, &noise);
         assert_eq!(decode(&k, &noise_id, &sealed_noise).unwrap(), noise);

@@ -21,10 +21,16 @@ impl ChunkerParams {
     /// 256 KiB / 1 MiB / 4 MiB: few enough chunks that the index of a 1 TB file
     /// store stays near 1 M entries, small enough that a 1% change to a large
     /// dump rewrites about 1 MiB per changed spot.
-    pub const DEFAULT: ChunkerParams = ChunkerParams { min: 256 * 1024, avg: 1024 * 1024, max: 4 * 1024 * 1024 };
+    pub const DEFAULT: ChunkerParams = ChunkerParams {
+        min: 256 * 1024,
+        avg: 1024 * 1024,
+        max: 4 * 1024 * 1024,
+    };
 
     pub fn validate(&self) -> Result<(), String> {
-        use fastcdc::v2020::{AVERAGE_MAX, AVERAGE_MIN, MAXIMUM_MAX, MAXIMUM_MIN, MINIMUM_MAX, MINIMUM_MIN};
+        use fastcdc::v2020::{
+            AVERAGE_MAX, AVERAGE_MIN, MAXIMUM_MAX, MAXIMUM_MIN, MINIMUM_MAX, MINIMUM_MIN,
+        };
         let ok = (MINIMUM_MIN..=MINIMUM_MAX).contains(&self.min)
             && (AVERAGE_MIN..=AVERAGE_MAX).contains(&self.avg)
             && (MAXIMUM_MIN..=MAXIMUM_MAX).contains(&self.max)
@@ -46,7 +52,11 @@ pub(crate) struct Chunker {
 
 impl Chunker {
     pub fn new(params: ChunkerParams, seed: u64) -> Self {
-        Chunker { params, seed, buf: Vec::new() }
+        Chunker {
+            params,
+            seed,
+            buf: Vec::new(),
+        }
     }
 
     /// Reads `source` to its end, calling `emit` with each chunk in order.
@@ -92,7 +102,14 @@ impl Chunker {
 
     fn cut(&self, data: &[u8]) -> usize {
         let p = self.params;
-        let cdc = FastCDC::with_level_and_seed(data, p.min, p.avg, p.max, Normalization::Level1, self.seed);
+        let cdc = FastCDC::with_level_and_seed(
+            data,
+            p.min,
+            p.avg,
+            p.max,
+            Normalization::Level1,
+            self.seed,
+        );
         cdc.cut(0, data.len()).1
     }
 }
@@ -102,7 +119,11 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const SMALL: ChunkerParams = ChunkerParams { min: 64, avg: 256, max: 1024 };
+    const SMALL: ChunkerParams = ChunkerParams {
+        min: 64,
+        avg: 256,
+        max: 1024,
+    };
 
     fn chunks(params: ChunkerParams, seed: u64, data: &[u8], read_size: usize) -> Vec<Vec<u8>> {
         struct Dribble<'a>(&'a [u8], usize);
@@ -158,7 +179,11 @@ mod tests {
         let before = chunks(SMALL, 1, &data, 4096);
         let after = chunks(SMALL, 1, &edited, 4096);
         let shared = after.iter().filter(|c| before.contains(c)).count();
-        assert!(shared * 10 >= after.len() * 9, "{shared} of {} chunks reused", after.len());
+        assert!(
+            shared * 10 >= after.len() * 9,
+            "{shared} of {} chunks reused",
+            after.len()
+        );
     }
 
     #[test]

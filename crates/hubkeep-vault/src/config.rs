@@ -37,13 +37,28 @@ impl Config {
 
     /// Checks format name and version before trusting any other field.
     pub fn decode(bytes: &[u8], location: &str) -> Result<Self, VaultError> {
-        let corrupt = |detail: String| VaultError::Corrupt { location: location.into(), object: CONFIG_OBJECT.into(), detail };
-        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| corrupt(format!("it is not JSON ({e})")))?;
-        let format = value.get("format").and_then(|f| f.as_str()).unwrap_or("(none)");
+        let corrupt = |detail: String| VaultError::Corrupt {
+            location: location.into(),
+            object: CONFIG_OBJECT.into(),
+            detail,
+        };
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| corrupt(format!("it is not JSON ({e})")))?;
+        let format = value
+            .get("format")
+            .and_then(|f| f.as_str())
+            .unwrap_or("(none)");
         if format != FORMAT_NAME {
-            return Err(VaultError::UnknownFormat { location: location.into(), found: format.into(), expected: FORMAT_NAME.into() });
+            return Err(VaultError::UnknownFormat {
+                location: location.into(),
+                found: format.into(),
+                expected: FORMAT_NAME.into(),
+            });
         }
-        let version = value.get("version").and_then(|v| v.as_u64()).ok_or_else(|| corrupt("it has no numeric version".into()))?;
+        let version = value
+            .get("version")
+            .and_then(|v| v.as_u64())
+            .ok_or_else(|| corrupt("it has no numeric version".into()))?;
         if version != u64::from(FORMAT_VERSION) {
             return Err(VaultError::UnsupportedVersion {
                 location: location.into(),
@@ -51,7 +66,8 @@ impl Config {
                 supported: FORMAT_VERSION,
             });
         }
-        let config: Config = serde_json::from_value(value).map_err(|e| corrupt(format!("a field is missing or wrong ({e})")))?;
+        let config: Config = serde_json::from_value(value)
+            .map_err(|e| corrupt(format!("a field is missing or wrong ({e})")))?;
         if config.id.len() != 32 || !config.id.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(corrupt("its id is not 32 hex digits".into()));
         }
@@ -74,7 +90,12 @@ mod tests {
     fn a_newer_version_is_named_in_the_error() {
         let mut v: serde_json::Value = serde_json::from_slice(&Config::new().encode()).unwrap();
         v["version"] = 7.into();
-        let err = Config::decode(&serde_json::to_vec(&v).unwrap(), "file:///v").unwrap_err().to_string();
-        assert!(err.contains("version 7") && err.contains("supports version 1"), "{err}");
+        let err = Config::decode(&serde_json::to_vec(&v).unwrap(), "file:///v")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("version 7") && err.contains("supports version 1"),
+            "{err}"
+        );
     }
 }

@@ -21,7 +21,7 @@ const CTX_WRAP_KEY: &str = "hubkeep-vault v1 key wrapping";
 pub struct ChunkId(pub [u8; 32]);
 
 impl ChunkId {
-    pub fn to_hex(&self) -> String {
+    pub fn to_hex(self) -> String {
         hex::encode(self.0)
     }
 }
@@ -106,7 +106,9 @@ pub(crate) fn open_with(cipher: &XChaCha20Poly1305, sealed: &[u8], aad: &[u8]) -
     }
     let (nonce, body) = sealed.split_at(NONCE_LEN);
     let mut buf = body.to_vec();
-    cipher.decrypt_in_place(XNonce::from_slice(nonce), aad, &mut buf).ok()?;
+    cipher
+        .decrypt_in_place(XNonce::from_slice(nonce), aad, &mut buf)
+        .ok()?;
     Some(buf)
 }
 

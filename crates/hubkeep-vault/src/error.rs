@@ -15,10 +15,18 @@ pub enum VaultError {
     NotAVault { location: String },
 
     #[error("the vault at {location} has format {found:?}, not {expected:?}; this location holds something else")]
-    UnknownFormat { location: String, found: String, expected: String },
+    UnknownFormat {
+        location: String,
+        found: String,
+        expected: String,
+    },
 
     #[error("the vault at {location} uses format version {found}, but this hubkeep supports version {supported}; upgrade hubkeep to open it")]
-    UnsupportedVersion { location: String, found: u32, supported: u32 },
+    UnsupportedVersion {
+        location: String,
+        found: u32,
+        supported: u32,
+    },
 
     #[error("the key is not a hubkeep vault key ({reason}); copy the whole key, it looks like hkv1-xxxx-xxxx-…")]
     InvalidKeyText { reason: String },
@@ -27,7 +35,11 @@ pub enum VaultError {
     WrongKey { location: String, key_files: usize },
 
     #[error("object {object} in {location} is damaged: {detail}; run verify --read-data to see which recovery points it affects")]
-    Corrupt { location: String, object: String, detail: String },
+    Corrupt {
+        location: String,
+        object: String,
+        detail: String,
+    },
 
     #[error("recovery point {id} does not exist in the vault at {location}; list the vault's recovery points to find the right id")]
     SnapshotNotFound { location: String, id: String },
@@ -41,17 +53,27 @@ pub enum VaultError {
     #[error("stream path {path:?} is not valid: {reason}; use a relative '/'-separated path")]
     InvalidStreamPath { path: String, reason: String },
 
-    #[error("stream path {path:?} was added twice to the same snapshot; give each stream its own path")]
+    #[error(
+        "stream path {path:?} was added twice to the same snapshot; give each stream its own path"
+    )]
     DuplicatePath { path: String },
 
     #[error("restore target {target} is not empty; restore into a new or empty directory")]
     TargetNotEmpty { target: String },
 
     #[error("recovery point {snapshot} contains an unsafe entry {path:?} ({reason}); nothing was restored")]
-    UnsafeEntry { snapshot: String, path: String, reason: String },
+    UnsafeEntry {
+        snapshot: String,
+        path: String,
+        reason: String,
+    },
 
     #[error("file {path:?} of recovery point {snapshot} cannot be restored: {detail}; restore the other files with skip-damaged, or use another recovery point")]
-    DamagedFile { snapshot: String, path: String, detail: String },
+    DamagedFile {
+        snapshot: String,
+        path: String,
+        detail: String,
+    },
 
     #[error("cannot {action} {path}: {source}")]
     Io {
@@ -62,7 +84,11 @@ pub enum VaultError {
     },
 
     #[error("garbage collection refused: a backup holds the lease {lock} on the vault at {location}; retry when it has finished (a crashed backup's lease expires within {ttl_secs} s)")]
-    LeaseHeld { location: String, lock: String, ttl_secs: u64 },
+    LeaseHeld {
+        location: String,
+        lock: String,
+        ttl_secs: u64,
+    },
 
     #[error("a garbage collection is running on the vault at {location} (lease {lock}); retry the backup when it has finished")]
     GcRunning { location: String, lock: String },
@@ -75,7 +101,15 @@ pub enum VaultError {
 }
 
 impl VaultError {
-    pub(crate) fn io(action: &'static str, path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
-        VaultError::Io { action, path: path.as_ref().display().to_string(), source }
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl AsRef<std::path::Path>,
+        source: std::io::Error,
+    ) -> Self {
+        VaultError::Io {
+            action,
+            path: path.as_ref().display().to_string(),
+            source,
+        }
     }
 }

@@ -29,9 +29,11 @@ impl Vault {
             let manifest = self.load_manifest(id).map_err(|e| VaultError::GcUnsafe {
                 detail: format!("snapshot {id} cannot be read ({e}), so its data cannot be told from garbage; delete it or restore the object first")
             })?;
-            let entries = self.load_tree(&manifest, &index).map_err(|e| VaultError::GcUnsafe {
-                detail: format!("the tree of snapshot {id} cannot be read ({e})"),
-            })?;
+            let entries = self
+                .load_tree(&manifest, &index)
+                .map_err(|e| VaultError::GcUnsafe {
+                    detail: format!("the tree of snapshot {id} cannot be read ({e})"),
+                })?;
             live.extend(manifest.tree.iter().map(|c| c.id()));
             live.extend(entries.iter().flat_map(|e| e.chunks.iter().map(|c| c.id())));
             report.snapshots += 1;
@@ -39,8 +41,16 @@ impl Vault {
 
         // Sweep.
         let now = SystemTime::now();
-        let old = |modified: SystemTime| now.duration_since(modified).map(|age| age >= grace).unwrap_or(false);
-        let damaged_packs: HashSet<&str> = index.damaged.iter().map(|(o, _)| o.trim_start_matches("index/")).collect();
+        let old = |modified: SystemTime| {
+            now.duration_since(modified)
+                .map(|age| age >= grace)
+                .unwrap_or(false)
+        };
+        let damaged_packs: HashSet<&str> = index
+            .damaged
+            .iter()
+            .map(|(o, _)| o.trim_start_matches("index/"))
+            .collect();
         let packs = store.list("packs/")?;
         report.packs_total = packs.len();
         let mut existing = HashSet::new();
@@ -64,7 +74,10 @@ impl Vault {
             // A chunk counts as live here only in the copy readers use.
             let used: Vec<_> = entries
                 .iter()
-                .filter(|e| live.contains(&e.id()) && index.chunks.get(&e.id()).is_some_and(|l| &*l.pack == pack))
+                .filter(|e| {
+                    live.contains(&e.id())
+                        && index.chunks.get(&e.id()).is_some_and(|l| &*l.pack == pack)
+                })
                 .collect();
             let used_bytes: u64 = used.iter().map(|e| u64::from(e.2)).sum();
             if used.is_empty() {
@@ -81,11 +94,18 @@ impl Vault {
                 let mut fresh = PackBuilder::new();
                 for e in &used {
                     let sealed = store.get_range(&object, e.1, u64::from(e.2))?;
-                    let kind = if e.4 == ChunkKind::Tree as u8 { ChunkKind::Tree } else { ChunkKind::Data };
+                    let kind = if e.4 == ChunkKind::Tree as u8 {
+                        ChunkKind::Tree
+                    } else {
+                        ChunkKind::Data
+                    };
                     fresh.push(&e.id(), &sealed, e.3 as usize, kind);
                 }
                 store.put(&format!("packs/{}", fresh.name), &fresh.data)?;
-                store.put(&PackIndex::object_name(&fresh.name), &fresh.index().encode(&self.inner.keys))?;
+                store.put(
+                    &PackIndex::object_name(&fresh.name),
+                    &fresh.index().encode(&self.inner.keys),
+                )?;
                 store.delete(&PackIndex::object_name(pack))?;
                 store.delete(&object)?;
                 report.packs_repacked += 1;

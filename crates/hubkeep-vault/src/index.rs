@@ -39,12 +39,17 @@ impl IndexMap {
         std::thread::scope(|s| {
             for _ in 0..FETCH_THREADS.min(names.len()) {
                 s.spawn(|| loop {
-                    let Some(name) = next.lock().expect("index iterator").next() else { return };
+                    let Some(name) = next.lock().expect("index iterator").next() else {
+                        return;
+                    };
                     match store.get(name) {
                         Ok(bytes) => {
                             let pack = name.strip_prefix("index/").unwrap_or(name);
                             let decoded = PackIndex::decode(keys, pack, &bytes);
-                            results.lock().expect("index results").push((name.clone(), decoded));
+                            results
+                                .lock()
+                                .expect("index results")
+                                .push((name.clone(), decoded));
                         }
                         Err(StoreError::NotFound { .. }) => {}
                         Err(e) => {
@@ -73,7 +78,11 @@ impl IndexMap {
     pub fn add(&mut self, index: PackIndex) {
         let pack: Arc<str> = Arc::from(index.pack.as_str());
         for e in &index.chunks {
-            self.chunks.entry(e.id()).or_insert(Location { pack: pack.clone(), offset: e.1, len: e.2 });
+            self.chunks.entry(e.id()).or_insert(Location {
+                pack: pack.clone(),
+                offset: e.1,
+                len: e.2,
+            });
         }
         self.packs.insert(pack, index.chunks);
     }

@@ -41,15 +41,29 @@ impl UserKey {
 
     /// Parses the text form; whitespace and case are forgiven.
     pub fn parse(text: &str) -> Result<Self, VaultError> {
-        let invalid = |reason: &str| VaultError::InvalidKeyText { reason: reason.to_string() };
-        let cleaned: String = text.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase();
-        let body = cleaned.strip_prefix(TEXT_PREFIX).ok_or_else(|| invalid("it does not start with hkv1-"))?;
+        let invalid = |reason: &str| VaultError::InvalidKeyText {
+            reason: reason.to_string(),
+        };
+        let cleaned: String = text
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        let body = cleaned
+            .strip_prefix(TEXT_PREFIX)
+            .ok_or_else(|| invalid("it does not start with hkv1-"))?;
         let digits: String = body.chars().filter(|c| *c != '-').collect();
         if digits.len() != 64 {
-            return Err(invalid(&format!("it has {} hex digits instead of 64", digits.len())));
+            return Err(invalid(&format!(
+                "it has {} hex digits instead of 64",
+                digits.len()
+            )));
         }
-        let bytes = hex::decode(&digits).map_err(|_| invalid("it contains characters other than hex digits"))?;
-        Ok(UserKey(bytes.try_into().expect("64 hex digits are 32 bytes")))
+        let bytes = hex::decode(&digits)
+            .map_err(|_| invalid("it contains characters other than hex digits"))?;
+        Ok(UserKey(
+            bytes.try_into().expect("64 hex digits are 32 bytes"),
+        ))
     }
 
     /// The bytes of a `keys/…` object that lets this key unwrap `master`.
@@ -87,14 +101,26 @@ mod tests {
     fn key_text_round_trips_and_forgives_case_and_spaces() {
         let key = UserKey::generate();
         let text = key.to_text();
-        assert!(text.starts_with("hkv1-") && text.len() == 5 + 64 + 15, "{text}");
-        let again = UserKey::parse(&format!("  {}\n", text.to_uppercase().replace("HKV1", "hkv1"))).unwrap();
+        assert!(
+            text.starts_with("hkv1-") && text.len() == 5 + 64 + 15,
+            "{text}"
+        );
+        let again = UserKey::parse(&format!(
+            "  {}\n",
+            text.to_uppercase().replace("HKV1", "hkv1")
+        ))
+        .unwrap();
         assert_eq!(again.0, key.0);
     }
 
     #[test]
     fn malformed_key_text_is_refused_without_echoing_it() {
-        for bad in ["", "hkv1-abcd", "xyz1-0000", &format!("hkv1-{}", "zz".repeat(32))] {
+        for bad in [
+            "",
+            "hkv1-abcd",
+            "xyz1-0000",
+            &format!("hkv1-{}", "zz".repeat(32)),
+        ] {
             let err = UserKey::parse(bad).unwrap_err().to_string();
             assert!(err.contains("not a hubkeep vault key"), "{err}");
         }

@@ -51,11 +51,18 @@ pub(crate) struct Lease {
 }
 
 fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 fn record(role: Role) -> Vec<u8> {
-    let r = Record { role: role.as_str().into(), expires: now_secs() + TTL.as_secs(), pid: std::process::id() };
+    let r = Record {
+        role: role.as_str().into(),
+        expires: now_secs() + TTL.as_secs(),
+        pid: std::process::id(),
+    };
     serde_json::to_vec(&r).expect("lease record serializes")
 }
 
@@ -63,7 +70,11 @@ impl Lease {
     /// Writes a lease for `role`, then fails if another party holds a conflicting
     /// live lease (gc conflicts with everything; a backup only with gc).
     pub fn acquire(store: &Arc<dyn ObjectStore>, role: Role) -> Result<Lease, VaultError> {
-        let name = format!("locks/{}-{}", role.as_str(), hex::encode(crate::crypto::random_bytes::<8>()));
+        let name = format!(
+            "locks/{}-{}",
+            role.as_str(),
+            hex::encode(crate::crypto::random_bytes::<8>())
+        );
         store.put(&name, &record(role))?;
         let (stop, stopped) = mpsc::channel::<()>();
         let refresher = {
@@ -80,17 +91,35 @@ impl Lease {
                         _ => return,
                     }
                 })
-                .map_err(|e| VaultError::Internal { detail: format!("cannot start the lease thread: {e}") })?
+                .map_err(|e| VaultError::Internal {
+                    detail: format!("cannot start the lease thread: {e}"),
+                })?
         };
-        let lease = Lease { store: store.clone(), name, stop: Some(stop), refresher: Some(refresher) };
+        let lease = Lease {
+            store: store.clone(),
+            name,
+            stop: Some(stop),
+            refresher: Some(refresher),
+        };
         for (other, other_role) in live(store)? {
             if other == lease.name {
                 continue;
             }
             let location = store.location();
             match (role, other_role.as_str()) {
-                (Role::Backup, "gc") => return Err(VaultError::GcRunning { location, lock: other }),
-                (Role::Gc, _) => return Err(VaultError::LeaseHeld { location, lock: other, ttl_secs: TTL.as_secs() }),
+                (Role::Backup, "gc") => {
+                    return Err(VaultError::GcRunning {
+                        location,
+                        lock: other,
+                    })
+                }
+                (Role::Gc, _) => {
+                    return Err(VaultError::LeaseHeld {
+                        location,
+                        lock: other,
+                        ttl_secs: TTL.as_secs(),
+                    })
+                }
                 _ => {}
             }
         }
@@ -113,7 +142,9 @@ fn live(store: &Arc<dyn ObjectStore>) -> Result<Vec<(String, String)>, VaultErro
             Ok(r) if r.expires > now => out.push((meta.name, r.role)),
             Ok(_) => {}
             Err(_) => {
-                let age = SystemTime::now().duration_since(meta.modified).unwrap_or_default();
+                let age = SystemTime::now()
+                    .duration_since(meta.modified)
+                    .unwrap_or_default();
                 if age < TTL {
                     out.push((meta.name, Role::Backup.as_str().into()));
                 }

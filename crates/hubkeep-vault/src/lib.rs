@@ -80,7 +80,9 @@ pub struct CreatedVault {
 
 impl std::fmt::Debug for CreatedVault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CreatedVault").field("vault", &self.vault).finish_non_exhaustive()
+        f.debug_struct("CreatedVault")
+            .field("vault", &self.vault)
+            .finish_non_exhaustive()
     }
 }
 
@@ -99,8 +101,19 @@ impl Vault {
             let name = format!("keys/{}", hex::encode(crypto::random_bytes::<16>()));
             store.put(&name, &key.wrap(&master, role, &config.id))?;
         }
-        let vault = Vault { inner: Arc::new(Inner { keys: VaultKeys::from_master(&master), store, config, location }) };
-        Ok(CreatedVault { vault, access_key: access.to_text(), recovery_key: recovery.to_text() })
+        let vault = Vault {
+            inner: Arc::new(Inner {
+                keys: VaultKeys::from_master(&master),
+                store,
+                config,
+                location,
+            }),
+        };
+        Ok(CreatedVault {
+            vault,
+            access_key: access.to_text(),
+            recovery_key: recovery.to_text(),
+        })
     }
 
     /// Opens an existing vault with its access key or its recovery key.
@@ -122,10 +135,20 @@ impl Vault {
             };
             if let Some(master) = key.unwrap(&file, &config.id) {
                 let keys = VaultKeys::from_master(&master);
-                return Ok(Vault { inner: Arc::new(Inner { store, config, keys, location }) });
+                return Ok(Vault {
+                    inner: Arc::new(Inner {
+                        store,
+                        config,
+                        keys,
+                        location,
+                    }),
+                });
             }
         }
-        Err(VaultError::WrongKey { location, key_files: key_files.len() })
+        Err(VaultError::WrongKey {
+            location,
+            key_files: key_files.len(),
+        })
     }
 
     /// The vault's random id (32 hex digits), from its `config`.
@@ -139,7 +162,11 @@ impl Vault {
     }
 
     /// Starts a snapshot of named streams (e.g. a database dump, one stream per table).
-    pub fn writer(&self, kind: &str, meta: serde_json::Value) -> Result<SnapshotWriter, VaultError> {
+    pub fn writer(
+        &self,
+        kind: &str,
+        meta: serde_json::Value,
+    ) -> Result<SnapshotWriter, VaultError> {
         SnapshotWriter::new(self, kind, meta, None, None)
     }
 
@@ -184,11 +211,18 @@ impl Vault {
     }
 
     fn not_found(&self, id: &str) -> VaultError {
-        VaultError::SnapshotNotFound { location: self.inner.location.clone(), id: id.to_string() }
+        VaultError::SnapshotNotFound {
+            location: self.inner.location.clone(),
+            id: id.to_string(),
+        }
     }
 
     pub(crate) fn corrupt(&self, object: &str, detail: String) -> VaultError {
-        VaultError::Corrupt { location: self.inner.location.clone(), object: object.to_string(), detail }
+        VaultError::Corrupt {
+            location: self.inner.location.clone(),
+            object: object.to_string(),
+            detail,
+        }
     }
 
     pub(crate) fn load_index(&self) -> Result<IndexMap, VaultError> {
@@ -212,29 +246,50 @@ impl Vault {
         self.load_tree(&manifest, &index)
     }
 
-    pub(crate) fn load_tree(&self, manifest: &Manifest, index: &IndexMap) -> Result<Vec<Entry>, VaultError> {
+    pub(crate) fn load_tree(
+        &self,
+        manifest: &Manifest,
+        index: &IndexMap,
+    ) -> Result<Vec<Entry>, VaultError> {
         let mut bytes = Vec::new();
         for c in &manifest.tree {
-            bytes.extend(self.fetch_chunk(index, &c.id()).map_err(|(object, detail)| {
-                self.corrupt(&object, format!("the tree of snapshot {} cannot be read: {detail}", manifest.id))
-            })?);
+            bytes.extend(
+                self.fetch_chunk(index, &c.id())
+                    .map_err(|(object, detail)| {
+                        self.corrupt(
+                            &object,
+                            format!(
+                                "the tree of snapshot {} cannot be read: {detail}",
+                                manifest.id
+                            ),
+                        )
+                    })?,
+            );
         }
-        manifest::decode_tree(&bytes).map_err(|d| self.corrupt(&Manifest::object_name(&manifest.id), d))
+        manifest::decode_tree(&bytes)
+            .map_err(|d| self.corrupt(&Manifest::object_name(&manifest.id), d))
     }
 
     /// Reads and checks one chunk; on failure returns (object at fault, what is wrong).
-    pub(crate) fn fetch_chunk(&self, index: &IndexMap, id: &crypto::ChunkId) -> Result<Vec<u8>, (String, String)> {
-        let loc = index
-            .chunks
-            .get(id)
-            .ok_or_else(|| (format!("chunk {}", id.to_hex()), "no index lists this chunk".to_string()))?;
+    pub(crate) fn fetch_chunk(
+        &self,
+        index: &IndexMap,
+        id: &crypto::ChunkId,
+    ) -> Result<Vec<u8>, (String, String)> {
+        let loc = index.chunks.get(id).ok_or_else(|| {
+            (
+                format!("chunk {}", id.to_hex()),
+                "no index lists this chunk".to_string(),
+            )
+        })?;
         let pack = format!("packs/{}", loc.pack);
         let sealed = self
             .inner
             .store
             .get_range(&pack, loc.offset, u64::from(loc.len))
             .map_err(|e| (pack.clone(), e.to_string()))?;
-        blob::decode(&self.inner.keys, id, &sealed).map_err(|d| (pack, format!("chunk {} {d}", &id.to_hex()[..16])))
+        blob::decode(&self.inner.keys, id, &sealed)
+            .map_err(|d| (pack, format!("chunk {} {d}", &id.to_hex()[..16])))
     }
 
     fn info(&self, m: &Manifest) -> Result<SnapshotInfo, VaultError> {
@@ -242,8 +297,16 @@ impl Vault {
         let created = chrono::DateTime::parse_from_rfc3339(&m.created)
             .map_err(|e| self.corrupt(&name, format!("its creation time is not RFC 3339 ({e})")))?
             .with_timezone(&chrono::Utc);
-        let meta = serde_json::from_str(&m.meta).map_err(|e| self.corrupt(&name, format!("its metadata is not JSON ({e})")))?;
-        Ok(SnapshotInfo { id: m.id.clone(), kind: m.kind.clone(), created, parent: m.parent.clone(), meta, stats: m.stats.clone() })
+        let meta = serde_json::from_str(&m.meta)
+            .map_err(|e| self.corrupt(&name, format!("its metadata is not JSON ({e})")))?;
+        Ok(SnapshotInfo {
+            id: m.id.clone(),
+            kind: m.kind.clone(),
+            created,
+            parent: m.parent.clone(),
+            meta,
+            stats: m.stats.clone(),
+        })
     }
 }
 

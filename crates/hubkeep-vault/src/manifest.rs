@@ -92,9 +92,13 @@ impl Manifest {
 
     pub fn decode(keys: &VaultKeys, id: &str, bytes: &[u8]) -> Result<Self, String> {
         let plain = objects::open(keys, MANIFEST_MAGIC, &Self::object_name(id), bytes)?;
-        let m: Manifest = ciborium::from_reader(plain.as_slice()).map_err(|e| format!("it is not a valid manifest ({e})"))?;
+        let m: Manifest = ciborium::from_reader(plain.as_slice())
+            .map_err(|e| format!("it is not a valid manifest ({e})"))?;
         if m.version != 1 || m.id != id {
-            return Err(format!("it describes snapshot {:?} version {}, not {id:?} version 1", m.id, m.version));
+            return Err(format!(
+                "it describes snapshot {:?} version {}, not {id:?} version 1",
+                m.id, m.version
+            ));
         }
         Ok(m)
     }
@@ -113,7 +117,8 @@ pub(crate) fn decode_tree(bytes: &[u8]) -> Result<Vec<Entry>, String> {
     let mut reader = bytes;
     let mut entries = Vec::new();
     while !reader.is_empty() {
-        let entry: Entry = ciborium::from_reader(&mut reader).map_err(|e| format!("tree entry {} is not valid ({e})", entries.len()))?;
+        let entry: Entry = ciborium::from_reader(&mut reader)
+            .map_err(|e| format!("tree entry {} is not valid ({e})", entries.len()))?;
         entries.push(entry);
     }
     Ok(entries)
@@ -138,13 +143,21 @@ pub(crate) mod tests {
             ino: 77,
             size: 3,
             target: (kind == KIND_SYMLINK).then(|| ByteBuf::from(b"../t".to_vec())),
-            chunks: if kind == KIND_FILE { vec![ChunkRef::new(ChunkId([9; 32]), 3)] } else { vec![] },
+            chunks: if kind == KIND_FILE {
+                vec![ChunkRef::new(ChunkId([9; 32]), 3)]
+            } else {
+                vec![]
+            },
         }
     }
 
     #[test]
     fn tree_and_manifest_round_trip() {
-        let entries = vec![entry(b"a", KIND_DIR), entry(b"a/\xff name\n", KIND_FILE), entry(b"l", KIND_SYMLINK)];
+        let entries = vec![
+            entry(b"a", KIND_DIR),
+            entry(b"a/\xff name\n", KIND_FILE),
+            entry(b"l", KIND_SYMLINK),
+        ];
         assert_eq!(decode_tree(&encode_tree(&entries)).unwrap(), entries);
         let keys = VaultKeys::from_master(&[1; 32]);
         let m = Manifest {
@@ -155,7 +168,10 @@ pub(crate) mod tests {
             parent: None,
             meta: r#"{"stack":"s","n":18446744073709551615,"f":0.1}"#.into(),
             tree: vec![ChunkRef::new(ChunkId([4; 32]), 10)],
-            stats: SnapshotStats { files: 1, ..Default::default() },
+            stats: SnapshotStats {
+                files: 1,
+                ..Default::default()
+            },
         };
         let bytes = m.encode(&keys);
         assert_eq!(Manifest::decode(&keys, &m.id, &bytes).unwrap(), m);

@@ -10,9 +10,17 @@ pub(crate) fn seal(keys: &VaultKeys, magic: &[u8; 8], name: &str, plaintext: Vec
     out
 }
 
-pub(crate) fn open(keys: &VaultKeys, magic: &[u8; 8], name: &str, bytes: &[u8]) -> Result<Vec<u8>, String> {
-    let sealed = bytes.strip_prefix(magic.as_slice()).ok_or("it does not start with the expected magic bytes")?;
-    keys.open(sealed, &aad(magic, name)).ok_or_else(|| "its encryption tag does not match (truncated or changed)".into())
+pub(crate) fn open(
+    keys: &VaultKeys,
+    magic: &[u8; 8],
+    name: &str,
+    bytes: &[u8],
+) -> Result<Vec<u8>, String> {
+    let sealed = bytes
+        .strip_prefix(magic.as_slice())
+        .ok_or("it does not start with the expected magic bytes")?;
+    keys.open(sealed, &aad(magic, name))
+        .ok_or_else(|| "its encryption tag does not match (truncated or changed)".into())
 }
 
 fn aad(magic: &[u8; 8], name: &str) -> Vec<u8> {

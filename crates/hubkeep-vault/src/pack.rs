@@ -63,9 +63,13 @@ impl PackIndex {
     /// Decodes `index/<pack>`; the error says what is wrong with it.
     pub fn decode(keys: &VaultKeys, pack: &str, bytes: &[u8]) -> Result<Self, String> {
         let plain = objects::open(keys, INDEX_MAGIC, &Self::object_name(pack), bytes)?;
-        let index: PackIndex = ciborium::from_reader(plain.as_slice()).map_err(|e| format!("it is not a valid index ({e})"))?;
+        let index: PackIndex = ciborium::from_reader(plain.as_slice())
+            .map_err(|e| format!("it is not a valid index ({e})"))?;
         if index.version != 1 || index.pack != pack {
-            return Err(format!("it describes pack {:?} version {}, not {pack:?} version 1", index.pack, index.version));
+            return Err(format!(
+                "it describes pack {:?} version {}, not {pack:?} version 1",
+                index.pack, index.version
+            ));
         }
         Ok(index)
     }
@@ -82,13 +86,23 @@ impl PackBuilder {
     pub fn new() -> Self {
         let mut data = Vec::with_capacity(PACK_TARGET + 4 * 1024 * 1024);
         data.extend_from_slice(PACK_MAGIC);
-        PackBuilder { name: hex::encode(crate::crypto::random_bytes::<16>()), data, entries: Vec::new() }
+        PackBuilder {
+            name: hex::encode(crate::crypto::random_bytes::<16>()),
+            data,
+            entries: Vec::new(),
+        }
     }
 
     pub fn push(&mut self, id: &ChunkId, sealed: &[u8], raw_len: usize, kind: ChunkKind) {
         let offset = self.data.len() as u64;
         self.data.extend_from_slice(sealed);
-        self.entries.push(IndexEntry(ByteArray::new(id.0), offset, sealed.len() as u32, raw_len as u32, kind as u8));
+        self.entries.push(IndexEntry(
+            ByteArray::new(id.0),
+            offset,
+            sealed.len() as u32,
+            raw_len as u32,
+            kind as u8,
+        ));
     }
 
     pub fn is_full(&self) -> bool {
@@ -100,7 +114,11 @@ impl PackBuilder {
     }
 
     pub fn index(&self) -> PackIndex {
-        PackIndex { version: 1, pack: self.name.clone(), chunks: self.entries.clone() }
+        PackIndex {
+            version: 1,
+            pack: self.name.clone(),
+            chunks: self.entries.clone(),
+        }
     }
 }
 
@@ -127,7 +145,10 @@ mod tests {
             assert_eq!(&blob::decode(&keys, &entry.id(), sealed).unwrap(), c);
             assert_eq!(entry.3 as usize, c.len());
         }
-        assert!(PackIndex::decode(&keys, "other-pack", &index_bytes).is_err(), "an index is bound to its pack name");
+        assert!(
+            PackIndex::decode(&keys, "other-pack", &index_bytes).is_err(),
+            "an index is bound to its pack name"
+        );
     }
 
     proptest! {

@@ -44,7 +44,10 @@ impl Vault {
         let entry = entries
             .into_iter()
             .find(|e| e.path.as_slice() == path.as_bytes() && e.kind == KIND_FILE)
-            .ok_or_else(|| VaultError::EntryNotFound { snapshot: id.into(), path: path.into() })?;
+            .ok_or_else(|| VaultError::EntryNotFound {
+                snapshot: id.into(),
+                path: path.into(),
+            })?;
         let (tx, rx) = mpsc::sync_channel(READ_AHEAD);
         let vault = self.clone();
         let (snapshot, path) = (id.to_string(), path.to_string());
@@ -52,17 +55,29 @@ impl Vault {
             .name("hubkeep-stream".into())
             .spawn(move || {
                 for c in &entry.chunks {
-                    let item = vault.fetch_chunk(&index, &c.id()).map_err(|(object, detail)| {
-                        VaultError::DamagedFile { snapshot: snapshot.clone(), path: path.clone(), detail: format!("{object}: {detail}") }
+                    let item = vault
+                        .fetch_chunk(&index, &c.id())
+                        .map_err(|(object, detail)| {
+                            VaultError::DamagedFile {
+                                snapshot: snapshot.clone(),
+                                path: path.clone(),
+                                detail: format!("{object}: {detail}"),
+                            }
                             .to_string()
-                    });
+                        });
                     let failed = item.is_err();
                     if tx.send(item).is_err() || failed {
                         return;
                     }
                 }
             })
-            .map_err(|e| VaultError::Internal { detail: format!("cannot start the stream thread: {e}") })?;
-        Ok(Box::new(ChunkStream { chunks: rx, current: Vec::new(), pos: 0 }))
+            .map_err(|e| VaultError::Internal {
+                detail: format!("cannot start the stream thread: {e}"),
+            })?;
+        Ok(Box::new(ChunkStream {
+            chunks: rx,
+            current: Vec::new(),
+            pos: 0,
+        }))
     }
 }

@@ -51,7 +51,9 @@ pub(crate) fn validate_entries(snapshot: &str, entries: &[Entry]) -> Result<(), 
         if p.contains(&0) {
             return Err(unsafe_entry(p, "NUL byte in path"));
         }
-        if p.split(|b| *b == b'/').any(|c| c.is_empty() || c == b"." || c == b"..") {
+        if p.split(|b| *b == b'/')
+            .any(|c| c.is_empty() || c == b"." || c == b"..")
+        {
             return Err(unsafe_entry(p, "empty, '.' or '..' component"));
         }
         if ![KIND_FILE, KIND_DIR, KIND_SYMLINK].contains(&e.kind) {
@@ -71,7 +73,13 @@ pub(crate) fn validate_entries(snapshot: &str, entries: &[Entry]) -> Result<(), 
         let p = e.path.as_slice();
         for (i, _) in p.iter().enumerate().filter(|(_, b)| **b == b'/') {
             if non_dirs.contains(&p[..i]) {
-                return Err(unsafe_entry(p, &format!("it lies under {:?}, which is a symlink or file", lossy(&p[..i]))));
+                return Err(unsafe_entry(
+                    p,
+                    &format!(
+                        "it lies under {:?}, which is a symlink or file",
+                        lossy(&p[..i])
+                    ),
+                ));
             }
         }
     }
@@ -82,19 +90,25 @@ fn check_target(target: &Path) -> Result<(), VaultError> {
     match fs::read_dir(target) {
         Ok(mut entries) => {
             if entries.next().is_some() {
-                return Err(VaultError::TargetNotEmpty { target: target.display().to_string() });
+                return Err(VaultError::TargetNotEmpty {
+                    target: target.display().to_string(),
+                });
             }
             Ok(())
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            fs::create_dir_all(target).map_err(|e| VaultError::io("create restore target", target, e))
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => fs::create_dir_all(target)
+            .map_err(|e| VaultError::io("create restore target", target, e)),
         Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
-            Err(VaultError::TargetNotEmpty { target: target.display().to_string() })
+            Err(VaultError::TargetNotEmpty {
+                target: target.display().to_string(),
+            })
         }
         Err(e) => Err(VaultError::io("read restore target", target, e)),
     }
 }
+
+/// Sealed chunks to read from one pack: (offset, sealed length, id).
+type PackReads = Vec<(u64, u32, ChunkId)>;
 
 /// One place a chunk's bytes go.
 struct Dest {
@@ -104,7 +118,7 @@ struct Dest {
 
 struct Plan {
     /// pack → (offset, sealed len, chunk id), sorted by offset, each chunk once.
-    packs: Vec<(Arc<str>, Vec<(u64, u32, ChunkId)>)>,
+    packs: Vec<(Arc<str>, PackReads)>,
     dests: HashMap<ChunkId, Vec<Dest>>,
     /// file index → why it cannot be restored.
     missing: HashMap<usize, String>,
@@ -112,7 +126,7 @@ struct Plan {
 
 fn plan(files: &[&Entry], index: &IndexMap) -> Plan {
     let mut dests: HashMap<ChunkId, Vec<Dest>> = HashMap::new();
-    let mut by_pack: HashMap<Arc<str>, Vec<(u64, u32, ChunkId)>> = HashMap::new();
+    let mut by_pack: HashMap<Arc<str>, PackReads> = HashMap::new();
     let mut missing = HashMap::new();
     for (i, f) in files.iter().enumerate() {
         let mut offset = 0;
@@ -122,12 +136,17 @@ fn plan(files: &[&Entry], index: &IndexMap) -> Plan {
                 Some(loc) => {
                     let d = dests.entry(id).or_default();
                     if d.is_empty() {
-                        by_pack.entry(loc.pack.clone()).or_default().push((loc.offset, loc.len, id));
+                        by_pack
+                            .entry(loc.pack.clone())
+                            .or_default()
+                            .push((loc.offset, loc.len, id));
                     }
                     d.push(Dest { file: i, offset });
                 }
                 None => {
-                    missing.entry(i).or_insert_with(|| format!("chunk {} is in no index", &id.to_hex()[..16]));
+                    missing
+                        .entry(i)
+                        .or_insert_with(|| format!("chunk {} is in no index", &id.to_hex()[..16]));
                 }
             }
             offset += c.len();
@@ -138,7 +157,11 @@ fn plan(files: &[&Entry], index: &IndexMap) -> Plan {
     for (_, blobs) in &mut packs {
         blobs.sort_by_key(|b| b.0);
     }
-    Plan { packs, dests, missing }
+    Plan {
+        packs,
+        dests,
+        missing,
+    }
 }
 
 /// Groups sorted blobs into ranges to read in one request each.
@@ -148,7 +171,8 @@ fn ranges(blobs: &[(u64, u32, ChunkId)]) -> Vec<&[(u64, u32, ChunkId)]> {
     for i in 1..=blobs.len() {
         let split = i == blobs.len() || {
             let prev_end = blobs[i - 1].0 + u64::from(blobs[i - 1].1);
-            blobs[i].0 > prev_end + MERGE_GAP || blobs[i].0 + u64::from(blobs[i].1) - blobs[start].0 > MAX_RANGE
+            blobs[i].0 > prev_end + MERGE_GAP
+                || blobs[i].0 + u64::from(blobs[i].1) - blobs[start].0 > MAX_RANGE
         };
         if split {
             out.push(&blobs[start..i]);
@@ -206,7 +230,10 @@ impl Filler<'_> {
                             return;
                         }
                     }
-                    Err(detail) => self.mark_damaged(id, format!("{object}: chunk {} {detail}", &id.to_hex()[..16])),
+                    Err(detail) => self.mark_damaged(
+                        id,
+                        format!("{object}: chunk {} {detail}", &id.to_hex()[..16]),
+                    ),
                 }
             }
         }
@@ -220,7 +247,8 @@ impl Filler<'_> {
                 .custom_flags(libc::O_NOFOLLOW)
                 .open(path)
                 .map_err(|e| VaultError::io("open restored file", path, e))?;
-            file.write_all_at(data, d.offset).map_err(|e| VaultError::io("write restored file", path, e))?;
+            file.write_all_at(data, d.offset)
+                .map_err(|e| VaultError::io("write restored file", path, e))?;
             if let Some(p) = &self.opts.progress {
                 p.advance(data.len() as u64);
             }
@@ -231,24 +259,32 @@ impl Filler<'_> {
 
 fn set_times(path: &Path, e: &Entry) -> Result<(), VaultError> {
     let t = FileTime::from_unix_time(e.mtime, e.mtime_ns);
-    filetime::set_symlink_file_times(path, t, t).map_err(|err| VaultError::io("set times of", path, err))
+    filetime::set_symlink_file_times(path, t, t)
+        .map_err(|err| VaultError::io("set times of", path, err))
 }
 
 fn set_owner(path: &Path, e: &Entry) -> Result<(), VaultError> {
     // Ownership can only be given away by root; others keep their own.
     if unsafe { libc::geteuid() } == 0 {
-        std::os::unix::fs::lchown(path, Some(e.uid), Some(e.gid)).map_err(|err| VaultError::io("set owner of", path, err))?;
+        std::os::unix::fs::lchown(path, Some(e.uid), Some(e.gid))
+            .map_err(|err| VaultError::io("set owner of", path, err))?;
     }
     Ok(())
 }
 
 fn set_mode(path: &Path, e: &Entry) -> Result<(), VaultError> {
-    fs::set_permissions(path, fs::Permissions::from_mode(e.mode)).map_err(|err| VaultError::io("set permissions of", path, err))
+    fs::set_permissions(path, fs::Permissions::from_mode(e.mode))
+        .map_err(|err| VaultError::io("set permissions of", path, err))
 }
 
 impl Vault {
     /// Restores snapshot `id` into `target`, which must be missing or empty.
-    pub fn restore_dir(&self, id: &str, target: &Path, opts: &RestoreOptions) -> Result<RestoreSummary, VaultError> {
+    pub fn restore_dir(
+        &self,
+        id: &str,
+        target: &Path,
+        opts: &RestoreOptions,
+    ) -> Result<RestoreSummary, VaultError> {
         let started = Instant::now();
         let manifest = self.load_manifest(id)?;
         let index = self.load_index()?;
@@ -257,18 +293,29 @@ impl Vault {
         check_target(target)?;
         let full = |e: &Entry| target.join(OsStr::from_bytes(&e.path));
 
-        let mut summary = RestoreSummary { snapshot: id.to_string(), ..Default::default() };
+        let mut summary = RestoreSummary {
+            snapshot: id.to_string(),
+            ..Default::default()
+        };
         let files: Vec<&Entry> = entries.iter().filter(|e| e.kind == KIND_FILE).collect();
         for e in &entries {
             let path = full(e);
             match e.kind {
                 KIND_DIR => {
-                    fs::DirBuilder::new().recursive(true).mode(0o700).create(&path).map_err(|err| VaultError::io("create directory", &path, err))?;
+                    fs::DirBuilder::new()
+                        .recursive(true)
+                        .mode(0o700)
+                        .create(&path)
+                        .map_err(|err| VaultError::io("create directory", &path, err))?;
                     summary.dirs += 1;
                 }
                 KIND_FILE => {
                     if let Some(parent) = path.parent() {
-                        fs::DirBuilder::new().recursive(true).mode(0o700).create(parent).map_err(|err| VaultError::io("create directory", parent, err))?;
+                        fs::DirBuilder::new()
+                            .recursive(true)
+                            .mode(0o700)
+                            .create(parent)
+                            .map_err(|err| VaultError::io("create directory", parent, err))?;
                     }
                     let f = File::options()
                         .write(true)
@@ -277,7 +324,8 @@ impl Vault {
                         .custom_flags(libc::O_NOFOLLOW)
                         .open(&path)
                         .map_err(|err| VaultError::io("create file", &path, err))?;
-                    f.set_len(e.size).map_err(|err| VaultError::io("size file", &path, err))?;
+                    f.set_len(e.size)
+                        .map_err(|err| VaultError::io("size file", &path, err))?;
                 }
                 _ => {}
             }
@@ -298,14 +346,19 @@ impl Vault {
             opts,
         };
         let next = Mutex::new(plan.packs.iter());
-        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(2, 8);
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .clamp(2, 8);
         std::thread::scope(|s| {
             for _ in 0..threads {
                 s.spawn(|| loop {
                     if filler.abort.load(Ordering::SeqCst) {
                         return;
                     }
-                    let Some((pack, blobs)) = next.lock().expect("pack queue").next() else { return };
+                    let Some((pack, blobs)) = next.lock().expect("pack queue").next() else {
+                        return;
+                    };
                     filler.fill_pack(pack, blobs);
                 });
             }
@@ -327,7 +380,11 @@ impl Vault {
             list.sort();
             if !opts.skip_damaged {
                 let (i, why) = &list[0];
-                return Err(VaultError::DamagedFile { snapshot: id.into(), path: lossy(&files[*i].path), detail: why.clone() });
+                return Err(VaultError::DamagedFile {
+                    snapshot: id.into(),
+                    path: lossy(&files[*i].path),
+                    detail: why.clone(),
+                });
             }
             for (i, _) in &list {
                 let _ = fs::remove_file(&filler.paths[*i]);
@@ -336,7 +393,10 @@ impl Vault {
         }
         let damaged: HashSet<&[u8]> = summary.damaged_files.iter().map(|s| s.as_bytes()).collect();
 
-        for e in files.iter().filter(|e| !damaged.contains(e.path.as_slice())) {
+        for e in files
+            .iter()
+            .filter(|e| !damaged.contains(e.path.as_slice()))
+        {
             let path = full(e);
             set_owner(&path, e)?;
             set_mode(&path, e)?;
@@ -347,7 +407,8 @@ impl Vault {
         for e in entries.iter().filter(|e| e.kind == KIND_SYMLINK) {
             let path = full(e);
             let link_target = OsStr::from_bytes(e.target.as_ref().expect("validated"));
-            std::os::unix::fs::symlink(link_target, &path).map_err(|err| VaultError::io("create symlink", &path, err))?;
+            std::os::unix::fs::symlink(link_target, &path)
+                .map_err(|err| VaultError::io("create symlink", &path, err))?;
             set_owner(&path, e)?;
             set_times(&path, e)?;
             summary.symlinks += 1;
@@ -374,17 +435,37 @@ mod tests {
 
     #[test]
     fn traversal_and_absolute_paths_are_refused() {
-        for bad in [&b"../x"[..], b"/abs", b"a/../b", b"a//b", b"./a", b"", b"a/."] {
+        for bad in [
+            &b"../x"[..],
+            b"/abs",
+            b"a/../b",
+            b"a//b",
+            b"./a",
+            b"",
+            b"a/.",
+        ] {
             let err = check(vec![entry(bad, KIND_FILE)]).unwrap_err();
-            assert!(matches!(err, VaultError::UnsafeEntry { .. }), "{bad:?}: {err}");
+            assert!(
+                matches!(err, VaultError::UnsafeEntry { .. }),
+                "{bad:?}: {err}"
+            );
         }
     }
 
     #[test]
     fn entries_under_a_symlink_are_refused() {
-        let err = check(vec![entry(b"link", KIND_SYMLINK), entry(b"link/file", KIND_FILE)]).unwrap_err();
+        let err = check(vec![
+            entry(b"link", KIND_SYMLINK),
+            entry(b"link/file", KIND_FILE),
+        ])
+        .unwrap_err();
         assert!(err.to_string().contains("\"link\""), "{err}");
-        check(vec![entry(b"dir", KIND_DIR), entry(b"dir/file", KIND_FILE), entry(b"link", KIND_SYMLINK)]).unwrap();
+        check(vec![
+            entry(b"dir", KIND_DIR),
+            entry(b"dir/file", KIND_FILE),
+            entry(b"link", KIND_SYMLINK),
+        ])
+        .unwrap();
     }
 
     #[test]
@@ -422,24 +503,53 @@ mod crafted {
     #[test]
     fn restore_refuses_traversal_absolute_and_symlinked_parents() {
         let dir = tempfile::tempdir().unwrap();
-        let store = hubkeep_store::open(&format!("file://{}/vault", dir.path().display()), &Default::default()).unwrap();
+        let store = hubkeep_store::open(
+            &format!("file://{}/vault", dir.path().display()),
+            &Default::default(),
+        )
+        .unwrap();
         let vault = Vault::create(store).unwrap().vault;
         let outside = dir.path().join("outside");
         fs::create_dir(&outside).unwrap();
         let mut link = entry(b"link", KIND_SYMLINK);
-        link.target = Some(serde_bytes::ByteBuf::from(outside.as_os_str().as_bytes().to_vec()));
+        link.target = Some(serde_bytes::ByteBuf::from(
+            outside.as_os_str().as_bytes().to_vec(),
+        ));
         let cases: Vec<(&str, Vec<Entry>)> = vec![
-            ("dotdot", vec![entry(b"ok", KIND_FILE), entry(b"../x", KIND_FILE)]),
-            ("absolute", vec![entry(b"ok", KIND_FILE), entry(outside.join("abs").as_os_str().as_bytes(), KIND_FILE)]),
-            ("under a symlink", vec![link, entry(b"link/file", KIND_FILE)]),
+            (
+                "dotdot",
+                vec![entry(b"ok", KIND_FILE), entry(b"../x", KIND_FILE)],
+            ),
+            (
+                "absolute",
+                vec![
+                    entry(b"ok", KIND_FILE),
+                    entry(outside.join("abs").as_os_str().as_bytes(), KIND_FILE),
+                ],
+            ),
+            (
+                "under a symlink",
+                vec![link, entry(b"link/file", KIND_FILE)],
+            ),
         ];
         for (name, entries) in cases {
             let id = crafted_snapshot(&vault, entries);
-            let target = dir.path().join(format!("target-{}", name.replace(' ', "-")));
-            let err = vault.restore_dir(&id, &target, &RestoreOptions::default()).unwrap_err();
-            assert!(matches!(err, VaultError::UnsafeEntry { .. }), "{name}: {err}");
+            let target = dir
+                .path()
+                .join(format!("target-{}", name.replace(' ', "-")));
+            let err = vault
+                .restore_dir(&id, &target, &RestoreOptions::default())
+                .unwrap_err();
+            assert!(
+                matches!(err, VaultError::UnsafeEntry { .. }),
+                "{name}: {err}"
+            );
             assert!(!target.exists(), "{name}: the target was not even created");
-            assert_eq!(fs::read_dir(&outside).unwrap().count(), 0, "{name}: nothing written outside");
+            assert_eq!(
+                fs::read_dir(&outside).unwrap().count(),
+                0,
+                "{name}: nothing written outside"
+            );
             assert!(!dir.path().join("x").exists());
         }
     }

@@ -5,7 +5,11 @@ use chrono::{DateTime, Utc};
 use crate::VaultError;
 
 pub(crate) fn generate(now: DateTime<Utc>) -> String {
-    format!("{}-{}", now.format("%Y%m%dT%H%M%SZ"), hex::encode(crate::crypto::random_bytes::<4>()))
+    format!(
+        "{}-{}",
+        now.format("%Y%m%dT%H%M%SZ"),
+        hex::encode(crate::crypto::random_bytes::<4>())
+    )
 }
 
 pub(crate) fn validate(id: &str) -> Result<(), VaultError> {
@@ -17,7 +21,9 @@ pub(crate) fn validate(id: &str) -> Result<(), VaultError> {
         && digits(9..15)
         && b[15] == b'Z'
         && b[16] == b'-'
-        && b[17..].iter().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c));
+        && b[17..]
+            .iter()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c));
     if ok {
         Ok(())
     } else {
@@ -35,7 +41,13 @@ mod tests {
         let b = generate("2026-11-24T00:35:02Z".parse().unwrap());
         validate(&a).unwrap();
         assert!(a.starts_with("20261124T003501Z-") && a < b);
-        for bad in ["", "../x", "20261124T003501Z-9F3A1C2E", "20261124T003501Z-9f3a1c2", "x0261124T003501Z-9f3a1c2e"] {
+        for bad in [
+            "",
+            "../x",
+            "20261124T003501Z-9F3A1C2E",
+            "20261124T003501Z-9f3a1c2",
+            "x0261124T003501Z-9f3a1c2e",
+        ] {
             assert!(validate(bad).is_err(), "{bad}");
         }
     }

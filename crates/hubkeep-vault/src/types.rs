@@ -29,7 +29,12 @@ pub struct BackupOptions {
 
 impl Default for BackupOptions {
     fn default() -> Self {
-        BackupOptions { parent: None, kind: "files".into(), meta: serde_json::Value::Null, progress: None }
+        BackupOptions {
+            parent: None,
+            kind: "files".into(),
+            meta: serde_json::Value::Null,
+            progress: None,
+        }
     }
 }
 

@@ -22,8 +22,17 @@ struct Findings {
 }
 
 impl Findings {
-    fn add(&mut self, object: String, message: String, chunks: impl IntoIterator<Item = ChunkId>, snapshots: impl IntoIterator<Item = String>) {
-        let slot = self.by_object.entry(object).or_insert_with(|| (message, BTreeSet::new(), BTreeSet::new()));
+    fn add(
+        &mut self,
+        object: String,
+        message: String,
+        chunks: impl IntoIterator<Item = ChunkId>,
+        snapshots: impl IntoIterator<Item = String>,
+    ) {
+        let slot = self
+            .by_object
+            .entry(object)
+            .or_insert_with(|| (message, BTreeSet::new(), BTreeSet::new()));
         slot.1.extend(chunks);
         slot.2.extend(snapshots);
     }
@@ -53,16 +62,27 @@ impl Findings {
 impl Vault {
     /// Checks the given snapshots (all when `None`); reads and decrypts every
     /// referenced chunk when `read_data`.
-    pub fn verify(&self, ids: Option<&[String]>, read_data: bool) -> Result<VerifyReport, VaultError> {
+    pub fn verify(
+        &self,
+        ids: Option<&[String]>,
+        read_data: bool,
+    ) -> Result<VerifyReport, VaultError> {
         let store = &self.inner.store;
-        let mut report = VerifyReport { read_data, ..Default::default() };
+        let mut report = VerifyReport {
+            read_data,
+            ..Default::default()
+        };
         let mut findings = Findings::default();
         let index = self.load_index()?;
         report.objects_checked += index.packs.len() + index.damaged.len();
 
         let ids: Vec<String> = match ids {
             Some(ids) => ids.to_vec(),
-            None => store.list("snapshots/")?.into_iter().map(|m| m.name.trim_start_matches("snapshots/").to_string()).collect(),
+            None => store
+                .list("snapshots/")?
+                .into_iter()
+                .map(|m| m.name.trim_start_matches("snapshots/").to_string())
+                .collect(),
         };
         let mut users: Users = HashMap::new();
         for id in &ids {
@@ -70,10 +90,16 @@ impl Vault {
             let manifest = match self.load_manifest(id) {
                 Ok(m) => m,
                 Err(VaultError::Corrupt { object, detail, .. }) => {
-                    findings.add(object, format!("manifest cannot be read: {detail}"), [], [id.clone()]);
+                    findings.add(
+                        object,
+                        format!("manifest cannot be read: {detail}"),
+                        [],
+                        [id.clone()],
+                    );
                     continue;
                 }
-                Err(e @ VaultError::SnapshotNotFound { .. }) | Err(e @ VaultError::InvalidSnapshotId { .. }) => {
+                Err(e @ VaultError::SnapshotNotFound { .. })
+                | Err(e @ VaultError::InvalidSnapshotId { .. }) => {
                     findings.add(Manifest::object_name(id), e.to_string(), [], [id.clone()]);
                     continue;
                 }
@@ -86,7 +112,12 @@ impl Vault {
                     if object.starts_with("chunk ") && !index.damaged.is_empty() {
                         // The tree's chunk is unknown because an index is unreadable: blame the index.
                         for (index_object, index_detail) in &index.damaged {
-                            findings.add(index_object.clone(), format!("index cannot be read: {index_detail}"), [], [id.clone()]);
+                            findings.add(
+                                index_object.clone(),
+                                format!("index cannot be read: {index_detail}"),
+                                [],
+                                [id.clone()],
+                            );
                         }
                     } else {
                         findings.add(object, detail, [], [id.clone()]);
@@ -99,45 +130,88 @@ impl Vault {
             for e in entries.iter().filter(|e| e.kind == KIND_FILE) {
                 let path: Arc<[u8]> = Arc::from(e.path.as_slice());
                 for c in &e.chunks {
-                    users.entry(c.id()).or_default().push((snap.clone(), path.clone()));
+                    users
+                        .entry(c.id())
+                        .or_default()
+                        .push((snap.clone(), path.clone()));
                 }
             }
         }
 
         // Chunks no readable index knows.
-        let missing: Vec<ChunkId> = users.keys().filter(|id| !index.chunks.contains_key(id)).copied().collect();
+        let missing: Vec<ChunkId> = users
+            .keys()
+            .filter(|id| !index.chunks.contains_key(id))
+            .copied()
+            .collect();
         if !missing.is_empty() {
             if index.damaged.is_empty() {
                 for id in &missing {
-                    findings.add(format!("chunk {}", id.to_hex()), "no index lists this chunk".into(), [*id], []);
+                    findings.add(
+                        format!("chunk {}", id.to_hex()),
+                        "no index lists this chunk".into(),
+                        [*id],
+                        [],
+                    );
                 }
             } else {
                 for (object, detail) in &index.damaged {
-                    findings.add(object.clone(), format!("index cannot be read: {detail}"), missing.iter().copied(), []);
+                    findings.add(
+                        object.clone(),
+                        format!("index cannot be read: {detail}"),
+                        missing.iter().copied(),
+                        [],
+                    );
                 }
             }
         }
         for (object, detail) in &index.damaged {
-            findings.add(object.clone(), format!("index cannot be read: {detail}"), [], []);
+            findings.add(
+                object.clone(),
+                format!("index cannot be read: {detail}"),
+                [],
+                [],
+            );
         }
 
         // Packs exist and are long enough.
-        let sizes: HashMap<String, u64> = store.list("packs/")?.into_iter().map(|m| (m.name, m.size)).collect();
+        let sizes: HashMap<String, u64> = store
+            .list("packs/")?
+            .into_iter()
+            .map(|m| (m.name, m.size))
+            .collect();
         let mut by_pack: BTreeMap<Arc<str>, Vec<(u64, u32, ChunkId)>> = BTreeMap::new();
         for id in users.keys() {
             if let Some(loc) = index.chunks.get(id) {
-                by_pack.entry(loc.pack.clone()).or_default().push((loc.offset, loc.len, *id));
+                by_pack
+                    .entry(loc.pack.clone())
+                    .or_default()
+                    .push((loc.offset, loc.len, *id));
             }
         }
         for (pack, blobs) in &mut by_pack {
             blobs.sort_by_key(|b| b.0);
             let object = format!("packs/{pack}");
             match sizes.get(&object) {
-                None => findings.add(object, "pack is missing".into(), blobs.iter().map(|b| b.2), []),
+                None => findings.add(
+                    object,
+                    "pack is missing".into(),
+                    blobs.iter().map(|b| b.2),
+                    [],
+                ),
                 Some(&size) => {
-                    let short: Vec<ChunkId> = blobs.iter().filter(|b| b.0 + u64::from(b.1) > size).map(|b| b.2).collect();
+                    let short: Vec<ChunkId> = blobs
+                        .iter()
+                        .filter(|b| b.0 + u64::from(b.1) > size)
+                        .map(|b| b.2)
+                        .collect();
                     if !short.is_empty() {
-                        findings.add(object, format!("pack is truncated ({size} bytes, index needs more)"), short, []);
+                        findings.add(
+                            object,
+                            format!("pack is truncated ({size} bytes, index needs more)"),
+                            short,
+                            [],
+                        );
                     }
                 }
             }
@@ -155,10 +229,17 @@ impl Vault {
                         Ok(sealed) => {
                             report.bytes_read += sealed.len() as u64;
                             if let Err(detail) = blob::decode(&self.inner.keys, &id, &sealed) {
-                                findings.add(object.clone(), format!("chunk {} {detail}", &id.to_hex()[..16]), [id], []);
+                                findings.add(
+                                    object.clone(),
+                                    format!("chunk {} {detail}", &id.to_hex()[..16]),
+                                    [id],
+                                    [],
+                                );
                             }
                         }
-                        Err(e) => findings.add(object.clone(), format!("cannot read: {e}"), [id], []),
+                        Err(e) => {
+                            findings.add(object.clone(), format!("cannot read: {e}"), [id], [])
+                        }
                     }
                 }
             }

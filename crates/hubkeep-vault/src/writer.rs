@@ -20,7 +20,9 @@ use serde_bytes::ByteBuf;
 use crate::chunker::Chunker;
 use crate::crypto::{ChunkId, VaultKeys};
 use crate::lease::{Lease, Role};
-use crate::manifest::{encode_tree, ChunkRef, Entry, Manifest, SnapshotStats, KIND_DIR, KIND_FILE, KIND_SYMLINK};
+use crate::manifest::{
+    encode_tree, ChunkRef, Entry, Manifest, SnapshotStats, KIND_DIR, KIND_FILE, KIND_SYMLINK,
+};
 use crate::pack::{ChunkKind, PackBuilder};
 use crate::{blob, snapshot_id, Progress, SnapshotSummary, StreamStats, Vault, VaultError};
 
@@ -46,7 +48,11 @@ pub struct SnapshotWriter {
 
 impl std::fmt::Debug for SnapshotWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SnapshotWriter").field("id", &self.id).field("kind", &self.kind).field("entries", &self.entries.len()).finish()
+        f.debug_struct("SnapshotWriter")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("entries", &self.entries.len())
+            .finish()
     }
 }
 
@@ -114,14 +120,19 @@ fn keep_pack_buffers_out_of_the_heap() {
 impl Pipeline {
     fn start(vault: &Vault) -> Result<Pipeline, VaultError> {
         keep_pack_buffers_out_of_the_heap();
-        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(2, 8);
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .clamp(2, 8);
         let (work_tx, work_rx) = mpsc::sync_channel::<Job>(threads);
         let (sealed_tx, sealed_rx) = mpsc::sync_channel::<Sealed>(threads);
         let abort = Arc::new(AtomicBool::new(false));
         let error = Arc::new(Mutex::new(None));
         let stored = Arc::new(AtomicU64::new(0));
         let work_rx = Arc::new(Mutex::new(work_rx));
-        let spawn_err = |e: std::io::Error| VaultError::Internal { detail: format!("cannot start a worker thread: {e}") };
+        let spawn_err = |e: std::io::Error| VaultError::Internal {
+            detail: format!("cannot start a worker thread: {e}"),
+        };
         let mut workers = Vec::new();
         for i in 0..threads {
             let rx = work_rx.clone();
@@ -143,7 +154,14 @@ impl Pipeline {
                 .spawn(move || packer(&vault, sealed_rx, &abort, &error))
                 .map_err(spawn_err)?
         };
-        Ok(Pipeline { work: Some(work_tx), workers, packer: Some(packer), abort, error, stored })
+        Ok(Pipeline {
+            work: Some(work_tx),
+            workers,
+            packer: Some(packer),
+            abort,
+            error,
+            stored,
+        })
     }
 
     fn send(&self, job: Job) -> Result<(), VaultError> {
@@ -155,9 +173,13 @@ impl Pipeline {
     }
 
     fn take_error(&self) -> VaultError {
-        self.error.lock().expect("error slot").take().unwrap_or_else(|| VaultError::Internal {
-            detail: "a backup worker thread stopped without an error".into(),
-        })
+        self.error
+            .lock()
+            .expect("error slot")
+            .take()
+            .unwrap_or_else(|| VaultError::Internal {
+                detail: "a backup worker thread stopped without an error".into(),
+            })
     }
 
     /// Waits for every chunk to be sealed, packed and uploaded.
@@ -174,7 +196,9 @@ impl Pipeline {
             return Err(e);
         }
         if panicked {
-            return Err(VaultError::Internal { detail: "a backup worker thread panicked".into() });
+            return Err(VaultError::Internal {
+                detail: "a backup worker thread panicked".into(),
+            });
         }
         Ok(())
     }
@@ -189,7 +213,12 @@ impl Drop for Pipeline {
     }
 }
 
-fn seal_worker(keys: &VaultKeys, rx: &Mutex<Receiver<Job>>, tx: &SyncSender<Sealed>, stored: &AtomicU64) {
+fn seal_worker(
+    keys: &VaultKeys,
+    rx: &Mutex<Receiver<Job>>,
+    tx: &SyncSender<Sealed>,
+    stored: &AtomicU64,
+) {
     loop {
         let job = match rx.lock().expect("work queue").recv() {
             Ok(job) => job,
@@ -203,7 +232,12 @@ fn seal_worker(keys: &VaultKeys, rx: &Mutex<Receiver<Job>>, tx: &SyncSender<Seal
             *pending -= 1;
             t.done.notify_all();
         }
-        let out = Sealed { id: job.id, sealed, raw_len: job.data.len(), kind: job.kind };
+        let out = Sealed {
+            id: job.id,
+            sealed,
+            raw_len: job.data.len(),
+            kind: job.kind,
+        };
         drop(job.data);
         if tx.send(out).is_err() {
             return;
@@ -211,26 +245,39 @@ fn seal_worker(keys: &VaultKeys, rx: &Mutex<Receiver<Job>>, tx: &SyncSender<Seal
     }
 }
 
-fn packer(vault: &Vault, rx: Receiver<Sealed>, abort: &Arc<AtomicBool>, error: &Arc<Mutex<Option<VaultError>>>) {
+fn packer(
+    vault: &Vault,
+    rx: Receiver<Sealed>,
+    abort: &Arc<AtomicBool>,
+    error: &Arc<Mutex<Option<VaultError>>>,
+) {
     // Rendezvous channel: the packer fills the next pack while the uploader writes the last.
     let (up_tx, up_rx) = mpsc::sync_channel::<PackBuilder>(0);
     let uploader = {
         let (vault, abort, error) = (vault.clone(), abort.clone(), error.clone());
-        std::thread::Builder::new().name("hubkeep-upload".into()).spawn(move || {
-            for pack in up_rx {
-                if abort.load(Ordering::SeqCst) {
-                    continue;
+        std::thread::Builder::new()
+            .name("hubkeep-upload".into())
+            .spawn(move || {
+                for pack in up_rx {
+                    if abort.load(Ordering::SeqCst) {
+                        continue;
+                    }
+                    if let Err(e) = upload(&vault, &pack) {
+                        record_error(&error, &abort, e);
+                    }
                 }
-                if let Err(e) = upload(&vault, &pack) {
-                    record_error(&error, &abort, e);
-                }
-            }
-        })
+            })
     };
     let uploader = match uploader {
         Ok(u) => u,
         Err(e) => {
-            record_error(error, abort, VaultError::Internal { detail: format!("cannot start the upload thread: {e}") });
+            record_error(
+                error,
+                abort,
+                VaultError::Internal {
+                    detail: format!("cannot start the upload thread: {e}"),
+                },
+            );
             return;
         }
     };
@@ -240,7 +287,11 @@ fn packer(vault: &Vault, rx: Receiver<Sealed>, abort: &Arc<AtomicBool>, error: &
             continue;
         }
         pack.push(&s.id, &s.sealed, s.raw_len, s.kind);
-        if pack.is_full() && up_tx.send(std::mem::replace(&mut pack, PackBuilder::new())).is_err() {
+        if pack.is_full()
+            && up_tx
+                .send(std::mem::replace(&mut pack, PackBuilder::new()))
+                .is_err()
+        {
             break;
         }
     }
@@ -249,7 +300,13 @@ fn packer(vault: &Vault, rx: Receiver<Sealed>, abort: &Arc<AtomicBool>, error: &
     }
     drop(up_tx);
     if uploader.join().is_err() {
-        record_error(error, abort, VaultError::Internal { detail: "the upload thread panicked".into() });
+        record_error(
+            error,
+            abort,
+            VaultError::Internal {
+                detail: "the upload thread panicked".into(),
+            },
+        );
     }
 }
 
@@ -258,7 +315,10 @@ fn upload(vault: &Vault, pack: &PackBuilder) -> Result<(), VaultError> {
     let store = &vault.inner.store;
     store.put(&format!("packs/{}", pack.name), &pack.data)?;
     let index = pack.index();
-    store.put(&crate::pack::PackIndex::object_name(&pack.name), &index.encode(&vault.inner.keys))?;
+    store.put(
+        &crate::pack::PackIndex::object_name(&pack.name),
+        &index.encode(&vault.inner.keys),
+    )?;
     Ok(())
 }
 
@@ -268,7 +328,10 @@ fn validate_stream_path(path: &str) -> Result<(), VaultError> {
         Some("it is empty")
     } else if path.starts_with('/') {
         Some("it is absolute")
-    } else if path.split('/').any(|c| c.is_empty() || c == "." || c == "..") {
+    } else if path
+        .split('/')
+        .any(|c| c.is_empty() || c == "." || c == "..")
+    {
         Some("it has an empty, '.' or '..' component")
     } else if path.contains('\0') {
         Some("it contains a NUL byte")
@@ -276,7 +339,10 @@ fn validate_stream_path(path: &str) -> Result<(), VaultError> {
         None
     };
     match reason {
-        Some(r) => Err(VaultError::InvalidStreamPath { path: path.into(), reason: r.into() }),
+        Some(r) => Err(VaultError::InvalidStreamPath {
+            path: path.into(),
+            reason: r.into(),
+        }),
         None => Ok(()),
     }
 }
@@ -320,20 +386,32 @@ impl SnapshotWriter {
 
     /// Stores everything `data` yields as one file entry at `path` (mode 0600,
     /// modified now). Used for database dump streams.
-    pub fn add_stream(&mut self, path: &str, data: &mut dyn Read) -> Result<StreamStats, VaultError> {
+    pub fn add_stream(
+        &mut self,
+        path: &str,
+        data: &mut dyn Read,
+    ) -> Result<StreamStats, VaultError> {
         validate_stream_path(path)?;
         if self.paths.contains(path.as_bytes()) {
             return Err(VaultError::DuplicatePath { path: path.into() });
         }
         let tracker = Arc::new(Tracker::default());
         let new_before = self.counters.bytes_new;
-        let (chunks, bytes) = self
-            .chunk_source(data, Some(&tracker))
-            .map_err(|e| e.into_vault_error(|source| VaultError::Io { action: "read stream", path: path.into(), source }))?;
+        let (chunks, bytes) = self.chunk_source(data, Some(&tracker)).map_err(|e| {
+            e.into_vault_error(|source| VaultError::Io {
+                action: "read stream",
+                path: path.into(),
+                source,
+            })
+        })?;
         {
             let mut pending = tracker.pending.lock().expect("tracker");
             while *pending > 0 && !self.pipeline.abort.load(Ordering::SeqCst) {
-                pending = tracker.done.wait_timeout(pending, std::time::Duration::from_millis(100)).expect("tracker").0;
+                pending = tracker
+                    .done
+                    .wait_timeout(pending, std::time::Duration::from_millis(100))
+                    .expect("tracker")
+                    .0;
             }
         }
         if self.pipeline.abort.load(Ordering::SeqCst) {
@@ -363,7 +441,10 @@ impl SnapshotWriter {
     }
 
     /// Chunks one file's content into the pipeline; returns its chunk list and length.
-    pub(crate) fn chunk_file(&mut self, source: &mut dyn Read) -> Result<(Vec<ChunkRef>, u64), ChunkError> {
+    pub(crate) fn chunk_file(
+        &mut self,
+        source: &mut dyn Read,
+    ) -> Result<(Vec<ChunkRef>, u64), ChunkError> {
         self.chunk_source(source, None)
     }
 
@@ -374,7 +455,12 @@ impl SnapshotWriter {
     ) -> Result<(Vec<ChunkRef>, u64), ChunkError> {
         let mut refs = Vec::new();
         let keys = self.vault.inner.keys.clone();
-        let (known, pipeline, counters, progress) = (&mut self.known, &self.pipeline, &mut self.counters, &self.progress);
+        let (known, pipeline, counters, progress) = (
+            &mut self.known,
+            &self.pipeline,
+            &mut self.counters,
+            &self.progress,
+        );
         let total = self.chunker.chunk::<ChunkError>(source, |chunk| {
             let id = keys.chunk_id(chunk);
             refs.push(ChunkRef::new(id, chunk.len()));
@@ -386,7 +472,12 @@ impl SnapshotWriter {
                     *t.pending.lock().expect("tracker") += 1;
                 }
                 pipeline
-                    .send(Job { id, data: chunk.to_vec(), kind: ChunkKind::Data, tracker: tracker.cloned() })
+                    .send(Job {
+                        id,
+                        data: chunk.to_vec(),
+                        kind: ChunkKind::Data,
+                        tracker: tracker.cloned(),
+                    })
                     .map_err(ChunkError::Vault)?;
             }
             if let Some(p) = progress {
@@ -419,15 +510,27 @@ impl SnapshotWriter {
         let mut tree = Vec::new();
         let keys = self.vault.inner.keys.clone();
         let (known, pipeline) = (&mut self.known, &self.pipeline);
-        self.chunker.chunk::<ChunkError>(&mut tree_bytes.as_slice(), |chunk| {
-            let id = keys.chunk_id(chunk);
-            tree.push(ChunkRef::new(id, chunk.len()));
-            if known.insert(id) {
-                pipeline.send(Job { id, data: chunk.to_vec(), kind: ChunkKind::Tree, tracker: None }).map_err(ChunkError::Vault)?;
-            }
-            Ok(())
-        })
-        .map_err(|e| e.into_vault_error(|source| VaultError::Internal { detail: format!("reading the tree from memory: {source}") }))?;
+        self.chunker
+            .chunk::<ChunkError>(&mut tree_bytes.as_slice(), |chunk| {
+                let id = keys.chunk_id(chunk);
+                tree.push(ChunkRef::new(id, chunk.len()));
+                if known.insert(id) {
+                    pipeline
+                        .send(Job {
+                            id,
+                            data: chunk.to_vec(),
+                            kind: ChunkKind::Tree,
+                            tracker: None,
+                        })
+                        .map_err(ChunkError::Vault)?;
+                }
+                Ok(())
+            })
+            .map_err(|e| {
+                e.into_vault_error(|source| VaultError::Internal {
+                    detail: format!("reading the tree from memory: {source}"),
+                })
+            })?;
         drop(tree_bytes);
         self.pipeline.finish()?;
 
@@ -436,15 +539,22 @@ impl SnapshotWriter {
             version: 1,
             id: self.id.clone(),
             kind: self.kind.clone(),
-            created: self.created.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+            created: self
+                .created
+                .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
             parent: self.parent.clone(),
             meta: serde_json::to_string(&self.meta).expect("JSON values serialize"),
             tree,
             stats: stats.clone(),
         };
         let store = &self.vault.inner.store;
-        if !store.put_if_absent(&Manifest::object_name(&self.id), &manifest.encode(&self.vault.inner.keys))? {
-            return Err(VaultError::Internal { detail: format!("snapshot id {} was already taken", self.id) });
+        if !store.put_if_absent(
+            &Manifest::object_name(&self.id),
+            &manifest.encode(&self.vault.inner.keys),
+        )? {
+            return Err(VaultError::Internal {
+                detail: format!("snapshot id {} was already taken", self.id),
+            });
         }
         let c = self.counters.clone();
         Ok(SnapshotSummary {
@@ -496,7 +606,10 @@ impl From<std::io::Error> for ChunkError {
 }
 
 impl ChunkError {
-    pub(crate) fn into_vault_error(self, on_read: impl FnOnce(std::io::Error) -> VaultError) -> VaultError {
+    pub(crate) fn into_vault_error(
+        self,
+        on_read: impl FnOnce(std::io::Error) -> VaultError,
+    ) -> VaultError {
         match self {
             ChunkError::Read(e) => on_read(e),
             ChunkError::Vault(e) => e,

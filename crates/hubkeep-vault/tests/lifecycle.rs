@@ -10,7 +10,9 @@ use common::*;
 use hubkeep_vault::{BackupOptions, RestoreOptions, Vault, VaultError};
 
 fn dir_bytes(path: &Path) -> u64 {
-    fs::read_dir(path).map(|rd| rd.map(|e| e.unwrap().metadata().unwrap().len()).sum()).unwrap_or(0)
+    fs::read_dir(path)
+        .map(|rd| rd.map(|e| e.unwrap().metadata().unwrap().len()).sum())
+        .unwrap_or(0)
 }
 
 #[test]
@@ -26,10 +28,19 @@ fn a_writer_dropped_midway_leaves_no_snapshot_and_its_packs_are_reused() {
     }
     assert!(vault.list_snapshots().unwrap().is_empty());
     assert!(vault.verify(None, true).unwrap().ok());
-    assert!(fs::read_dir(dir.path().join("vault/locks")).unwrap().next().is_none(), "the lease is released");
+    assert!(
+        fs::read_dir(dir.path().join("vault/locks"))
+            .unwrap()
+            .next()
+            .is_none(),
+        "the lease is released"
+    );
     let mut w = vault.writer("db", serde_json::Value::Null).unwrap();
     let stats = w.add_stream("big", &mut data.as_slice()).unwrap();
-    assert!(stats.new_bytes <= stats.bytes - 16 * 1024 * 1024, "full packs of the abandoned writer are reused: {stats:?}");
+    assert!(
+        stats.new_bytes <= stats.bytes - 16 * 1024 * 1024,
+        "full packs of the abandoned writer are reused: {stats:?}"
+    );
     w.commit().unwrap();
     assert!(vault.verify(None, true).unwrap().ok());
 }
@@ -43,24 +54,48 @@ fn gc_after_delete_frees_space_and_keeps_what_others_need() {
     fs::create_dir(&src).unwrap();
     fs::write(src.join("kept"), noise(3_000_000, 1)).unwrap();
     fs::write(src.join("dropped"), noise(20_000_000, 2)).unwrap();
-    let old = vault.backup_dir(&src, &BackupOptions::default()).unwrap().id;
+    let old = vault
+        .backup_dir(&src, &BackupOptions::default())
+        .unwrap()
+        .id;
     fs::remove_file(src.join("dropped")).unwrap();
-    let new = vault.backup_dir(&src, &BackupOptions { parent: Some(old.clone()), ..Default::default() }).unwrap().id;
+    let new = vault
+        .backup_dir(
+            &src,
+            &BackupOptions {
+                parent: Some(old.clone()),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .id;
     vault.delete_snapshot(&old).unwrap();
     let packs = dir.path().join("vault/packs");
     let before = dir_bytes(&packs);
 
     let report = vault.gc(Duration::from_secs(3600)).unwrap();
-    assert_eq!((report.packs_deleted, report.packs_repacked), (0, 0), "nothing younger than the grace period goes: {report:?}");
+    assert_eq!(
+        (report.packs_deleted, report.packs_repacked),
+        (0, 0),
+        "nothing younger than the grace period goes: {report:?}"
+    );
     assert!(report.packs_in_grace >= 1);
 
     let report = vault.gc(Duration::ZERO).unwrap();
-    assert!(report.packs_deleted + report.packs_repacked >= 1, "{report:?}");
+    assert!(
+        report.packs_deleted + report.packs_repacked >= 1,
+        "{report:?}"
+    );
     let after = dir_bytes(&packs);
-    assert!(after < before - 15_000_000, "space freed: {before} -> {after}");
+    assert!(
+        after < before - 15_000_000,
+        "space freed: {before} -> {after}"
+    );
     assert!(vault.verify(None, true).unwrap().ok());
     let dst = dir.path().join("dst");
-    vault.restore_dir(&new, &dst, &RestoreOptions::default()).unwrap();
+    vault
+        .restore_dir(&new, &dst, &RestoreOptions::default())
+        .unwrap();
     assert_same_tree(&src, &dst);
 }
 
@@ -81,22 +116,44 @@ fn gc_refuses_while_a_backup_holds_its_lease() {
 fn a_backup_refuses_to_start_while_gc_runs() {
     let dir = tempfile::tempdir().unwrap();
     let (store, created) = local_vault(dir.path());
-    let expires = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 60;
-    store.put("locks/gc-0000000000000000", format!(r#"{{"role":"gc","expires":{expires},"pid":1}}"#).as_bytes()).unwrap();
-    let err = created.vault.writer("files", serde_json::Value::Null).unwrap_err();
+    let expires = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 60;
+    store
+        .put(
+            "locks/gc-0000000000000000",
+            format!(r#"{{"role":"gc","expires":{expires},"pid":1}}"#).as_bytes(),
+        )
+        .unwrap();
+    let err = created
+        .vault
+        .writer("files", serde_json::Value::Null)
+        .unwrap_err();
     assert!(matches!(err, VaultError::GcRunning { .. }), "{err}");
     // An expired gc lease (a crashed gc) no longer blocks.
-    store.put("locks/gc-0000000000000000", br#"{"role":"gc","expires":1,"pid":1}"#).unwrap();
-    created.vault.writer("files", serde_json::Value::Null).unwrap();
+    store
+        .put(
+            "locks/gc-0000000000000000",
+            br#"{"role":"gc","expires":1,"pid":1}"#,
+        )
+        .unwrap();
+    created
+        .vault
+        .writer("files", serde_json::Value::Null)
+        .unwrap();
 }
 
 /// Runs in a child process that the test below kills with SIGKILL.
 #[test]
 #[ignore = "helper: run by killed_backup_leaves_no_snapshot_and_the_next_one_reuses_its_uploads"]
 fn child_backup_process() {
-    let (Ok(vault_dir), Ok(key), Ok(src)) =
-        (std::env::var("HK_CHILD_VAULT"), std::env::var("HK_CHILD_KEY"), std::env::var("HK_CHILD_SRC"))
-    else {
+    let (Ok(vault_dir), Ok(key), Ok(src)) = (
+        std::env::var("HK_CHILD_VAULT"),
+        std::env::var("HK_CHILD_KEY"),
+        std::env::var("HK_CHILD_SRC"),
+    ) else {
         return;
     };
     let store = hubkeep_store::open(&format!("file://{vault_dir}"), &Default::default()).unwrap();
@@ -126,7 +183,12 @@ fn killed_backup_leaves_no_snapshot_and_the_next_one_reuses_its_uploads() {
     let data = noise(36 * 1024 * 1024, 5);
     fs::write(&src, &data).unwrap();
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_backup_process", "--ignored", "--nocapture"])
+        .args([
+            "--exact",
+            "child_backup_process",
+            "--ignored",
+            "--nocapture",
+        ])
         .env("HK_CHILD_VAULT", dir.path().join("vault"))
         .env("HK_CHILD_KEY", &created.access_key)
         .env("HK_CHILD_SRC", &src)
@@ -136,18 +198,29 @@ fn killed_backup_leaves_no_snapshot_and_the_next_one_reuses_its_uploads() {
     // Wait until the child has uploaded at least three packs, then kill it.
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     while store.list("index/").unwrap().len() < 3 {
-        assert!(std::time::Instant::now() < deadline, "child made no progress");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "child made no progress"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
     child.wait().unwrap();
 
     let vault = created.vault;
-    assert!(vault.list_snapshots().unwrap().is_empty(), "no snapshot without a manifest");
+    assert!(
+        vault.list_snapshots().unwrap().is_empty(),
+        "no snapshot without a manifest"
+    );
     assert!(vault.verify(None, true).unwrap().ok());
     let mut w = vault.writer("files", serde_json::Value::Null).unwrap();
-    let stats = w.add_stream("real", &mut fs::File::open(&src).unwrap()).unwrap();
-    assert!(stats.new_bytes < stats.bytes / 2, "uploads of the killed backup are reused: {stats:?}");
+    let stats = w
+        .add_stream("real", &mut fs::File::open(&src).unwrap())
+        .unwrap();
+    assert!(
+        stats.new_bytes < stats.bytes / 2,
+        "uploads of the killed backup are reused: {stats:?}"
+    );
     w.commit().unwrap();
     assert!(vault.verify(None, true).unwrap().ok());
 }

@@ -16,7 +16,11 @@ use hubkeep_store::{ObjectStore, S3Settings};
 use hubkeep_vault::{CreatedVault, Vault};
 
 pub fn local_vault(dir: &Path) -> (Arc<dyn ObjectStore>, CreatedVault) {
-    let store = hubkeep_store::open(&format!("file://{}/vault", dir.display()), &S3Settings::default()).unwrap();
+    let store = hubkeep_store::open(
+        &format!("file://{}/vault", dir.display()),
+        &S3Settings::default(),
+    )
+    .unwrap();
     let created = Vault::create(store.clone()).unwrap();
     (store, created)
 }
@@ -47,9 +51,21 @@ pub fn edge_case_tree(root: &Path) {
     fs::create_dir_all(p(b"owned/ab/cd")).unwrap();
     fs::create_dir_all(p(b"empty dir")).unwrap();
     fs::create_dir_all(p(b"locked")).unwrap();
-    fs::write(p(b"owned/ab/cd/abcd-1.blob"), noise(3 * 1024 * 1024 + 17, 1)).unwrap();
-    fs::write(p(b"owned/ab/cd/abcd-1.meta.json"), br#"{"content_type":"model/gltf-binary","content_length":3145745}"#).unwrap();
-    fs::write(p(b"text.sql"), "INSERT INTO t VALUES (1, 'hello');\n".repeat(20_000)).unwrap();
+    fs::write(
+        p(b"owned/ab/cd/abcd-1.blob"),
+        noise(3 * 1024 * 1024 + 17, 1),
+    )
+    .unwrap();
+    fs::write(
+        p(b"owned/ab/cd/abcd-1.meta.json"),
+        br#"{"content_type":"model/gltf-binary","content_length":3145745}"#,
+    )
+    .unwrap();
+    fs::write(
+        p(b"text.sql"),
+        "INSERT INTO t VALUES (1, 'hello');\n".repeat(20_000),
+    )
+    .unwrap();
     fs::write(p(b"empty file"), b"").unwrap();
     fs::write(p(b"with\nnewline"), b"newline name").unwrap();
     fs::write(p(b"non-utf8-\xff\xfe.bin"), b"raw bytes name").unwrap();
@@ -84,7 +100,16 @@ pub fn edge_case_tree(root: &Path) {
         set_mtime(&p(rel), 1_600_000_000 + i64::from(n), 123_456_789 + n);
     }
     // Directories last: filling them changed their mtimes.
-    for (i, rel) in [&b"owned/ab/cd"[..], b"owned/ab", b"owned", b"empty dir", b"locked"].iter().enumerate() {
+    for (i, rel) in [
+        &b"owned/ab/cd"[..],
+        b"owned/ab",
+        b"owned",
+        b"empty dir",
+        b"locked",
+    ]
+    .iter()
+    .enumerate()
+    {
         set_mtime(&p(rel), 1_500_000_000 + i as i64, 987_654_321 - i as u32);
     }
     fs::set_permissions(p(b"locked"), fs::Permissions::from_mode(0o555)).unwrap();
@@ -99,17 +124,39 @@ pub fn describe(root: &Path) -> BTreeMap<Vec<u8>, String> {
             let e = e.unwrap();
             let path = e.path();
             let m = fs::symlink_metadata(&path).unwrap();
-            let rel = path.strip_prefix(root).unwrap().as_os_str().as_bytes().to_vec();
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .as_os_str()
+                .as_bytes()
+                .to_vec();
             let what = if m.is_dir() {
                 stack.push(path.clone());
                 "dir".to_string()
             } else if m.file_type().is_symlink() {
                 format!("link -> {:?}", fs::read_link(&path).unwrap())
             } else {
-                format!("file {} {}", m.len(), blake3::hash(&fs::read(&path).unwrap()).to_hex())
+                format!(
+                    "file {} {}",
+                    m.len(),
+                    blake3::hash(&fs::read(&path).unwrap()).to_hex()
+                )
             };
-            let mode = if m.file_type().is_symlink() { 0 } else { m.mode() & 0o7777 };
-            out.insert(rel, format!("{what} mode={mode:o} uid={} gid={} mtime={}.{:09}", m.uid(), m.gid(), m.mtime(), m.mtime_nsec()));
+            let mode = if m.file_type().is_symlink() {
+                0
+            } else {
+                m.mode() & 0o7777
+            };
+            out.insert(
+                rel,
+                format!(
+                    "{what} mode={mode:o} uid={} gid={} mtime={}.{:09}",
+                    m.uid(),
+                    m.gid(),
+                    m.mtime(),
+                    m.mtime_nsec()
+                ),
+            );
         }
     }
     out
@@ -118,9 +165,20 @@ pub fn describe(root: &Path) -> BTreeMap<Vec<u8>, String> {
 pub fn assert_same_tree(a: &Path, b: &Path) {
     let (da, db) = (describe(a), describe(b));
     for (k, v) in &da {
-        assert_eq!(Some(v), db.get(k), "entry {:?} differs", String::from_utf8_lossy(k));
+        assert_eq!(
+            Some(v),
+            db.get(k),
+            "entry {:?} differs",
+            String::from_utf8_lossy(k)
+        );
     }
-    assert_eq!(da.len(), db.len(), "entry counts differ: {:?} vs {:?}", da.keys().collect::<Vec<_>>(), db.keys().collect::<Vec<_>>());
+    assert_eq!(
+        da.len(),
+        db.len(),
+        "entry counts differ: {:?} vs {:?}",
+        da.keys().collect::<Vec<_>>(),
+        db.keys().collect::<Vec<_>>()
+    );
 }
 
 /// Makes a read-only tree removable again (tempdir cleanup).
