@@ -11,6 +11,9 @@ use crate::Hubkeep;
 use hubkeep_pg::cluster::EmbeddedCluster;
 use hubkeep_pg::ConnInfo;
 
+/// The superuser of an embedded cluster.
+const SUPERUSER: &str = "postgres";
+
 fn superuser_param(stack: &str) -> String {
     format!("/hubkeep/cluster/{stack}/superuser-password")
 }
@@ -83,12 +86,22 @@ impl Hubkeep {
                         dir.display()
                     )));
                 }
-                let su = crate::secrets::generate(24);
+                // Hubs deployments often run as the superuser `postgres`
+                // itself: then the restored app logs in as the cluster's
+                // superuser, with the source's password.
+                let app_is_superuser = owner == SUPERUSER;
+                let su = if app_is_superuser { owner_password.to_string() } else { crate::secrets::generate(24) };
                 self.home.secrets().put(&superuser_param(stack), SecretKind::Param, None, Some(stack), &su)?;
                 let cluster = EmbeddedCluster::init(&dir, &su)?;
                 cluster.start()?;
                 let admin = cluster.superuser(&su, "postgres");
-                hubkeep_pg::create_role_and_database(&admin, dbname, owner, owner_password)?;
+                if app_is_superuser {
+                    let mut c = admin.connect()?;
+                    c.batch_execute(&format!("CREATE DATABASE \"{}\"", dbname.replace('"', "\"\"")))
+                        .map_err(|e| Error::new("database", format!("creating database {dbname}: {}", pg_message(&e))))?;
+                } else {
+                    hubkeep_pg::create_role_and_database(&admin, dbname, owner, owner_password)?;
+                }
                 let mut app = cluster.superuser(owner_password, dbname);
                 app.user = owner.to_string();
                 Ok(Provisioned { admin: admin.with_dbname(dbname), app })

@@ -217,3 +217,34 @@ fn strict_backup_fails_on_drift_and_plain_backup_reports_it() {
     let set = home.json(&["backup", "drifty"]);
     assert_eq!(set["drift"]["blobs_without_row"], 1, "{}", set["drift"]);
 }
+
+/// Many Hubs deployments connect as the superuser `postgres` itself.
+#[test]
+fn an_adopted_hub_running_as_postgres_restores_into_a_new_stack() {
+    require_root!();
+    let home = Home::new();
+    home.json(&["stack", "create", "server", "--profile", "generic"]);
+    let pw = home.json(&["param", "get", "/hubkeep/cluster/server/superuser-password"])["value"].as_str().unwrap().to_string();
+    let hostport = secret_url(&home, "server").split('@').nth(1).unwrap().split('/').next().unwrap().to_string();
+    let mut c = postgres::Client::connect(&format!("postgresql://postgres:{pw}@{hostport}/postgres"), postgres::NoTls).unwrap();
+    c.batch_execute("CREATE DATABASE polycosm_production").unwrap();
+    let url = format!("postgresql://postgres:{pw}@{hostport}/polycosm_production");
+    let storage = home.scratch("reticulum-storage");
+    let phoenix = "a-secret-key-base-of-a-real-hub-0123456789abcdef0123456789abcdef";
+    hubkeep_hubs::create_demo_schema(&url, "postgres").unwrap();
+    hubkeep_hubs::populate_demo(&url, &storage, phoenix, 1).unwrap();
+    let before = table_checksums(&url);
+    let files = tree(&storage);
+    home.json(&[
+        "stack", "adopt", "prod", "--database-url", &url, "--storage", storage.to_str().unwrap(), "--domain", "hub.example.org",
+        "--param", &format!("phoenix-key={phoenix}"), "--param", "postgrest-db-secret=jwt-secret",
+    ]);
+    let set = home.json(&["backup", "prod", "--offline"]);
+    assert_eq!(home.json(&["stack", "show", "prod"])["status"], "ONLINE");
+    let r = home.json(&["restore", "prod-check", "--backup", set["backup_id"].as_str().unwrap(), "--domain", "check.example.org"]);
+    assert_eq!(r["hubs_check"]["passed"], true, "{}", r["hubs_check"]);
+    let restored_url = secret_url(&home, "prod-check");
+    assert!(restored_url.starts_with(&format!("postgresql://postgres:{pw}@")), "the app keeps its user and password: {restored_url}");
+    assert_eq!(table_checksums(&restored_url), before);
+    assert_eq!(tree(std::path::Path::new(r["outputs"]["storage_path"].as_str().unwrap())), files);
+}
