@@ -90,11 +90,12 @@ fn vault_code(e: &hubkeep_vault::VaultError) -> &'static str {
         "AlreadyExists" => "conflict",
         "Store" => "store",
         "TargetNotEmpty" => "target_not_empty",
-        "UnsafePath" => "unsafe_path",
-        "Corrupt" | "Damaged" => "corrupt",
-        "NotFound" | "SnapshotNotFound" => "not_found",
-        "NotAVault" | "NoVault" => "not_a_vault",
-        "Locked" | "LeaseHeld" => "locked",
+        "UnsafeEntry" => "unsafe_path",
+        "Corrupt" | "DamagedFile" => "corrupt",
+        "SnapshotNotFound" | "EntryNotFound" => "not_found",
+        "InvalidSnapshotId" | "InvalidStreamPath" => "invalid_argument",
+        "NotAVault" => "not_a_vault",
+        "LeaseHeld" | "GcRunning" | "GcUnsafe" => "locked",
         _ => "vault",
     }
 }

@@ -281,7 +281,18 @@ impl Hubkeep {
         // Ids stay the same on the new machine: by default the vault joins
         // the region it was written in, created here if this home lacks it.
         let probe = Vault::open(crate::vaults::open_store(location)?, recovery_key.trim())?;
-        let snapshots = probe.list_snapshots()?;
+        // A damaged manifest costs its own snapshot, not the whole rebuild.
+        let mut snapshots = vec![];
+        let mut damaged = vec![];
+        for id in probe.snapshot_ids()? {
+            match probe.snapshot(&id) {
+                Ok(info) => snapshots.push(info),
+                Err(e) => {
+                    self.note(&format!("warning: snapshot {id} of the vault cannot be read and is left out: {e}"));
+                    damaged.push(id);
+                }
+            }
+        }
         let region = match region {
             Some(r) => self.home.region(r)?.name,
             None => match snapshots.iter().find_map(|s| s.meta.get("region").and_then(|r| r.as_str())) {
@@ -338,6 +349,7 @@ impl Hubkeep {
         Ok(serde_json::json!({
             "name": name, "region": region, "location": record.location,
             "recovery_points": points, "db_snapshots": snaps, "backup_sets": sets,
+            "damaged_snapshots": damaged,
         }))
     }
 }

@@ -170,6 +170,21 @@ impl Vault {
         SnapshotWriter::new(self, kind, meta, None, None)
     }
 
+    /// The ids of every committed snapshot, oldest first, without reading
+    /// their manifests: a caller can then skip a damaged one and go on.
+    pub fn snapshot_ids(&self) -> Result<Vec<String>, VaultError> {
+        let mut ids: Vec<String> = self
+            .inner
+            .store
+            .list("snapshots/")?
+            .into_iter()
+            .map(|m| m.name.trim_start_matches("snapshots/").to_string())
+            .filter(|id| snapshot_id::validate(id).is_ok())
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+
     /// Every committed snapshot, oldest first.
     pub fn list_snapshots(&self) -> Result<Vec<SnapshotInfo>, VaultError> {
         let mut out = Vec::new();

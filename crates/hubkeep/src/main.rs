@@ -17,7 +17,11 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => usage_error(e),
+    };
     let json_mode = cli.json;
     let home = cli.home.clone().unwrap_or_else(default_home);
     match run(cli, &home) {
@@ -30,6 +34,20 @@ fn main() {
             std::process::exit(1);
         }
     }
+}
+
+/// A command line clap refuses: its explanation, then CLI.md's final
+/// `error:` line (and the JSON error document with --json).
+fn usage_error(e: clap::Error) -> ! {
+    let rendered = e.render().to_string();
+    let first = rendered.lines().next().unwrap_or("invalid command line").trim_start_matches("error: ").to_string();
+    let message = format!("{first}; see `hubkeep --help`");
+    eprint!("{rendered}");
+    if std::env::args().any(|a| a == "--json") {
+        println!("{}", json!({"error": {"code": "usage", "message": message}}));
+    }
+    eprintln!("error: {message}");
+    std::process::exit(2);
 }
 
 fn open(home: &PathBuf) -> Result<Hubkeep> {
