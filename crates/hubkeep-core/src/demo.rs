@@ -50,6 +50,8 @@ impl Hubkeep {
         let set = self.backup(&BackupRequest { stack: &source, offline: true, vault: None, strict: false })?;
         step(format!("backed it up offline: backup set {}", set.backup_id), self);
         let before = hubkeep_hubs::check_hub(&admin, &outputs.storage_path, &phoenix, true, 0).map_err(hubs_err)?;
+        let db_at_backup = database_fingerprint(&admin)?;
+        let files_at_backup = tree_fingerprint(&outputs.storage_path)?;
         hubkeep_hubs::mutate_demo(&admin, &outputs.storage_path, &phoenix).map_err(hubs_err)?;
         step("changed the hub after the backup (a new upload, a renamed room, a deleted room)".into(), self);
         let r = self.restore_backup(&restored, &set.backup_id, Some(format!("{restored}.example.org")), None, false)?;
@@ -58,11 +60,21 @@ impl Hubkeep {
         let rstack = self.stack(&restored)?;
         let rurl = crate::restore::conn_url(&self.admin_conn(&rstack)?);
         let after = hubkeep_hubs::check_hub(&rurl, &rstack.outputs.as_ref().expect("restored").storage_path, &phoenix, true, 0).map_err(hubs_err)?;
-        let equal = checked_count(&before) == checked_count(&after) && after.passed;
+        let rstorage = &rstack.outputs.as_ref().expect("restored").storage_path;
+        let equal = checked_count(&before) == checked_count(&after)
+            && after.passed
+            && database_fingerprint(&rurl)? == db_at_backup
+            && tree_fingerprint(rstorage)? == files_at_backup
+            && database_fingerprint(&admin)? != db_at_backup;
         step(format!(
-            "the restored hub has the {} owned files of backup time, every one decrypting with the restored phoenix-key; the source's later changes are not in it",
+            "compared: the restored database (every table, row by row) and file store (every file, byte by byte) {} the source at backup time, while the source has changed since; all {} owned files decrypt with the restored phoenix-key",
+            if equal { "equal" } else { "DIFFER FROM" },
             checked_count(&after)
         ), self);
+        step(format!("remove the demo with `hubkeep stack delete {source} --yes` and `hubkeep stack delete {restored} --yes`"), self);
+        if !equal {
+            return Err(Error::new("demo_failed", "the restored hub does not equal the source at backup time; see the steps above"));
+        }
         Ok(DemoReport {
             source_stack: source,
             restored_stack: restored,
@@ -77,4 +89,47 @@ impl Hubkeep {
 
 fn checked_count(r: &hubkeep_hubs::CheckReport) -> usize {
     r.categories.first().map(|c| c.checked).unwrap_or(0)
+}
+
+/// Every user table's rows, in a stable order, hashed: equal databases give
+/// equal maps.
+fn database_fingerprint(url: &str) -> Result<std::collections::BTreeMap<String, String>> {
+    let db = |e: postgres::Error| Error::new("database", crate::provider::pg_message(&e));
+    let mut c = postgres::Client::connect(url, postgres::NoTls).map_err(db)?;
+    let tables = c
+        .query(
+            "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+            &[],
+        )
+        .map_err(db)?;
+    let mut out = std::collections::BTreeMap::new();
+    for row in tables {
+        let t: String = row.get(0);
+        let q = format!("SELECT count(*)::text || ':' || coalesce(md5(string_agg(x::text, E'\\n' ORDER BY x::text)), '') FROM {t} x");
+        out.insert(t, c.query_one(&q, &[]).map_err(db)?.get::<_, String>(0));
+    }
+    Ok(out)
+}
+
+/// Every file's relative path and BLAKE3 hash (links by their target).
+fn tree_fingerprint(root: &std::path::Path) -> Result<std::collections::BTreeMap<std::path::PathBuf, String>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            let meta = std::fs::symlink_metadata(&path)?;
+            let rel = path.strip_prefix(root).expect("below the root").to_path_buf();
+            if meta.is_dir() {
+                dirs.push(path);
+                out.insert(rel, "dir".into());
+            } else if meta.file_type().is_symlink() {
+                out.insert(rel, format!("-> {}", std::fs::read_link(&path)?.display()));
+            } else {
+                out.insert(rel, blake3::hash(&std::fs::read(&path)?).to_hex().to_string());
+            }
+        }
+    }
+    Ok(out)
 }

@@ -248,3 +248,15 @@ fn an_adopted_hub_running_as_postgres_restores_into_a_new_stack() {
     assert_eq!(table_checksums(&restored_url), before);
     assert_eq!(tree(std::path::Path::new(r["outputs"]["storage_path"].as_str().unwrap())), files);
 }
+
+#[test]
+fn the_demo_runs_end_to_end_and_proves_the_restore() {
+    require_root!();
+    let home = Home::new();
+    let report = home.json(&["demo"]);
+    assert_eq!(report["hubs_check_passed"], true, "{report}");
+    assert_eq!(report["restored_equals_backup"], true, "{report}");
+    let stacks = home.json(&["stack", "list"]);
+    assert_eq!(stacks.as_array().unwrap().len(), 2);
+    assert!(stacks.as_array().unwrap().iter().all(|s| s["status"] == "ONLINE"));
+}
