@@ -49,6 +49,12 @@ impl Drop for OnlineGuard<'_> {
 impl Hubkeep {
     pub fn backup_set(&self, id: &str) -> Result<BackupSet> {
         let parsed = VaultObjectArn::parse(id)?.expect_kind(ArnKind::BackupSet)?;
+        if self.home.region(&parsed.region).is_err() || self.vault_record(&parsed.vault).is_err() {
+            return Err(Error::new("backup_not_found", format!(
+                "backup set {id} is in vault {} of region {}, which this home does not know: attach that vault first (`hubkeep vault attach {} --location … --recovery-key …`)",
+                parsed.vault, parsed.region, parsed.vault
+            )));
+        }
         self.home.catalog.get(Kind::BackupSet, &parsed.to_string())?.ok_or_else(|| {
             Error::new("backup_not_found", format!("backup set {id} does not exist in this home; on a new machine attach its vault first (`hubkeep vault attach`)"))
         })

@@ -34,9 +34,26 @@ pub struct BackupJobResult {
 impl Hubkeep {
     pub fn recovery_point(&self, arn: &str) -> Result<RecoveryPoint> {
         let parsed = VaultObjectArn::parse(arn)?.expect_kind(ArnKind::RecoveryPoint)?;
+        self.check_arn_home(&parsed)?;
         self.home.catalog.get(Kind::RecoveryPoint, &parsed.to_string())?.ok_or_else(|| {
             Error::new("recovery_point_not_found", format!("recovery point {arn} does not exist in this home; `hubkeep recovery-point list --vault {}` shows them", parsed.vault))
         })
+    }
+
+    /// An id of another region or of a vault this home does not know is
+    /// refused as such, not as a missing recovery point.
+    pub(crate) fn check_arn_home(&self, arn: &VaultObjectArn) -> Result<()> {
+        if self.home.region(&arn.region).is_err() {
+            return Err(Error::new("wrong_region", format!(
+                "{arn} belongs to region {}, which this home does not have; restores work within one region: attach its vault in that region (`hubkeep vault attach {} --location … --recovery-key …`)",
+                arn.region, arn.vault
+            )));
+        }
+        let vault = self.vault_record(&arn.vault)?;
+        if vault.region != arn.region {
+            return Err(Error::new("wrong_region", format!("{arn} names region {}, but vault {} is in region {}", arn.region, arn.vault, vault.region)));
+        }
+        Ok(())
     }
 
     pub fn recovery_points(&self, vault: Option<&str>) -> Result<Vec<RecoveryPoint>> {

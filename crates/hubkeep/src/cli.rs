@@ -340,6 +340,14 @@ pub enum ParamCmd {
     Get {
         name: String,
     },
+    /// Store a parameter, e.g. /keymaster/<stack>/phoenix-key or a server setting /ita/<stack>/…
+    Put {
+        name: String,
+        value: String,
+        /// Replace an existing value.
+        #[arg(long)]
+        overwrite: bool,
+    },
 }
 
 #[derive(Subcommand)]

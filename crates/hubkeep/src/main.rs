@@ -186,6 +186,20 @@ fn run(cli: Cli, home: &PathBuf) -> Result<Value> {
             let secrets = hk.home.secrets();
             match c {
                 ParamCmd::List { prefix } => to_value(secrets.list_prefix(&prefix)?.into_iter().filter(|m| m.arn.is_none()).collect::<Vec<_>>()),
+                ParamCmd::Put { name, value, overwrite } => {
+                    if !name.starts_with('/') || name.ends_with('/') || name.contains("//") {
+                        return Err(Error::invalid(format!("`{name}` is not a parameter name: use a path such as /keymaster/STACK/phoenix-key or /ita/STACK/SETTING")));
+                    }
+                    if name.starts_with("/hubkeep/") {
+                        return Err(Error::invalid(format!("{name} is managed by hubkeep itself")));
+                    }
+                    if secrets.find(&name)?.is_some() && !overwrite {
+                        return Err(Error::conflict(format!("parameter {name} already exists; add --overwrite to replace its value")));
+                    }
+                    let stack = name.split('/').nth(2).filter(|_| name.starts_with("/keymaster/") || name.starts_with("/ita/"));
+                    let meta = secrets.put(&name, hubkeep_core::secrets::SecretKind::Param, None, stack, &value)?;
+                    Ok(json!({"name": meta.name, "updated_at": meta.updated_at}))
+                }
                 ParamCmd::Get { name } => {
                     let (meta, value) = secrets.get(&name)?;
                     Ok(json!({"name": meta.name, "value": value}))

@@ -104,7 +104,11 @@ fn secrets_outlive_stacks_and_deletion_is_recoverable() {
     home.json(&["secret", "restore", &arn]);
     assert_eq!(home.json(&["secret", "get", &arn])["value"]["password"], password);
 
+    home.json(&["param", "put", "/ita/sec/disable-signups", "true"]);
+    let (code, _, _) = home.fails(&["param", "put", "/ita/sec/disable-signups", "false"]);
+    assert_eq!(code, "conflict", "an existing parameter needs --overwrite");
     home.json(&["stack", "delete", "sec", "--yes"]);
+    assert!(home.json(&["param", "list", "/ita/sec/"]).as_array().unwrap().is_empty(), "server settings go with their stack");
     assert_eq!(home.json(&["secret", "get", &arn])["value"]["password"], password, "the database secret outlives its stack");
     assert!(home.json(&["param", "list", "/keymaster/sec/"]).as_array().unwrap().len() >= 2, "keymaster parameters outlive the stack");
     let (code, _, _) = home.fails(&["stack", "show", "sec"]);

@@ -24,6 +24,8 @@ fn back_up_a_hub(home: &Home, extra_env: &[(&str, String)]) -> (serde_json::Valu
     hubkeep_hubs::populate_demo(&admin, Path::new(&storage), &key, 1).unwrap();
     let db = table_checksums(&admin);
     let files = tree(Path::new(&storage));
+    // A server setting: it belongs to the stack and never goes into a backup.
+    home.json(&["param", "put", "/ita/hub/max-room-size", "24"]);
     let mut backup = home.cmd(&["--json", "backup", "hub", "--offline"]);
     for (k, v) in extra_env {
         backup.env(k, v);
@@ -72,8 +74,19 @@ fn restore_on_a_new_home(old: Home, env: &[(&str, String)]) {
     let out = with_env(new.cmd(&["--json", "verify", set["backup_id"].as_str().unwrap()]));
     assert!(out.status.success(), "the attached backup verifies, Hubs check included: {}", String::from_utf8_lossy(&out.stderr));
 
+    // A different key already in this home is not silently replaced.
+    new.json(&["param", "put", "/keymaster/hub/phoenix-key", "some-other-value"]);
     let out = with_env(new.cmd(&["--json", "restore", "hub", "--backup", set["backup_id"].as_str().unwrap(), "--domain", "hub.example.org"]));
+    assert!(!out.status.success());
+    let err: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(err["error"]["code"], "secret_conflict", "{err}");
+    assert!(err["error"]["message"].as_str().unwrap().contains("--force"), "{err}");
+    assert!(new.json(&["stack", "list"]).as_array().unwrap().is_empty(), "a refused restore creates nothing");
+    assert_eq!(new.json(&["param", "get", "/keymaster/hub/phoenix-key"])["value"], "some-other-value");
+
+    let out = with_env(new.cmd(&["--json", "restore", "hub", "--backup", set["backup_id"].as_str().unwrap(), "--domain", "hub.example.org", "--force"]));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(new.json(&["param", "list", "/ita/"]).as_array().unwrap().is_empty(), "server settings are not in backups");
     let restored: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(restored["hubs_check"]["passed"], true);
     assert_eq!(new.json(&["param", "get", "/keymaster/hub/phoenix-key"])["value"], old_key, "keys come back from the vault's key bundle");
