@@ -4,7 +4,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "hubkeep", version, about = "Back up and restore Hubs deployments: database, file store and keys")]
+#[command(name = "hubkeep", version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("HUBKEEP_COMMIT"), ")"), about = "Back up and restore Hubs deployments: database, file store and keys")]
 pub struct Cli {
     /// The hubkeep home (catalog, secret store, config); default /var/lib/hubkeep as root.
     #[arg(long, global = true, env = "HUBKEEP_HOME")]
