@@ -248,10 +248,18 @@ impl Hubkeep {
         let hubs_check = if stack.profile == Profile::Hubs {
             let report = self.hubs_check(&stack, false)?;
             if !report.get("passed").and_then(|v| v.as_bool()).unwrap_or(false) {
-                return Err(Error::new("hubs_check_failed", format!(
-                    "the Hubs check of the restored stack failed: {}",
-                    summarize_check(&report)
-                )));
+                // Blobs that do not decrypt mean data and keys do not belong
+                // together: the restore is useless. Missing files are the
+                // source's own drift, restored faithfully: a warning.
+                if decrypt_failed(&report) {
+                    return Err(Error::new("hubs_check_failed", format!(
+                        "the Hubs check of the restored stack failed: {}; the keys do not match the data",
+                        summarize_check(&report)
+                    )));
+                }
+                let w = format!("the Hubs check found files missing, as they were in the backup: {}", summarize_check(&report));
+                self.note(&format!("warning: {w}"));
+                warnings.push(w);
             }
             Some(report)
         } else {
@@ -379,6 +387,15 @@ fn stack_exists(name: &str) -> Error {
     Error::new("stack_exists", format!(
         "stack {name} already exists: a backup is restored only into a NEW stack, never by updating an existing one; pick a new name, or delete {name} first (`hubkeep stack delete {name} --yes`)"
     ))
+}
+
+fn decrypt_failed(report: &serde_json::Value) -> bool {
+    report.get("categories").and_then(|c| c.as_array()).is_some_and(|cats| {
+        cats.iter().any(|c| {
+            c.get("name").and_then(|n| n.as_str()).is_some_and(|n| n.ends_with("decrypts with phoenix-key"))
+                && c.get("problems").and_then(|p| p.as_array()).is_some_and(|p| !p.is_empty())
+        })
+    })
 }
 
 fn summarize_check(report: &serde_json::Value) -> String {

@@ -214,8 +214,44 @@ fn strict_backup_fails_on_drift_and_plain_backup_reports_it() {
     let (code, msg, _) = home.fails(&["backup", "drifty", "--strict"]);
     assert_eq!(code, "drift", "{msg}");
     assert_eq!(home.json(&["stack", "show", "drifty"])["status"], "ONLINE");
+    // And a row whose blob is gone.
+    let blob = walk(std::path::Path::new(&format!("{storage}/owned"))).into_iter().find(|p| p.to_string_lossy().ends_with(".blob") && !p.to_string_lossy().contains("ffee0000")).unwrap();
+    std::fs::remove_file(&blob).unwrap();
     let set = home.json(&["backup", "drifty"]);
     assert_eq!(set["drift"]["blobs_without_row"], 1, "{}", set["drift"]);
+    assert_eq!(set["drift"]["rows_without_blob"], 1, "{}", set["drift"]);
+
+    // The hub is restored as it was, missing file included, with a warning.
+    let out = home.run(&["--json", "restore", "drifty2", "--backup", set["backup_id"].as_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["status"], "ONLINE");
+    assert!(r["warnings"].to_string().contains("missing"), "{}", r["warnings"]);
+
+    // Keys that do not match the data make a restore useless: refused and rolled back.
+    home.json(&["param", "put", "/keymaster/drifty/phoenix-key", "not-the-key", "--overwrite"]);
+    let (code, msg, _) = home.fails(&[
+        "stack", "create", "drifty3", "--domain", "d3.example.org",
+        "--restore-stack-name", "drifty",
+        "--restore-db-snapshot", set["db_snapshot_id"].as_str().unwrap(),
+        "--restore-db-secret-arn", set["db_secret_arn"].as_str().unwrap(),
+        "--restore-vault", set["vault"].as_str().unwrap(),
+        "--restore-recovery-point", set["recovery_point_arn"].as_str().unwrap(),
+    ]);
+    assert!(msg.contains("keys do not match"), "{code}: {msg}");
+    assert_eq!(home.json(&["stack", "show", "drifty3"])["status"], "CREATE_FAILED");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![];
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.file_type().unwrap().is_dir() {
+            out.extend(walk(&e.path()));
+        } else {
+            out.push(e.path());
+        }
+    }
+    out
 }
 
 /// Many Hubs deployments connect as the superuser `postgres` itself.
