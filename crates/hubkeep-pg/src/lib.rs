@@ -29,6 +29,7 @@ mod error;
 mod hashing;
 mod inspect;
 mod meta;
+mod postdata;
 mod restore;
 mod roles;
 mod snapshot;

@@ -1,5 +1,6 @@
 //! Restoring a snapshot into an existing, empty database: roles, pre-data
-//! schema, table data in parallel, post-data schema, sequence values,
+//! schema, table data in parallel with each table's indexes and keys built
+//! right after its data, the rest of the post-data schema, sequence values,
 //! database settings; every stream's checksum and every table's row count
 //! checked on the way.
 
@@ -19,6 +20,7 @@ use crate::error::PgError;
 use crate::hashing::HashingReader;
 use crate::inspect::{self, query_failed};
 use crate::meta::{self, SnapshotMeta, TableMeta};
+use crate::postdata::{split_post_data, PostDataPlan};
 use crate::roles;
 use crate::snapshot::{column_list, Progress};
 use crate::sql::{qualified, COPY_SESSION_SETTINGS};
@@ -167,20 +169,26 @@ pub fn restore_snapshot(
         true,
     )?;
 
+    // Read and checked before any data goes in; split so that each table's
+    // indexes and keys are built as soon as its data is in.
+    let post_data = split_post_data(
+        &read_script(source, meta, meta::STREAM_POST_DATA)?,
+        &meta.tables,
+    );
     let tables = copy_tables_in(
         source,
         meta,
         target,
+        &Builder {
+            psql: &psql_program,
+            post_data: &post_data,
+        },
         opts.jobs.max(1),
         opts.progress.as_ref(),
     )?;
 
     progress("post-data schema");
-    psql(
-        &read_script(source, meta, meta::STREAM_POST_DATA)?,
-        "restoring the post-data schema",
-        true,
-    )?;
+    psql(&post_data.serial, "restoring the post-data schema", true)?;
     progress("sequences");
     psql(
         &read_script(source, meta, meta::STREAM_SEQUENCES)?,
@@ -233,12 +241,20 @@ fn read_script(
     Ok(bytes)
 }
 
+/// What builds a table's indexes and keys once its data is in.
+struct Builder<'a> {
+    psql: &'a Path,
+    post_data: &'a PostDataPlan,
+}
+
 /// Loads every table with `jobs` COPY sessions, biggest tables first so the
-/// last one to finish is a small one.
+/// last one to finish is a small one; the session that loaded a table then
+/// builds its indexes and keys (one psql transaction) before taking the next.
 fn copy_tables_in(
     source: &dyn SnapshotSource,
     meta: &SnapshotMeta,
     target: &ConnInfo,
+    builder: &Builder,
     jobs: usize,
     progress: Option<&Progress>,
 ) -> Result<Vec<TableCheck>, PgError> {
@@ -276,6 +292,25 @@ fn copy_tables_in(
                         }
                         let check = copy_table_in(&mut client, target, source, table)?;
                         checks.lock().expect("checks lock").push(check);
+                        let key = (table.schema.clone(), table.name.clone());
+                        if let Some(script) = builder.post_data.per_table.get(&key) {
+                            if let Some(p) = progress {
+                                p(&format!(
+                                    "indexes and keys of table {}",
+                                    table.display_name()
+                                ));
+                            }
+                            run_psql(
+                                builder.psql,
+                                target,
+                                script,
+                                &format!(
+                                    "building the indexes and keys of table {}",
+                                    table.display_name()
+                                ),
+                                true,
+                            )?;
+                        }
                     }
                 })();
                 if let Err(e) = outcome {
@@ -315,14 +350,16 @@ fn copy_table_in(
         format!(" ({})", column_list(&table.columns))
     };
     let mut reader = HashingReader::new(source.open_stream(&table.stream).map_err(source_err)?);
-    let mut writer = client
-        .copy_in(
-            format!(
-                "COPY {}{columns} FROM STDIN",
-                qualified(&table.schema, &table.name)
-            )
-            .as_str(),
-        )
+    let table_sql = qualified(&table.schema, &table.name);
+    // The table is empty and has no foreign keys or triggers yet: emptying it
+    // in this transaction lets COPY write its rows frozen and all-visible,
+    // so the index builds that follow do not rewrite every page to set hint
+    // bits (nor does a later anti-wraparound vacuum).
+    let mut tx = client.transaction().map_err(query_err("loading"))?;
+    tx.batch_execute(&format!("TRUNCATE ONLY {table_sql}"))
+        .map_err(query_err("emptying"))?;
+    let mut writer = tx
+        .copy_in(format!("COPY {table_sql}{columns} FROM STDIN (FREEZE)").as_str())
         .map_err(query_err("loading"))?;
     let mut buf = vec![0u8; 256 * 1024];
     loop {
@@ -351,6 +388,7 @@ fn copy_table_in(
             actual: restored_rows,
         });
     }
+    tx.commit().map_err(query_err("loading"))?;
     Ok(TableCheck {
         table: table.display_name(),
         expected_rows: table.rows,
@@ -370,7 +408,7 @@ fn run_psql(
 ) -> Result<(), PgError> {
     let mut cmd = Command::new(program);
     target.apply_to(&mut cmd);
-    // Index builds in post-data go faster with more sort memory.
+    // Index and key builds go faster with more sort memory.
     cmd.env("PGOPTIONS", "-c maintenance_work_mem=256MB");
     cmd.args([
         "--no-psqlrc",

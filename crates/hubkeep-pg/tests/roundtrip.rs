@@ -207,16 +207,45 @@ fn restored_database_equals_the_source() {
     assert!(!String::from_utf8_lossy(&everything).contains("app-pw"));
 
     let target = dst.create_db("restored");
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let seen = lines.clone();
     let report = restore_snapshot(
         &store,
         &meta,
         &target,
         &RestoreOptions {
             jobs: 3,
+            progress: Some(Arc::new(move |l: &str| {
+                seen.lock().unwrap().push(l.to_string())
+            })),
             ..Default::default()
         },
     )
     .unwrap();
+    // Keys and indexes of tables with data were built right after their
+    // data, by the workers; the partitioned parent's waited for the end.
+    let restore_progress = lines.lock().unwrap().clone();
+    for table in ["app.accounts", "app.entries", "audit.events_2024"] {
+        let built = format!("indexes and keys of table {table}");
+        let loaded = restore_progress
+            .iter()
+            .position(|l| l.starts_with(&format!("table {table} (")));
+        let built_at = restore_progress.iter().position(|l| *l == built);
+        assert!(
+            loaded.is_some() && built_at > loaded,
+            "{built} after its data: {restore_progress:?}"
+        );
+        assert!(
+            built_at
+                < restore_progress
+                    .iter()
+                    .position(|l| l == "post-data schema"),
+            "{restore_progress:?}"
+        );
+    }
+    assert!(!restore_progress
+        .iter()
+        .any(|l| l == "indexes and keys of table audit.events"));
     assert_eq!(report.rows, meta.total_rows());
     assert!(report
         .tables
