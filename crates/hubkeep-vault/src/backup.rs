@@ -1,15 +1,17 @@
 //! Backing up a directory tree: walk it, reuse the parent's chunk lists for
-//! unchanged files, and stream every other file through a [`SnapshotWriter`].
+//! unchanged files, and stream every other file through a [`SnapshotWriter`],
+//! read ahead on their own thread.
 
-use std::fs::{self, File, Metadata};
+use std::fs::{self, Metadata};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use serde_bytes::ByteBuf;
 
 use crate::manifest::{Entry, KIND_DIR, KIND_FILE, KIND_SYMLINK};
+use crate::readahead::{ReadAhead, ReadEvent};
 use crate::writer::{ParentMap, SnapshotWriter};
 use crate::{BackupOptions, SnapshotSummary, Vault, VaultError};
 
@@ -137,7 +139,34 @@ impl Vault {
                     .sum(),
             );
         }
+        // Decide first which files must be read, so read-ahead can start on them.
+        let mut reuse: Vec<Option<&Entry>> = Vec::with_capacity(found.len());
+        let mut to_read = Vec::new();
         for f in &found {
+            let parent_entry = if f.meta.is_file() {
+                parent.get(&f.rel).filter(|p| {
+                    unchanged(&entry_for(f, KIND_FILE), p) && writer.all_known(&p.chunks)
+                })
+            } else {
+                None
+            };
+            if f.meta.is_file() && parent_entry.is_none() {
+                to_read.push(f.abs.clone());
+            }
+            reuse.push(parent_entry);
+        }
+        let reader = ReadAhead::start(to_read, writer.pool())?;
+        let mut events = std::collections::VecDeque::new();
+        let mut next_event = || -> Result<ReadEvent, VaultError> {
+            if events.is_empty() {
+                events.extend(reader.next_batch().ok_or_else(|| VaultError::Internal {
+                    detail: "the read-ahead thread stopped early".into(),
+                })?);
+            }
+            Ok(events.pop_front().expect("a batch is never empty"))
+        };
+        let mut read_index = 0;
+        for (f, reused) in found.iter().zip(reuse) {
             let ft = f.meta.file_type();
             if ft.is_dir() {
                 writer.push_entry(entry_for(f, KIND_DIR));
@@ -147,42 +176,155 @@ impl Vault {
                     fs::read_link(&f.abs).map_err(|e| VaultError::io("read symlink", &f.abs, e))?;
                 entry.target = Some(ByteBuf::from(target.as_os_str().as_bytes().to_vec()));
                 writer.push_entry(entry);
-            } else {
+            } else if let Some(p) = reused {
                 let mut entry = entry_for(f, KIND_FILE);
-                match parent.get(&f.rel) {
-                    Some(p) if unchanged(&entry, p) && writer.all_known(&p.chunks) => {
-                        entry.chunks = p.chunks.clone();
-                        writer.counters.files_unchanged += 1;
-                        if let Some(progress) = writer.progress() {
-                            progress.advance(entry.size);
-                        }
-                    }
-                    _ => {
-                        let file = File::options()
-                            .read(true)
-                            .custom_flags(libc::O_NOFOLLOW)
-                            .open(&f.abs);
-                        let mut file = match file {
-                            Ok(file) => file,
-                            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                                writer
-                                    .counters
-                                    .skipped
-                                    .push(String::from_utf8_lossy(&f.rel).into_owned());
-                                continue;
-                            }
-                            Err(e) => return Err(VaultError::io("open", &f.abs, e)),
-                        };
-                        let (chunks, size) = writer.chunk_file(&mut file).map_err(|e| {
-                            e.into_vault_error(|source| VaultError::io("read", &f.abs, source))
-                        })?;
-                        entry.chunks = chunks;
-                        entry.size = size;
-                    }
+                entry.chunks = p.chunks.clone();
+                writer.counters.files_unchanged += 1;
+                if let Some(progress) = writer.progress() {
+                    progress.advance(entry.size);
                 }
                 writer.push_entry(entry);
+            } else {
+                let this = read_index;
+                read_index += 1;
+                writer.begin_file();
+                loop {
+                    match next_event()? {
+                        ReadEvent::Data {
+                            file,
+                            block,
+                            range,
+                            last,
+                        } => {
+                            debug_assert_eq!(file, this);
+                            writer.feed_file(&block, range, last)?;
+                            if last {
+                                writer.end_file(entry_for(f, KIND_FILE));
+                                break;
+                            }
+                        }
+                        ReadEvent::Vanished { file } => {
+                            debug_assert_eq!(file, this);
+                            writer
+                                .counters
+                                .skipped
+                                .push(String::from_utf8_lossy(&f.rel).into_owned());
+                            break;
+                        }
+                        ReadEvent::Failed {
+                            file,
+                            action,
+                            error,
+                        } => {
+                            debug_assert_eq!(file, this);
+                            return Err(VaultError::io(action, &f.abs, error));
+                        }
+                    }
+                }
             }
         }
+        drop(reader);
         writer.commit()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chunker::ChunkerParams;
+    use fastcdc::v2020::{FastCDC, Normalization};
+    use std::collections::BTreeMap;
+    use std::ffi::OsStr;
+
+    fn noise(len: usize, seed: u64) -> Vec<u8> {
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as u8
+            })
+            .collect()
+    }
+
+    /// Small files first (so the big ones start in the middle of a read-ahead
+    /// block), big files that span several blocks, and three copies of one file.
+    fn mixed_tree(root: &Path) -> BTreeMap<Vec<u8>, Vec<u8>> {
+        let mut files = BTreeMap::new();
+        for i in 0..300u64 {
+            files.insert(
+                format!("a-small/{i:03}").into_bytes(),
+                noise((i * 997 % 20_000) as usize, i),
+            );
+        }
+        files.insert(b"b-big".to_vec(), noise(21 * 1024 * 1024 + 12_345, 1000));
+        let copy = noise(5 * 1024 * 1024 + 7, 2000);
+        for name in ["c-copy1", "c-copy2", "c-copy3"] {
+            files.insert(name.as_bytes().to_vec(), copy.clone());
+        }
+        files.insert(b"d-empty".to_vec(), Vec::new());
+        for (rel, data) in &files {
+            let path = root.join(OsStr::from_bytes(rel));
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, data).unwrap();
+        }
+        files
+    }
+
+    #[test]
+    fn the_same_tree_backed_up_twice_gives_the_same_snapshot_tree_and_nothing_new() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = hubkeep_store::open(
+            &format!("file://{}/vault", dir.path().display()),
+            &Default::default(),
+        )
+        .unwrap();
+        let vault = Vault::create(store).unwrap().vault;
+        let src = dir.path().join("src");
+        let files = mixed_tree(&src);
+        let total: u64 = files.values().map(|d| d.len() as u64).sum();
+
+        let first = vault.backup_dir(&src, &BackupOptions::default()).unwrap();
+        assert_eq!(first.bytes_read, total);
+        assert_eq!(
+            first.bytes_new,
+            total - 2 * files[&b"c-copy1".to_vec()].len() as u64,
+            "the three copies are stored once"
+        );
+        let second = vault.backup_dir(&src, &BackupOptions::default()).unwrap();
+        assert_eq!((second.bytes_new, second.chunks_new), (0, 0), "{second:?}");
+        assert_eq!(second.bytes_stored, 0, "not even the tree is stored again");
+        let trees: Vec<_> = [&first.id, &second.id]
+            .iter()
+            .map(|id| vault.load_manifest(id).unwrap().tree)
+            .collect();
+        assert_eq!(trees[0], trees[1]);
+
+        // Cut in read-ahead blocks, every file has the chunks FastCDC makes
+        // with the whole file in view.
+        let p = ChunkerParams::DEFAULT;
+        let seed = vault.inner.keys.chunker_seed;
+        for e in vault.load_entries(&first.id).unwrap() {
+            let Some(data) = files.get(e.path.as_slice()) else {
+                continue;
+            };
+            let expected: Vec<(crate::crypto::ChunkId, u64)> = FastCDC::with_level_and_seed(
+                data,
+                p.min,
+                p.avg,
+                p.max,
+                Normalization::Level1,
+                seed,
+            )
+            .map(|c| {
+                let bytes = &data[c.offset..c.offset + c.length];
+                (vault.inner.keys.chunk_id(bytes), bytes.len() as u64)
+            })
+            .collect();
+            let got: Vec<_> = e.chunks.iter().map(|c| (c.id(), c.len())).collect();
+            assert_eq!(got, expected, "{}", String::from_utf8_lossy(&e.path));
+            assert_eq!(e.size, data.len() as u64);
+        }
     }
 }

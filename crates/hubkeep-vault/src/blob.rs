@@ -11,19 +11,31 @@ pub(crate) const ZSTD_LEVEL: i32 = 1;
 /// No chunk decodes to more than this (fastcdc's largest maximum).
 pub(crate) const MAX_PLAINTEXT: usize = 16 * 1024 * 1024;
 
+thread_local! {
+    /// One compression context per worker thread: making one per chunk costs
+    /// an allocation of its whole workspace every time.
+    static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
 /// Compresses (when it shrinks) and seals one chunk.
 pub(crate) fn encode(keys: &VaultKeys, id: &ChunkId, data: &[u8]) -> Vec<u8> {
     // Layout while building: [nonce space][flag][body]; sealed in place.
     let mut buf = Vec::with_capacity(NONCE_LEN + 1 + data.len() + TAG_LEN);
     buf.resize(NONCE_LEN, 0);
     buf.push(ZSTD);
-    let compressed = zstd::bulk::Compressor::new(ZSTD_LEVEL)
-        .and_then(|mut c| {
-            // Give zstd room for 15/16 of the input only: if it cannot gain 1/16
-            // it fails fast and the chunk is stored raw.
-            let limit = data.len() - data.len() / 16;
-            buf.resize(NONCE_LEN + 1 + limit, 0);
-            c.compress_to_buffer(data, &mut buf[NONCE_LEN + 1..])
+    // Give zstd room for 15/16 of the input only: if it cannot gain 1/16
+    // it fails fast and the chunk is stored raw.
+    let limit = data.len() - data.len() / 16;
+    buf.resize(NONCE_LEN + 1 + limit, 0);
+    let compressed = COMPRESSOR
+        .with_borrow_mut(|c| {
+            if c.is_none() {
+                *c = Some(zstd::bulk::Compressor::new(ZSTD_LEVEL)?);
+            }
+            c.as_mut()
+                .expect("just made")
+                .compress_to_buffer(data, &mut buf[NONCE_LEN + 1..])
         })
         .ok()
         .filter(|&n| n > 0);

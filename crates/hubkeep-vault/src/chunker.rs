@@ -1,15 +1,19 @@
 //! Content-defined chunking of byte streams (FastCDC 2020, keyed gear table).
 //!
-//! One reusable buffer per chunker: small files cost no allocation beyond their
-//! chunk, and a cut is always decided with `max` bytes in view (or the end of
-//! the stream), so boundaries do not depend on how reads were split.
+//! A stream arrives as pieces (read-ahead blocks; a piece may hold several
+//! small files back to back, a big file spans many pieces). Each cut is the
+//! one FastCDC would make with the whole stream in view, so boundaries do not
+//! depend on how the stream was split: a cut found before the end of the bytes
+//! in view is final (the gear hash only looks backwards), and without one the
+//! chunker waits for more bytes until it has `max` in view or the stream ends.
+//! Chunks inside one piece are handed out as ranges of it (no copy); only a
+//! chunk that spans two pieces is copied, into its own buffer.
 
-use std::io::{self, Read};
+use std::ops::Range;
 
 use fastcdc::v2020::{FastCDC, Normalization};
 use serde::{Deserialize, Serialize};
 
-/// Chunk size bounds in bytes; stored in the vault's `config`.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 pub(crate) struct ChunkerParams {
     pub min: u32,
@@ -44,10 +48,20 @@ impl ChunkerParams {
     }
 }
 
+/// One chunk, as [`Chunker::feed`] hands it out.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Cut {
+    /// These bytes of the piece just fed.
+    Shared(Range<usize>),
+    /// A chunk that began in an earlier piece, copied.
+    Owned(Vec<u8>),
+}
+
 pub(crate) struct Chunker {
     params: ChunkerParams,
     seed: u64,
-    buf: Vec<u8>,
+    /// The start of a chunk whose cut is not decided yet (less than `max` bytes).
+    carry: Vec<u8>,
 }
 
 impl Chunker {
@@ -55,49 +69,60 @@ impl Chunker {
         Chunker {
             params,
             seed,
-            buf: Vec::new(),
+            carry: Vec::new(),
         }
     }
 
-    /// Reads `source` to its end, calling `emit` with each chunk in order.
-    /// Returns the number of bytes read.
-    pub fn chunk<E: From<io::Error>>(
+    /// Forgets a stream left unfinished (after an error), before the next one.
+    pub fn reset(&mut self) {
+        self.carry.clear();
+    }
+
+    /// Feeds the next piece of the current stream (`last`: the stream ends
+    /// with it) and calls `emit` with every chunk now decided, in order.
+    pub fn feed<E>(
         &mut self,
-        source: &mut dyn Read,
-        mut emit: impl FnMut(&[u8]) -> Result<(), E>,
-    ) -> Result<u64, E> {
+        piece: &[u8],
+        last: bool,
+        mut emit: impl FnMut(Cut) -> Result<(), E>,
+    ) -> Result<(), E> {
         let max = self.params.max as usize;
-        // Twice the look-ahead: the unconsumed tail is moved to the front only
-        // when less than `max` bytes of room remain, about once per `max` bytes.
-        let cap = 2 * max;
-        if self.buf.len() < cap {
-            self.buf.resize(cap, 0);
+        let mut pos = 0;
+        while !self.carry.is_empty() {
+            let old = self.carry.len();
+            let take = (max - old).min(piece.len() - pos);
+            self.carry.extend_from_slice(&piece[pos..pos + take]);
+            let len = old + take;
+            let cut = self.cut(&self.carry);
+            if cut == len && len < max && !(last && pos + take == piece.len()) {
+                // Still undecided: every byte of the piece is in the carry now.
+                return Ok(());
+            }
+            if cut >= old {
+                // The rest of the piece stays where it is.
+                pos += cut - old;
+                self.carry.truncate(cut);
+                emit(Cut::Owned(std::mem::take(&mut self.carry)))?;
+            } else {
+                // A cut inside the old carry: FastCDC scans positions in pairs,
+                // so the last byte of an odd-length view was not yet examined.
+                let rest = self.carry[cut..old].to_vec();
+                self.carry.truncate(cut);
+                emit(Cut::Owned(std::mem::replace(&mut self.carry, rest)))?;
+            }
         }
-        let (mut start, mut len) = (0usize, 0usize);
-        let mut eof = false;
-        let mut total = 0u64;
-        loop {
-            if !eof && len < max && start + max > cap {
-                self.buf.copy_within(start..start + len, 0);
-                start = 0;
+        while pos < piece.len() {
+            let view = &piece[pos..];
+            let cut = self.cut(view);
+            if cut == view.len() && view.len() < max && !last {
+                self.carry.reserve(max);
+                self.carry.extend_from_slice(view);
+                return Ok(());
             }
-            while !eof && len < max {
-                match source.read(&mut self.buf[start + len..start + max]) {
-                    Ok(0) => eof = true,
-                    Ok(n) => len += n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            if len == 0 {
-                return Ok(total);
-            }
-            let end = self.cut(&self.buf[start..start + len]);
-            emit(&self.buf[start..start + end])?;
-            total += end as u64;
-            start += end;
-            len -= end;
+            emit(Cut::Shared(pos..pos + cut))?;
+            pos += cut;
         }
+        Ok(())
     }
 
     fn cut(&self, data: &[u8]) -> usize {
@@ -125,24 +150,42 @@ mod tests {
         max: 1024,
     };
 
-    fn chunks(params: ChunkerParams, seed: u64, data: &[u8], read_size: usize) -> Vec<Vec<u8>> {
-        struct Dribble<'a>(&'a [u8], usize);
-        impl Read for Dribble<'_> {
-            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-                let n = self.0.len().min(self.1).min(buf.len());
-                buf[..n].copy_from_slice(&self.0[..n]);
-                self.0 = &self.0[n..];
-                Ok(n)
-            }
-        }
+    /// Chunks `data` fed in pieces of `piece` bytes.
+    fn chunks(params: ChunkerParams, seed: u64, data: &[u8], piece: usize) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
-        Chunker::new(params, seed)
-            .chunk::<io::Error>(&mut Dribble(data, read_size), |c| {
-                out.push(c.to_vec());
-                Ok(())
-            })
-            .unwrap();
+        let mut chunker = Chunker::new(params, seed);
+        let pieces: Vec<&[u8]> = if data.is_empty() {
+            vec![data]
+        } else {
+            data.chunks(piece).collect()
+        };
+        for (i, p) in pieces.iter().enumerate() {
+            chunker
+                .feed::<()>(p, i + 1 == pieces.len(), |c| {
+                    out.push(match c {
+                        Cut::Shared(r) => p[r].to_vec(),
+                        Cut::Owned(v) => v,
+                    });
+                    Ok(())
+                })
+                .unwrap();
+        }
+        assert!(chunker.carry.is_empty(), "nothing left over at the end");
         out
+    }
+
+    /// What FastCDC itself cuts with the whole stream in view.
+    fn reference(params: ChunkerParams, seed: u64, data: &[u8]) -> Vec<Vec<u8>> {
+        FastCDC::with_level_and_seed(
+            data,
+            params.min,
+            params.avg,
+            params.max,
+            Normalization::Level1,
+            seed,
+        )
+        .map(|c| data[c.offset..c.offset + c.length].to_vec())
+        .collect()
     }
 
     fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
@@ -159,11 +202,12 @@ mod tests {
 
     proptest! {
         #[test]
-        fn chunks_reassemble_and_do_not_depend_on_read_sizes(len in 0usize..20_000, seed: u64, read in 1usize..3000) {
+        fn chunks_reassemble_and_do_not_depend_on_piece_sizes(len in 0usize..20_000, seed: u64, piece in 1usize..3000) {
             let data = pseudo_random(len, seed);
-            let a = chunks(SMALL, 5, &data, read);
+            let a = chunks(SMALL, 5, &data, piece);
             let b = chunks(SMALL, 5, &data, 1 << 20);
             prop_assert_eq!(&a, &b);
+            prop_assert_eq!(&a, &reference(SMALL, 5, &data));
             prop_assert_eq!(a.concat(), data);
             for c in &a[..a.len().saturating_sub(1)] {
                 prop_assert!(c.len() >= 64 && c.len() <= 1024);
@@ -184,6 +228,14 @@ mod tests {
             "{shared} of {} chunks reused",
             after.len()
         );
+    }
+
+    #[test]
+    fn low_entropy_data_is_cut_at_max_whatever_the_pieces() {
+        let data = vec![7u8; 10_000];
+        let a = chunks(SMALL, 9, &data, 333);
+        assert_eq!(a, reference(SMALL, 9, &data));
+        assert!(a[..a.len() - 1].iter().all(|c| c.len() == 1024));
     }
 
     #[test]

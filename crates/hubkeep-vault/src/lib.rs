@@ -34,6 +34,7 @@ mod lease;
 mod manifest;
 mod objects;
 mod pack;
+mod readahead;
 mod reader;
 mod restore;
 mod snapshot_id;

@@ -84,7 +84,13 @@ pub(crate) struct PackBuilder {
 
 impl PackBuilder {
     pub fn new() -> Self {
-        let mut data = Vec::with_capacity(PACK_TARGET + 4 * 1024 * 1024);
+        Self::reusing(Vec::new())
+    }
+
+    /// A new pack in the buffer of an uploaded one (no fresh pages to fault in).
+    pub fn reusing(mut data: Vec<u8>) -> Self {
+        data.clear();
+        data.reserve(PACK_TARGET + 4 * 1024 * 1024);
         data.extend_from_slice(PACK_MAGIC);
         PackBuilder {
             name: hex::encode(crate::crypto::random_bytes::<16>()),

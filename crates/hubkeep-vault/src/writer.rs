@@ -1,29 +1,38 @@
-//! Writing a snapshot: chunk, deduplicate, then compress, seal and pack on
-//! worker threads, upload packs and their indexes, and commit with a manifest.
+//! Writing a snapshot: chunk, then hash, deduplicate, compress, seal and pack
+//! on worker threads, upload packs and their indexes, and commit with a manifest.
 //!
 //! Threads and bounded queues:
-//! caller (read, chunk, hash, dedup) → workers ×N (compress, seal) → packer
-//! (fill a 16 MiB pack) → uploader (write pack, then its index). At most two
-//! packs and a handful of chunks are in memory at once.
+//! read-ahead (files into pooled 8 MiB blocks, see [`crate::readahead`]) →
+//! caller (cut chunks: ranges of the blocks, no copy) → workers ×N (keyed
+//! BLAKE3, "already known?", compress, seal) → packer (fill a 16 MiB pack) →
+//! uploader (write pack, then its index). The block pool, two packs and a
+//! handful of sealed chunks are all the data in memory at once.
+//!
+//! Determinism: the caller cuts chunks in file order and each chunk's id lands
+//! in its own slot, so the tree does not depend on which worker hashed what;
+//! the "already known" set is shared, so a chunk is stored once per vault
+//! whichever worker sees it first.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use serde_bytes::ByteBuf;
 
-use crate::chunker::Chunker;
+use crate::chunker::{Chunker, Cut};
 use crate::crypto::{ChunkId, VaultKeys};
 use crate::lease::{Lease, Role};
 use crate::manifest::{
     encode_tree, ChunkRef, Entry, Manifest, SnapshotStats, KIND_DIR, KIND_FILE, KIND_SYMLINK,
 };
 use crate::pack::{ChunkKind, PackBuilder};
+use crate::readahead::{Block, BlockPool, BLOCK_SIZE};
 use crate::{blob, snapshot_id, Progress, SnapshotSummary, StreamStats, Vault, VaultError};
 
 /// Builds one snapshot. Nothing is visible until [`SnapshotWriter::commit`];
@@ -36,9 +45,13 @@ pub struct SnapshotWriter {
     meta: serde_json::Value,
     parent: Option<String>,
     entries: Vec<Entry>,
+    /// Entries whose chunk ids are still being hashed: (entry index, chunks).
+    unresolved: Vec<(usize, Vec<Pending>)>,
+    /// The chunks of the file being fed.
+    current: Vec<Pending>,
     paths: HashSet<Vec<u8>>,
-    known: HashSet<ChunkId>,
     chunker: Chunker,
+    pool: Arc<BlockPool>,
     pipeline: Pipeline,
     progress: Option<Arc<dyn Progress>>,
     started: Instant,
@@ -59,25 +72,94 @@ impl std::fmt::Debug for SnapshotWriter {
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Counters {
     pub bytes_read: u64,
-    pub bytes_new: u64,
-    pub chunks_new: u64,
     pub files_unchanged: u64,
     pub skipped: Vec<String>,
 }
 
-/// Completion tracking for one stream's chunks, so `add_stream` can report stored bytes.
+/// Blocks in the pool: one being read, one queued, one being cut, one held
+/// by chunks still in the workers.
+const POOL_BLOCKS: usize = 4;
+
+/// A chunk's id, once a worker has hashed it.
+type Slot = Arc<OnceLock<ChunkId>>;
+
+/// A chunk cut but maybe not hashed yet.
+struct Pending {
+    slot: Slot,
+    len: usize,
+}
+
+impl Pending {
+    fn resolve(&self) -> ChunkRef {
+        ChunkRef::new(*self.slot.get().expect("every job was hashed"), self.len)
+    }
+}
+
+/// Completion tracking for a set of chunks (the whole snapshot, or one stream).
 #[derive(Default)]
 struct Tracker {
-    stored: AtomicU64,
     pending: Mutex<u64>,
     done: Condvar,
+    new_bytes: AtomicU64,
+    new_chunks: AtomicU64,
+    stored: AtomicU64,
+}
+
+impl Tracker {
+    fn add(&self) {
+        *self.pending.lock().expect("tracker") += 1;
+    }
+
+    /// One chunk done; `new`: (plaintext, sealed) length when it was stored.
+    /// Tree chunks count in stored bytes only, like the manifest's own bytes.
+    fn finish(&self, new: Option<(usize, usize)>, kind: ChunkKind) {
+        if let Some((raw, sealed)) = new {
+            if kind == ChunkKind::Data {
+                self.new_bytes.fetch_add(raw as u64, Ordering::Relaxed);
+                self.new_chunks.fetch_add(1, Ordering::Relaxed);
+            }
+            self.stored.fetch_add(sealed as u64, Ordering::Relaxed);
+        }
+        let mut pending = self.pending.lock().expect("tracker");
+        *pending -= 1;
+        if *pending == 0 {
+            self.done.notify_all();
+        }
+    }
+
+    /// Waits until every chunk added so far is hashed (and sealed if new).
+    fn wait(&self, abort: &AtomicBool) {
+        let mut pending = self.pending.lock().expect("tracker");
+        while *pending > 0 && !abort.load(Ordering::SeqCst) {
+            pending = self
+                .done
+                .wait_timeout(pending, std::time::Duration::from_millis(100))
+                .expect("tracker")
+                .0;
+        }
+    }
+}
+
+/// A chunk's bytes: a range of a shared block, or a copy.
+enum ChunkData {
+    Shared(Arc<Block>, Range<usize>),
+    Owned(Vec<u8>),
+}
+
+impl ChunkData {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            ChunkData::Shared(block, range) => &block.bytes()[range.clone()],
+            ChunkData::Owned(v) => v,
+        }
+    }
 }
 
 struct Job {
-    id: ChunkId,
-    data: Vec<u8>,
+    data: ChunkData,
+    slot: Slot,
     kind: ChunkKind,
-    tracker: Option<Arc<Tracker>>,
+    stream: Option<Arc<Tracker>>,
 }
 
 struct Sealed {
@@ -93,7 +175,10 @@ struct Pipeline {
     packer: Option<JoinHandle<()>>,
     abort: Arc<AtomicBool>,
     error: Arc<Mutex<Option<VaultError>>>,
-    stored: Arc<AtomicU64>,
+    /// Every chunk of the snapshot.
+    all: Arc<Tracker>,
+    /// Chunk ids in the vault or already stored by this writer.
+    known: Arc<Mutex<HashSet<ChunkId>>>,
 }
 
 fn record_error(slot: &Mutex<Option<VaultError>>, abort: &AtomicBool, e: VaultError) {
@@ -118,17 +203,18 @@ fn keep_pack_buffers_out_of_the_heap() {
 }
 
 impl Pipeline {
-    fn start(vault: &Vault) -> Result<Pipeline, VaultError> {
+    fn start(vault: &Vault, known: HashSet<ChunkId>) -> Result<Pipeline, VaultError> {
         keep_pack_buffers_out_of_the_heap();
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2)
             .clamp(2, 8);
-        let (work_tx, work_rx) = mpsc::sync_channel::<Job>(threads);
+        let (work_tx, work_rx) = mpsc::sync_channel::<Job>(2 * threads);
         let (sealed_tx, sealed_rx) = mpsc::sync_channel::<Sealed>(threads);
         let abort = Arc::new(AtomicBool::new(false));
         let error = Arc::new(Mutex::new(None));
-        let stored = Arc::new(AtomicU64::new(0));
+        let all = Arc::new(Tracker::default());
+        let known = Arc::new(Mutex::new(known));
         let work_rx = Arc::new(Mutex::new(work_rx));
         let spawn_err = |e: std::io::Error| VaultError::Internal {
             detail: format!("cannot start a worker thread: {e}"),
@@ -138,11 +224,11 @@ impl Pipeline {
             let rx = work_rx.clone();
             let tx = sealed_tx.clone();
             let keys = vault.inner.keys.clone();
-            let stored = stored.clone();
+            let (all, known) = (all.clone(), known.clone());
             workers.push(
                 std::thread::Builder::new()
                     .name(format!("hubkeep-seal-{i}"))
-                    .spawn(move || seal_worker(&keys, &rx, &tx, &stored))
+                    .spawn(move || seal_worker(&keys, &rx, &tx, &known, &all))
                     .map_err(spawn_err)?,
             );
         }
@@ -160,13 +246,40 @@ impl Pipeline {
             packer: Some(packer),
             abort,
             error,
-            stored,
+            all,
+            known,
         })
     }
 
-    fn send(&self, job: Job) -> Result<(), VaultError> {
+    /// Queues one chunk for hashing; returns the slot its id will land in.
+    fn send(
+        &self,
+        data: ChunkData,
+        kind: ChunkKind,
+        stream: Option<&Arc<Tracker>>,
+    ) -> Result<Slot, VaultError> {
+        let slot = Slot::default();
+        self.all.add();
+        if let Some(t) = stream {
+            t.add();
+        }
+        let job = Job {
+            data,
+            slot: slot.clone(),
+            kind,
+            stream: stream.cloned(),
+        };
         let sent = self.work.as_ref().expect("pipeline open").send(job);
         if sent.is_err() || self.abort.load(Ordering::SeqCst) {
+            return Err(self.take_error());
+        }
+        Ok(slot)
+    }
+
+    /// Waits until every chunk of `tracker` is hashed.
+    fn wait(&self, tracker: &Tracker) -> Result<(), VaultError> {
+        tracker.wait(&self.abort);
+        if self.abort.load(Ordering::SeqCst) {
             return Err(self.take_error());
         }
         Ok(())
@@ -217,30 +330,35 @@ fn seal_worker(
     keys: &VaultKeys,
     rx: &Mutex<Receiver<Job>>,
     tx: &SyncSender<Sealed>,
-    stored: &AtomicU64,
+    known: &Mutex<HashSet<ChunkId>>,
+    all: &Tracker,
 ) {
     loop {
         let job = match rx.lock().expect("work queue").recv() {
             Ok(job) => job,
             Err(_) => return,
         };
-        let sealed = blob::encode(keys, &job.id, &job.data);
-        stored.fetch_add(sealed.len() as u64, Ordering::Relaxed);
-        if let Some(t) = &job.tracker {
-            t.stored.fetch_add(sealed.len() as u64, Ordering::Relaxed);
-            let mut pending = t.pending.lock().expect("tracker");
-            *pending -= 1;
-            t.done.notify_all();
-        }
-        let out = Sealed {
-            id: job.id,
-            sealed,
-            raw_len: job.data.len(),
+        let data = job.data.bytes();
+        let id = keys.chunk_id(data);
+        job.slot.set(id).expect("each slot is filled once");
+        let new = known.lock().expect("known chunks").insert(id);
+        let sealed = new.then(|| Sealed {
+            id,
+            sealed: blob::encode(keys, &id, data),
+            raw_len: data.len(),
             kind: job.kind,
-        };
+        });
+        // Release the block before waiting on the packer.
         drop(job.data);
-        if tx.send(out).is_err() {
-            return;
+        let counts = sealed.as_ref().map(|s| (s.raw_len, s.sealed.len()));
+        all.finish(counts, job.kind);
+        if let Some(t) = &job.stream {
+            t.finish(counts, job.kind);
+        }
+        if let Some(s) = sealed {
+            if tx.send(s).is_err() {
+                return;
+            }
         }
     }
 }
@@ -251,20 +369,22 @@ fn packer(
     abort: &Arc<AtomicBool>,
     error: &Arc<Mutex<Option<VaultError>>>,
 ) {
-    // Rendezvous channel: the packer fills the next pack while the uploader writes the last.
+    // Rendezvous channel: the packer fills the next pack while the uploader
+    // writes the last, then hands its buffer back for the pack after next.
     let (up_tx, up_rx) = mpsc::sync_channel::<PackBuilder>(0);
+    let (back_tx, back_rx) = mpsc::sync_channel::<Vec<u8>>(1);
     let uploader = {
         let (vault, abort, error) = (vault.clone(), abort.clone(), error.clone());
         std::thread::Builder::new()
             .name("hubkeep-upload".into())
             .spawn(move || {
                 for pack in up_rx {
-                    if abort.load(Ordering::SeqCst) {
-                        continue;
+                    if !abort.load(Ordering::SeqCst) {
+                        if let Err(e) = upload(&vault, &pack) {
+                            record_error(&error, &abort, e);
+                        }
                     }
-                    if let Err(e) = upload(&vault, &pack) {
-                        record_error(&error, &abort, e);
-                    }
+                    let _ = back_tx.try_send(pack.data);
                 }
             })
     };
@@ -287,12 +407,16 @@ fn packer(
             continue;
         }
         pack.push(&s.id, &s.sealed, s.raw_len, s.kind);
-        if pack.is_full()
-            && up_tx
-                .send(std::mem::replace(&mut pack, PackBuilder::new()))
-                .is_err()
-        {
-            break;
+        if pack.is_full() {
+            let full = std::mem::replace(&mut pack, PackBuilder::new());
+            if up_tx.send(full).is_err() {
+                break;
+            }
+            // The uploader handed back the buffer of the pack before `full`
+            // just before it took `full`: two pack buffers in all.
+            if let Ok(buf) = back_rx.try_recv() {
+                pack = PackBuilder::reusing(buf);
+            }
         }
     }
     if !pack.is_empty() && !abort.load(Ordering::SeqCst) {
@@ -359,6 +483,7 @@ impl SnapshotWriter {
         let lease = Lease::acquire(&vault.inner.store, Role::Backup)?;
         let index = vault.load_index()?;
         let known: HashSet<ChunkId> = index.chunks.keys().copied().collect();
+        drop(index);
         let created = Utc::now();
         Ok(SnapshotWriter {
             vault: vault.clone(),
@@ -368,10 +493,12 @@ impl SnapshotWriter {
             meta,
             parent,
             entries: Vec::new(),
+            unresolved: Vec::new(),
+            current: Vec::new(),
             paths: HashSet::new(),
-            known,
             chunker: Chunker::new(vault.inner.config.chunker, vault.inner.keys.chunker_seed),
-            pipeline: Pipeline::start(vault)?,
+            pool: BlockPool::new(POOL_BLOCKS, BLOCK_SIZE),
+            pipeline: Pipeline::start(vault, known)?,
             progress,
             started: Instant::now(),
             counters: Counters::default(),
@@ -396,27 +523,18 @@ impl SnapshotWriter {
             return Err(VaultError::DuplicatePath { path: path.into() });
         }
         let tracker = Arc::new(Tracker::default());
-        let new_before = self.counters.bytes_new;
-        let (chunks, bytes) = self.chunk_source(data, Some(&tracker)).map_err(|e| {
+        let bytes = self.chunk_stream(data, &tracker).map_err(|e| {
             e.into_vault_error(|source| VaultError::Io {
                 action: "read stream",
                 path: path.into(),
                 source,
             })
         })?;
-        {
-            let mut pending = tracker.pending.lock().expect("tracker");
-            while *pending > 0 && !self.pipeline.abort.load(Ordering::SeqCst) {
-                pending = tracker
-                    .done
-                    .wait_timeout(pending, std::time::Duration::from_millis(100))
-                    .expect("tracker")
-                    .0;
-            }
-        }
-        if self.pipeline.abort.load(Ordering::SeqCst) {
-            return Err(self.pipeline.take_error());
-        }
+        self.pipeline.wait(&tracker)?;
+        let chunks = std::mem::take(&mut self.current)
+            .iter()
+            .map(Pending::resolve)
+            .collect();
         let now = Utc::now();
         self.push_entry(Entry {
             path: ByteBuf::from(path.as_bytes().to_vec()),
@@ -435,62 +553,98 @@ impl SnapshotWriter {
         });
         Ok(StreamStats {
             bytes,
-            new_bytes: self.counters.bytes_new - new_before,
+            new_bytes: tracker.new_bytes.load(Ordering::Relaxed),
             stored_bytes: tracker.stored.load(Ordering::Relaxed),
         })
     }
 
-    /// Chunks one file's content into the pipeline; returns its chunk list and length.
-    pub(crate) fn chunk_file(
+    /// Reads a stream into pool blocks on this thread and feeds them to the
+    /// chunker; the chunks are left in `self.current`.
+    fn chunk_stream(
         &mut self,
         source: &mut dyn Read,
-    ) -> Result<(Vec<ChunkRef>, u64), ChunkError> {
-        self.chunk_source(source, None)
+        tracker: &Arc<Tracker>,
+    ) -> Result<u64, ChunkError> {
+        self.begin_file();
+        let never = AtomicBool::new(false);
+        let mut total = 0;
+        loop {
+            let mut block = self.pool.take(&never).expect("never stopped");
+            let eof = block.fill_from(source)?;
+            let len = block.len();
+            total += len as u64;
+            self.feed(&block.freeze(), 0..len, eof, Some(tracker))
+                .map_err(ChunkError::Vault)?;
+            if eof {
+                return Ok(total);
+            }
+        }
     }
 
-    fn chunk_source(
+    /// The block pool that read-ahead for this writer fills.
+    pub(crate) fn pool(&self) -> Arc<BlockPool> {
+        self.pool.clone()
+    }
+
+    /// Starts a new file: what [`SnapshotWriter::feed`] gets next is its content.
+    pub(crate) fn begin_file(&mut self) {
+        self.chunker.reset();
+        self.current.clear();
+    }
+
+    /// Cuts the next bytes of the current file into chunks and queues them.
+    pub(crate) fn feed_file(
         &mut self,
-        source: &mut dyn Read,
-        tracker: Option<&Arc<Tracker>>,
-    ) -> Result<(Vec<ChunkRef>, u64), ChunkError> {
-        let mut refs = Vec::new();
-        let keys = self.vault.inner.keys.clone();
-        let (known, pipeline, counters, progress) = (
-            &mut self.known,
+        block: &Arc<Block>,
+        range: Range<usize>,
+        last: bool,
+    ) -> Result<(), VaultError> {
+        self.feed(block, range, last, None)
+    }
+
+    fn feed(
+        &mut self,
+        block: &Arc<Block>,
+        range: Range<usize>,
+        last: bool,
+        stream: Option<&Arc<Tracker>>,
+    ) -> Result<(), VaultError> {
+        let piece = &block.bytes()[range.clone()];
+        let (pipeline, current, counters, progress) = (
             &self.pipeline,
+            &mut self.current,
             &mut self.counters,
             &self.progress,
         );
-        let total = self.chunker.chunk::<ChunkError>(source, |chunk| {
-            let id = keys.chunk_id(chunk);
-            refs.push(ChunkRef::new(id, chunk.len()));
-            counters.bytes_read += chunk.len() as u64;
-            if known.insert(id) {
-                counters.bytes_new += chunk.len() as u64;
-                counters.chunks_new += 1;
-                if let Some(t) = tracker {
-                    *t.pending.lock().expect("tracker") += 1;
+        self.chunker.feed(piece, last, |cut| {
+            let data = match cut {
+                Cut::Shared(r) => {
+                    ChunkData::Shared(block.clone(), range.start + r.start..range.start + r.end)
                 }
-                pipeline
-                    .send(Job {
-                        id,
-                        data: chunk.to_vec(),
-                        kind: ChunkKind::Data,
-                        tracker: tracker.cloned(),
-                    })
-                    .map_err(ChunkError::Vault)?;
-            }
+                Cut::Owned(v) => ChunkData::Owned(v),
+            };
+            let len = data.bytes().len();
+            let slot = pipeline.send(data, ChunkKind::Data, stream)?;
+            current.push(Pending { slot, len });
+            counters.bytes_read += len as u64;
             if let Some(p) = progress {
-                p.advance(chunk.len() as u64);
+                p.advance(len as u64);
             }
             Ok(())
-        })?;
-        Ok((refs, total))
+        })
+    }
+
+    /// Ends the current file: `entry` gets its chunks once they are hashed.
+    pub(crate) fn end_file(&mut self, entry: Entry) {
+        let chunks = std::mem::take(&mut self.current);
+        self.unresolved.push((self.entries.len(), chunks));
+        self.push_entry(entry);
     }
 
     /// True when every chunk is already in the vault (so a parent's list can be reused).
     pub(crate) fn all_known(&self, chunks: &[ChunkRef]) -> bool {
-        chunks.iter().all(|c| self.known.contains(&c.id()))
+        let known = self.pipeline.known.lock().expect("known chunks");
+        chunks.iter().all(|c| known.contains(&c.id()))
     }
 
     pub(crate) fn progress(&self) -> Option<&Arc<dyn Progress>> {
@@ -505,34 +659,33 @@ impl SnapshotWriter {
     /// Stores the tree, waits for every upload, then writes the manifest — the
     /// moment the snapshot exists.
     pub fn commit(mut self) -> Result<SnapshotSummary, VaultError> {
+        self.pipeline.wait(&self.pipeline.all)?;
+        for (i, chunks) in std::mem::take(&mut self.unresolved) {
+            let entry = &mut self.entries[i];
+            entry.chunks = chunks.iter().map(Pending::resolve).collect();
+            entry.size = entry.chunks.iter().map(ChunkRef::len).sum();
+        }
         self.entries.sort_unstable_by(|a, b| a.path.cmp(&b.path));
-        let tree_bytes = encode_tree(&self.entries);
+        let tree_bytes = Block::unpooled(encode_tree(&self.entries));
         let mut tree = Vec::new();
-        let keys = self.vault.inner.keys.clone();
-        let (known, pipeline) = (&mut self.known, &self.pipeline);
+        let pipeline = &self.pipeline;
+        self.chunker.reset();
         self.chunker
-            .chunk::<ChunkError>(&mut tree_bytes.as_slice(), |chunk| {
-                let id = keys.chunk_id(chunk);
-                tree.push(ChunkRef::new(id, chunk.len()));
-                if known.insert(id) {
-                    pipeline
-                        .send(Job {
-                            id,
-                            data: chunk.to_vec(),
-                            kind: ChunkKind::Tree,
-                            tracker: None,
-                        })
-                        .map_err(ChunkError::Vault)?;
-                }
+            .feed::<VaultError>(tree_bytes.bytes(), true, |cut| {
+                let data = match cut {
+                    Cut::Shared(r) => ChunkData::Shared(tree_bytes.clone(), r),
+                    Cut::Owned(v) => ChunkData::Owned(v),
+                };
+                let len = data.bytes().len();
+                tree.push(Pending {
+                    slot: pipeline.send(data, ChunkKind::Tree, None)?,
+                    len,
+                });
                 Ok(())
-            })
-            .map_err(|e| {
-                e.into_vault_error(|source| VaultError::Internal {
-                    detail: format!("reading the tree from memory: {source}"),
-                })
             })?;
         drop(tree_bytes);
         self.pipeline.finish()?;
+        let tree = tree.iter().map(Pending::resolve).collect();
 
         let stats = self.stats();
         let manifest = Manifest {
@@ -557,6 +710,7 @@ impl SnapshotWriter {
             });
         }
         let c = self.counters.clone();
+        let all = &self.pipeline.all;
         Ok(SnapshotSummary {
             id: self.id.clone(),
             created: self.created,
@@ -565,9 +719,9 @@ impl SnapshotWriter {
             symlinks: stats.symlinks,
             bytes: stats.bytes,
             bytes_read: c.bytes_read,
-            bytes_new: c.bytes_new,
-            bytes_stored: self.pipeline.stored.load(Ordering::Relaxed),
-            chunks_new: c.chunks_new,
+            bytes_new: all.new_bytes.load(Ordering::Relaxed),
+            bytes_stored: all.stored.load(Ordering::Relaxed),
+            chunks_new: all.new_chunks.load(Ordering::Relaxed),
             files_unchanged: c.files_unchanged,
             skipped: c.skipped,
             duration_secs: self.started.elapsed().as_secs_f64(),
