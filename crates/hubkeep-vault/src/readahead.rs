@@ -20,7 +20,7 @@ use std::time::Duration;
 use crate::VaultError;
 
 /// Bytes per block: a few chunks of the default 1 MiB average.
-pub(crate) const BLOCK_SIZE: usize = 8 * 1024 * 1024;
+pub(crate) const BLOCK_SIZE: usize = 4 * 1024 * 1024;
 
 /// A fixed number of reusable buffers.
 pub(crate) struct BlockPool {

@@ -2,7 +2,8 @@
 //!
 //! Every path is validated before anything is written. Files are created
 //! first, then filled pack by pack (each needed byte range of a pack is read
-//! once, on several threads, and every chunk is checked against its id), then
+//! once, in order, by one of two threads per core, so reads overlap
+//! decrypting and writing; every chunk is checked against its id), then
 //! metadata is applied: files, then symlinks, then directories deepest first.
 
 use std::collections::{HashMap, HashSet};
@@ -24,8 +25,12 @@ use crate::{blob, RestoreOptions, RestoreSummary, Vault, VaultError};
 
 /// Ranges of a pack closer than this are read as one request.
 const MERGE_GAP: u64 = 1024 * 1024;
-/// But no single request is larger than this.
-const MAX_RANGE: u64 = 32 * 1024 * 1024;
+/// But no single request is larger than this: each filler thread holds one
+/// range and one decoded chunk at a time.
+const MAX_RANGE: u64 = 8 * 1024 * 1024;
+/// Filler threads per core: while one waits for a read, another decrypts,
+/// decompresses, checks or writes.
+const FILLERS_PER_CORE: usize = 2;
 
 fn lossy(path: &[u8]) -> String {
     String::from_utf8_lossy(path).into_owned()
@@ -349,7 +354,8 @@ impl Vault {
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2)
-            .clamp(2, 8);
+            .clamp(2, 8)
+            * FILLERS_PER_CORE;
         std::thread::scope(|s| {
             for _ in 0..threads {
                 s.spawn(|| loop {
