@@ -151,7 +151,7 @@ impl Vault {
                 None
             };
             if f.meta.is_file() && parent_entry.is_none() {
-                to_read.push(f.abs.clone());
+                to_read.push((f.abs.clone(), f.meta.len()));
             }
             reuse.push(parent_entry);
         }
