@@ -163,9 +163,7 @@ impl Hubkeep {
         for key in RESTORED_KEYS {
             let name = keymaster(&p.stack_name, key);
             match secrets.find(&name)? {
-                Some(m) if m.deletion_date.is_some() => {
-                    secrets.get(&name)?;
-                }
+                // `get` refuses a key scheduled for deletion, saying how to recover it.
                 Some(_) => {
                     source_keys.insert(key.to_string(), secrets.get(&name)?.1);
                 }
