@@ -64,7 +64,7 @@ impl From<serde_json::Error> for Error {
 
 impl From<hubkeep_vault::VaultError> for Error {
     fn from(e: hubkeep_vault::VaultError) -> Error {
-        Error::new(vault_code(&e), e.to_string())
+        Error::new(e.code(), e.to_string())
     }
 }
 
@@ -77,26 +77,6 @@ impl From<hubkeep_store::StoreError> for Error {
 impl From<hubkeep_pg::PgError> for Error {
     fn from(e: hubkeep_pg::PgError) -> Error {
         Error::new("database", e.to_string())
-    }
-}
-
-fn vault_code(e: &hubkeep_vault::VaultError) -> &'static str {
-    let name = format!("{e:?}");
-    let variant = name.split(|c: char| !c.is_alphanumeric()).next().unwrap_or("");
-    match variant {
-        "WrongKey" | "InvalidKeyText" => "wrong_key",
-        "UnsupportedVersion" => "unknown_format_version",
-        "UnknownFormat" => "not_a_vault",
-        "AlreadyExists" => "conflict",
-        "Store" => "store",
-        "TargetNotEmpty" => "target_not_empty",
-        "UnsafeEntry" => "unsafe_path",
-        "Corrupt" | "DamagedFile" => "corrupt",
-        "SnapshotNotFound" | "EntryNotFound" => "not_found",
-        "InvalidSnapshotId" | "InvalidStreamPath" => "invalid_argument",
-        "NotAVault" => "not_a_vault",
-        "LeaseHeld" | "GcRunning" | "GcUnsafe" => "locked",
-        _ => "vault",
     }
 }
 

@@ -101,6 +101,28 @@ pub enum VaultError {
 }
 
 impl VaultError {
+    /// A stable, machine-readable name of the kind of error, for scripts
+    /// (the CLI's `{"error": {"code": …}}`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            VaultError::Store(_) => "store",
+            VaultError::AlreadyExists { .. } => "conflict",
+            VaultError::NotAVault { .. } | VaultError::UnknownFormat { .. } => "not_a_vault",
+            VaultError::UnsupportedVersion { .. } => "unknown_format_version",
+            VaultError::InvalidKeyText { .. } | VaultError::WrongKey { .. } => "wrong_key",
+            VaultError::Corrupt { .. } | VaultError::DamagedFile { .. } => "corrupt",
+            VaultError::SnapshotNotFound { .. } | VaultError::EntryNotFound { .. } => "not_found",
+            VaultError::InvalidSnapshotId { .. }
+            | VaultError::InvalidStreamPath { .. }
+            | VaultError::DuplicatePath { .. } => "invalid_argument",
+            VaultError::TargetNotEmpty { .. } => "target_not_empty",
+            VaultError::UnsafeEntry { .. } => "unsafe_path",
+            VaultError::Io { .. } => "io",
+            VaultError::LeaseHeld { .. } | VaultError::GcRunning { .. } | VaultError::GcUnsafe { .. } => "locked",
+            VaultError::Internal { .. } => "internal",
+        }
+    }
+
     pub(crate) fn io(
         action: &'static str,
         path: impl AsRef<std::path::Path>,

@@ -94,6 +94,7 @@ fn a_flipped_byte_in_the_vault_is_named_by_verify_and_refused_by_restore() {
     let stack = home.json(&["stack", "create", "dmg", "--profile", "generic"]);
     let storage = Path::new(stack["outputs"]["storage_path"].as_str().unwrap()).to_path_buf();
     std::fs::write(storage.join("scene.glb"), (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect::<Vec<_>>()).unwrap();
+    std::fs::write(storage.join("intact.txt"), b"still here").unwrap();
     let arn = home.json(&["backup-job", "start", "dmg"])["recovery_point_arn"].as_str().unwrap().to_string();
     let location = home.json(&["vault", "show", "dmg-daily"])["location"].as_str().unwrap().to_string();
     flip_byte_in_largest_object(&location);
@@ -102,8 +103,16 @@ fn a_flipped_byte_in_the_vault_is_named_by_verify_and_refused_by_restore() {
     assert_eq!(code, "verify_failed", "{msg}");
     assert!(stderr.contains("scene.glb"), "verify names the damaged file: {stderr}");
     let target = home.dir.path().join("out");
-    let (_, msg, _) = home.fails(&["restore-job", "start", &arn, "--target", target.to_str().unwrap()]);
+    let (code, msg, _) = home.fails(&["restore-job", "start", &arn, "--target", target.to_str().unwrap()]);
     assert!(msg.contains("scene.glb"), "restore names the damaged file: {msg}");
+    assert_eq!(code, "corrupt", "{msg}");
+
+    // Asked to, a restore brings back everything else and lists the damaged file.
+    let target = home.dir.path().join("rest");
+    let r = home.json(&["restore-job", "start", &arn, "--target", target.to_str().unwrap(), "--skip-damaged"]);
+    assert_eq!(r["summary"]["damaged_files"][0], "scene.glb", "{r}");
+    assert!(!target.join("scene.glb").exists(), "a damaged file is not restored half-written");
+    assert_eq!(std::fs::read(target.join("intact.txt")).unwrap(), b"still here");
 }
 
 #[test]
