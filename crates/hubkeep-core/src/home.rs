@@ -39,6 +39,9 @@ pub struct Home {
     pub dir: PathBuf,
     pub catalog: Catalog,
     secret_key: [u8; 32],
+    /// What `init` found worth telling the operator (e.g. a home the
+    /// `postgres` user cannot reach).
+    pub warnings: Vec<String>,
 }
 
 /// The home directory to use when neither `--home` nor `HUBKEEP_HOME` is set.
@@ -76,7 +79,7 @@ impl Home {
             Error::new("home", format!("the secret-store key {} is damaged (it must be 32 bytes)", key_path.display()))
         })?;
         let catalog = Catalog::open(&dir.join("catalog.db"))?;
-        Ok(Home { dir, catalog, secret_key })
+        Ok(Home { dir, catalog, secret_key, warnings: vec![] })
     }
 
     /// Create the home (or check an existing one) with a default region.
@@ -84,10 +87,13 @@ impl Home {
     pub fn init(dir: &Path, region: &str) -> Result<(Home, bool)> {
         crate::ids::check_region_name(region)?;
         let dir = absolute(dir)?;
-        // The embedded clusters run as `postgres` under this directory.
-        hubkeep_pg::cluster::check_reachable_by_postgres(&dir.join("clusters")).map_err(|e| {
-            Error::new("home_unreachable", format!("{e} (the default home as root, /var/lib/hubkeep, is reachable)"))
-        })?;
+        // The embedded clusters run as `postgres` under this directory. A
+        // home they cannot reach still serves adopted stacks and vaults, so
+        // this is a warning here; creating a cluster refuses it.
+        let mut warnings = vec![];
+        if let Err(e) = hubkeep_pg::cluster::check_reachable_by_postgres(&dir.join("clusters")) {
+            warnings.push(format!("{e}; embedded PostgreSQL clusters cannot run under this home until then (the default home as root, /var/lib/hubkeep, is reachable)"));
+        }
         let fresh = !dir.join("catalog.db").exists();
         fs::create_dir_all(dir.join("keys"))?;
         // Traversable (not readable) by others, so the `postgres` user can
@@ -105,7 +111,8 @@ impl Home {
             write_private(&key_path, &key)?;
         }
         let db = dir.join("catalog.db");
-        let home = Home::open(&dir)?;
+        let mut home = Home::open(&dir)?;
+        home.warnings = warnings;
         fs::set_permissions(&db, fs::Permissions::from_mode(0o600))?;
         if home.region(region).is_err() {
             let r = Region {

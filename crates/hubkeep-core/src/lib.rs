@@ -61,6 +61,9 @@ impl Hubkeep {
     pub fn open(dir: &Path) -> Result<Hubkeep> {
         let home = Home::open_or_init(dir)?;
         let hk = Hubkeep { home, progress: None, notes: Arc::new(|m| eprintln!("{m}")) };
+        for w in &hk.home.warnings {
+            hk.note(&format!("warning: {w}"));
+        }
         hk.recover_interrupted()?;
         Ok(hk)
     }

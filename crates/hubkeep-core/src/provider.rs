@@ -74,6 +74,15 @@ impl Hubkeep {
         Ok(())
     }
 
+    /// Refuse, before anything is created, a region whose databases cannot
+    /// be made here (an embedded cluster under a home `postgres` cannot reach).
+    pub(crate) fn check_provider(&self, region: &Region) -> Result<()> {
+        if region.provider == Provider::Embedded {
+            hubkeep_pg::cluster::check_reachable_by_postgres(&self.home.dir.join("clusters")).map_err(|e| Error::new("home_unreachable", e.to_string()))?;
+        }
+        Ok(())
+    }
+
     /// Create the stack's database with an owner role. Nothing is left
     /// behind on failure beyond what `drop_database` removes.
     pub(crate) fn provision_database(&self, stack: &str, region: &Region, dbname: &str, owner: &str, owner_password: &str) -> Result<Provisioned> {

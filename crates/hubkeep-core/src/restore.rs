@@ -128,6 +128,7 @@ impl Hubkeep {
             return Err(stack_exists(&req.name));
         }
         let region = self.region_or_default(req.region.as_deref())?;
+        self.check_provider(&region)?;
         let p = &req.params;
         let snapshot = self.db_snapshot(&p.db_snapshot_id)?;
         if snapshot.region != region.name {

@@ -124,6 +124,7 @@ impl Hubkeep {
     /// A fresh stack: database, file store, database secret, keys, vault.
     pub fn create_stack(&self, req: &CreateRequest) -> Result<StackCreated> {
         let region = self.region_or_default(req.region.as_deref())?;
+        self.check_provider(&region)?;
         let stack = self.claim_stack(&req.name, &region, req.domain.clone(), req.profile, Origin::Created, req.app_version.clone())?;
         let _lock = self.lock_stack(&stack.name, "stack create")?;
         let mut made = Made::default();

@@ -125,7 +125,10 @@ fn run(cli: Cli, home: &PathBuf) -> Result<Value> {
     match cli.command {
         Command::Init { region } => {
             let (h, fresh) = Home::init(home, &region)?;
-            Ok(json!({"home": h.dir, "created": fresh, "region": region, "regions": h.regions()?}))
+            for w in &h.warnings {
+                eprintln!("warning: {w}");
+            }
+            Ok(json!({"home": h.dir, "created": fresh, "region": region, "regions": h.regions()?, "warnings": h.warnings}))
         }
         Command::Region(c) => region(c, home),
         Command::Stack(c) => stack(c, home),

@@ -171,3 +171,25 @@ fn a_server_region_gives_each_stack_its_own_database_and_role() {
     let dbs: i64 = c.query_one("SELECT count(*) FROM pg_database WHERE datname = 'beta'", &[]).unwrap().get(0);
     assert_eq!(dbs, 0, "deleting a stack hubkeep created drops its database");
 }
+
+#[test]
+fn a_home_postgres_cannot_reach_serves_vaults_but_refuses_embedded_stacks() {
+    require_root!();
+    use std::os::unix::fs::PermissionsExt;
+    let scratch = Home::new();
+    let locked = scratch.dir.path().join("locked");
+    std::fs::create_dir(&locked).unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let home = locked.join("home");
+    let run = |args: &[&str]| std::process::Command::new(env!("CARGO_BIN_EXE_hubkeep")).arg("--home").arg(&home).arg("--json").args(args).output().unwrap();
+    let init = run(&["init"]);
+    assert!(init.status.success());
+    assert!(String::from_utf8_lossy(&init.stderr).contains("chmod o+x"), "init warns how to fix it");
+    assert!(run(&["vault", "create", "v"]).status.success(), "vaults need no cluster");
+    let refused = run(&["stack", "create", "s", "--profile", "generic"]);
+    assert!(!refused.status.success());
+    let err: serde_json::Value = serde_json::from_slice(&refused.stdout).unwrap();
+    assert_eq!(err["error"]["code"], "home_unreachable", "{err}");
+    let stacks: serde_json::Value = serde_json::from_slice(&run(&["stack", "list"]).stdout).unwrap();
+    assert!(stacks.as_array().unwrap().is_empty(), "a refusal creates no stack record");
+}
