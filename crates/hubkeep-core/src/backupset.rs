@@ -7,7 +7,7 @@ use crate::catalog::Kind;
 use crate::dbsnap::SnapshotRequest;
 use crate::error::{Error, Result};
 use crate::ids::{ArnKind, VaultObjectArn};
-use crate::records::{BackupSet, DbSnapshot, Drift, KeyBundle, Profile, RecoveryPoint, Stack};
+use crate::records::{BackupSet, Drift, KeyBundle, Profile, Stack};
 use crate::{now, Hubkeep};
 use std::collections::BTreeMap;
 
@@ -239,24 +239,7 @@ impl Hubkeep {
         }
         if let Ok(jobs) = self.jobs(Some(crate::jobs::RUNNING), None) {
             for j in jobs.into_iter().filter(|j| j.pid == pid) {
-                let _ = self.home.catalog.update::<crate::records::Job, _>(Kind::Job, &j.job_id, |j| {
-                    j.state = crate::jobs::ABORTED.into();
-                    j.finished_at = Some(now());
-                    j.error = Some("interrupted by a signal".into());
-                    Ok(())
-                });
-                if let Some(r) = &j.resource {
-                    let _ = self.home.catalog.update::<DbSnapshot, _>(Kind::DbSnapshot, r, |s| {
-                        s.status = crate::dbsnap::FAILED.into();
-                        s.error = Some("interrupted by a signal".into());
-                        Ok(())
-                    });
-                    if let Ok(Some(rp)) = self.home.catalog.get::<RecoveryPoint>(Kind::RecoveryPoint, r) {
-                        if rp.status == crate::files::CREATING {
-                            let _ = self.home.catalog.delete(Kind::RecoveryPoint, r);
-                        }
-                    }
-                }
+                let _ = self.end_unfinished_job(&j, crate::jobs::ABORTED, "interrupted by a signal");
             }
         }
     }

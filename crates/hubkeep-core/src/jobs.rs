@@ -97,25 +97,33 @@ impl Hubkeep {
         let jobs: Vec<Job> = self.home.catalog.list(Kind::Job)?;
         for job in jobs.into_iter().filter(|j| j.state == RUNNING && !process_alive(j.pid)) {
             let reason = format!("the hubkeep process (pid {}) running this job ended before it finished", job.pid);
-            self.home.catalog.update::<Job, _>(Kind::Job, &job.job_id, |j| {
-                j.state = FAILED.to_string();
-                j.finished_at = Some(now());
-                j.error = Some(reason.clone());
-                Ok(())
-            })?;
-            let Some(resource) = job.resource.as_deref() else { continue };
-            if let Some(mut s) = self.home.catalog.get::<DbSnapshot>(Kind::DbSnapshot, resource)? {
-                if s.status == "creating" {
-                    s.status = "failed".into();
-                    s.error = Some(reason.clone());
-                    self.home.catalog.put(Kind::DbSnapshot, resource, &s)?;
-                }
+            self.end_unfinished_job(&job, FAILED, &reason)?;
+        }
+        Ok(())
+    }
+
+    /// Close a job that will never finish (its process died, or a signal
+    /// stopped it), and what it was creating: a snapshot still `creating` is
+    /// failed, a recovery point still `CREATING` disappears (a killed backup
+    /// leaves no visible recovery point). Finished resources are untouched.
+    pub(crate) fn end_unfinished_job(&self, job: &Job, state: &str, reason: &str) -> Result<()> {
+        self.home.catalog.update::<Job, _>(Kind::Job, &job.job_id, |j| {
+            j.state = state.to_string();
+            j.finished_at = Some(now());
+            j.error = Some(reason.to_string());
+            Ok(())
+        })?;
+        let Some(resource) = job.resource.as_deref() else { return Ok(()) };
+        if let Some(mut s) = self.home.catalog.get::<DbSnapshot>(Kind::DbSnapshot, resource)? {
+            if s.status == crate::dbsnap::CREATING {
+                s.status = crate::dbsnap::FAILED.into();
+                s.error = Some(reason.to_string());
+                self.home.catalog.put(Kind::DbSnapshot, resource, &s)?;
             }
-            // A killed backup leaves no visible recovery point.
-            if let Some(rp) = self.home.catalog.get::<RecoveryPoint>(Kind::RecoveryPoint, resource)? {
-                if rp.status == crate::files::CREATING {
-                    self.home.catalog.delete(Kind::RecoveryPoint, resource)?;
-                }
+        }
+        if let Some(rp) = self.home.catalog.get::<RecoveryPoint>(Kind::RecoveryPoint, resource)? {
+            if rp.status == crate::files::CREATING {
+                self.home.catalog.delete(Kind::RecoveryPoint, resource)?;
             }
         }
         Ok(())

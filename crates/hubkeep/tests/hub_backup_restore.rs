@@ -296,3 +296,51 @@ fn the_demo_runs_end_to_end_and_proves_the_restore() {
     assert_eq!(stacks.as_array().unwrap().len(), 2);
     assert!(stacks.as_array().unwrap().iter().all(|s| s["status"] == "ONLINE"));
 }
+
+#[test]
+fn sigterm_during_an_offline_backup_brings_the_hub_back_online() {
+    require_root!();
+    let home = Home::new();
+    home.json(&["stack", "create", "term", "--profile", "generic"]);
+    let storage = home.json(&["stack", "show", "term"])["outputs"]["storage_path"].as_str().unwrap().to_string();
+    let mut x = 0x9e3779b97f4a7c15u64;
+    for i in 0..30 {
+        let data: Vec<u8> = (0..2_000_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        std::fs::write(format!("{storage}/f{i}"), data).unwrap();
+    }
+    let mut child = home.cmd(&["--json", "backup", "term", "--offline"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    // Wait until the file-store half runs (the hub is offline by then).
+    let mut running = false;
+    for _ in 0..2000 {
+        let jobs = home.json(&["job", "list", "--stack", "term"]);
+        if jobs.as_array().unwrap().iter().any(|j| j["kind"] == "backup" && j["state"] == "RUNNING") {
+            running = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(running, "the file-store backup started");
+    assert_eq!(home.json(&["stack", "show", "term"])["status"], "OFFLINE");
+    unsafe { libc_kill(child.id() as i32, 15) };
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    assert_eq!(home.json(&["stack", "show", "term"])["status"], "ONLINE", "SIGTERM brings the hub back online");
+    let jobs = home.json(&["job", "list", "--stack", "term"]);
+    let backup = jobs.as_array().unwrap().iter().find(|j| j["kind"] == "backup").unwrap();
+    assert_eq!(backup["state"], "ABORTED", "{jobs}");
+    let snap = jobs.as_array().unwrap().iter().find(|j| j["kind"] == "db-snapshot").unwrap();
+    assert_eq!(snap["state"], "COMPLETED", "a finished part keeps its state: {jobs}");
+    assert!(home.json(&["recovery-point", "list", "--vault", "term-daily"]).as_array().unwrap().is_empty());
+}
+
+extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}
