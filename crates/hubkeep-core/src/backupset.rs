@@ -107,7 +107,7 @@ impl Hubkeep {
             g.release()?;
         }
         let consistent = req.offline || was_offline;
-        let set = BackupSet {
+        let mut set = BackupSet {
             backup_id: VaultObjectArn::new(&stack.region, &vault, ArnKind::BackupSet, &crate::ids::backup_set_id()).to_string(),
             stack_name: stack.name.clone(),
             db_snapshot_id: snap.id.clone(),
@@ -130,8 +130,9 @@ impl Hubkeep {
             warnings,
             started_at,
             finished_at: now(),
+            vault_snapshot_id: None,
         };
-        self.store_backup_set(&stack, &set)?;
+        self.store_backup_set(&stack, &mut set)?;
         Ok(set)
     }
 
@@ -167,26 +168,26 @@ impl Hubkeep {
 
     /// The backup set goes into the vault (with the key bundle, encrypted
     /// there) and into the catalog (fingerprints only).
-    fn store_backup_set(&self, stack: &Stack, set: &BackupSet) -> Result<()> {
+    fn store_backup_set(&self, stack: &Stack, set: &mut BackupSet) -> Result<()> {
         let meta = serde_json::json!({
             "backup_set": set,
             "key_bundle": self.key_bundle(stack)?,
             "stack": stack,
         });
         let writer = self.open_vault(&set.vault)?.writer(KIND, meta)?;
-        writer.commit()?;
+        set.vault_snapshot_id = Some(writer.commit()?.id);
         self.home.catalog.put(Kind::BackupSet, &set.backup_id, set)
     }
 
-    /// The key bundle of a backup set, read from the vault.
+    /// The key bundle of a backup set, read from its vault snapshot.
     pub(crate) fn backup_key_bundle(&self, set: &BackupSet) -> Result<KeyBundle> {
-        let vault = self.open_vault(&set.vault)?;
-        for info in vault.list_snapshots()? {
-            if info.kind == KIND && info.meta.pointer("/backup_set/backup_id").and_then(|v| v.as_str()) == Some(set.backup_id.as_str()) {
-                return Ok(serde_json::from_value(info.meta.get("key_bundle").cloned().unwrap_or_default())?);
-            }
-        }
-        Err(Error::new("backup_not_found", format!("the vault {} holds no backup set {}: it may have been deleted", set.vault, set.backup_id)))
+        let missing = || Error::new("backup_not_found", format!("the vault {} holds no backup set {}: it may have been deleted", set.vault, set.backup_id));
+        let id = set.vault_snapshot_id.as_deref().ok_or_else(missing)?;
+        let info = self.open_vault(&set.vault)?.snapshot(id).map_err(|e| match e.code() {
+            "not_found" => missing(),
+            _ => Error::from(e),
+        })?;
+        Ok(serde_json::from_value(info.meta.get("key_bundle").cloned().ok_or_else(missing)?)?)
     }
 
     /// Hubs drift: owned_files rows without a blob and blobs without a row.

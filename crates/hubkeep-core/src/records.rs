@@ -179,6 +179,8 @@ pub struct BackupSet {
     pub warnings: Vec<String>,
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
+    /// The vault snapshot holding this set and its key bundle.
+    pub vault_snapshot_id: Option<String>,
 }
 
 /// What a backup set carries in the vault, encrypted under the vault's keys,

@@ -346,6 +346,7 @@ impl Hubkeep {
                     set.recovery_point_arn = rename(&set.recovery_point_arn, ArnKind::RecoveryPoint);
                     set.vault = name.into();
                     set.region = region.clone();
+                    set.vault_snapshot_id = Some(info.id.clone());
                     self.home.catalog.put(Kind::BackupSet, &set.backup_id.clone(), &set)?;
                     sets += 1;
                 }
