@@ -286,10 +286,19 @@ impl Hubkeep {
             secrets.remove_now(p)?;
         }
         if let Some(v) = &made.vault {
+            // The vault was made by this creation and holds nothing else:
+            // its objects go, on a local disk or in a bucket alike.
             let record = self.vault_record(v)?;
-            self.home.catalog.delete(Kind::Vault, v)?;
+            let store = crate::vaults::open_store(&record.location)?;
+            for object in store.list("")? {
+                store.delete(&object.name)?;
+            }
             if let Some(path) = record.location.strip_prefix("file://") {
                 let _ = std::fs::remove_dir_all(path);
+            }
+            self.home.catalog.delete(Kind::Vault, v)?;
+            for key in ["access-key", "recovery-key"] {
+                self.home.secrets().remove_now(&format!("/hubkeep/vault/{v}/{key}"))?;
             }
         }
         Ok(())

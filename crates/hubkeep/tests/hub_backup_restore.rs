@@ -240,6 +240,10 @@ fn strict_backup_fails_on_drift_and_plain_backup_reports_it() {
     ]);
     assert!(msg.contains("keys do not match"), "{code}: {msg}");
     assert_eq!(home.json(&["stack", "show", "drifty3"])["status"], "CREATE_FAILED");
+    // It failed after its vault was made: the vault, its objects and keys are gone too.
+    assert!(home.json(&["vault", "list"]).as_array().unwrap().iter().all(|v| v["name"] != "drifty3-daily"));
+    assert!(!home.path().join("vaults/drifty3-daily").exists());
+    assert!(home.json(&["param", "list", "/hubkeep/vault/drifty3-daily/"]).as_array().unwrap().is_empty());
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
