@@ -69,6 +69,21 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
     fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError>;
     /// Removes an object; removing a missing object succeeds.
     fn delete(&self, name: &str) -> Result<(), StoreError>;
+    /// Temp objects (a last name part starting with [`TEMP_PREFIX`]) that a
+    /// writer killed mid-write left behind. [`ObjectStore::list`] never shows
+    /// them; [`ObjectStore::delete`] removes them.
+    fn list_temp(&self) -> Result<Vec<ObjectMeta>, StoreError>;
+}
+
+/// Names whose last part starts with this are temp objects, never real ones:
+/// the local store writes every object under such a name first.
+pub const TEMP_PREFIX: &str = ".tmp-";
+
+/// True when `name` is a temp object's name.
+pub fn is_temp(name: &str) -> bool {
+    name.rsplit('/')
+        .next()
+        .is_some_and(|last| last.starts_with(TEMP_PREFIX))
 }
 
 /// Opens the store at `location` (`file:///abs/path` or `s3://bucket/prefix`).

@@ -8,9 +8,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use crate::{validate_name, ObjectMeta, ObjectStore, StoreError};
-
-const TEMP_PREFIX: &str = ".tmp-";
+use crate::{validate_name, ObjectMeta, ObjectStore, StoreError, TEMP_PREFIX};
 
 /// Objects stored as files under one root directory.
 #[derive(Debug)]
@@ -141,6 +139,26 @@ impl ObjectStore for LocalStore {
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {
+        self.walk(prefix, false)
+    }
+
+    fn list_temp(&self) -> Result<Vec<ObjectMeta>, StoreError> {
+        self.walk("", true)
+    }
+
+    fn delete(&self, name: &str) -> Result<(), StoreError> {
+        let path = self.path_of(name)?;
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(self.io_error("delete", name, e)),
+        }
+    }
+}
+
+impl LocalStore {
+    /// The objects under `prefix`, or (`temps`) the temp files anywhere.
+    fn walk(&self, prefix: &str, temps: bool) -> Result<Vec<ObjectMeta>, StoreError> {
         // Walk only the deepest directory that the prefix names completely.
         let dir_part = match prefix.rfind('/') {
             Some(i) => &prefix[..i],
@@ -164,9 +182,7 @@ impl ObjectStore for LocalStore {
                 let Some(file_name) = entry.file_name().to_str().map(str::to_string) else {
                     continue;
                 };
-                if file_name.starts_with(TEMP_PREFIX) {
-                    continue;
-                }
+                let temp = file_name.starts_with(TEMP_PREFIX);
                 let name = if rel.is_empty() {
                     file_name
                 } else {
@@ -181,7 +197,7 @@ impl ObjectStore for LocalStore {
                     if name.starts_with(prefix) || prefix.starts_with(&format!("{name}/")) {
                         stack.push((entry.path(), name));
                     }
-                } else if meta.is_file() && name.starts_with(prefix) {
+                } else if meta.is_file() && temp == temps && name.starts_with(prefix) {
                     let modified = meta
                         .modified()
                         .map_err(|e| self.io_error("list", prefix, e))?;
@@ -195,14 +211,5 @@ impl ObjectStore for LocalStore {
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
-    }
-
-    fn delete(&self, name: &str) -> Result<(), StoreError> {
-        let path = self.path_of(name)?;
-        match fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(self.io_error("delete", name, e)),
-        }
     }
 }

@@ -346,7 +346,7 @@ impl ObjectStore for S3Store {
                     .as_ref()
                     .strip_prefix(strip.as_str())?
                     .to_string();
-                name.starts_with(prefix).then(|| ObjectMeta {
+                (name.starts_with(prefix) && !crate::is_temp(&name)).then(|| ObjectMeta {
                     name,
                     size: m.size,
                     modified: m.last_modified.into(),
@@ -355,6 +355,34 @@ impl ObjectStore for S3Store {
             .collect();
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
+    }
+
+    fn list_temp(&self) -> Result<Vec<ObjectMeta>, StoreError> {
+        let base = (!self.prefix.is_empty()).then(|| S3Path::from(self.prefix.as_str()));
+        let client = self.client.clone();
+        let listed = self
+            .run(async move { client.list(base.as_ref()).try_collect::<Vec<_>>().await })
+            .map_err(|e| self.error("list", "(temp objects)", e))?;
+        let strip = if self.prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.prefix)
+        };
+        Ok(listed
+            .into_iter()
+            .filter_map(|m| {
+                let name = m
+                    .location
+                    .as_ref()
+                    .strip_prefix(strip.as_str())?
+                    .to_string();
+                crate::is_temp(&name).then(|| ObjectMeta {
+                    name,
+                    size: m.size,
+                    modified: m.last_modified.into(),
+                })
+            })
+            .collect())
     }
 
     fn delete(&self, name: &str) -> Result<(), StoreError> {

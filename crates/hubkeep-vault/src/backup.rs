@@ -5,7 +5,7 @@
 use std::fs::{self, Metadata};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use serde_bytes::ByteBuf;
@@ -13,7 +13,7 @@ use serde_bytes::ByteBuf;
 use crate::manifest::{Entry, KIND_DIR, KIND_FILE, KIND_SYMLINK};
 use crate::readahead::{ReadAhead, ReadEvent};
 use crate::writer::{ParentMap, SnapshotWriter};
-use crate::{BackupOptions, SnapshotSummary, Vault, VaultError};
+use crate::{BackupOptions, SnapshotSummary, SpecialFile, SpecialKind, Vault, VaultError};
 
 struct Found {
     rel: Vec<u8>,
@@ -21,9 +21,12 @@ struct Found {
     meta: Metadata,
 }
 
+/// What a walk found: entries to store, paths that vanished, special files.
+type Walked = (Vec<Found>, Vec<String>, Vec<SpecialFile>);
+
 /// Every entry below `root` (not `root` itself), depth first; sockets, FIFOs and
-/// devices are returned separately as skipped.
-fn walk(root: &Path) -> Result<(Vec<Found>, Vec<String>), VaultError> {
+/// devices are returned separately, as are paths that vanished.
+fn walk(root: &Path) -> Result<Walked, VaultError> {
     let root_meta =
         fs::metadata(root).map_err(|e| VaultError::io("read the backup source", root, e))?;
     if !root_meta.is_dir() {
@@ -35,6 +38,7 @@ fn walk(root: &Path) -> Result<(Vec<Found>, Vec<String>), VaultError> {
     }
     let mut found = Vec::new();
     let mut skipped = Vec::new();
+    let mut special = Vec::new();
     let mut stack = vec![(root.to_path_buf(), Vec::<u8>::new())];
     while let Some((dir, rel)) = stack.pop() {
         let entries = match fs::read_dir(&dir) {
@@ -62,7 +66,19 @@ fn walk(root: &Path) -> Result<(Vec<Found>, Vec<String>), VaultError> {
             if ft.is_dir() {
                 stack.push((abs.clone(), child_rel.clone()));
             } else if !ft.is_file() && !ft.is_symlink() {
-                skipped.push(String::from_utf8_lossy(&child_rel).into_owned());
+                let kind = if ft.is_fifo() {
+                    SpecialKind::Fifo
+                } else if ft.is_socket() {
+                    SpecialKind::Socket
+                } else if ft.is_block_device() {
+                    SpecialKind::BlockDevice
+                } else {
+                    SpecialKind::CharDevice
+                };
+                special.push(SpecialFile {
+                    path: String::from_utf8_lossy(&child_rel).into_owned(),
+                    kind,
+                });
                 continue;
             }
             found.push(Found {
@@ -72,7 +88,8 @@ fn walk(root: &Path) -> Result<(Vec<Found>, Vec<String>), VaultError> {
             });
         }
     }
-    Ok((found, skipped))
+    special.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok((found, skipped, special))
 }
 
 fn entry_for(found: &Found, kind: u8) -> Entry {
@@ -128,8 +145,9 @@ impl Vault {
             opts.parent.clone(),
             opts.progress.clone(),
         )?;
-        let (found, skipped) = walk(root)?;
+        let (found, skipped, special) = walk(root)?;
         writer.counters.skipped = skipped;
+        writer.counters.special_files = special;
         if let Some(p) = writer.progress() {
             p.start(
                 found

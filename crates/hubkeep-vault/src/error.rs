@@ -83,15 +83,22 @@ pub enum VaultError {
         source: std::io::Error,
     },
 
-    #[error("garbage collection refused: a backup holds the lease {lock} on the vault at {location}; retry when it has finished (a crashed backup's lease expires within {ttl_secs} s)")]
+    #[error("garbage collection refused: a {role} ({holder}) holds the lease {lock} on the vault at {location}; retry when it has finished (a crashed holder's lease is taken over at once on its own machine, elsewhere it expires within {ttl_secs} s)")]
     LeaseHeld {
         location: String,
         lock: String,
+        /// The holder's role: `backup` or `gc`.
+        role: String,
+        holder: String,
         ttl_secs: u64,
     },
 
-    #[error("a garbage collection is running on the vault at {location} (lease {lock}); retry the backup when it has finished")]
-    GcRunning { location: String, lock: String },
+    #[error("a garbage collection ({holder}) is running on the vault at {location} (lease {lock}); retry the backup when it has finished")]
+    GcRunning {
+        location: String,
+        lock: String,
+        holder: String,
+    },
 
     #[error("garbage collection refused: {detail}; nothing was deleted")]
     GcUnsafe { detail: String },
@@ -118,7 +125,9 @@ impl VaultError {
             VaultError::TargetNotEmpty { .. } => "target_not_empty",
             VaultError::UnsafeEntry { .. } => "unsafe_path",
             VaultError::Io { .. } => "io",
-            VaultError::LeaseHeld { .. } | VaultError::GcRunning { .. } | VaultError::GcUnsafe { .. } => "locked",
+            VaultError::LeaseHeld { .. }
+            | VaultError::GcRunning { .. }
+            | VaultError::GcUnsafe { .. } => "locked",
             VaultError::Internal { .. } => "internal",
         }
     }

@@ -1,9 +1,15 @@
 //! Garbage collection: mark every chunk any manifest references, then delete
 //! packs (and their indexes) that hold none of them, and rewrite packs that are
 //! mostly garbage. Never touches objects younger than the grace period, and
-//! refuses to run while any backup holds a lease.
+//! refuses to run while any backup holds a lease. It also removes leases that
+//! no longer count and temp objects that killed writers left behind.
+//!
+//! A chunk stored more than once is live in one copy only: the first that
+//! reads back intact (a lying or damaged copy is garbage), or every copy
+//! when none does, so nothing a reader could still use is dropped.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::crypto::ChunkId;
@@ -20,7 +26,10 @@ impl Vault {
         let store = &self.inner.store;
         let _lease = Lease::acquire(store, Role::Gc)?;
         let index = self.load_index()?;
-        let mut report = GcReport::default();
+        let mut report = GcReport {
+            leases_removed: crate::lease::remove_stale(store)?,
+            ..Default::default()
+        };
 
         // Mark.
         let mut live: HashSet<ChunkId> = HashSet::new();
@@ -38,6 +47,27 @@ impl Vault {
             live.extend(entries.iter().flat_map(|e| e.chunks.iter().map(|c| c.id())));
             report.snapshots += 1;
         }
+
+        // The copy of each duplicated live chunk that stays.
+        let mut chosen: HashMap<ChunkId, Option<(Arc<str>, u64)>> = HashMap::new();
+        for id in &live {
+            let copies = index.copies(id);
+            if copies.len() > 1 {
+                let good = copies
+                    .iter()
+                    .find(|loc| self.read_copy(id, loc, loc.raw_len).is_ok());
+                chosen.insert(*id, good.map(|l| (l.pack.clone(), l.offset)));
+            }
+        }
+        let keeps = |pack: &str, e: &crate::pack::IndexEntry| {
+            let id = e.id();
+            live.contains(&id)
+                && match chosen.get(&id) {
+                    Some(Some((p, offset))) => &**p == pack && *offset == e.1,
+                    // One copy, or none reads back: keep what there is.
+                    _ => true,
+                }
+        };
 
         // Sweep.
         let now = SystemTime::now();
@@ -71,15 +101,8 @@ impl Vault {
                 }
                 continue;
             };
-            // A chunk counts as live here only in the copy readers use.
-            let used: Vec<_> = entries
-                .iter()
-                .filter(|e| {
-                    live.contains(&e.id())
-                        && index.chunks.get(&e.id()).is_some_and(|l| &*l.pack == pack)
-                })
-                .collect();
-            let used_bytes: u64 = used.iter().map(|e| u64::from(e.2)).sum();
+            let used: Vec<_> = entries.iter().filter(|e| keeps(pack, e)).collect();
+            let used_bytes: u64 = used.iter().map(|e| e.2).sum();
             if used.is_empty() {
                 if old(meta.modified) {
                     store.delete(&PackIndex::object_name(pack))?;
@@ -93,8 +116,8 @@ impl Vault {
                 let object = meta.name.clone();
                 let mut fresh = PackBuilder::new();
                 for e in &used {
-                    let sealed = store.get_range(&object, e.1, u64::from(e.2))?;
-                    let kind = if e.4 == ChunkKind::Tree as u8 {
+                    let sealed = store.get_range(&object, e.1, e.2)?;
+                    let kind = if e.4 == ChunkKind::Tree as u64 {
                         ChunkKind::Tree
                     } else {
                         ChunkKind::Data
@@ -117,6 +140,14 @@ impl Vault {
             let pack = meta.name.trim_start_matches("index/");
             if !existing.contains(pack) && old(meta.modified) {
                 store.delete(&meta.name)?;
+            }
+        }
+        // Temp objects of writes that were killed before they finished.
+        for meta in store.list_temp()? {
+            if old(meta.modified) {
+                store.delete(&meta.name)?;
+                report.temp_objects_deleted += 1;
+                report.bytes_freed += meta.size;
             }
         }
         Ok(report)

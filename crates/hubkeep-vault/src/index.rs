@@ -14,17 +14,31 @@ use crate::VaultError;
 pub(crate) struct Location {
     pub pack: Arc<str>,
     pub offset: u64,
-    pub len: u32,
+    pub len: u64,
+    /// The plaintext length the index claims.
+    pub raw_len: u64,
+}
+
+impl Location {
+    pub fn object(&self) -> String {
+        format!("packs/{}", self.pack)
+    }
 }
 
 /// All readable indexes, plus the ones that could not be read.
 #[derive(Debug, Default)]
 pub(crate) struct IndexMap {
-    pub chunks: HashMap<ChunkId, Location>,
+    /// Every copy of each chunk, in the order of their index names: the same
+    /// chunk stored twice is redundancy, and a reader falls back from a
+    /// failing copy to the next.
+    pub chunks: HashMap<ChunkId, Vec<Location>>,
     /// pack name → its index entries.
     pub packs: HashMap<Arc<str>, Vec<IndexEntry>>,
     /// (object name, what is wrong) for index objects that did not decode.
     pub damaged: Vec<(String, String)>,
+    /// (object name, what is wrong) for single entries refused in indexes
+    /// that otherwise decoded.
+    pub refused: Vec<(String, String)>,
 }
 
 const FETCH_THREADS: usize = 4;
@@ -77,13 +91,24 @@ impl IndexMap {
 
     pub fn add(&mut self, index: PackIndex) {
         let pack: Arc<str> = Arc::from(index.pack.as_str());
+        let object = PackIndex::object_name(&index.pack);
+        for (i, why) in index.refused {
+            self.refused
+                .push((object.clone(), format!("entry {i} is refused: {why}")));
+        }
         for e in &index.chunks {
-            self.chunks.entry(e.id()).or_insert(Location {
+            self.chunks.entry(e.id()).or_default().push(Location {
                 pack: pack.clone(),
                 offset: e.1,
                 len: e.2,
+                raw_len: e.3,
             });
         }
         self.packs.insert(pack, index.chunks);
+    }
+
+    /// The copies of a chunk, best first; empty when no index lists it.
+    pub fn copies(&self, id: &ChunkId) -> &[Location] {
+        self.chunks.get(id).map(Vec::as_slice).unwrap_or_default()
     }
 }

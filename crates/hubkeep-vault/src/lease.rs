@@ -2,7 +2,9 @@
 //!
 //! A lease is a small JSON object holding its expiry time; a thread rewrites it
 //! every [`REFRESH`] and it is deleted when the holder finishes. A holder that
-//! was killed stops refreshing, so its lease expires after [`TTL`]. Writers and
+//! was killed stops refreshing, so its lease expires after [`TTL`]; on the
+//! holder's own machine (same boot id and pid namespace) a dead holder is
+//! seen at once from its pid and start time, and its lease is taken over. Writers and
 //! gc each write their own lease *before* looking for the other's, so at least
 //! one of two racing parties sees the other and backs off.
 
@@ -40,6 +42,82 @@ struct Record {
     /// Unix seconds after which the lease no longer counts.
     expires: u64,
     pid: u32,
+    /// Where the holder runs, for messages.
+    #[serde(default)]
+    host: String,
+    /// The holder's kernel instance (`/proc/sys/kernel/random/boot_id`) and
+    /// pid namespace: a pid means the same process only where both match.
+    #[serde(default)]
+    boot_id: String,
+    #[serde(default)]
+    pid_ns: String,
+    /// The holder's start time (clock ticks after boot), so a reused pid is
+    /// not taken for the holder.
+    #[serde(default)]
+    start: u64,
+}
+
+/// Who this process is, as leases record it.
+#[derive(Debug, Clone, Default)]
+struct Identity {
+    host: String,
+    boot_id: String,
+    pid_ns: String,
+}
+
+fn identity() -> Identity {
+    let mut host = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates or truncates.
+    let host = if unsafe { libc::gethostname(host.as_mut_ptr().cast(), host.len()) } == 0 {
+        let end = host.iter().position(|b| *b == 0).unwrap_or(host.len());
+        String::from_utf8_lossy(&host[..end]).into_owned()
+    } else {
+        String::new()
+    };
+    Identity {
+        host,
+        boot_id: std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default(),
+        pid_ns: std::fs::read_link("/proc/self/ns/pid")
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+    }
+}
+
+/// A process's start time in clock ticks after boot (field 22 of
+/// `/proc/<pid>/stat`), or `None` when there is no such process.
+fn start_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: count after the last ')'.
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(19)?.parse().ok()
+}
+
+impl Record {
+    /// True when the holder is known to be gone: it ran in this kernel and
+    /// pid namespace, and its pid is free or now names a younger process.
+    /// A holder elsewhere is only known gone once its lease expires.
+    fn holder_is_dead(&self, me: &Identity) -> bool {
+        if self.boot_id.is_empty() || self.boot_id != me.boot_id || self.pid_ns != me.pid_ns {
+            return false;
+        }
+        let Ok(pid) = libc::pid_t::try_from(self.pid) else {
+            return true;
+        };
+        // SAFETY: signal 0 only checks that the process exists.
+        let exists = unsafe { libc::kill(pid, 0) } == 0
+            || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+        !exists || start_ticks(self.pid).is_some_and(|t| t != self.start)
+    }
+
+    fn holder(&self) -> String {
+        if self.host.is_empty() {
+            format!("process {}", self.pid)
+        } else {
+            format!("process {} on {}", self.pid, self.host)
+        }
+    }
 }
 
 /// A held lease; released on drop.
@@ -57,36 +135,44 @@ fn now_secs() -> u64 {
         .unwrap_or(0)
 }
 
-fn record(role: Role) -> Vec<u8> {
+fn record(role: Role, me: &Identity, start: u64) -> Vec<u8> {
     let r = Record {
         role: role.as_str().into(),
         expires: now_secs() + TTL.as_secs(),
         pid: std::process::id(),
+        host: me.host.clone(),
+        boot_id: me.boot_id.clone(),
+        pid_ns: me.pid_ns.clone(),
+        start,
     };
     serde_json::to_vec(&r).expect("lease record serializes")
 }
 
 impl Lease {
     /// Writes a lease for `role`, then fails if another party holds a conflicting
-    /// live lease (gc conflicts with everything; a backup only with gc).
+    /// live lease (gc conflicts with everything; a backup only with gc). A
+    /// conflicting lease whose holder is known to be dead is removed instead.
     pub fn acquire(store: &Arc<dyn ObjectStore>, role: Role) -> Result<Lease, VaultError> {
         let name = format!(
             "locks/{}-{}",
             role.as_str(),
             hex::encode(crate::crypto::random_bytes::<8>())
         );
-        store.put(&name, &record(role))?;
+        let me = identity();
+        let start = start_ticks(std::process::id()).unwrap_or_default();
+        store.put(&name, &record(role, &me, start))?;
         let (stop, stopped) = mpsc::channel::<()>();
         let refresher = {
             let store = store.clone();
             let name = name.clone();
+            let me = me.clone();
             std::thread::Builder::new()
                 .name("hubkeep-lease".into())
                 .spawn(move || loop {
                     match stopped.recv_timeout(REFRESH) {
                         Err(RecvTimeoutError::Timeout) => {
                             // A failed refresh is retried next round; the lease only lapses after TTL.
-                            let _ = store.put(&name, &record(role));
+                            let _ = store.put(&name, &record(role, &me, start));
                         }
                         _ => return,
                     }
@@ -101,22 +187,29 @@ impl Lease {
             stop: Some(stop),
             refresher: Some(refresher),
         };
-        for (other, other_role) in live(store)? {
-            if other == lease.name {
+        let leases = scan(store, &me)?;
+        for stale in leases.iter().filter(|l| l.state == State::HolderDead) {
+            store.delete(&stale.name)?;
+        }
+        for other in leases.iter().filter(|l| l.state == State::Live) {
+            if other.name == lease.name {
                 continue;
             }
             let location = store.location();
-            match (role, other_role.as_str()) {
+            match (role, other.role.as_str()) {
                 (Role::Backup, "gc") => {
                     return Err(VaultError::GcRunning {
                         location,
-                        lock: other,
+                        lock: other.name.clone(),
+                        holder: other.holder.clone(),
                     })
                 }
                 (Role::Gc, _) => {
                     return Err(VaultError::LeaseHeld {
                         location,
-                        lock: other,
+                        lock: other.name.clone(),
+                        role: other.role.clone(),
+                        holder: other.holder.clone(),
                         ttl_secs: TTL.as_secs(),
                     })
                 }
@@ -127,9 +220,25 @@ impl Lease {
     }
 }
 
-/// Live leases: (object name, role). A lease that cannot be parsed counts as a
-/// live backup lease until it is older than the TTL.
-fn live(store: &Arc<dyn ObjectStore>) -> Result<Vec<(String, String)>, VaultError> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Live,
+    /// Past its expiry (or unreadable and older than the TTL).
+    Expired,
+    /// Its holder ran here and is gone.
+    HolderDead,
+}
+
+struct Found {
+    name: String,
+    role: String,
+    holder: String,
+    state: State,
+}
+
+/// Every lease and whether it still counts. A lease that cannot be parsed
+/// counts as a live backup lease until it is older than the TTL.
+fn scan(store: &Arc<dyn ObjectStore>, me: &Identity) -> Result<Vec<Found>, VaultError> {
     let mut out = Vec::new();
     let now = now_secs();
     for meta in store.list("locks/")? {
@@ -138,20 +247,51 @@ fn live(store: &Arc<dyn ObjectStore>) -> Result<Vec<(String, String)>, VaultErro
             Err(hubkeep_store::StoreError::NotFound { .. }) => continue,
             Err(e) => return Err(e.into()),
         };
-        match serde_json::from_slice::<Record>(&bytes) {
-            Ok(r) if r.expires > now => out.push((meta.name, r.role)),
-            Ok(_) => {}
+        let found = match serde_json::from_slice::<Record>(&bytes) {
+            Ok(r) => Found {
+                state: if r.expires <= now {
+                    State::Expired
+                } else if r.holder_is_dead(me) {
+                    State::HolderDead
+                } else {
+                    State::Live
+                },
+                holder: r.holder(),
+                role: r.role,
+                name: meta.name,
+            },
             Err(_) => {
                 let age = SystemTime::now()
                     .duration_since(meta.modified)
                     .unwrap_or_default();
-                if age < TTL {
-                    out.push((meta.name, Role::Backup.as_str().into()));
+                Found {
+                    state: if age < TTL {
+                        State::Live
+                    } else {
+                        State::Expired
+                    },
+                    role: Role::Backup.as_str().into(),
+                    holder: "an unknown holder (the lease is not readable)".into(),
+                    name: meta.name,
                 }
             }
-        }
+        };
+        out.push(found);
     }
     Ok(out)
+}
+
+/// Deletes leases that no longer count (expired, or their holder is dead):
+/// a killed holder never deletes its own. Returns how many went.
+pub(crate) fn remove_stale(store: &Arc<dyn ObjectStore>) -> Result<usize, VaultError> {
+    let mut removed = 0;
+    for l in scan(store, &identity())? {
+        if l.state != State::Live {
+            store.delete(&l.name)?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 impl Drop for Lease {

@@ -269,45 +269,77 @@ impl Vault {
     ) -> Result<Vec<Entry>, VaultError> {
         let mut bytes = Vec::new();
         for c in &manifest.tree {
-            bytes.extend(
-                self.fetch_chunk(index, &c.id())
-                    .map_err(|(object, detail)| {
-                        self.corrupt(
-                            &object,
-                            format!(
-                                "the tree of snapshot {} cannot be read: {detail}",
-                                manifest.id
-                            ),
-                        )
-                    })?,
-            );
+            bytes.extend(self.fetch_chunk(index, &c.id(), c.len()).map_err(
+                |(object, detail)| {
+                    self.corrupt(
+                        &object,
+                        format!(
+                            "the tree of snapshot {} cannot be read: {detail}",
+                            manifest.id
+                        ),
+                    )
+                },
+            )?);
         }
         manifest::decode_tree(&bytes)
             .map_err(|d| self.corrupt(&Manifest::object_name(&manifest.id), d))
     }
 
-    /// Reads and checks one chunk; on failure returns (object at fault, what is wrong).
+    /// Reads and checks one chunk of `len` plaintext bytes, falling back from a
+    /// failing copy to the next; on failure returns (object at fault, what is
+    /// wrong) for the first copy, which readers try first.
     pub(crate) fn fetch_chunk(
         &self,
         index: &IndexMap,
         id: &crypto::ChunkId,
+        len: u64,
     ) -> Result<Vec<u8>, (String, String)> {
-        let loc = index.chunks.get(id).ok_or_else(|| {
-            (
+        let copies = index.copies(id);
+        let mut first_failure = None;
+        for loc in copies {
+            match self.read_copy(id, loc, len) {
+                Ok(data) => return Ok(data),
+                Err(failure) => {
+                    first_failure.get_or_insert(failure);
+                }
+            }
+        }
+        Err(match first_failure {
+            Some((object, detail)) if copies.len() > 1 => (
+                object,
+                format!("{detail}; its {} other copies fail too", copies.len() - 1),
+            ),
+            Some(failure) => failure,
+            None => (
                 format!("chunk {}", id.to_hex()),
                 "no index lists this chunk".to_string(),
-            )
-        })?;
-        let pack = format!("packs/{}", loc.pack);
+            ),
+        })
+    }
+
+    /// Reads one copy of a chunk and checks it: tag, id, and that it decodes to
+    /// the `want` bytes its reference claims and its index entry claims.
+    pub(crate) fn read_copy(
+        &self,
+        id: &crypto::ChunkId,
+        loc: &index::Location,
+        want: u64,
+    ) -> Result<Vec<u8>, (String, String)> {
+        let pack = loc.object();
         let sealed = self
             .inner
             .store
-            .get_range(&pack, loc.offset, u64::from(loc.len))
+            .get_range(&pack, loc.offset, loc.len)
             .map_err(|e| (pack.clone(), e.to_string()))?;
-        blob::decode(&self.inner.keys, id, &sealed)
-            .map_err(|d| (pack, format!("chunk {} {d}", &id.to_hex()[..16])))
+        let data = blob::decode(&self.inner.keys, id, &sealed).map_err(|d| {
+            (
+                pack.clone(),
+                format!("chunk {} at offset {} {d}", &id.to_hex()[..16], loc.offset),
+            )
+        })?;
+        check_decoded_len(id, &data, want, loc).map_err(|d| (pack, d))?;
+        Ok(data)
     }
-
     fn info(&self, m: &Manifest) -> Result<SnapshotInfo, VaultError> {
         let name = Manifest::object_name(&m.id);
         let created = chrono::DateTime::parse_from_rfc3339(&m.created)
@@ -324,6 +356,33 @@ impl Vault {
             stats: m.stats.clone(),
         })
     }
+}
+
+/// A chunk that decrypted and matched its id can still be described wrongly:
+/// a reference or index entry claiming another length is a lie, and a file
+/// built from it would be padded or cut.
+pub(crate) fn check_decoded_len(
+    id: &crypto::ChunkId,
+    data: &[u8],
+    want: u64,
+    loc: &index::Location,
+) -> Result<(), String> {
+    let got = data.len() as u64;
+    if got != loc.raw_len {
+        return Err(format!(
+            "chunk {} at offset {} decodes to {got} bytes but its index entry says {}",
+            &id.to_hex()[..16],
+            loc.offset,
+            loc.raw_len
+        ));
+    }
+    if got != want {
+        return Err(format!(
+            "chunk {} decodes to {got} bytes but the reference to it says {want}",
+            &id.to_hex()[..16]
+        ));
+    }
+    Ok(())
 }
 
 fn entry_info(e: &Entry) -> EntryInfo {

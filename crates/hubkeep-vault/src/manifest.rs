@@ -9,20 +9,46 @@ use crate::objects;
 
 pub(crate) const MANIFEST_MAGIC: &[u8; 8] = b"HKVSNP\x00\x01";
 
-/// A chunk reference: id and plaintext length.
+/// A chunk reference: id and plaintext length. The length is a CBOR uint of
+/// up to 64 bits; a reader checks it against the decoded chunk, not trusts it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct ChunkRef(pub ByteArray<32>, pub u32);
+pub(crate) struct ChunkRef(pub ByteArray<32>, pub u64);
 
 impl ChunkRef {
     pub fn new(id: ChunkId, len: usize) -> Self {
-        ChunkRef(ByteArray::new(id.0), len as u32)
+        ChunkRef(ByteArray::new(id.0), len as u64)
     }
     pub fn id(&self) -> ChunkId {
         ChunkId(self.0.into_array())
     }
     pub fn len(&self) -> u64 {
-        u64::from(self.1)
+        self.1
     }
+}
+
+/// Why a file entry's lengths cannot be true, before any chunk is read: its
+/// `size` must equal the sum of its references' lengths, and no reference
+/// may claim more than a chunk can hold.
+pub(crate) fn length_lie(e: &Entry) -> Option<String> {
+    let mut sum: u64 = 0;
+    for c in &e.chunks {
+        if c.len() > crate::blob::MAX_PLAINTEXT as u64 {
+            return Some(format!(
+                "a reference to chunk {} claims {} bytes, more than the {}-byte chunk limit",
+                &c.id().to_hex()[..16],
+                c.len(),
+                crate::blob::MAX_PLAINTEXT
+            ));
+        }
+        sum += c.len();
+    }
+    (sum != e.size).then(|| {
+        format!(
+            "its size says {} bytes but its {} chunk references add up to {sum}",
+            e.size,
+            e.chunks.len()
+        )
+    })
 }
 
 pub(crate) const KIND_FILE: u8 = 0;

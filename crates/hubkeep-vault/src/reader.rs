@@ -1,10 +1,13 @@
 //! Reading one file of a snapshot as a stream (database dumps are restored
 //! this way): a background thread fetches and checks chunks ahead of the reader.
+//! The stream yields exactly the entry's `size` bytes or fails: the size must
+//! equal the sum of the chunk references, and each chunk must decode to its
+//! reference's length.
 
 use std::io::{self, Read};
 use std::sync::mpsc;
 
-use crate::manifest::KIND_FILE;
+use crate::manifest::{length_lie, KIND_FILE};
 use crate::{Vault, VaultError};
 
 const READ_AHEAD: usize = 4;
@@ -48,6 +51,13 @@ impl Vault {
                 snapshot: id.into(),
                 path: path.into(),
             })?;
+        if let Some(detail) = length_lie(&entry) {
+            return Err(VaultError::DamagedFile {
+                snapshot: id.into(),
+                path: path.into(),
+                detail,
+            });
+        }
         let (tx, rx) = mpsc::sync_channel(READ_AHEAD);
         let vault = self.clone();
         let (snapshot, path) = (id.to_string(), path.to_string());
@@ -55,16 +65,17 @@ impl Vault {
             .name("hubkeep-stream".into())
             .spawn(move || {
                 for c in &entry.chunks {
-                    let item = vault
-                        .fetch_chunk(&index, &c.id())
-                        .map_err(|(object, detail)| {
-                            VaultError::DamagedFile {
-                                snapshot: snapshot.clone(),
-                                path: path.clone(),
-                                detail: format!("{object}: {detail}"),
-                            }
-                            .to_string()
-                        });
+                    let item =
+                        vault
+                            .fetch_chunk(&index, &c.id(), c.len())
+                            .map_err(|(object, detail)| {
+                                VaultError::DamagedFile {
+                                    snapshot: snapshot.clone(),
+                                    path: path.clone(),
+                                    detail: format!("{object}: {detail}"),
+                                }
+                                .to_string()
+                            });
                     let failed = item.is_err();
                     if tx.send(item).is_err() || failed {
                         return;

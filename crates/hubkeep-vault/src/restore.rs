@@ -1,10 +1,12 @@
 //! Restoring a snapshot into a new or empty directory.
 //!
 //! Every path is validated before anything is written. Files are created
-//! first, then filled pack by pack (each needed byte range of a pack is read
-//! once, in order, by one of two threads per core, so reads overlap
-//! decrypting and writing; every chunk is checked against its id), then
+//! (empty) first, then filled pack by pack (each needed byte range of a pack
+//! is read once, in order, by one of two threads per core, so reads overlap
+//! decrypting and writing; every chunk is checked against its id and its
+//! lengths, and a failing copy falls back to the chunk's next copy), then
 //! metadata is applied: files, then symlinks, then directories deepest first.
+//! A restore that fails removes what it wrote.
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
@@ -12,7 +14,7 @@ use std::fs::{self, File};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -20,7 +22,7 @@ use filetime::FileTime;
 
 use crate::crypto::ChunkId;
 use crate::index::IndexMap;
-use crate::manifest::{Entry, KIND_DIR, KIND_FILE, KIND_SYMLINK};
+use crate::manifest::{length_lie, Entry, KIND_DIR, KIND_FILE, KIND_SYMLINK};
 use crate::{blob, RestoreOptions, RestoreSummary, Vault, VaultError};
 
 /// Ranges of a pack closer than this are read as one request.
@@ -91,7 +93,8 @@ pub(crate) fn validate_entries(snapshot: &str, entries: &[Entry]) -> Result<(), 
     Ok(())
 }
 
-fn check_target(target: &Path) -> Result<(), VaultError> {
+/// Checks that the target is empty, creating it when missing; true when created.
+fn check_target(target: &Path) -> Result<bool, VaultError> {
     match fs::read_dir(target) {
         Ok(mut entries) => {
             if entries.next().is_some() {
@@ -99,9 +102,10 @@ fn check_target(target: &Path) -> Result<(), VaultError> {
                     target: target.display().to_string(),
                 });
             }
-            Ok(())
+            Ok(false)
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => fs::create_dir_all(target)
+            .map(|()| true)
             .map_err(|e| VaultError::io("create restore target", target, e)),
         Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
             Err(VaultError::TargetNotEmpty {
@@ -113,19 +117,21 @@ fn check_target(target: &Path) -> Result<(), VaultError> {
 }
 
 /// Sealed chunks to read from one pack: (offset, sealed length, id).
-type PackReads = Vec<(u64, u32, ChunkId)>;
+type PackReads = Vec<(u64, u64, ChunkId)>;
 
-/// One place a chunk's bytes go.
+/// One place a chunk's bytes go: `len` is what the file's reference claims.
 struct Dest {
     file: usize,
     offset: u64,
+    len: u64,
 }
 
 struct Plan {
-    /// pack → (offset, sealed len, chunk id), sorted by offset, each chunk once.
+    /// pack → (offset, sealed len, chunk id) of each chunk's first copy,
+    /// sorted by offset, each chunk once.
     packs: Vec<(Arc<str>, PackReads)>,
     dests: HashMap<ChunkId, Vec<Dest>>,
-    /// file index → why it cannot be restored.
+    /// file index → why it cannot be restored, known before reading.
     missing: HashMap<usize, String>,
 }
 
@@ -134,10 +140,14 @@ fn plan(files: &[&Entry], index: &IndexMap) -> Plan {
     let mut by_pack: HashMap<Arc<str>, PackReads> = HashMap::new();
     let mut missing = HashMap::new();
     for (i, f) in files.iter().enumerate() {
+        if let Some(why) = length_lie(f) {
+            missing.insert(i, why);
+            continue;
+        }
         let mut offset = 0;
         for c in &f.chunks {
             let id = c.id();
-            match index.chunks.get(&id) {
+            match index.copies(&id).first() {
                 Some(loc) => {
                     let d = dests.entry(id).or_default();
                     if d.is_empty() {
@@ -146,7 +156,11 @@ fn plan(files: &[&Entry], index: &IndexMap) -> Plan {
                             .or_default()
                             .push((loc.offset, loc.len, id));
                     }
-                    d.push(Dest { file: i, offset });
+                    d.push(Dest {
+                        file: i,
+                        offset,
+                        len: c.len(),
+                    });
                 }
                 None => {
                     missing
@@ -170,14 +184,14 @@ fn plan(files: &[&Entry], index: &IndexMap) -> Plan {
 }
 
 /// Groups sorted blobs into ranges to read in one request each.
-fn ranges(blobs: &[(u64, u32, ChunkId)]) -> Vec<&[(u64, u32, ChunkId)]> {
+fn ranges(blobs: &[(u64, u64, ChunkId)]) -> Vec<&[(u64, u64, ChunkId)]> {
     let mut out = Vec::new();
     let mut start = 0;
     for i in 1..=blobs.len() {
         let split = i == blobs.len() || {
-            let prev_end = blobs[i - 1].0 + u64::from(blobs[i - 1].1);
+            let prev_end = blobs[i - 1].0 + blobs[i - 1].1;
             blobs[i].0 > prev_end + MERGE_GAP
-                || blobs[i].0 + u64::from(blobs[i].1) - blobs[start].0 > MAX_RANGE
+                || blobs[i].0 + blobs[i].1 - blobs[start].0 > MAX_RANGE
         };
         if split {
             out.push(&blobs[start..i]);
@@ -189,25 +203,49 @@ fn ranges(blobs: &[(u64, u32, ChunkId)]) -> Vec<&[(u64, u32, ChunkId)]> {
 
 struct Filler<'a> {
     vault: &'a Vault,
+    index: &'a IndexMap,
     paths: Vec<PathBuf>,
     plan: &'a Plan,
     skip_damaged: bool,
     abort: AtomicBool,
-    /// chunk → (object, what is wrong)
-    damaged: Mutex<HashMap<ChunkId, String>>,
+    /// Chunks whose first copy failed: (chunk, object, what is wrong).
+    failed_first: Mutex<Vec<(ChunkId, String)>>,
+    /// file index → why it cannot be restored, found while filling.
+    damaged: Mutex<HashMap<usize, String>>,
+    /// Bytes written into each file so far.
+    written: Vec<AtomicU64>,
     io_error: Mutex<Option<VaultError>>,
     opts: &'a RestoreOptions,
 }
 
 impl Filler<'_> {
-    fn mark_damaged(&self, id: ChunkId, why: String) {
-        self.damaged.lock().expect("damaged set").insert(id, why);
+    fn mark_damaged(&self, file: usize, why: String) {
+        self.damaged
+            .lock()
+            .expect("damaged set")
+            .entry(file)
+            .or_insert(why);
         if !self.skip_damaged {
             self.abort.store(true, Ordering::SeqCst);
         }
     }
 
-    fn fill_pack(&self, pack: &str, blobs: &[(u64, u32, ChunkId)]) {
+    /// A copy failed: the next copy is tried after the parallel pass; with
+    /// no other copy, every file that needs the chunk is damaged now.
+    fn copy_failed(&self, id: ChunkId, why: String) {
+        if self.index.copies(&id).len() > 1 {
+            self.failed_first
+                .lock()
+                .expect("failed chunks")
+                .push((id, why));
+        } else {
+            for d in &self.plan.dests[&id] {
+                self.mark_damaged(d.file, why.clone());
+            }
+        }
+    }
+
+    fn fill_pack(&self, pack: &str, blobs: &[(u64, u64, ChunkId)]) {
         let object = format!("packs/{pack}");
         let store = &self.vault.inner.store;
         for range in ranges(blobs) {
@@ -216,36 +254,91 @@ impl Filler<'_> {
             }
             let start = range[0].0;
             let last = range[range.len() - 1];
-            let bytes = match store.get_range(&object, start, last.0 + u64::from(last.1) - start) {
+            let bytes = match store.get_range(&object, start, last.0 + last.1 - start) {
                 Ok(b) => b,
                 Err(e) => {
                     for b in range {
-                        self.mark_damaged(b.2, format!("{object}: {e}"));
+                        self.copy_failed(b.2, format!("{object}: {e}"));
                     }
                     continue;
                 }
             };
             for &(offset, len, id) in range {
                 let at = (offset - start) as usize;
-                match blob::decode(&self.vault.inner.keys, &id, &bytes[at..at + len as usize]) {
+                let loc = &self.index.copies(&id)[0];
+                let decoded =
+                    blob::decode(&self.vault.inner.keys, &id, &bytes[at..at + len as usize])
+                        .map_err(|d| format!("chunk {} at offset {offset} {d}", &id.to_hex()[..16]))
+                        .and_then(|data| {
+                            crate::check_decoded_len(&id, &data, loc.raw_len, loc).map(|()| data)
+                        });
+                match decoded {
                     Ok(data) => {
-                        if let Err(e) = self.write(&id, &data) {
-                            self.io_error.lock().expect("io error").get_or_insert(e);
-                            self.abort.store(true, Ordering::SeqCst);
+                        if !self.deliver(&id, &data) {
                             return;
                         }
                     }
-                    Err(detail) => self.mark_damaged(
-                        id,
-                        format!("{object}: chunk {} {detail}", &id.to_hex()[..16]),
-                    ),
+                    Err(detail) => self.copy_failed(id, format!("{object}: {detail}")),
                 }
+            }
+        }
+    }
+
+    /// Tries the other copies of chunks whose first copy failed.
+    fn fall_back(&self) {
+        let failed = std::mem::take(&mut *self.failed_first.lock().expect("failed chunks"));
+        for (id, first_why) in failed {
+            if self.abort.load(Ordering::SeqCst) {
+                return;
+            }
+            let found = self.index.copies(&id)[1..]
+                .iter()
+                .find_map(|loc| self.vault.read_copy(&id, loc, loc.raw_len).ok());
+            match found {
+                Some(data) => {
+                    if !self.deliver(&id, &data) {
+                        return;
+                    }
+                }
+                None => {
+                    let n = self.index.copies(&id).len() - 1;
+                    let why = format!("{first_why}; its {n} other copies fail too");
+                    for d in &self.plan.dests[&id] {
+                        self.mark_damaged(d.file, why.clone());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes a checked chunk wherever it goes; false after an I/O error
+    /// (which stops the restore).
+    fn deliver(&self, id: &ChunkId, data: &[u8]) -> bool {
+        match self.write(id, data) {
+            Ok(()) => true,
+            Err(e) => {
+                self.io_error.lock().expect("io error").get_or_insert(e);
+                self.abort.store(true, Ordering::SeqCst);
+                false
             }
         }
     }
 
     fn write(&self, id: &ChunkId, data: &[u8]) -> Result<(), VaultError> {
         for d in &self.plan.dests[id] {
+            if d.len != data.len() as u64 {
+                // The chunk is genuine; the file's reference to it lies.
+                self.mark_damaged(
+                    d.file,
+                    format!(
+                        "chunk {} decodes to {} bytes but the file's reference to it says {}",
+                        &id.to_hex()[..16],
+                        data.len(),
+                        d.len
+                    ),
+                );
+                continue;
+            }
             let path = &self.paths[d.file];
             let file = File::options()
                 .write(true)
@@ -254,11 +347,65 @@ impl Filler<'_> {
                 .map_err(|e| VaultError::io("open restored file", path, e))?;
             file.write_all_at(data, d.offset)
                 .map_err(|e| VaultError::io("write restored file", path, e))?;
+            self.written[d.file].fetch_add(d.len, Ordering::SeqCst);
             if let Some(p) = &self.opts.progress {
                 p.advance(data.len() as u64);
             }
         }
         Ok(())
+    }
+}
+
+/// What a restore created in its target, removed again unless the restore
+/// succeeds: a failed restore leaves no partial or zero-filled files, and
+/// no directories it made. Files in `keep` (complete ones, with
+/// skip-damaged) stay, and so do the directories that hold them.
+struct Undo {
+    /// The target, when this restore created it.
+    target: Option<PathBuf>,
+    dirs: Vec<PathBuf>,
+    files: Vec<PathBuf>,
+    keep: HashSet<PathBuf>,
+    armed: bool,
+}
+
+impl Undo {
+    fn dir(&mut self, path: &Path, target: &Path) {
+        // `create_dir_all` may have made parents that no entry names.
+        let mut p = path;
+        let first_new = self.dirs.len();
+        while p != target && p.starts_with(target) {
+            self.dirs.insert(first_new, p.to_path_buf());
+            match p.parent() {
+                Some(parent) => p = parent,
+                None => break,
+            }
+        }
+    }
+}
+
+impl Drop for Undo {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        // A directory restored read-only must be writable to be emptied.
+        for d in &self.dirs {
+            let _ = fs::set_permissions(d, fs::Permissions::from_mode(0o700));
+        }
+        for f in self.files.iter().filter(|f| !self.keep.contains(*f)) {
+            let _ = fs::remove_file(f);
+        }
+        let mut dirs = self.dirs.clone();
+        dirs.sort();
+        dirs.dedup();
+        // Deepest first; one that still holds a kept file stays.
+        for d in dirs.iter().rev() {
+            let _ = fs::remove_dir(d);
+        }
+        if let Some(t) = &self.target {
+            let _ = fs::remove_dir(t);
+        }
     }
 }
 
@@ -284,6 +431,12 @@ fn set_mode(path: &Path, e: &Entry) -> Result<(), VaultError> {
 
 impl Vault {
     /// Restores snapshot `id` into `target`, which must be missing or empty.
+    ///
+    /// A file is written only as its snapshot describes it: its size must be
+    /// the sum of its chunk references and each chunk must decode to its
+    /// reference's length; a chunk whose copy fails is read from its next
+    /// copy. On any error everything the restore wrote is removed again —
+    /// with `skip_damaged`, complete files stay.
     pub fn restore_dir(
         &self,
         id: &str,
@@ -295,7 +448,14 @@ impl Vault {
         let index = self.load_index()?;
         let entries = self.load_tree(&manifest, &index)?;
         validate_entries(id, &entries)?;
-        check_target(target)?;
+        let created_target = check_target(target)?;
+        let mut undo = Undo {
+            target: created_target.then(|| target.to_path_buf()),
+            dirs: Vec::new(),
+            files: Vec::new(),
+            keep: HashSet::new(),
+            armed: true,
+        };
         let full = |e: &Entry| target.join(OsStr::from_bytes(&e.path));
 
         let mut summary = RestoreSummary {
@@ -307,6 +467,7 @@ impl Vault {
             let path = full(e);
             match e.kind {
                 KIND_DIR => {
+                    undo.dir(&path, target);
                     fs::DirBuilder::new()
                         .recursive(true)
                         .mode(0o700)
@@ -316,21 +477,23 @@ impl Vault {
                 }
                 KIND_FILE => {
                     if let Some(parent) = path.parent() {
+                        undo.dir(parent, target);
                         fs::DirBuilder::new()
                             .recursive(true)
                             .mode(0o700)
                             .create(parent)
                             .map_err(|err| VaultError::io("create directory", parent, err))?;
                     }
-                    let f = File::options()
+                    // Empty until its chunks arrive: the size comes from
+                    // them, so a failed restore leaves no zero-filled file.
+                    undo.files.push(path.clone());
+                    File::options()
                         .write(true)
                         .create_new(true)
                         .mode(0o600)
                         .custom_flags(libc::O_NOFOLLOW)
                         .open(&path)
                         .map_err(|err| VaultError::io("create file", &path, err))?;
-                    f.set_len(e.size)
-                        .map_err(|err| VaultError::io("size file", &path, err))?;
                 }
                 _ => {}
             }
@@ -342,11 +505,14 @@ impl Vault {
         }
         let filler = Filler {
             vault: self,
+            index: &index,
             paths: files.iter().map(|e| full(e)).collect(),
             plan: &plan,
             skip_damaged: opts.skip_damaged,
             abort: AtomicBool::new(!opts.skip_damaged && !plan.missing.is_empty()),
-            damaged: Mutex::new(HashMap::new()),
+            failed_first: Mutex::new(Vec::new()),
+            damaged: Mutex::new(plan.missing.clone()),
+            written: files.iter().map(|_| AtomicU64::new(0)).collect(),
             io_error: Mutex::new(None),
             opts,
         };
@@ -369,18 +535,23 @@ impl Vault {
                 });
             }
         });
+        filler.fall_back();
+        let damaged_files = filler.damaged.into_inner().expect("damaged set");
+        let complete: HashSet<usize> = (0..files.len())
+            .filter(|i| {
+                !damaged_files.contains_key(i)
+                    && filler.written[*i].load(Ordering::SeqCst) == files[*i].size
+            })
+            .collect();
         if let Some(e) = filler.io_error.into_inner().expect("io error") {
+            if opts.skip_damaged {
+                undo.keep
+                    .extend(complete.iter().map(|i| filler.paths[*i].clone()));
+            }
             return Err(e);
         }
 
         // Which files are damaged, and why.
-        let damaged_chunks = filler.damaged.into_inner().expect("damaged set");
-        let mut damaged_files: HashMap<usize, String> = plan.missing.clone();
-        for (id, why) in &damaged_chunks {
-            for d in &plan.dests[id] {
-                damaged_files.entry(d.file).or_insert_with(|| why.clone());
-            }
-        }
         if !damaged_files.is_empty() {
             let mut list: Vec<(usize, String)> = damaged_files.into_iter().collect();
             list.sort();
@@ -393,26 +564,29 @@ impl Vault {
                 });
             }
             for (i, _) in &list {
-                let _ = fs::remove_file(&filler.paths[*i]);
+                fs::remove_file(&filler.paths[*i])
+                    .map_err(|err| VaultError::io("remove damaged file", &filler.paths[*i], err))?;
                 summary.damaged_files.push(lossy(&files[*i].path));
             }
         }
-        let damaged: HashSet<&[u8]> = summary.damaged_files.iter().map(|s| s.as_bytes()).collect();
+        debug_assert_eq!(complete.len() + summary.damaged_files.len(), files.len());
 
-        for e in files
+        for (i, e) in files
             .iter()
-            .filter(|e| !damaged.contains(e.path.as_slice()))
+            .enumerate()
+            .filter(|(i, _)| complete.contains(i))
         {
-            let path = full(e);
-            set_owner(&path, e)?;
-            set_mode(&path, e)?;
-            set_times(&path, e)?;
+            let path = &filler.paths[i];
+            set_owner(path, e)?;
+            set_mode(path, e)?;
+            set_times(path, e)?;
             summary.files += 1;
             summary.bytes += e.size;
         }
         for e in entries.iter().filter(|e| e.kind == KIND_SYMLINK) {
             let path = full(e);
             let link_target = OsStr::from_bytes(e.target.as_ref().expect("validated"));
+            undo.files.push(path.clone());
             std::os::unix::fs::symlink(link_target, &path)
                 .map_err(|err| VaultError::io("create symlink", &path, err))?;
             set_owner(&path, e)?;
@@ -425,6 +599,7 @@ impl Vault {
             set_mode(&path, e)?;
             set_times(&path, e)?;
         }
+        undo.armed = false;
         summary.duration_secs = started.elapsed().as_secs_f64();
         Ok(summary)
     }

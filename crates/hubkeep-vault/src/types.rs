@@ -76,9 +76,41 @@ pub struct SnapshotSummary {
     pub chunks_new: u64,
     /// Files whose chunk list was taken from the parent without reading them.
     pub files_unchanged: u64,
-    /// Paths skipped because they are sockets, devices or FIFOs, or vanished while walking.
+    /// Paths skipped because they vanished while the backup walked or read them.
     pub skipped: Vec<String>,
+    /// Sockets, FIFOs and device nodes: a vault stores none, so they are
+    /// skipped, and listed here for the operator to hear about them.
+    pub special_files: Vec<SpecialFile>,
     pub duration_secs: f64,
+}
+
+/// A file a backup skipped because the vault cannot store its kind.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SpecialFile {
+    /// Relative to the backed-up directory (invalid UTF-8 replaced).
+    pub path: String,
+    pub kind: SpecialKind,
+}
+
+/// The kinds of [`SpecialFile`].
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SpecialKind {
+    Fifo,
+    Socket,
+    BlockDevice,
+    CharDevice,
+}
+
+impl std::fmt::Display for SpecialKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SpecialKind::Fifo => "FIFO",
+            SpecialKind::Socket => "socket",
+            SpecialKind::BlockDevice => "block device",
+            SpecialKind::CharDevice => "character device",
+        })
+    }
 }
 
 /// What one [`crate::SnapshotWriter::add_stream`] stored.
@@ -183,5 +215,9 @@ pub struct GcReport {
     pub packs_repacked: usize,
     /// Unreferenced packs left alone because they are younger than the grace period.
     pub packs_in_grace: usize,
+    /// Leases removed because they expired or their holder is gone.
+    pub leases_removed: usize,
+    /// Temp objects (`.tmp-…`) of killed writes, older than the grace period, removed.
+    pub temp_objects_deleted: usize,
     pub bytes_freed: u64,
 }

@@ -1,27 +1,52 @@
-//! Checking a vault: every manifest and tree decodes, every referenced chunk is
-//! indexed and inside an existing pack of sufficient size, and (with
-//! `read_data`) every referenced chunk decrypts and matches its id. Each
-//! problem names the object at fault and the snapshots and files it affects.
+//! Checking a vault: every manifest and tree decodes, every file's size is
+//! the sum of its chunk references, every index entry is well-formed, every
+//! referenced chunk is indexed and inside an existing pack of sufficient
+//! size, and (with `read_data`) every copy of every referenced chunk
+//! decrypts, matches its id and decodes to the length its index entry and
+//! its references claim. Each problem names the object at fault and the
+//! snapshots and files it affects; a bad copy of a chunk that has an intact
+//! one is reported as affecting none.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use crate::crypto::ChunkId;
-use crate::manifest::{Manifest, KIND_FILE};
-use crate::{blob, Problem, Vault, VaultError, VerifyReport};
+use crate::index::Location;
+use crate::manifest::{length_lie, Manifest, KIND_FILE};
+use crate::{Problem, Vault, VaultError, VerifyReport};
+
+fn others(copies: usize) -> String {
+    if copies > 1 {
+        format!("; its {} other copies fail too", copies - 1)
+    } else {
+        String::new()
+    }
+}
 
 const MAX_FILES_PER_PROBLEM: usize = 100;
 
-/// Who needs a chunk: (snapshot id, file path).
-type Users = HashMap<ChunkId, Vec<(Arc<str>, Arc<[u8]>)>>;
+/// Who needs a chunk: (snapshot id, file path, length the reference claims).
+type Users = HashMap<ChunkId, Vec<(Arc<str>, Arc<[u8]>, u64)>>;
+
+/// A problem's message, the chunks whose users it affects, and snapshots it
+/// affects directly.
+type Finding = (String, BTreeSet<ChunkId>, BTreeSet<String>);
 
 #[derive(Default)]
 struct Findings {
-    /// object → (message, chunks it affects)
-    by_object: BTreeMap<String, (String, BTreeSet<ChunkId>, BTreeSet<String>)>,
+    /// object → finding
+    by_object: BTreeMap<String, Finding>,
+    /// object → findings about bad copies that another copy makes up for.
+    redundant: BTreeMap<String, String>,
+    /// (object, message, snapshot, file) for files whose entry lies.
+    entries: Vec<(String, String, String, String)>,
 }
 
 impl Findings {
+    fn redundant(&mut self, object: String, message: String) {
+        self.redundant.entry(object).or_insert(message);
+    }
+
     fn add(
         &mut self,
         object: String,
@@ -38,12 +63,27 @@ impl Findings {
     }
 
     fn into_problems(self, users: &Users) -> Vec<Problem> {
+        let entries = self
+            .entries
+            .into_iter()
+            .map(|(object, message, snapshot, file)| Problem {
+                object,
+                message,
+                files: vec![format!("{snapshot}:{file}")],
+                snapshots: vec![snapshot],
+            });
+        let redundant = self.redundant.into_iter().map(|(object, message)| Problem {
+            object,
+            message,
+            snapshots: Vec::new(),
+            files: Vec::new(),
+        });
         self.by_object
             .into_iter()
             .map(|(object, (message, chunks, mut snapshots))| {
                 let mut files = BTreeSet::new();
                 for id in &chunks {
-                    for (snap, path) in users.get(id).into_iter().flatten() {
+                    for (snap, path, _) in users.get(id).into_iter().flatten() {
                         snapshots.insert(snap.to_string());
                         files.insert(format!("{snap}:{}", String::from_utf8_lossy(path)));
                     }
@@ -55,6 +95,8 @@ impl Findings {
                     files: files.into_iter().take(MAX_FILES_PER_PROBLEM).collect(),
                 }
             })
+            .chain(entries)
+            .chain(redundant)
             .collect()
     }
 }
@@ -128,12 +170,24 @@ impl Vault {
             };
             let snap: Arc<str> = Arc::from(id.as_str());
             for e in entries.iter().filter(|e| e.kind == KIND_FILE) {
+                if let Some(why) = length_lie(e) {
+                    findings.entries.push((
+                        Manifest::object_name(id),
+                        format!(
+                            "file {:?} cannot be restored: {why}",
+                            String::from_utf8_lossy(&e.path)
+                        ),
+                        id.clone(),
+                        String::from_utf8_lossy(&e.path).into_owned(),
+                    ));
+                    continue;
+                }
                 let path: Arc<[u8]> = Arc::from(e.path.as_slice());
                 for c in &e.chunks {
                     users
                         .entry(c.id())
                         .or_default()
-                        .push((snap.clone(), path.clone()));
+                        .push((snap.clone(), path.clone(), c.len()));
                 }
             }
         }
@@ -173,73 +227,87 @@ impl Vault {
                 [],
             );
         }
+        for (object, detail) in &index.refused {
+            findings.redundant(object.clone(), format!("index {detail}"));
+        }
 
-        // Packs exist and are long enough.
+        // Packs exist and are long enough: each copy of each chunk.
         let sizes: HashMap<String, u64> = store
             .list("packs/")?
             .into_iter()
             .map(|m| (m.name, m.size))
             .collect();
-        let mut by_pack: BTreeMap<Arc<str>, Vec<(u64, u32, ChunkId)>> = BTreeMap::new();
-        for id in users.keys() {
-            if let Some(loc) = index.chunks.get(id) {
-                by_pack
-                    .entry(loc.pack.clone())
-                    .or_default()
-                    .push((loc.offset, loc.len, *id));
+        let bounds_problem = |loc: &Location| -> Option<String> {
+            match sizes.get(&loc.object()) {
+                None => Some("pack is missing".into()),
+                Some(&size) if loc.offset + loc.len > size => Some(format!(
+                    "pack is truncated ({size} bytes, index needs more)"
+                )),
+                Some(_) => None,
             }
-        }
-        for (pack, blobs) in &mut by_pack {
-            blobs.sort_by_key(|b| b.0);
-            let object = format!("packs/{pack}");
-            match sizes.get(&object) {
-                None => findings.add(
-                    object,
-                    "pack is missing".into(),
-                    blobs.iter().map(|b| b.2),
-                    [],
-                ),
-                Some(&size) => {
-                    let short: Vec<ChunkId> = blobs
-                        .iter()
-                        .filter(|b| b.0 + u64::from(b.1) > size)
-                        .map(|b| b.2)
-                        .collect();
-                    if !short.is_empty() {
-                        findings.add(
-                            object,
-                            format!("pack is truncated ({size} bytes, index needs more)"),
-                            short,
-                            [],
-                        );
-                    }
-                }
+        };
+        let mut ids: Vec<&ChunkId> = users.keys().collect();
+        ids.sort();
+        for id in ids {
+            let copies = index.copies(id);
+            if copies.is_empty() {
+                continue;
             }
-        }
-
-        if read_data {
-            for (pack, blobs) in &by_pack {
-                let object = format!("packs/{pack}");
-                if !sizes.contains_key(&object) {
+            // With read_data: (copy, what is wrong) for each bad copy.
+            let mut bad: Vec<(&Location, String)> = Vec::new();
+            let mut decoded_len = None;
+            for loc in copies {
+                if let Some(why) = bounds_problem(loc) {
+                    bad.push((loc, why));
                     continue;
                 }
-                for &(offset, len, id) in blobs {
-                    report.chunks_checked += 1;
-                    match store.get_range(&object, offset, u64::from(len)) {
-                        Ok(sealed) => {
-                            report.bytes_read += sealed.len() as u64;
-                            if let Err(detail) = blob::decode(&self.inner.keys, &id, &sealed) {
-                                findings.add(
-                                    object.clone(),
-                                    format!("chunk {} {detail}", &id.to_hex()[..16]),
-                                    [id],
-                                    [],
-                                );
-                            }
-                        }
-                        Err(e) => {
-                            findings.add(object.clone(), format!("cannot read: {e}"), [id], [])
-                        }
+                if !read_data {
+                    continue;
+                }
+                report.chunks_checked += 1;
+                report.bytes_read += loc.len;
+                match self.read_copy(id, loc, loc.raw_len) {
+                    Ok(data) => {
+                        decoded_len.get_or_insert(data.len() as u64);
+                    }
+                    Err((_, why)) => bad.push((loc, why)),
+                }
+            }
+            if bad.len() == copies.len() {
+                // No copy is usable: every file that needs the chunk is lost.
+                let (loc, why) = &bad[0];
+                let message = if why.starts_with("pack is") {
+                    why.clone()
+                } else {
+                    format!("{why}{}", others(copies.len()))
+                };
+                findings.add(loc.object(), message, [*id], []);
+                continue;
+            }
+            for (loc, why) in bad {
+                findings.redundant(
+                    loc.object(),
+                    format!(
+                        "the copy of chunk {} at offset {} is bad ({why}); another copy is intact, so no recovery point needs this one (gc may drop it)",
+                        &id.to_hex()[..16],
+                        loc.offset
+                    ),
+                );
+            }
+            // A genuine chunk can still be referenced with a false length.
+            if let Some(got) = decoded_len {
+                for (snap, path, want) in &users[id] {
+                    if *want != got {
+                        findings.entries.push((
+                            Manifest::object_name(snap),
+                            format!(
+                                "file {:?} cannot be restored: chunk {} decodes to {got} bytes but the file's reference to it says {want}",
+                                String::from_utf8_lossy(path),
+                                &id.to_hex()[..16]
+                            ),
+                            snap.to_string(),
+                            String::from_utf8_lossy(path).into_owned(),
+                        ));
                     }
                 }
             }

@@ -74,6 +74,7 @@ pub(crate) struct Counters {
     pub bytes_read: u64,
     pub files_unchanged: u64,
     pub skipped: Vec<String>,
+    pub special_files: Vec<crate::SpecialFile>,
 }
 
 /// Blocks in the pool: one being read, one queued, one being cut, one held
@@ -724,6 +725,7 @@ impl SnapshotWriter {
             chunks_new: all.new_chunks.load(Ordering::Relaxed),
             files_unchanged: c.files_unchanged,
             skipped: c.skipped,
+            special_files: c.special_files,
             duration_secs: self.started.elapsed().as_secs_f64(),
         })
     }
