@@ -25,6 +25,7 @@ mod backup;
 mod blob;
 mod chunker;
 mod config;
+pub mod craft;
 mod crypto;
 mod error;
 mod gc;

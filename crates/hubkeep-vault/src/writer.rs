@@ -660,34 +660,7 @@ impl SnapshotWriter {
     /// Stores the tree, waits for every upload, then writes the manifest — the
     /// moment the snapshot exists.
     pub fn commit(mut self) -> Result<SnapshotSummary, VaultError> {
-        self.pipeline.wait(&self.pipeline.all)?;
-        for (i, chunks) in std::mem::take(&mut self.unresolved) {
-            let entry = &mut self.entries[i];
-            entry.chunks = chunks.iter().map(Pending::resolve).collect();
-            entry.size = entry.chunks.iter().map(ChunkRef::len).sum();
-        }
-        self.entries.sort_unstable_by(|a, b| a.path.cmp(&b.path));
-        let tree_bytes = Block::unpooled(encode_tree(&self.entries));
-        let mut tree = Vec::new();
-        let pipeline = &self.pipeline;
-        self.chunker.reset();
-        self.chunker
-            .feed::<VaultError>(tree_bytes.bytes(), true, |cut| {
-                let data = match cut {
-                    Cut::Shared(r) => ChunkData::Shared(tree_bytes.clone(), r),
-                    Cut::Owned(v) => ChunkData::Owned(v),
-                };
-                let len = data.bytes().len();
-                tree.push(Pending {
-                    slot: pipeline.send(data, ChunkKind::Tree, None)?,
-                    len,
-                });
-                Ok(())
-            })?;
-        drop(tree_bytes);
-        self.pipeline.finish()?;
-        let tree = tree.iter().map(Pending::resolve).collect();
-
+        let tree = self.store_tree()?;
         let stats = self.stats();
         let manifest = Manifest {
             version: 1,
@@ -728,6 +701,38 @@ impl SnapshotWriter {
             special_files: c.special_files,
             duration_secs: self.started.elapsed().as_secs_f64(),
         })
+    }
+
+    /// Sorts the entries and stores them as the tree, once every chunk is
+    /// uploaded; returns the tree's chunk references.
+    pub(crate) fn store_tree(&mut self) -> Result<Vec<ChunkRef>, VaultError> {
+        self.pipeline.wait(&self.pipeline.all)?;
+        for (i, chunks) in std::mem::take(&mut self.unresolved) {
+            let entry = &mut self.entries[i];
+            entry.chunks = chunks.iter().map(Pending::resolve).collect();
+            entry.size = entry.chunks.iter().map(ChunkRef::len).sum();
+        }
+        self.entries.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+        let tree_bytes = Block::unpooled(encode_tree(&self.entries));
+        let mut tree = Vec::new();
+        let pipeline = &self.pipeline;
+        self.chunker.reset();
+        self.chunker
+            .feed::<VaultError>(tree_bytes.bytes(), true, |cut| {
+                let data = match cut {
+                    Cut::Shared(r) => ChunkData::Shared(tree_bytes.clone(), r),
+                    Cut::Owned(v) => ChunkData::Owned(v),
+                };
+                let len = data.bytes().len();
+                tree.push(Pending {
+                    slot: pipeline.send(data, ChunkKind::Tree, None)?,
+                    len,
+                });
+                Ok(())
+            })?;
+        drop(tree_bytes);
+        self.pipeline.finish()?;
+        Ok(tree.iter().map(Pending::resolve).collect())
     }
 
     fn stats(&self) -> SnapshotStats {
