@@ -190,7 +190,7 @@ fn ranges(blobs: &[(u64, u64, ChunkId)]) -> Vec<&[(u64, u64, ChunkId)]> {
     for i in 1..=blobs.len() {
         let split = i == blobs.len() || {
             let prev_end = blobs[i - 1].0 + blobs[i - 1].1;
-            blobs[i].0 > prev_end + MERGE_GAP
+            blobs[i].0 > prev_end.saturating_add(MERGE_GAP)
                 || blobs[i].0 + blobs[i].1 - blobs[start].0 > MAX_RANGE
         };
         if split {

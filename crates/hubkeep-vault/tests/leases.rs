@@ -169,3 +169,56 @@ fn gc_removes_expired_leases_and_stale_temp_objects_on_s3() {
     let put = |name: &str| store.put(name, &noise(1 << 20, 2)).unwrap();
     sweeps_expired_leases_and_stale_temp_objects(&store, &created.vault, put);
 }
+
+#[test]
+fn a_backup_is_not_blocked_by_the_lease_of_a_gc_that_died_on_this_machine() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, created) = local_vault(dir.path());
+    // A gc that ran here and is gone: a finished child's pid, this boot, this pid namespace.
+    let mut gone = Command::new("true").spawn().unwrap();
+    let pid = gone.id();
+    gone.wait().unwrap();
+    let boot_id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    let pid_ns = std::fs::read_link("/proc/self/ns/pid").unwrap();
+    let expires = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 100;
+    let record = serde_json::json!({
+        "role": "gc", "expires": expires, "pid": pid, "host": "here",
+        "boot_id": boot_id.trim(), "pid_ns": pid_ns.display().to_string(), "start": 1,
+    });
+    store
+        .put("locks/gc-2222222222222222", record.to_string().as_bytes())
+        .unwrap();
+    let writer = created
+        .vault
+        .writer("files", serde_json::Value::Null)
+        .unwrap();
+    assert_eq!(
+        store.list("locks/").unwrap().len(),
+        1,
+        "the dead gc's lease is gone; only the writer's own remains"
+    );
+    drop(writer);
+
+    // The same lease from another machine still counts until it expires.
+    let mut elsewhere = record.clone();
+    elsewhere["boot_id"] = "another-machine".into();
+    store
+        .put(
+            "locks/gc-2222222222222222",
+            elsewhere.to_string().as_bytes(),
+        )
+        .unwrap();
+    let err = created
+        .vault
+        .writer("files", serde_json::Value::Null)
+        .unwrap_err();
+    assert!(matches!(err, VaultError::GcRunning { .. }), "{err}");
+    assert!(
+        err.to_string().contains(&format!("process {pid} on here")),
+        "{err}"
+    );
+}

@@ -175,3 +175,65 @@ fn a_lying_duplicate_index_entry_that_sorts_first_does_not_break_a_good_restore(
     );
     assert!(all.contains("another copy is intact"), "{all}");
 }
+
+/// A small tmpfs mounted for one test; unmounted when dropped.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    /// Mounts one, or fails the test in CI (we run as root there) and skips elsewhere.
+    fn mount(at: &Path, size: &str) -> Option<Tmpfs> {
+        std::fs::create_dir_all(at).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "cannot mount a tmpfs: the full-disk restore test must run in CI"
+            );
+            eprintln!("skipped: cannot mount a tmpfs");
+            return None;
+        }
+        Some(Tmpfs(at.to_path_buf()))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_restore_job_onto_a_full_disk_fails_and_leaves_no_zero_filled_files() {
+    require_root!();
+    let p = backed_up_point("fulldisk");
+    let mnt = p.target("small-disk");
+    let Some(_disk) = Tmpfs::mount(&mnt, "512k") else {
+        return;
+    };
+    let target = mnt.join("restore");
+    let (code, msg, _) = p.home.fails(&[
+        "restore-job",
+        "start",
+        &p.arn,
+        "--target",
+        target.to_str().unwrap(),
+    ]);
+    assert_eq!(code, "io", "{msg}");
+    assert!(msg.contains("No space left"), "{msg}");
+    assert!(
+        !target.exists(),
+        "what the restore wrote, its target included, was removed"
+    );
+    let jobs = p.home.json(&["job", "list"]);
+    assert!(
+        jobs.as_array()
+            .unwrap()
+            .iter()
+            .any(|j| j["state"] == "FAILED"),
+        "{jobs}"
+    );
+}
