@@ -61,6 +61,9 @@ pub enum VaultError {
     #[error("restore target {target} is not empty; restore into a new or empty directory")]
     TargetNotEmpty { target: String },
 
+    #[error("restore target {target} is being written by another restore (process {pid}); wait for it to finish, or restore elsewhere")]
+    RestoreBusy { target: String, pid: u32 },
+
     #[error("recovery point {snapshot} contains an unsafe entry {path:?} ({reason}); nothing was restored")]
     UnsafeEntry {
         snapshot: String,
@@ -123,6 +126,7 @@ impl VaultError {
             | VaultError::InvalidStreamPath { .. }
             | VaultError::DuplicatePath { .. } => "invalid_argument",
             VaultError::TargetNotEmpty { .. } => "target_not_empty",
+            VaultError::RestoreBusy { .. } => "locked",
             VaultError::UnsafeEntry { .. } => "unsafe_path",
             VaultError::Io { .. } => "io",
             VaultError::LeaseHeld { .. }

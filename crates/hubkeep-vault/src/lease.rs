@@ -16,6 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use hubkeep_store::ObjectStore;
 use serde::{Deserialize, Serialize};
 
+use crate::holder::{identity, start_ticks, Identity};
 use crate::VaultError;
 
 pub(crate) const TTL: Duration = Duration::from_secs(120);
@@ -57,58 +58,10 @@ struct Record {
     start: u64,
 }
 
-/// Who this process is, as leases record it.
-#[derive(Debug, Clone, Default)]
-struct Identity {
-    host: String,
-    boot_id: String,
-    pid_ns: String,
-}
-
-fn identity() -> Identity {
-    let mut host = [0u8; 256];
-    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates or truncates.
-    let host = if unsafe { libc::gethostname(host.as_mut_ptr().cast(), host.len()) } == 0 {
-        let end = host.iter().position(|b| *b == 0).unwrap_or(host.len());
-        String::from_utf8_lossy(&host[..end]).into_owned()
-    } else {
-        String::new()
-    };
-    Identity {
-        host,
-        boot_id: std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default(),
-        pid_ns: std::fs::read_link("/proc/self/ns/pid")
-            .map(|p| p.display().to_string())
-            .unwrap_or_default(),
-    }
-}
-
-/// A process's start time in clock ticks after boot (field 22 of
-/// `/proc/<pid>/stat`), or `None` when there is no such process.
-fn start_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may hold spaces and parentheses: count after the last ')'.
-    let after = &stat[stat.rfind(')')? + 1..];
-    after.split_whitespace().nth(19)?.parse().ok()
-}
-
 impl Record {
-    /// True when the holder is known to be gone: it ran in this kernel and
-    /// pid namespace, and its pid is free or now names a younger process.
-    /// A holder elsewhere is only known gone once its lease expires.
+    /// True when the holder is known to be gone (see [`crate::holder`]).
     fn holder_is_dead(&self, me: &Identity) -> bool {
-        if self.boot_id.is_empty() || self.boot_id != me.boot_id || self.pid_ns != me.pid_ns {
-            return false;
-        }
-        let Ok(pid) = libc::pid_t::try_from(self.pid) else {
-            return true;
-        };
-        // SAFETY: signal 0 only checks that the process exists.
-        let exists = unsafe { libc::kill(pid, 0) } == 0
-            || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
-        !exists || start_ticks(self.pid).is_some_and(|t| t != self.start)
+        crate::holder::is_dead(me, &self.boot_id, &self.pid_ns, self.pid, self.start)
     }
 
     fn holder(&self) -> String {

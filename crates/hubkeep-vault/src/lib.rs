@@ -29,6 +29,7 @@ pub mod craft;
 mod crypto;
 mod error;
 mod gc;
+mod holder;
 mod index;
 mod keys;
 mod lease;
@@ -48,6 +49,7 @@ use std::sync::Arc;
 use hubkeep_store::{ObjectStore, StoreError};
 
 pub use error::VaultError;
+pub use restore::clean_interrupted_restore;
 pub use types::*;
 pub use writer::SnapshotWriter;
 

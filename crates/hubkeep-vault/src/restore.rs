@@ -6,7 +6,9 @@
 //! decrypting and writing; every chunk is checked against its id and its
 //! lengths, and a failing copy falls back to the chunk's next copy), then
 //! metadata is applied: files, then symlinks, then directories deepest first.
-//! A restore that fails removes what it wrote.
+//! A restore that fails removes what it wrote; one that is killed leaves a
+//! journal next to its target, and the next restore into that target (or
+//! [`clean_interrupted_restore`]) removes what it wrote.
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
@@ -23,7 +25,7 @@ use filetime::FileTime;
 use crate::crypto::ChunkId;
 use crate::index::IndexMap;
 use crate::manifest::{length_lie, Entry, KIND_DIR, KIND_FILE, KIND_SYMLINK};
-use crate::{blob, RestoreOptions, RestoreSummary, Vault, VaultError};
+use crate::{blob, holder, RestoreOptions, RestoreSummary, Vault, VaultError};
 
 /// Ranges of a pack closer than this are read as one request.
 const MERGE_GAP: u64 = 1024 * 1024;
@@ -361,6 +363,8 @@ impl Filler<'_> {
 /// no directories it made. Files in `keep` (complete ones, with
 /// skip-damaged) stay, and so do the directories that hold them.
 struct Undo {
+    /// The journal that marks the restore as under way; removed either way.
+    journal: Option<PathBuf>,
     /// The target, when this restore created it.
     target: Option<PathBuf>,
     dirs: Vec<PathBuf>,
@@ -386,9 +390,19 @@ impl Undo {
 
 impl Drop for Undo {
     fn drop(&mut self) {
-        if !self.armed {
-            return;
+        if self.armed {
+            self.undo();
         }
+        // Last: until the files are gone, the journal tells a later
+        // command that they are leftovers.
+        if let Some(j) = &self.journal {
+            let _ = fs::remove_file(j);
+        }
+    }
+}
+
+impl Undo {
+    fn undo(&mut self) {
         // A directory restored read-only must be writable to be emptied.
         for d in &self.dirs {
             let _ = fs::set_permissions(d, fs::Permissions::from_mode(0o700));
@@ -407,6 +421,116 @@ impl Drop for Undo {
             let _ = fs::remove_dir(t);
         }
     }
+}
+
+/// A restore under way, recorded next to its target (`.<name>.hubkeep-restore`
+/// in the target's parent) so that what a killed restore wrote can be told
+/// from anything else and removed by the next command.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Journal {
+    pid: u32,
+    start: u64,
+    boot_id: String,
+    pid_ns: String,
+    /// The restore created the target (so it goes too).
+    created_target: bool,
+}
+
+fn journal_path(target: &Path) -> Result<PathBuf, VaultError> {
+    match (target.parent(), target.file_name()) {
+        (Some(parent), Some(name)) => {
+            let mut file = std::ffi::OsString::from(".");
+            file.push(name);
+            file.push(".hubkeep-restore");
+            Ok(parent.join(file))
+        }
+        _ => Err(VaultError::TargetNotEmpty {
+            target: target.display().to_string(),
+        }),
+    }
+}
+
+fn write_journal(target: &Path, created_target: bool) -> Result<PathBuf, VaultError> {
+    let path = journal_path(target)?;
+    let me = holder::identity();
+    let journal = Journal {
+        pid: std::process::id(),
+        start: holder::start_ticks(std::process::id()).unwrap_or_default(),
+        boot_id: me.boot_id,
+        pid_ns: me.pid_ns,
+        created_target,
+    };
+    let bytes = serde_json::to_vec(&journal).expect("journal serializes");
+    File::options()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, &bytes).and_then(|()| f.sync_all()))
+        .map_err(|e| VaultError::io("write restore journal", &path, e))?;
+    Ok(path)
+}
+
+/// Makes every directory below `dir` (not following symlinks) writable, so
+/// that a tree restored read-only can be removed.
+fn make_writable(dir: &Path) {
+    let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o700));
+    if let Ok(entries) = fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                make_writable(&e.path());
+            }
+        }
+    }
+}
+
+/// Removes what a restore into `target` that was killed (SIGKILL, power
+/// loss) wrote: everything in the target, which was empty when it began,
+/// and the target itself when that restore created it. True when there was
+/// such a restore. A restore whose process still runs is refused; one that
+/// ran on another machine (shared storage) is taken as gone, since nothing
+/// there can be checked and two restores never share a target.
+pub fn clean_interrupted_restore(target: &Path) -> Result<bool, VaultError> {
+    let path = journal_path(target)?;
+    let bytes = match fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(VaultError::io("read restore journal", &path, e)),
+    };
+    // A journal cut short by a crash while it was written describes an
+    // empty target: only the target itself may be the restore's.
+    let journal: Option<Journal> = serde_json::from_slice(&bytes).ok();
+    if let Some(j) = &journal {
+        let me = holder::identity();
+        let here = !j.boot_id.is_empty() && j.boot_id == me.boot_id && j.pid_ns == me.pid_ns;
+        if here && !holder::is_dead(&me, &j.boot_id, &j.pid_ns, j.pid, j.start) {
+            return Err(VaultError::RestoreBusy {
+                target: target.display().to_string(),
+                pid: j.pid,
+            });
+        }
+        if target.is_dir() {
+            make_writable(target);
+            for e in fs::read_dir(target)
+                .map_err(|e| VaultError::io("read restore target", target, e))?
+                .flatten()
+            {
+                let p = e.path();
+                let removed = if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    fs::remove_dir_all(&p)
+                } else {
+                    fs::remove_file(&p)
+                };
+                removed
+                    .map_err(|err| VaultError::io("remove the interrupted restore's", &p, err))?;
+            }
+        }
+        if j.created_target {
+            let _ = fs::remove_dir(target);
+        }
+    }
+    fs::remove_file(&path).map_err(|e| VaultError::io("remove restore journal", &path, e))?;
+    Ok(true)
 }
 
 fn set_times(path: &Path, e: &Entry) -> Result<(), VaultError> {
@@ -448,14 +572,17 @@ impl Vault {
         let index = self.load_index()?;
         let entries = self.load_tree(&manifest, &index)?;
         validate_entries(id, &entries)?;
+        clean_interrupted_restore(target)?;
         let created_target = check_target(target)?;
         let mut undo = Undo {
+            journal: None,
             target: created_target.then(|| target.to_path_buf()),
             dirs: Vec::new(),
             files: Vec::new(),
             keep: HashSet::new(),
             armed: true,
         };
+        undo.journal = Some(write_journal(target, created_target)?);
         let full = |e: &Entry| target.join(OsStr::from_bytes(&e.path));
 
         let mut summary = RestoreSummary {
