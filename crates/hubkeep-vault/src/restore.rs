@@ -256,32 +256,48 @@ impl Filler<'_> {
             }
             let start = range[0].0;
             let last = range[range.len() - 1];
-            let bytes = match store.get_range(&object, start, last.0 + last.1 - start) {
-                Ok(b) => b,
-                Err(e) => {
-                    for b in range {
-                        self.copy_failed(b.2, format!("{object}: {e}"));
-                    }
-                    continue;
-                }
-            };
-            for &(offset, len, id) in range {
-                let at = (offset - start) as usize;
-                let loc = &self.index.copies(&id)[0];
-                let decoded =
-                    blob::decode(&self.vault.inner.keys, &id, &bytes[at..at + len as usize])
-                        .map_err(|d| format!("chunk {} at offset {offset} {d}", &id.to_hex()[..16]))
-                        .and_then(|data| {
-                            crate::check_decoded_len(&id, &data, loc.raw_len, loc).map(|()| data)
-                        });
-                match decoded {
-                    Ok(data) => {
-                        if !self.deliver(&id, &data) {
+            match store.get_range(&object, start, last.0 + last.1 - start) {
+                Ok(bytes) => {
+                    for &(offset, len, id) in range {
+                        let at = (offset - start) as usize;
+                        if !self.take(&object, offset, id, &bytes[at..at + len as usize]) {
                             return;
                         }
                     }
-                    Err(detail) => self.copy_failed(id, format!("{object}: {detail}")),
                 }
+                // One entry running past the pack's end must not sink its
+                // neighbours: read them one by one.
+                Err(_) if range.len() > 1 => {
+                    for &(offset, len, id) in range {
+                        let ok = match store.get_range(&object, offset, len) {
+                            Ok(bytes) => self.take(&object, offset, id, &bytes),
+                            Err(e) => {
+                                self.copy_failed(id, format!("{object}: {e}"));
+                                true
+                            }
+                        };
+                        if !ok {
+                            return;
+                        }
+                    }
+                }
+                Err(e) => self.copy_failed(range[0].2, format!("{object}: {e}")),
+            }
+        }
+    }
+
+    /// Checks the sealed bytes of a chunk's first copy and delivers them;
+    /// false after an I/O error.
+    fn take(&self, object: &str, offset: u64, id: ChunkId, sealed: &[u8]) -> bool {
+        let loc = &self.index.copies(&id)[0];
+        let decoded = blob::decode(&self.vault.inner.keys, &id, sealed)
+            .map_err(|d| format!("chunk {} at offset {offset} {d}", &id.to_hex()[..16]))
+            .and_then(|data| crate::check_decoded_len(&id, &data, loc.raw_len, loc).map(|()| data));
+        match decoded {
+            Ok(data) => self.deliver(&id, &data),
+            Err(detail) => {
+                self.copy_failed(id, format!("{object}: {detail}"));
+                true
             }
         }
     }

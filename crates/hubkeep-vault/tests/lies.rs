@@ -423,3 +423,53 @@ fn special_files_are_skipped_and_listed_with_their_kind() {
     assert_eq!(summary.files, 1);
     assert!(summary.skipped.is_empty(), "{:?}", summary.skipped);
 }
+
+#[test]
+fn a_lying_entry_running_past_its_packs_end_does_not_sink_the_chunks_next_to_it() {
+    let f = fixture();
+    let hello = f
+        .entries()
+        .into_iter()
+        .find(|e| e.path == b"hello.txt")
+        .unwrap();
+    let all = craft::index_entries(&f.vault).unwrap();
+    let pack = all[0].0.clone();
+    assert!(
+        all.iter().all(|(p, _)| *p == pack),
+        "one pack holds everything"
+    );
+    let pack_bytes = fs::read(f.dir.path().join("vault/packs").join(&pack)).unwrap();
+    let real: Vec<CraftedIndexEntry> = all.into_iter().map(|(_, e)| e).collect();
+    let lie = CraftedIndexEntry {
+        id: hello.chunks[0].0,
+        offset: pack_bytes.len() as u64 - 50,
+        len: 100,
+        raw_len: 5,
+        kind: 0,
+    };
+    let mut entries = vec![lie];
+    entries.extend(real);
+    craft::write_pack(&f.vault, &pack, &pack_bytes[8..], &entries).unwrap();
+
+    let summary = f.restore("t1", false).unwrap();
+    assert_eq!(summary.files, 2);
+    assert_eq!(fs::read(f.dir.path().join("t1/big.bin")).unwrap(), f.big);
+    assert_eq!(
+        fs::read(f.dir.path().join("t1/hello.txt")).unwrap(),
+        b"hello"
+    );
+    let report = f.vault.verify(None, false).unwrap();
+    assert!(
+        report.problems.iter().all(|p| p.snapshots.is_empty()),
+        "{}",
+        problems_text(&report)
+    );
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.message.contains(&format!("offset {}", lie.offset))),
+        "the bad copy is reported: {}",
+        problems_text(&report)
+    );
+}
