@@ -92,6 +92,22 @@ fn check_contract(store: &Arc<dyn ObjectStore>) {
     // empty objects
     store.put("empty", b"").unwrap();
     assert_eq!(store.get("empty").unwrap(), b"");
+
+    // temp objects: hidden from list, found by list_temp, removed by delete
+    store
+        .put("temps/.tmp-0123456789abcdef", b"partial")
+        .unwrap();
+    store.put("temps/real", b"whole").unwrap();
+    let names = |metas: Vec<hubkeep_store::ObjectMeta>| -> Vec<String> {
+        metas.into_iter().map(|m| m.name).collect()
+    };
+    assert_eq!(names(store.list("temps/").unwrap()), vec!["temps/real"]);
+    assert_eq!(
+        names(store.list_temp().unwrap()),
+        vec!["temps/.tmp-0123456789abcdef"]
+    );
+    store.delete("temps/.tmp-0123456789abcdef").unwrap();
+    assert!(store.list_temp().unwrap().is_empty());
 }
 
 fn check_create_race(store: &Arc<dyn ObjectStore>) {
