@@ -25,6 +25,7 @@ mod backup;
 mod blob;
 mod chunker;
 mod config;
+#[cfg(feature = "craft")]
 pub mod craft;
 mod crypto;
 mod error;
