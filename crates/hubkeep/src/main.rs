@@ -26,6 +26,7 @@ fn main() {
     let home = cli.home.clone().unwrap_or_else(default_home);
     let reveal = reveals_secrets(&cli.command);
     on_interrupt(home.clone(), json_mode);
+    on_panic(json_mode);
     match run(cli, &home) {
         Ok(v) => output::print(&v, json_mode, reveal),
         Err(e) => {
@@ -33,6 +34,18 @@ fn main() {
             std::process::exit(1);
         }
     }
+}
+
+/// A bug that panics the main thread still ends with CLI.md's error line
+/// (and the JSON error document), after Rust's own panic message.
+fn on_panic(json_mode: bool) {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default(info);
+        if std::thread::current().name() == Some("main") {
+            output::error("internal", &format!("hubkeep stopped on an internal error ({info}); please report it with the command that caused it"), json_mode);
+        }
+    }));
 }
 
 /// The commands whose whole point is to show a secret, printed verbatim.
@@ -79,7 +92,7 @@ fn usage_error(e: clap::Error) -> ! {
     std::process::exit(2);
 }
 
-fn open(home: &PathBuf) -> Result<Hubkeep> {
+fn open(home: &std::path::Path) -> Result<Hubkeep> {
     let mut hk = Hubkeep::open(home)?;
     hk.progress = progress::terminal_bar();
     hk.notes = std::sync::Arc::new(output::note);
