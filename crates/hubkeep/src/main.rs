@@ -14,7 +14,7 @@ use hubkeep_core::{dbpassword, AdoptRequest, BackupRequest, CreateRequest, Hubke
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn main() {
     let cli = match Cli::try_parse() {
@@ -92,7 +92,7 @@ fn usage_error(e: clap::Error) -> ! {
     std::process::exit(2);
 }
 
-fn open(home: &std::path::Path) -> Result<Hubkeep> {
+fn open(home: &Path) -> Result<Hubkeep> {
     let mut hk = Hubkeep::open(home)?;
     hk.progress = progress::terminal_bar();
     hk.notes = std::sync::Arc::new(output::note);
@@ -101,7 +101,7 @@ fn open(home: &std::path::Path) -> Result<Hubkeep> {
 
 /// A database connection from a URL and the password sources of
 /// `dbpassword` (a warning when the URL itself carries the password).
-fn connection(url: &str, option: &str, password_file: Option<&std::path::Path>) -> Result<hubkeep_pg::ConnInfo> {
+fn connection(url: &str, option: &str, password_file: Option<&Path>) -> Result<hubkeep_pg::ConnInfo> {
     let (conn, source) = dbpassword::resolve(url, password_file)?;
     if source == Some(dbpassword::PasswordSource::Url) {
         output::note(&dbpassword::password_in_url_warning(option));
@@ -134,7 +134,7 @@ fn parse_params(params: &[String]) -> Result<BTreeMap<String, String>> {
 
 /// Run the same command again in the background for `--no-wait`, naming
 /// its first job, and return that job id at once.
-fn detach(home: &PathBuf) -> Result<Value> {
+fn detach(home: &Path) -> Result<Value> {
     let job_id = hubkeep_core::ids::job_id();
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--no-wait" && a != "--json").collect();
     let logs = Home::open(home)?.logs_dir()?;
@@ -179,7 +179,7 @@ fn on_interrupt(home: PathBuf, json_mode: bool) {
     });
 }
 
-fn run(cli: Cli, home: &PathBuf) -> Result<Value> {
+fn run(cli: Cli, home: &Path) -> Result<Value> {
     if let Some(name) = new_stack_name(&cli.command) {
         hubkeep_core::ids::check_stack_name(name)?;
     }
@@ -273,7 +273,7 @@ fn run(cli: Cli, home: &PathBuf) -> Result<Value> {
     }
 }
 
-fn region(c: RegionCmd, home: &PathBuf) -> Result<Value> {
+fn region(c: RegionCmd, home: &Path) -> Result<Value> {
     let hk = open(home)?;
     match c {
         RegionCmd::Add { name, pg_url, password_file, storage_root, vault_root } => {
@@ -299,7 +299,7 @@ fn region(c: RegionCmd, home: &PathBuf) -> Result<Value> {
     }
 }
 
-fn stack(c: StackCmd, home: &PathBuf) -> Result<Value> {
+fn stack(c: StackCmd, home: &Path) -> Result<Value> {
     let hk = open(home)?;
     match c {
         StackCmd::Create { name, domain, region, app_version, profile: p, restore } => {
@@ -374,7 +374,7 @@ fn stack(c: StackCmd, home: &PathBuf) -> Result<Value> {
     }
 }
 
-fn db_snapshot(c: DbSnapshotCmd, home: &PathBuf) -> Result<Value> {
+fn db_snapshot(c: DbSnapshotCmd, home: &Path) -> Result<Value> {
     match c {
         DbSnapshotCmd::Create { stack, id, vault, automated, wait } => {
             if wait.no_wait {
@@ -397,7 +397,7 @@ fn db_snapshot(c: DbSnapshotCmd, home: &PathBuf) -> Result<Value> {
     }
 }
 
-fn vault(c: VaultCmd, home: &PathBuf) -> Result<Value> {
+fn vault(c: VaultCmd, home: &Path) -> Result<Value> {
     let hk = open(home)?;
     match c {
         VaultCmd::Create { name, region } => {
@@ -494,7 +494,7 @@ fn first_problem(report: &Value) -> String {
     "see the report above".into()
 }
 
-fn secret(c: SecretCmd, home: &PathBuf) -> Result<Value> {
+fn secret(c: SecretCmd, home: &Path) -> Result<Value> {
     let hk = open(home)?;
     let secrets = hk.home.secrets();
     match c {
