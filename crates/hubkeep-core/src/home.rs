@@ -60,7 +60,8 @@ pub fn default_home() -> PathBuf {
 
 impl Home {
     /// Open the home, creating it with the embedded defaults on first use
-    /// (`init` is idempotent, so every command may do this).
+    /// (`init` is idempotent). Only commands that create may get here with
+    /// no home: the CLI refuses the others first (`Home::require`).
     pub fn open_or_init(dir: &Path) -> Result<Home> {
         let dir = absolute(dir)?;
         if !dir.join("catalog.db").exists() {
