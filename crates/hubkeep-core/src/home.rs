@@ -60,7 +60,8 @@ pub fn default_home() -> PathBuf {
 
 impl Home {
     /// Open the home, creating it with the embedded defaults on first use
-    /// (`init` is idempotent, so every command may do this).
+    /// (`init` is idempotent). Only commands that create may get here with
+    /// no home: the CLI refuses the others first (`Home::require`).
     pub fn open_or_init(dir: &Path) -> Result<Home> {
         let dir = absolute(dir)?;
         if !dir.join("catalog.db").exists() {
@@ -69,8 +70,23 @@ impl Home {
         Home::open(&dir)
     }
 
+    /// Whether `dir` holds a hubkeep home (its catalog).
+    pub fn exists(dir: &Path) -> Result<bool> {
+        Ok(absolute(dir)?.join("catalog.db").exists())
+    }
+
+    /// Refuse a directory that is not a home, creating nothing: a typo'd
+    /// `--home` must not become a second, empty home.
+    pub fn require(dir: &Path) -> Result<()> {
+        if Home::exists(dir)? {
+            return Ok(());
+        }
+        Err(Error::new("no_home", format!("no hubkeep home at {}: run hubkeep init (or pass --home)", absolute(dir)?.display())))
+    }
+
     pub fn open(dir: &Path) -> Result<Home> {
         let dir = absolute(dir)?;
+        restrict_logs(&dir.join("logs"))?;
         let key_path = dir.join("keys/secret-store.key");
         let key_bytes = fs::read(&key_path).map_err(|e| {
             Error::new("home", format!("cannot read the secret-store key {}: {e}; is {} a hubkeep home (run `hubkeep init`)?", key_path.display(), dir.display()))
@@ -164,6 +180,22 @@ impl Home {
         Ok(())
     }
 
+    /// The key of this home's key fingerprints, derived from its
+    /// secret-store key: a fingerprint read from a log or the catalog cannot
+    /// be checked against guessed values without that key.
+    pub fn fingerprint_key(&self) -> crate::secrets::FingerprintKey {
+        crate::secrets::FingerprintKey::derive(&self.secret_key)
+    }
+
+    /// The directory of job logs, created private: a log may hold key
+    /// fingerprints and database names.
+    pub fn logs_dir(&self) -> Result<PathBuf> {
+        let dir = self.dir.join("logs");
+        fs::create_dir_all(&dir)?;
+        restrict_logs(&dir)?;
+        Ok(dir)
+    }
+
     pub fn cluster_dir(&self, stack: &str) -> PathBuf {
         self.dir.join("clusters").join(stack)
     }
@@ -187,6 +219,26 @@ pub fn write_private(path: &Path, data: &[u8]) -> Result<()> {
         f.sync_all()?;
     }
     fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+/// `logs/` 0700 and its files 0600, also for homes made before logs were
+/// private (they were 0755 and 0644).
+fn restrict_logs(dir: &Path) -> Result<()> {
+    let Ok(meta) = fs::symlink_metadata(dir) else { return Ok(()) };
+    if !meta.is_dir() {
+        return Ok(());
+    }
+    if meta.permissions().mode() & 0o777 != 0o700 {
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
+    }
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        if meta.is_file() && meta.permissions().mode() & 0o077 != 0 {
+            fs::set_permissions(entry.path(), fs::Permissions::from_mode(0o600))?;
+        }
+    }
     Ok(())
 }
 

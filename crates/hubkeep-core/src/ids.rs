@@ -116,8 +116,40 @@ fn check_name(what: &str, s: &str, max: usize, allow: impl Fn(char) -> bool, rul
     }
 }
 
+/// PostgreSQL truncates identifiers longer than this (NAMEDATALEN - 1), so
+/// two long role or database names could silently become one.
+const PG_IDENTIFIER_MAX: usize = 63;
+
+/// The longest stack name whose derived names all fit (the tightest is the
+/// daily vault, `<stack>-daily`, within a vault name's 63 characters).
+pub const STACK_NAME_MAX: usize = 57;
+
+/// A stack name, and every name hubkeep derives from it, checked before any
+/// record exists: a name that passes here cannot fail later on its daily
+/// vault, its database, its role, its secrets or its cluster directory.
 pub fn check_stack_name(s: &str) -> Result<()> {
-    check_name("stack", s, 63, |c| c.is_ascii_alphanumeric() || c == '-', "use 1-63 letters, digits and '-', starting with a letter or digit")
+    let rule = format!("use 1-{STACK_NAME_MAX} letters, digits and '-', starting with a letter or digit");
+    check_name("stack", s, usize::MAX, |c| c.is_ascii_alphanumeric() || c == '-', &rule)?;
+    let sql_name = s.to_lowercase().replace('-', "_");
+    let derived = [
+        ("its daily vault", crate::stacks::daily_vault_name(s), 63),
+        ("its database role on a shared server", format!("{sql_name}_app"), PG_IDENTIFIER_MAX),
+        ("its database", sql_name.clone(), PG_IDENTIFIER_MAX),
+        ("its automated snapshot ids", automated_snapshot_id(s), 100),
+        ("its manual snapshot ids", manual_snapshot_id(s), 100),
+        ("its database secret", database_secret_name(s), 255),
+        ("its cluster directory", s.to_string(), 255),
+    ];
+    for (what, name, max) in derived {
+        if name.len() > max {
+            return Err(Error::invalid(format!(
+                "`{s}` is not a valid stack name: it is {} characters long, and {what} `{name}` would be longer than {max}; {rule}",
+                s.len()
+            )));
+        }
+    }
+    check_vault_name(&crate::stacks::daily_vault_name(s))?;
+    check_snapshot_id(&automated_snapshot_id(s))
 }
 
 pub fn check_vault_name(s: &str) -> Result<()> {
@@ -154,6 +186,9 @@ mod tests {
     #[test]
     fn names_are_validated() {
         assert!(check_stack_name("hub-1").is_ok());
+        assert!(check_stack_name(&"a".repeat(STACK_NAME_MAX)).is_ok());
+        let e = check_stack_name(&"a".repeat(STACK_NAME_MAX + 1)).unwrap_err();
+        assert!(e.message().contains("daily vault"), "{e}");
         assert!(check_stack_name("../x").is_err());
         assert!(check_vault_name("a/b").is_err());
     }

@@ -13,6 +13,7 @@
 //! ```
 
 pub mod catalog;
+pub mod dbpassword;
 pub mod error;
 pub mod home;
 pub mod ids;

@@ -200,10 +200,33 @@ impl<'a> SecretStore<'a> {
     }
 }
 
-/// A short, non-reversible fingerprint of a key for backup sets and logs.
+/// A short, non-reversible fingerprint of a key for backup sets and logs
+/// (unkeyed: a weak value can be guessed offline from it; `keyed_fingerprint`
+/// replaces it).
 pub fn fingerprint(value: &str) -> String {
     let h = blake3::hash(value.as_bytes());
     format!("blake3:{}", &h.to_hex()[..16])
+}
+
+/// The key of a home's fingerprints (`Home::fingerprint_key`).
+pub struct FingerprintKey([u8; 32]);
+
+impl FingerprintKey {
+    /// Derived, never the secret-store key itself: knowing fingerprints
+    /// and this key reveals nothing about the sealed values.
+    pub fn derive(secret_store_key: &[u8; 32]) -> FingerprintKey {
+        FingerprintKey(blake3::derive_key("hubkeep 2026 key fingerprints v1", secret_store_key))
+    }
+}
+
+/// A short fingerprint of a key keyed with the home's fingerprint key, so
+/// that one read from a log or the catalog cannot be tested against guesses
+/// of a weak value. Equal values in one home have equal fingerprints; the
+/// `blake3k:` prefix tells them from the older unkeyed `blake3:` ones,
+/// which records keep showing as they were.
+pub fn keyed_fingerprint(key: &FingerprintKey, value: &str) -> String {
+    let h = blake3::keyed_hash(&key.0, value.as_bytes());
+    format!("blake3k:{}", &h.to_hex()[..16])
 }
 
 /// A fresh random secret, 64 hex characters unless asked otherwise.
@@ -211,4 +234,22 @@ pub fn generate(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     rand::thread_rng().fill_bytes(&mut buf);
     hex::encode(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyed_fingerprints_depend_on_the_home_key_and_differ_from_the_plain_hash() {
+        let home_a = FingerprintKey::derive(&[1; 32]);
+        let home_b = FingerprintKey::derive(&[2; 32]);
+        let a = keyed_fingerprint(&home_a, "hunter2");
+        assert_eq!(a, keyed_fingerprint(&home_a, "hunter2"), "stable within a home");
+        assert_ne!(a, keyed_fingerprint(&home_b, "hunter2"), "another home's key gives another fingerprint");
+        assert_ne!(a, keyed_fingerprint(&home_a, "hunter3"));
+        let plain = &blake3::hash(b"hunter2").to_hex()[..16];
+        assert!(!a.contains(plain), "not the unkeyed hash a guess could be checked against");
+        assert!(a.starts_with("blake3k:") && a.len() == "blake3k:".len() + 16, "{a}");
+    }
 }

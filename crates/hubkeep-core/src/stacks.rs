@@ -125,6 +125,8 @@ impl Hubkeep {
     pub fn create_stack(&self, req: &CreateRequest) -> Result<StackCreated> {
         let region = self.region_or_default(req.region.as_deref())?;
         self.check_provider(&region)?;
+        let store = region.storage_root.join(&req.name);
+        self.check_file_store(Some(&req.name), &store, Some(&self.home.dir.join("storage").join(&req.name)))?;
         let stack = self.claim_stack(&req.name, &region, req.domain.clone(), req.profile, Origin::Created, req.app_version.clone())?;
         let _lock = self.lock_stack(&stack.name, "stack create")?;
         let mut made = Made::default();
@@ -164,6 +166,7 @@ impl Hubkeep {
         if !storage.is_dir() {
             return Err(Error::invalid(format!("{} is not a directory", storage.display())));
         }
+        let storage = self.check_file_store(Some(&req.name), &storage, None)?;
         for key in req.params.keys() {
             if key.is_empty() || key.contains('/') {
                 return Err(Error::invalid(format!("`--param {key}=…` is not a parameter name; use e.g. --param phoenix-key=VALUE")));
@@ -389,5 +392,97 @@ pub(crate) fn outputs_for(app: &ConnInfo, dbname: &str, storage: &Path, secret_a
         storage_path: storage.to_path_buf(),
         database_secret_arn: secret_arn.to_string(),
         daily_backup_vault: vault.to_string(),
+    }
+}
+
+/// System directories no file store may be or lie in: backing them up
+/// reads kernel files and devices, restoring into them is worse.
+const SYSTEM_DIRS: [&str; 4] = ["/proc", "/sys", "/dev", "/run"];
+
+impl Hubkeep {
+    /// The canonical path of a stack's file store, or a refusal naming the
+    /// path, why, and what to give instead. A file store must not be `/`,
+    /// a system directory, the home or anything in it (except `in_home`,
+    /// the store hubkeep itself makes there), an ancestor of the home, or
+    /// overlap a local vault or another stack's store: backing up such a
+    /// store reads the vault's own packs or the home's secret-store key
+    /// into a vault. Symlinks are resolved first, so a link to the home is
+    /// the home. `stack` is `None` for a region's storage root, which holds
+    /// many stacks' stores.
+    pub fn check_file_store(&self, stack: Option<&str>, path: &Path, in_home: Option<&Path>) -> Result<PathBuf> {
+        let store = canonical_path(path)?;
+        let refuse = |why: String| {
+            Error::new(
+                "invalid_storage",
+                format!(
+                    "the file store {} is refused: {why}; give the hub's own file store directory (Reticulum's storage_path), outside the hubkeep home {}, its vaults and other stacks' stores",
+                    store.display(),
+                    self.home.dir.display()
+                ),
+            )
+        };
+        if store == Path::new("/") {
+            return Err(refuse("it is the root directory, which holds the home, its vaults and its keys".into()));
+        }
+        if let Some(sys) = SYSTEM_DIRS.iter().find(|d| store.starts_with(d)) {
+            return Err(refuse(format!("it is in {sys}, a system directory of the kernel and devices")));
+        }
+        let home = canonical_path(&self.home.dir)?;
+        let allowed = in_home.map(canonical_path).transpose()?;
+        if store.starts_with(&home) && allowed.as_ref() != Some(&store) {
+            let what = if store == home { "it is the hubkeep home itself".to_string() } else { format!("it is inside the hubkeep home {}", home.display()) };
+            return Err(refuse(format!("{what}, which holds the catalog, the secret-store key and the vaults")));
+        }
+        if home.starts_with(&store) {
+            return Err(refuse(format!("it contains the hubkeep home {}, its vaults and its secret-store key", home.display())));
+        }
+        let mut vault_dirs: Vec<(String, String)> = self.vaults()?.into_iter().map(|v| (format!("vault {}", v.name), v.location)).collect();
+        vault_dirs.extend(self.home.regions()?.into_iter().map(|r| (format!("the vault root of region {}", r.name), r.vault_root)));
+        for (what, location) in vault_dirs {
+            let Some(dir) = location.strip_prefix("file://") else { continue };
+            let dir = canonical_path(Path::new(dir))?;
+            if overlaps(&store, &dir) {
+                return Err(refuse(format!("it overlaps {what} at {} (a backup would read the vault's own packs)", dir.display())));
+            }
+        }
+        if let Some(stack) = stack {
+            for other in self.stacks()?.into_iter().filter(|s| s.name != stack) {
+                let Some(o) = &other.outputs else { continue };
+                let dir = canonical_path(&o.storage_path)?;
+                if overlaps(&store, &dir) {
+                    return Err(refuse(format!("it overlaps the file store {} of stack {}", dir.display(), other.name)));
+                }
+            }
+        }
+        Ok(store)
+    }
+}
+
+fn overlaps(a: &Path, b: &Path) -> bool {
+    a.starts_with(b) || b.starts_with(a)
+}
+
+/// `path` absolute with every symlink resolved, for a path that may not
+/// exist yet (a store hubkeep is about to make): its nearest existing
+/// ancestor is resolved and the rest appended.
+fn canonical_path(path: &Path) -> Result<PathBuf> {
+    let abs = if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir()?.join(path) };
+    let mut tail = vec![];
+    let mut existing = abs.as_path();
+    loop {
+        match std::fs::canonicalize(existing) {
+            Ok(mut resolved) => {
+                resolved.extend(tail.iter().rev());
+                return Ok(resolved);
+            }
+            Err(_) => {
+                let name = existing
+                    .file_name()
+                    .filter(|n| *n != "..")
+                    .ok_or_else(|| Error::invalid(format!("{} cannot be resolved: give an absolute path without `..`", path.display())))?;
+                tail.push(name);
+                existing = existing.parent().unwrap_or(Path::new("/"));
+            }
+        }
     }
 }

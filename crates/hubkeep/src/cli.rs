@@ -93,8 +93,12 @@ pub enum RegionCmd {
     Add {
         name: String,
         /// `embedded`, or a libpq URL of an existing server (admin role).
+        /// Password: see `stack adopt --help`.
         #[arg(long)]
         pg_url: String,
+        /// A file whose first line is the admin role's password.
+        #[arg(long = "database-password-file", value_name = "FILE")]
+        password_file: Option<PathBuf>,
         #[arg(long)]
         storage_root: PathBuf,
         /// file:///abs/path or s3://bucket/prefix
@@ -125,10 +129,21 @@ pub enum StackCmd {
         #[command(flatten)]
         restore: RestoreArgs,
     },
+    /// Register an existing deployment (its database and file store are never changed).
+    ///
+    /// The database password is taken from the first of: the URL itself
+    /// (a warning: the process list shows it), --database-password-file,
+    /// PGPASSWORD, then the passfile (PGPASSFILE, else ~/.pgpass; libpq's
+    /// host:port:database:user:password lines with `*` and `\` escapes;
+    /// refused unless mode 0600).
     Adopt {
         name: String,
+        /// postgres://USER@HOST:PORT/DATABASE, best without the password.
         #[arg(long)]
         database_url: String,
+        /// A file whose first line is the database password.
+        #[arg(long, value_name = "FILE")]
+        database_password_file: Option<PathBuf>,
         #[arg(long)]
         storage: PathBuf,
         #[arg(long)]
@@ -159,6 +174,10 @@ pub enum StackCmd {
         /// Shell command run when the hub comes back online.
         #[arg(long)]
         online_hook: Option<String>,
+        /// Store a rotated database password (the file's first line) in the
+        /// stack's database secret, once it is shown to log in.
+        #[arg(long, value_name = "FILE")]
+        database_password_file: Option<PathBuf>,
         #[command(flatten)]
         restore: RestoreArgs,
     },
@@ -221,10 +240,14 @@ pub enum DbSnapshotCmd {
     Delete {
         id: String,
     },
+    /// Restore into an existing, empty database (password: as for `stack adopt`).
     Restore {
         id: String,
         #[arg(long)]
         target_url: String,
+        /// A file whose first line is the target database's password.
+        #[arg(long, value_name = "FILE")]
+        database_password_file: Option<PathBuf>,
     },
 }
 
@@ -321,14 +344,20 @@ pub enum JobCmd {
 #[derive(Subcommand)]
 pub enum SecretCmd {
     List,
-    Show { name: String },
-    Get { name: String },
+    Show {
+        name: String,
+    },
+    Get {
+        name: String,
+    },
     Delete {
         name: String,
         #[arg(long, default_value_t = 7)]
         recovery_window_days: i64,
     },
-    Restore { name: String },
+    Restore {
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]

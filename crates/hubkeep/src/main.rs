@@ -10,11 +10,11 @@ use cli::*;
 use hubkeep_core::error::{Error, Result};
 use hubkeep_core::home::{default_home, Home, Provider, Region};
 use hubkeep_core::records::{Hooks, Profile, RestoreParams};
-use hubkeep_core::{AdoptRequest, BackupRequest, CreateRequest, Hubkeep, RestoreRequest, SnapshotRequest};
+use hubkeep_core::{dbpassword, AdoptRequest, BackupRequest, CreateRequest, Hubkeep, RestoreRequest, SnapshotRequest};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn main() {
     let cli = match Cli::try_parse() {
@@ -24,16 +24,59 @@ fn main() {
     };
     let json_mode = cli.json;
     let home = cli.home.clone().unwrap_or_else(default_home);
+    let reveal = reveals_secrets(&cli.command);
+    on_interrupt(home.clone(), json_mode);
+    on_panic(json_mode);
     match run(cli, &home) {
-        Ok(v) => output::print(&v, json_mode),
+        Ok(v) => output::print(&v, json_mode, reveal),
         Err(e) => {
-            if json_mode {
-                println!("{}", json!({"error": {"code": e.code(), "message": e.message()}}));
-            }
-            eprintln!("error: {}", e.message().replace('\n', " "));
+            output::error(e.code(), e.message(), json_mode);
             std::process::exit(1);
         }
     }
+}
+
+/// A bug that panics the main thread still ends with CLI.md's error line
+/// (and the JSON error document), after Rust's own panic message.
+fn on_panic(json_mode: bool) {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default(info);
+        if std::thread::current().name() == Some("main") {
+            output::error("internal", &format!("hubkeep stopped on an internal error ({info}); please report it with the command that caused it"), json_mode);
+        }
+    }));
+}
+
+/// The commands whose whole point is to show a secret, printed verbatim.
+fn reveals_secrets(c: &Command) -> bool {
+    matches!(c, Command::Secret(SecretCmd::Get { .. }) | Command::Param(ParamCmd::Get { .. }) | Command::Vault(VaultCmd::RecoveryKit { .. }))
+}
+
+/// The name of the stack a command would create: checked, with every name
+/// derived from it, before the home is even opened.
+fn new_stack_name(c: &Command) -> Option<&str> {
+    match c {
+        Command::Stack(StackCmd::Create { name, .. } | StackCmd::Adopt { name, .. }) => Some(name),
+        Command::Restore { new_stack, .. } => Some(new_stack),
+        _ => None,
+    }
+}
+
+/// The commands that may make the home they are given: `init`, `demo`,
+/// and those that create the first thing of a home. Every other command
+/// on a directory that is not a home says so and creates nothing, so a
+/// typo'd `--home` never becomes a second, empty home.
+fn may_create_home(c: &Command) -> bool {
+    matches!(
+        c,
+        Command::Init { .. }
+            | Command::Demo
+            | Command::Stack(StackCmd::Create { .. } | StackCmd::Adopt { .. })
+            | Command::Vault(VaultCmd::Create { .. } | VaultCmd::Attach { .. })
+            | Command::Region(RegionCmd::Add { .. })
+            | Command::Param(ParamCmd::Put { .. })
+    )
 }
 
 /// A command line clap refuses: its explanation, then CLI.md's final
@@ -42,18 +85,28 @@ fn usage_error(e: clap::Error) -> ! {
     let rendered = e.render().to_string();
     let first = rendered.lines().next().unwrap_or("invalid command line").trim_start_matches("error: ").to_string();
     let message = format!("{first}; see `hubkeep --help`");
-    eprint!("{rendered}");
-    if std::env::args().any(|a| a == "--json") {
-        println!("{}", json!({"error": {"code": "usage", "message": message}}));
+    for line in rendered.lines() {
+        output::note(line);
     }
-    eprintln!("error: {message}");
+    output::error("usage", &message, std::env::args().any(|a| a == "--json"));
     std::process::exit(2);
 }
 
-fn open(home: &PathBuf) -> Result<Hubkeep> {
+fn open(home: &Path) -> Result<Hubkeep> {
     let mut hk = Hubkeep::open(home)?;
     hk.progress = progress::terminal_bar();
+    hk.notes = std::sync::Arc::new(output::note);
     Ok(hk)
+}
+
+/// A database connection from a URL and the password sources of
+/// `dbpassword` (a warning when the URL itself carries the password).
+fn connection(url: &str, option: &str, password_file: Option<&Path>) -> Result<hubkeep_pg::ConnInfo> {
+    let (conn, source) = dbpassword::resolve(url, password_file)?;
+    if source == Some(dbpassword::PasswordSource::Url) {
+        output::note(&dbpassword::password_in_url_warning(option));
+    }
+    Ok(conn)
 }
 
 fn to_value<T: serde::Serialize>(v: T) -> Result<Value> {
@@ -81,19 +134,16 @@ fn parse_params(params: &[String]) -> Result<BTreeMap<String, String>> {
 
 /// Run the same command again in the background for `--no-wait`, naming
 /// its first job, and return that job id at once.
-fn detach(home: &PathBuf) -> Result<Value> {
+fn detach(home: &Path) -> Result<Value> {
     let job_id = hubkeep_core::ids::job_id();
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--no-wait" && a != "--json").collect();
-    let logs = home.join("logs");
-    std::fs::create_dir_all(&logs)?;
-    let log = std::fs::File::create(logs.join(format!("{job_id}.log")))?;
+    let logs = Home::open(home)?.logs_dir()?;
+    let log = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(logs.join(format!("{job_id}.log")))?
+    };
     let mut cmd = std::process::Command::new(std::env::current_exe()?);
-    cmd.args(&args)
-        .env("HUBKEEP_HOME", home)
-        .env("HUBKEEP_JOB_ID", &job_id)
-        .stdin(std::process::Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log);
+    cmd.args(&args).env("HUBKEEP_HOME", home).env("HUBKEEP_JOB_ID", &job_id).stdin(std::process::Stdio::null()).stdout(log.try_clone()?).stderr(log);
     unsafe {
         use std::os::unix::process::CommandExt;
         cmd.pre_exec(|| {
@@ -105,28 +155,42 @@ fn detach(home: &PathBuf) -> Result<Value> {
     Ok(json!({"job_id": job_id, "state": "CREATED", "log": logs.join(format!("{job_id}.log"))}))
 }
 
-/// Ctrl-C or SIGTERM during long work: bring back online what this run
-/// took offline, mark its jobs ABORTED, and exit.
-fn on_interrupt(home: PathBuf) {
+/// Ctrl-C or SIGTERM, during any command: bring back online what this run
+/// took offline, mark its jobs ABORTED, print the error (the JSON error
+/// document with --json, code `interrupted`), and exit 128 + the signal.
+fn on_interrupt(home: PathBuf, json_mode: bool) {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else { return };
     std::thread::spawn(move || {
         if let Some(sig) = signals.forever().next() {
-            if let Ok(hk) = Home::open(&home).map(|h| Hubkeep { home: h, progress: None, notes: std::sync::Arc::new(|m| eprintln!("{m}")) }) {
-                hk.abort_run();
+            if Home::exists(&home).unwrap_or(false) {
+                if let Ok(hk) = Home::open(&home).map(|h| Hubkeep { home: h, progress: None, notes: std::sync::Arc::new(output::note) }) {
+                    hk.abort_run();
+                }
             }
-            eprintln!("error: interrupted; nothing was committed by the unfinished step, and the vault stays consistent");
+            let name = if sig == SIGINT { "SIGINT" } else { "SIGTERM" };
+            output::error(
+                "interrupted",
+                &format!("interrupted by {name}; nothing was committed by the unfinished step, and the vault stays consistent"),
+                json_mode,
+            );
             std::process::exit(128 + sig);
         }
     });
 }
 
-fn run(cli: Cli, home: &PathBuf) -> Result<Value> {
+fn run(cli: Cli, home: &Path) -> Result<Value> {
+    if let Some(name) = new_stack_name(&cli.command) {
+        hubkeep_core::ids::check_stack_name(name)?;
+    }
+    if !may_create_home(&cli.command) {
+        Home::require(home)?;
+    }
     match cli.command {
         Command::Init { region } => {
             let (h, fresh) = Home::init(home, &region)?;
             for w in &h.warnings {
-                eprintln!("warning: {w}");
+                output::note(&format!("warning: {w}"));
             }
             Ok(json!({"home": h.dir, "created": fresh, "region": region, "regions": h.regions()?, "warnings": h.warnings}))
         }
@@ -138,7 +202,6 @@ fn run(cli: Cli, home: &PathBuf) -> Result<Value> {
             if wait.no_wait {
                 return detach(home);
             }
-            on_interrupt(home.clone());
             to_value(open(home)?.start_backup_job(&stack, vault.as_deref())?)
         }
         Command::RecoveryPoint(c) => {
@@ -149,25 +212,20 @@ fn run(cli: Cli, home: &PathBuf) -> Result<Value> {
                 RecoveryPointCmd::Delete { arn } => {
                     let rp = hk.delete_recovery_point(&arn)?;
                     let gc = hk.gc_vault(&rp.vault, std::time::Duration::from_secs(3600));
-                    Ok(json!({"recovery_point_arn": rp.recovery_point_arn, "status": "DELETED", "gc": gc.map(to_value).unwrap_or_else(|e| Ok(json!({"skipped": e.message()})))?}))
+                    Ok(
+                        json!({"recovery_point_arn": rp.recovery_point_arn, "status": "DELETED", "gc": gc.map(to_value).unwrap_or_else(|e| Ok(json!({"skipped": e.message()})))?}),
+                    )
                 }
             }
         }
-        Command::RestoreJob(RestoreJobCmd::Start { arn, target, skip_damaged }) => {
-            on_interrupt(home.clone());
-            open(home)?.start_restore_job(&arn, &target, skip_damaged)
-        }
+        Command::RestoreJob(RestoreJobCmd::Start { arn, target, skip_damaged }) => open(home)?.start_restore_job(&arn, &target, skip_damaged),
         Command::Backup { stack, offline, vault, strict, wait } => {
             if wait.no_wait {
                 return detach(home);
             }
-            on_interrupt(home.clone());
             to_value(open(home)?.backup(&BackupRequest { stack: &stack, offline, vault, strict })?)
         }
-        Command::Restore { new_stack, backup, domain, region, force } => {
-            on_interrupt(home.clone());
-            to_value(open(home)?.restore_backup(&new_stack, &backup, domain, region, force)?)
-        }
+        Command::Restore { new_stack, backup, domain, region, force } => to_value(open(home)?.restore_backup(&new_stack, &backup, domain, region, force)?),
         Command::BackupSet(c) => {
             let hk = open(home)?;
             match c {
@@ -191,7 +249,9 @@ fn run(cli: Cli, home: &PathBuf) -> Result<Value> {
                 ParamCmd::List { prefix } => to_value(secrets.list_prefix(&prefix)?.into_iter().filter(|m| m.arn.is_none()).collect::<Vec<_>>()),
                 ParamCmd::Put { name, value, overwrite } => {
                     if !name.starts_with('/') || name.ends_with('/') || name.contains("//") {
-                        return Err(Error::invalid(format!("`{name}` is not a parameter name: use a path such as /keymaster/STACK/phoenix-key or /ita/STACK/SETTING")));
+                        return Err(Error::invalid(format!(
+                            "`{name}` is not a parameter name: use a path such as /keymaster/STACK/phoenix-key or /ita/STACK/SETTING"
+                        )));
                     }
                     if name.starts_with("/hubkeep/") {
                         return Err(Error::invalid(format!("{name} is managed by hubkeep itself")));
@@ -209,21 +269,18 @@ fn run(cli: Cli, home: &PathBuf) -> Result<Value> {
                 }
             }
         }
-        Command::Demo => {
-            on_interrupt(home.clone());
-            to_value(open(home)?.demo()?)
-        }
+        Command::Demo => to_value(open(home)?.demo()?),
     }
 }
 
-fn region(c: RegionCmd, home: &PathBuf) -> Result<Value> {
+fn region(c: RegionCmd, home: &Path) -> Result<Value> {
     let hk = open(home)?;
     match c {
-        RegionCmd::Add { name, pg_url, storage_root, vault_root } => {
+        RegionCmd::Add { name, pg_url, password_file, storage_root, vault_root } => {
             let provider = if pg_url == "embedded" {
                 Provider::Embedded
             } else {
-                let mut conn = hubkeep_pg::ConnInfo::parse_url(&pg_url)?;
+                let mut conn = connection(&pg_url, "--pg-url", password_file.as_deref())?;
                 if let Some(pw) = conn.password.take() {
                     hk.store_region_password(&name, &pw)?;
                 }
@@ -232,8 +289,9 @@ fn region(c: RegionCmd, home: &PathBuf) -> Result<Value> {
             if !(vault_root.starts_with("file:///") || vault_root.starts_with("s3://")) {
                 return Err(Error::invalid(format!("--vault-root {vault_root} must be file:///abs/path or s3://bucket/prefix")));
             }
+            let storage_root = hk.check_file_store(None, &storage_root, Some(&hk.home.dir.join("storage")))?;
             std::fs::create_dir_all(&storage_root)?;
-            let r = Region { name, provider, storage_root: std::fs::canonicalize(&storage_root)?, vault_root, created_at: chrono::Utc::now() };
+            let r = Region { name, provider, storage_root, vault_root, created_at: chrono::Utc::now() };
             hk.home.add_region(&r)?;
             to_value(r)
         }
@@ -241,7 +299,7 @@ fn region(c: RegionCmd, home: &PathBuf) -> Result<Value> {
     }
 }
 
-fn stack(c: StackCmd, home: &PathBuf) -> Result<Value> {
+fn stack(c: StackCmd, home: &Path) -> Result<Value> {
     let hk = open(home)?;
     match c {
         StackCmd::Create { name, domain, region, app_version, profile: p, restore } => {
@@ -260,7 +318,6 @@ fn stack(c: StackCmd, home: &PathBuf) -> Result<Value> {
                 if !missing.is_empty() {
                     return Err(Error::invalid(format!("a restore needs all five restore parameters; missing {}", missing.join(", "))));
                 }
-                on_interrupt(home.clone());
                 let params = RestoreParams {
                     stack_name: restore.restore_stack_name.unwrap_or_default(),
                     db_snapshot_id: restore.restore_db_snapshot.unwrap_or_default(),
@@ -277,15 +334,16 @@ fn stack(c: StackCmd, home: &PathBuf) -> Result<Value> {
             ));
             to_value(created)
         }
-        StackCmd::Adopt { name, database_url, storage, region, domain, profile: p, params } => {
+        StackCmd::Adopt { name, database_url, database_password_file, storage, region, domain, profile: p, params } => {
             let params = parse_params(&params)?;
+            let database_url = connection(&database_url, "--database-url", database_password_file.as_deref())?.url_with_password();
             let adopted = hk.adopt_stack(&AdoptRequest { name, database_url, storage, region, domain, profile: profile(p), params })?;
             for w in &adopted.warnings {
                 hk.note(&format!("warning: {w}"));
             }
             to_value(adopted)
         }
-        StackCmd::Update { name, offline, redirect_url, online, app_version, params, offline_hook, online_hook, restore } => {
+        StackCmd::Update { name, offline, redirect_url, online, app_version, params, offline_hook, online_hook, database_password_file, restore } => {
             if restore.any() {
                 return Err(Error::new(
                     "restore_on_update",
@@ -294,6 +352,9 @@ fn stack(c: StackCmd, home: &PathBuf) -> Result<Value> {
             }
             let params = parse_params(&params)?;
             let hooks = (offline_hook.is_some() || online_hook.is_some()).then_some(Hooks { offline: offline_hook, online: online_hook });
+            if let Some(file) = &database_password_file {
+                hk.set_database_password(&name, file)?;
+            }
             let mut stack = hk.update_stack_settings(&name, app_version, hooks, &params)?;
             if offline || online {
                 let _lock = hk.lock_stack(&name, if offline { "stack update --offline" } else { "stack update --online" })?;
@@ -313,13 +374,12 @@ fn stack(c: StackCmd, home: &PathBuf) -> Result<Value> {
     }
 }
 
-fn db_snapshot(c: DbSnapshotCmd, home: &PathBuf) -> Result<Value> {
+fn db_snapshot(c: DbSnapshotCmd, home: &Path) -> Result<Value> {
     match c {
         DbSnapshotCmd::Create { stack, id, vault, automated, wait } => {
             if wait.no_wait {
                 return detach(home);
             }
-            on_interrupt(home.clone());
             to_value(open(home)?.create_db_snapshot(&SnapshotRequest { stack: &stack, id, vault, automated })?)
         }
         DbSnapshotCmd::List { stack } => to_value(open(home)?.db_snapshots(stack.as_deref())?),
@@ -329,21 +389,22 @@ fn db_snapshot(c: DbSnapshotCmd, home: &PathBuf) -> Result<Value> {
             let s = hk.delete_db_snapshot(&id)?;
             Ok(json!({"id": s.id, "status": "deleted"}))
         }
-        DbSnapshotCmd::Restore { id, target_url } => {
+        DbSnapshotCmd::Restore { id, target_url, database_password_file } => {
             let hk = open(home)?;
-            let target = hubkeep_pg::ConnInfo::parse_url(&target_url)?;
-            on_interrupt(home.clone());
+            let target = connection(&target_url, "--target-url", database_password_file.as_deref())?;
             to_value(hk.restore_db_snapshot(&id, &target, BTreeMap::new())?)
         }
     }
 }
 
-fn vault(c: VaultCmd, home: &PathBuf) -> Result<Value> {
+fn vault(c: VaultCmd, home: &Path) -> Result<Value> {
     let hk = open(home)?;
     match c {
         VaultCmd::Create { name, region } => {
             let v = hk.create_vault(&name, region.as_deref(), None)?;
-            hk.note(&format!("the recovery key is printed once: keep it offline; `hubkeep vault recovery-kit {name}` prints everything needed to restore on a new machine"));
+            hk.note(&format!(
+                "the recovery key is printed once: keep it offline; `hubkeep vault recovery-kit {name}` prints everything needed to restore on a new machine"
+            ));
             to_value(v)
         }
         VaultCmd::Attach { name, location, recovery_key, region } => hk.attach_vault(&name, &location, &recovery_key, region.as_deref()),
@@ -386,7 +447,7 @@ fn vault(c: VaultCmd, home: &PathBuf) -> Result<Value> {
         VaultCmd::Verify { name, read_data } => {
             let report = hk.open_vault(&name)?.verify(None, read_data)?;
             if !report.ok() {
-                eprintln!("{}", serde_json::to_string_pretty(&report).expect("a report always serializes"));
+                output::note(&serde_json::to_string_pretty(&report).expect("a report always serializes"));
                 let first = report.problems.first().map(hubkeep_core::error::describe_problem).unwrap_or_default();
                 return Err(Error::new("verify_failed", format!("vault {name} failed verification: {first}")));
             }
@@ -417,7 +478,7 @@ fn verify(hk: &Hubkeep, id: &str, read_data: bool) -> Result<Value> {
     };
     if report["ok"].as_bool() != Some(true) {
         // The full report goes to stderr: with --json, stdout holds only the error.
-        eprintln!("{}", serde_json::to_string_pretty(&report).expect("a JSON value always serializes"));
+        output::note(&serde_json::to_string_pretty(&report).expect("a JSON value always serializes"));
         return Err(Error::new("verify_failed", format!("{id} failed verification: {}", first_problem(&report))));
     }
     Ok(report)
@@ -433,7 +494,7 @@ fn first_problem(report: &Value) -> String {
     "see the report above".into()
 }
 
-fn secret(c: SecretCmd, home: &PathBuf) -> Result<Value> {
+fn secret(c: SecretCmd, home: &Path) -> Result<Value> {
     let hk = open(home)?;
     let secrets = hk.home.secrets();
     match c {
