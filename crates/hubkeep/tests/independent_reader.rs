@@ -688,3 +688,29 @@ fn independent_reader_reads_a_whole_hub_backup_and_its_database_streams_restore_
     );
     assert_eq!(tree(&files), tree(&storage));
 }
+
+/// The reader's own checks against vaults crafted with the real key, one lie
+/// each (tests/reader/test_hkread.py): sizes and lengths that do not add up,
+/// a lying duplicate that sorts first, an index entry wider than its field,
+/// a zstd bomb, escaping paths, an unknown version, foreign snapshots.
+#[test]
+fn independent_reader_refuses_every_lie_of_a_crafted_vault() {
+    let Some(python) = reader_python() else {
+        return;
+    };
+    let out = Command::new(&python)
+        .args(["-m", "unittest", "-v", "test_hkread"])
+        .current_dir(reader_script().parent().unwrap())
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "the reader's checks failed:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("Ran 12 tests") && stderr.trim_end().ends_with("OK"),
+        "{stderr}"
+    );
+}
