@@ -270,13 +270,13 @@ fn assert_same_tree(restored: &Path, source: &Path, who: &str) {
             got[path] == *node,
             "{who}: {} differs: restored {:?} source {:?}",
             String::from_utf8_lossy(path),
-            summary(&got[path]),
-            summary(node)
+            describe(&got[path]),
+            describe(node)
         );
     }
 }
 
-fn summary(n: &Node) -> String {
+fn describe(n: &Node) -> String {
     format!(
         "{} mode {:o} owner {}:{} mtime {:?} {} bytes",
         n.kind,
