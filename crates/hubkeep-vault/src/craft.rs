@@ -6,7 +6,9 @@
 
 use serde_bytes::{ByteArray, ByteBuf};
 
-use crate::manifest::{ChunkRef, Entry, Manifest, KIND_DIR, KIND_FILE, KIND_SYMLINK};
+use crate::manifest::{
+    ChunkRef, Entry, Manifest, SnapshotStats, KIND_DIR, KIND_FILE, KIND_SYMLINK,
+};
 use crate::pack::{ChunkKind, IndexEntry, PackBuilder, PackIndex, PACK_MAGIC};
 use crate::{blob, crypto, EntryKind, Vault, VaultError};
 
@@ -144,8 +146,9 @@ pub fn entries(vault: &Vault, id: &str) -> Result<Vec<CraftedEntry>, VaultError>
 pub fn replace_tree(vault: &Vault, id: &str, entries: Vec<CraftedEntry>) -> Result<(), VaultError> {
     let old = vault.load_manifest(id)?;
     let mut w = vault.writer(&old.kind, serde_json::Value::Null)?;
+    let mut tree_entries = Vec::with_capacity(entries.len());
     for e in entries {
-        w.push_entry(Entry {
+        tree_entries.push(Entry {
             path: ByteBuf::from(e.path),
             kind: match e.kind {
                 EntryKind::File => KIND_FILE,
@@ -169,8 +172,12 @@ pub fn replace_tree(vault: &Vault, id: &str, entries: Vec<CraftedEntry>) -> Resu
                 .collect(),
         });
     }
+    let stats = SnapshotStats::of_tree(&tree_entries);
+    for e in tree_entries {
+        w.push_entry(e);
+    }
     let tree = w.store_tree()?;
-    let manifest = Manifest { tree, ..old };
+    let manifest = Manifest { tree, stats, ..old };
     let store = &vault.inner.store;
     store.put(
         &Manifest::object_name(id),

@@ -90,6 +90,22 @@ pub struct SnapshotStats {
     pub chunks: u64,
 }
 
+impl SnapshotStats {
+    /// The stats a tree gives: entries of each kind, the files' sizes summed
+    /// and their chunk references counted with repetition.
+    pub(crate) fn of_tree(entries: &[Entry]) -> SnapshotStats {
+        let count = |kind| entries.iter().filter(|e| e.kind == kind).count() as u64;
+        let files = || entries.iter().filter(|e| e.kind == KIND_FILE);
+        SnapshotStats {
+            files: count(KIND_FILE),
+            dirs: count(KIND_DIR),
+            symlinks: count(KIND_SYMLINK),
+            bytes: files().map(|e| e.size).fold(0, u64::saturating_add),
+            chunks: files().map(|e| e.chunks.len() as u64).sum(),
+        }
+    }
+}
+
 /// The plaintext of a manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Manifest {
@@ -167,7 +183,7 @@ pub(crate) mod tests {
             ctime: 1_700_000_001,
             ctime_ns: 5,
             ino: 77,
-            size: 3,
+            size: if kind == KIND_FILE { 3 } else { 0 },
             target: (kind == KIND_SYMLINK).then(|| ByteBuf::from(b"../t".to_vec())),
             chunks: if kind == KIND_FILE {
                 vec![ChunkRef::new(ChunkId([9; 32]), 3)]

@@ -68,8 +68,31 @@ pub(crate) fn validate_entries(snapshot: &str, entries: &[Entry]) -> Result<(), 
         if ![KIND_FILE, KIND_DIR, KIND_SYMLINK].contains(&e.kind) {
             return Err(unsafe_entry(p, "unknown entry kind"));
         }
-        if e.kind == KIND_SYMLINK && e.target.is_none() {
-            return Err(unsafe_entry(p, "symlink without a target"));
+        if e.kind == KIND_SYMLINK {
+            match e.target.as_deref() {
+                None => return Err(unsafe_entry(p, "symlink without a target")),
+                Some(t) if t.is_empty() || t.contains(&0) => {
+                    return Err(unsafe_entry(p, "symlink target empty or with a NUL byte"))
+                }
+                Some(_) => {}
+            }
+        } else if e.target.is_some() {
+            return Err(unsafe_entry(
+                p,
+                "a target on an entry that is not a symlink",
+            ));
+        }
+        if e.kind != KIND_FILE && (e.size != 0 || !e.chunks.is_empty()) {
+            return Err(unsafe_entry(
+                p,
+                "a directory or symlink with a size or chunks",
+            ));
+        }
+        if e.mode > 0o7777 {
+            return Err(unsafe_entry(p, "mode wider than 0o7777"));
+        }
+        if e.mtime_ns >= 1_000_000_000 || e.ctime_ns >= 1_000_000_000 {
+            return Err(unsafe_entry(p, "nanoseconds of 10^9 or more"));
         }
         if !seen.insert(p) {
             return Err(unsafe_entry(p, "listed twice"));
@@ -752,6 +775,7 @@ impl Vault {
 mod tests {
     use super::*;
     use crate::manifest::tests::entry;
+    use serde_bytes::ByteBuf;
 
     fn check(entries: Vec<Entry>) -> Result<(), VaultError> {
         validate_entries("s", &entries)
@@ -790,6 +814,39 @@ mod tests {
             entry(b"link", KIND_SYMLINK),
         ])
         .unwrap();
+    }
+
+    #[test]
+    fn entries_out_of_the_formats_ranges_are_refused() {
+        let mut dir_with_size = entry(b"d", KIND_DIR);
+        dir_with_size.size = 10;
+        let mut link_with_chunks = entry(b"l", KIND_SYMLINK);
+        link_with_chunks.chunks = entry(b"f", KIND_FILE).chunks;
+        let mut empty_target = entry(b"l", KIND_SYMLINK);
+        empty_target.target = Some(ByteBuf::from(Vec::new()));
+        let mut nul_target = entry(b"l", KIND_SYMLINK);
+        nul_target.target = Some(ByteBuf::from(b"a\0b".to_vec()));
+        let mut file_with_target = entry(b"f", KIND_FILE);
+        file_with_target.target = Some(ByteBuf::from(b"t".to_vec()));
+        let mut wide_mode = entry(b"f", KIND_FILE);
+        wide_mode.mode = 0o100644;
+        let mut wide_ns = entry(b"f", KIND_FILE);
+        wide_ns.mtime_ns = 1_000_000_000;
+        for (what, bad) in [
+            ("dir with size", dir_with_size),
+            ("symlink with chunks", link_with_chunks),
+            ("empty target", empty_target),
+            ("NUL in target", nul_target),
+            ("file with target", file_with_target),
+            ("mode", wide_mode),
+            ("nanoseconds", wide_ns),
+        ] {
+            let err = check(vec![bad]).unwrap_err();
+            assert!(
+                matches!(err, VaultError::UnsafeEntry { .. }),
+                "{what}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -168,6 +168,18 @@ impl Vault {
                 }
                 Err(e) => return Err(e),
             };
+            if let Err(e) = crate::restore::validate_entries(id, &entries) {
+                findings.add(Manifest::object_name(id), e.to_string(), [], [id.clone()]);
+                continue;
+            }
+            if let Some(why) = stats_mismatch(&manifest.stats, &entries) {
+                findings.add(
+                    Manifest::object_name(id),
+                    format!("manifest is inconsistent: {why}"),
+                    [],
+                    [id.clone()],
+                );
+            }
             let snap: Arc<str> = Arc::from(id.as_str());
             for e in entries.iter().filter(|e| e.kind == KIND_FILE) {
                 if let Some(why) = length_lie(e) {
@@ -315,4 +327,23 @@ impl Vault {
         report.problems = findings.into_problems(&users);
         Ok(report)
     }
+}
+
+/// The first field where the manifest's `stats` differ from what its tree
+/// gives, or `None` when they agree (vault-format.md §9).
+fn stats_mismatch(
+    stats: &crate::manifest::SnapshotStats,
+    entries: &[crate::manifest::Entry],
+) -> Option<String> {
+    let tree = crate::manifest::SnapshotStats::of_tree(entries);
+    [
+        ("files", stats.files, tree.files),
+        ("dirs", stats.dirs, tree.dirs),
+        ("symlinks", stats.symlinks, tree.symlinks),
+        ("bytes", stats.bytes, tree.bytes),
+        ("chunks", stats.chunks, tree.chunks),
+    ]
+    .into_iter()
+    .find(|(_, recorded, counted)| recorded != counted)
+    .map(|(name, recorded, counted)| format!("stats say {recorded} {name}, the tree has {counted}"))
 }
