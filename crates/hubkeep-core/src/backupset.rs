@@ -103,6 +103,7 @@ impl Hubkeep {
         };
         let snap = self.snapshot_database(&SnapshotRequest { stack: &stack.name, id: None, vault: Some(vault.clone()), automated: false })?;
         let files = self.backup_files(&stack, Some(&vault))?;
+        warnings.extend(files.special_files.iter().map(|f| format!("skipped the {} {}: a vault stores no sockets, FIFOs or devices", f.kind, f.path)));
         if let Some(g) = guard {
             g.release()?;
         }
@@ -138,15 +139,16 @@ impl Hubkeep {
 
     fn key_fingerprints(&self, stack: &Stack) -> Result<BTreeMap<String, String>> {
         let secrets = self.home.secrets();
+        let key = self.home.fingerprint_key();
         let mut out = BTreeMap::new();
         for m in secrets.list_prefix(&format!("/keymaster/{}/", stack.name))? {
             if let Some(v) = secrets.value(&m.name)? {
-                out.insert(m.name.clone(), crate::secrets::fingerprint(&v));
+                out.insert(m.name.clone(), crate::secrets::keyed_fingerprint(&key, &v));
             }
         }
         if let Some(o) = &stack.outputs {
             if let Ok((meta, v)) = secrets.get(&o.database_secret_arn) {
-                out.insert(meta.name, crate::secrets::fingerprint(&v));
+                out.insert(meta.name, crate::secrets::keyed_fingerprint(&key, &v));
             }
         }
         Ok(out)

@@ -29,6 +29,8 @@ pub struct BackupJobResult {
     pub bytes_stored: u64,
     pub files: u64,
     pub files_unchanged: u64,
+    /// Sockets, FIFOs and devices in the store: skipped, as a vault holds none.
+    pub special_files: Vec<hubkeep_vault::SpecialFile>,
 }
 
 impl Hubkeep {
@@ -126,6 +128,9 @@ impl Hubkeep {
             r.bytes_stored = summary.bytes_stored;
             Ok(())
         })?;
+        for f in &summary.special_files {
+            self.note(&format!("warning: skipped the {} {}: a vault stores no sockets, FIFOs or devices", f.kind, f.path));
+        }
         Ok(BackupJobResult {
             job_id: job.id,
             state: finished.state,
@@ -137,6 +142,7 @@ impl Hubkeep {
             bytes_stored: summary.bytes_stored,
             files: summary.files,
             files_unchanged: summary.files_unchanged,
+            special_files: summary.special_files,
         })
     }
 

@@ -200,14 +200,6 @@ impl<'a> SecretStore<'a> {
     }
 }
 
-/// A short, non-reversible fingerprint of a key for backup sets and logs
-/// (unkeyed: a weak value can be guessed offline from it; `keyed_fingerprint`
-/// replaces it).
-pub fn fingerprint(value: &str) -> String {
-    let h = blake3::hash(value.as_bytes());
-    format!("blake3:{}", &h.to_hex()[..16])
-}
-
 /// The key of a home's fingerprints (`Home::fingerprint_key`).
 pub struct FingerprintKey([u8; 32]);
 

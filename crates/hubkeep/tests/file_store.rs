@@ -192,3 +192,20 @@ fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn special_files_in_a_file_store_are_skipped_and_named() {
+    require_root!();
+    let home = Home::new();
+    let stack = home.json(&["stack", "create", "fifos", "--profile", "generic"]);
+    let storage = Path::new(stack["outputs"]["storage_path"].as_str().unwrap()).to_path_buf();
+    std::fs::write(storage.join("kept"), b"data").unwrap();
+    let fifo = std::ffi::CString::new(storage.join("queue").as_os_str().as_bytes()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0, "mkfifo");
+    let out = home.run(&["--json", "backup-job", "start", "fifos"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let job: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(job["special_files"], serde_json::json!([{"path": "queue", "kind": "fifo"}]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("warning: skipped the FIFO queue"), "{stderr}");
+}
