@@ -237,7 +237,7 @@ impl Hubkeep {
         let vault = self.open_vault(&snap.vault)?;
         let vid = snap.vault_snapshot_id.clone().unwrap_or_default();
         let report = vault.verify(Some(std::slice::from_ref(&vid)), read_data)?;
-        let mut problems: Vec<String> = report.problems.iter().map(crate::error::describe_problem).collect();
+        let (mut problems, warnings) = crate::error::problems_of(&report, &vid);
         if read_data && problems.is_empty() {
             if let Some(m) = &snap.metadata {
                 let meta: SnapshotMeta = serde_json::from_value(m.clone())?;
@@ -250,6 +250,7 @@ impl Hubkeep {
             "ok": problems.is_empty(),
             "read_data": read_data,
             "problems": problems,
+            "warnings": warnings,
         }))
     }
 }

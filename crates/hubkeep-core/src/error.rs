@@ -92,3 +92,11 @@ pub fn describe_problem(p: &hubkeep_vault::Problem) -> String {
     }
     s
 }
+
+/// A vault snapshot's verify report as (problems that hurt it, warnings):
+/// a bad copy of a chunk that has a good one elsewhere, or an index entry
+/// refused alone, is worth knowing but leaves the snapshot restorable.
+pub fn problems_of(report: &hubkeep_vault::VerifyReport, vault_snapshot_id: &str) -> (Vec<String>, Vec<String>) {
+    let (hurting, other): (Vec<_>, Vec<_>) = report.problems.iter().partition(|p| p.snapshots.iter().any(|s| s == vault_snapshot_id));
+    (hurting.into_iter().map(describe_problem).collect(), other.into_iter().map(describe_problem).collect())
+}

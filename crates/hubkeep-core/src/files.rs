@@ -202,12 +202,14 @@ impl Hubkeep {
         let vault = self.open_vault(&rp.vault)?;
         let vid = rp.vault_snapshot_id.clone().unwrap_or_default();
         let report = vault.verify(Some(std::slice::from_ref(&vid)), read_data)?;
+        let (problems, warnings) = crate::error::problems_of(&report, &vid);
         Ok(serde_json::json!({
             "id": arn,
             "type": "recovery_point",
-            "ok": report.problems.is_empty(),
+            "ok": problems.is_empty(),
             "read_data": read_data,
-            "problems": report.problems.iter().map(crate::error::describe_problem).collect::<Vec<_>>(),
+            "problems": problems,
+            "warnings": warnings,
             "report": report,
         }))
     }

@@ -174,6 +174,12 @@ fn a_lying_duplicate_index_entry_that_sorts_first_does_not_break_a_good_restore(
         "{all}"
     );
     assert!(all.contains("another copy is intact"), "{all}");
+    // The point itself restores, so it verifies as good, with the bad copy as a warning.
+    assert!(out.status.success(), "{all}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["problems"], serde_json::json!([]), "{report}");
+    assert!(report["warnings"][0].as_str().unwrap().contains(&format!("packs/{first_pack}")), "{report}");
 }
 
 /// A small tmpfs mounted for one test; unmounted when dropped.
