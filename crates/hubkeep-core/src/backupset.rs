@@ -226,9 +226,11 @@ impl Hubkeep {
         Ok(out)
     }
 
-    /// Called when this process is interrupted (Ctrl-C, SIGTERM): bring
-    /// back online what it took offline and mark its jobs ABORTED.
+    /// Called when this process is interrupted (Ctrl-C, SIGTERM): stop its
+    /// child programs, bring back online what it took offline, mark its jobs
+    /// ABORTED and the stacks it was creating CREATE_FAILED (clusters stopped).
     pub fn abort_run(&self) {
+        crate::stop_child_processes();
         let pid = std::process::id();
         if let Ok(stacks) = self.stacks() {
             for s in stacks.iter().filter(|s| s.offline.as_ref().and_then(|o| o.by_pid) == Some(pid)) {
@@ -241,6 +243,12 @@ impl Hubkeep {
         if let Ok(jobs) = self.jobs(Some(crate::jobs::RUNNING), None) {
             for j in jobs.into_iter().filter(|j| j.pid == pid) {
                 let _ = self.end_unfinished_job(&j, crate::jobs::ABORTED, "interrupted by a signal");
+            }
+        }
+        for name in crate::stacks::creations_in_this_process() {
+            let reason = format!("interrupted by a signal before the stack was created; `hubkeep stack delete {name} --yes` removes what it left and frees the name");
+            if let Err(e) = self.end_interrupted_creation(&name, &reason) {
+                self.note(&format!("interrupted: could not mark stack {name} CREATE_FAILED: {e}"));
             }
         }
     }

@@ -90,6 +90,11 @@ pub struct Stack {
     pub hooks: Hooks,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The file store hubkeep made for this stack while creating it, noted
+    /// before the first file is written and before outputs exist: a creation
+    /// that was killed leaves only this to say what `stack delete` removes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub made_storage: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -186,10 +186,10 @@ impl Hubkeep {
     /// `stack create NEW --restore-*`.
     pub fn restore_stack(&self, req: &RestoreRequest) -> Result<Restored> {
         let checked = self.check_restore(req)?;
+        let _creation = self.begin_creation(&req.name, "restore")?;
         let mut stack = self.claim_stack(&req.name, &checked.region, req.domain.clone(), checked.profile, Origin::Restored, req.app_version.clone())?;
         stack.restored_from = Some(req.params.clone());
         self.save_stack(&stack)?;
-        let _lock = self.lock_stack(&stack.name, "restore")?;
         let job = self.start_job("stack-restore", Some(&stack.name), Some(&req.params.vault))?;
         self.job_resource(&job, &req.params.recovery_point_arn)?;
         let mut made = Made::default();
@@ -222,6 +222,7 @@ impl Hubkeep {
         if storage.exists() && std::fs::read_dir(&storage)?.next().is_some() {
             return Err(Error::conflict(format!("the file store {} already exists and is not empty; move it away or pick another stack name", storage.display())));
         }
+        self.note_made_storage(&stack.name, &storage)?;
         made.storage = Some(storage.clone());
         self.note(&format!("restoring recovery point {} into {}…", c.recovery_point.recovery_point_arn, storage.display()));
         let vault = self.open_vault(&c.recovery_point.vault)?;

@@ -1,0 +1,281 @@
+//! A restore that is killed or stopped part way leaves nothing half-done:
+//! the next command shows the stack CREATE_FAILED with its cluster
+//! stopped, no password file exists anywhere, and `stack delete` removes
+//! what the run left and frees the name.
+
+mod common;
+use common::*;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+const SIGKILL: i32 = 9;
+const SIGTERM: i32 = 15;
+
+extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}
+
+/// A generic stack with a few MiB of files, backed up: returns the backup set.
+fn backed_up_source(home: &Home) -> serde_json::Value {
+    home.json(&["stack", "create", "src", "--profile", "generic"]);
+    let storage = home.json(&["stack", "show", "src"])["outputs"]["storage_path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut x = 0x2545f4914f6cdd1du64;
+    for i in 0..12 {
+        let data: Vec<u8> = (0..2_000_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        std::fs::write(format!("{storage}/upload-{i}.bin"), data).unwrap();
+    }
+    home.json(&["backup", "src"])
+}
+
+fn restore_args<'a>(set: &'a serde_json::Value, name: &'a str) -> Vec<&'a str> {
+    vec![
+        "--json",
+        "restore",
+        name,
+        "--backup",
+        set["backup_id"].as_str().unwrap(),
+        "--domain",
+        "dst.example.org",
+    ]
+}
+
+fn create_restore_args<'a>(set: &'a serde_json::Value, name: &'a str) -> Vec<&'a str> {
+    vec![
+        "--json",
+        "stack",
+        "create",
+        name,
+        "--domain",
+        "dst.example.org",
+        "--restore-stack-name",
+        set["stack_name"].as_str().unwrap(),
+        "--restore-db-snapshot",
+        set["db_snapshot_id"].as_str().unwrap(),
+        "--restore-db-secret-arn",
+        set["db_secret_arn"].as_str().unwrap(),
+        "--restore-vault",
+        set["vault"].as_str().unwrap(),
+        "--restore-recovery-point",
+        set["recovery_point_arn"].as_str().unwrap(),
+    ]
+}
+
+/// How long an undisturbed run of `args` takes (the stack is deleted after).
+fn full_duration(home: &Home, args: &[&str], name: &str) -> Duration {
+    let started = Instant::now();
+    let out = home.run(args);
+    let took = started.elapsed();
+    assert!(
+        out.status.success(),
+        "the undisturbed run succeeds: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    home.json(&["stack", "delete", name, "--yes"]);
+    took
+}
+
+/// Run `args` in a process group of its own and send `signal` to the whole
+/// group after `delay`, the way a service manager stops a unit.
+fn interrupt(home: &Home, args: &[&str], delay: Duration, signal: i32) {
+    let mut child = home
+        .cmd(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    std::thread::sleep(delay);
+    unsafe { libc_kill(-(child.id() as i32), signal) };
+    child.wait().unwrap();
+}
+
+/// Every path under `root` whose file name is `name`.
+fn find_named(root: &Path, name: &str) -> Vec<std::path::PathBuf> {
+    let mut found = vec![];
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.file_name() == name {
+                found.push(e.path());
+            }
+            if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                dirs.push(e.path());
+            }
+        }
+    }
+    found
+}
+
+/// Processes whose command line names `needle` (a postmaster names its data dir).
+fn processes_naming(needle: &str) -> Vec<String> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .chars()
+                .all(|c| c.is_ascii_digit())
+        })
+        .filter_map(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .ok()
+                .map(|c| (e.file_name(), c))
+        })
+        .map(|(pid, c)| (pid, String::from_utf8_lossy(&c).replace('\0', " ")))
+        .filter(|(_, c)| c.contains(needle))
+        .map(|(pid, c)| format!("{}: {c}", pid.to_string_lossy()))
+        .collect()
+}
+
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    /// Stopped before the stack record existed: nothing to see.
+    NotStarted,
+    /// Finished before the signal.
+    Completed,
+    /// Stopped midway: CREATE_FAILED, with this reason.
+    Failed(String),
+}
+
+/// What the next command sees after an interrupted run into `name`, checked
+/// for every half-done state; then `stack delete` must leave nothing.
+fn next_command_sees(home: &Home, name: &str) -> Outcome {
+    let out = home.run(&["--json", "stack", "show", name]);
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        find_named(&home.path(), ".initdb-password").is_empty(),
+        "no password file under the home"
+    );
+    let cluster = home.path().join("clusters").join(name);
+    let outcome = if !out.status.success() {
+        assert_eq!(shown["error"]["code"], "stack_not_found", "{shown}");
+        assert!(!cluster.exists(), "no cluster without a stack record");
+        return Outcome::NotStarted;
+    } else if shown["status"] == "ONLINE" {
+        Outcome::Completed
+    } else {
+        assert_eq!(
+            shown["status"], "CREATE_FAILED",
+            "an interrupted creation is never left in progress: {shown}"
+        );
+        assert!(shown["outputs"].is_null(), "{shown}");
+        let data = cluster.join("data");
+        // A postmaster killed with its group leaves a stale pid file; what
+        // matters is that no server process of this cluster runs.
+        assert!(
+            processes_naming(&data.to_string_lossy()).is_empty(),
+            "no postmaster of {name} left: {:?}",
+            processes_naming(&data.to_string_lossy())
+        );
+        Outcome::Failed(shown["status_reason"].as_str().unwrap().to_string())
+    };
+    home.json(&["stack", "delete", name, "--yes"]);
+    assert!(
+        !cluster.exists(),
+        "stack delete removes the cluster of {name}"
+    );
+    assert!(
+        !home.path().join("storage").join(name).exists(),
+        "stack delete removes the file store of {name}"
+    );
+    let (code, _, _) = home.fails(&["stack", "show", name]);
+    assert_eq!(code, "stack_not_found", "the name {name} is free again");
+    outcome
+}
+
+/// Kill runs of `args` at `points` fractions of their full duration and
+/// check each aftermath; returns the reasons of the interrupted ones.
+fn kill_at_points(
+    home: &Home,
+    args: &[&str],
+    name: &str,
+    points: &[u32],
+    signal: i32,
+) -> Vec<String> {
+    let full = full_duration(home, args, name);
+    let mut reasons = vec![];
+    for &eighths in points {
+        interrupt(home, args, full * eighths / 8, signal);
+        if let Outcome::Failed(reason) = next_command_sees(home, name) {
+            reasons.push(reason);
+        }
+    }
+    reasons
+}
+
+#[test]
+fn a_restore_killed_at_any_point_ends_create_failed_and_delete_frees_everything() {
+    require_root!();
+    let home = Home::new();
+    let set = backed_up_source(&home);
+    let args = restore_args(&set, "dst");
+    let reasons = kill_at_points(&home, &args, "dst", &[1, 2, 3, 4, 5, 6], SIGKILL);
+    assert!(
+        !reasons.is_empty(),
+        "some kill landed midway (the runs are spread over the measured duration)"
+    );
+    for r in &reasons {
+        assert!(
+            r.contains("killed") && r.contains("stack delete dst"),
+            "the reason says what happened and the way out: {r}"
+        );
+    }
+    let restored = home.json(&args[1..]);
+    assert_eq!(
+        restored["status"], "ONLINE",
+        "the name is reused after the interrupted runs"
+    );
+}
+
+#[test]
+fn a_stack_create_restore_killed_at_any_point_ends_create_failed_and_delete_frees_everything() {
+    require_root!();
+    let home = Home::new();
+    let set = backed_up_source(&home);
+    let args = create_restore_args(&set, "dst");
+    let reasons = kill_at_points(&home, &args, "dst", &[1, 3, 5], SIGKILL);
+    assert!(!reasons.is_empty(), "some kill landed midway");
+    assert_eq!(home.json(&args[1..])["status"], "ONLINE");
+}
+
+#[test]
+fn a_restore_stopped_by_sigterm_ends_create_failed_at_once() {
+    require_root!();
+    let home = Home::new();
+    let set = backed_up_source(&home);
+    let args = restore_args(&set, "dst");
+    let reasons = kill_at_points(&home, &args, "dst", &[1, 3, 5], SIGTERM);
+    assert!(!reasons.is_empty(), "some signal landed midway");
+    for r in &reasons {
+        assert!(
+            !r.contains("killed or crashed"),
+            "the stopped run ended its own creation, not the next command: {r}"
+        );
+    }
+    let jobs = home.json(&["job", "list", "--stack", "dst"]);
+    let ended: Vec<&serde_json::Value> = jobs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["kind"] == "stack-restore")
+        .collect();
+    assert!(ended.iter().all(|j| j["state"] != "RUNNING"), "{jobs}");
+    assert!(
+        ended.iter().any(|j| j["state"] == "ABORTED"),
+        "a signal ends the restore job ABORTED: {jobs}"
+    );
+}
