@@ -12,6 +12,10 @@ use std::path::Path;
 
 pub const CREATING: &str = "CREATING";
 pub const AVAILABLE: &str = "AVAILABLE";
+/// Attached from a vault whose tree for this point could not be read
+/// completely (missing or damaged tree objects, chunks in no index or pack):
+/// not restorable until `verify` of the point passes, which makes it AVAILABLE.
+pub const UNVERIFIED: &str = "UNVERIFIED";
 
 /// The vault snapshot kind of a file-store recovery point.
 pub(crate) const KIND: &str = "files";
@@ -150,6 +154,9 @@ impl Hubkeep {
     /// A recovery point that can be restored, or a refusal naming its status.
     pub(crate) fn available_recovery_point(&self, arn: &str) -> Result<RecoveryPoint> {
         let rp = self.recovery_point(arn)?;
+        if rp.status == UNVERIFIED {
+            return Err(Error::new("recovery_point_not_available", format!("recovery point {arn} is UNVERIFIED: its tree could not be read when its vault was attached; `hubkeep verify {arn}` names the damage and makes it AVAILABLE once it passes")));
+        }
         if rp.status != AVAILABLE {
             return Err(Error::new("recovery_point_not_available", format!("recovery point {arn} is {}, not AVAILABLE; use an available one (`hubkeep recovery-point list --vault {}`)", rp.status, rp.vault)));
         }
@@ -191,11 +198,22 @@ impl Hubkeep {
         Ok(deleting)
     }
 
+    /// Verify a point; an UNVERIFIED point that passes becomes AVAILABLE.
     pub fn verify_recovery_point(&self, arn: &str, read_data: bool) -> Result<serde_json::Value> {
-        let rp = self.available_recovery_point(arn)?;
+        let rp = self.recovery_point(arn)?;
+        if rp.status != UNVERIFIED {
+            self.available_recovery_point(arn)?;
+        }
         let vault = self.open_vault(&rp.vault)?;
         let vid = rp.vault_snapshot_id.clone().unwrap_or_default();
         let report = vault.verify(Some(std::slice::from_ref(&vid)), read_data)?;
+        if rp.status == UNVERIFIED && report.problems.is_empty() {
+            self.home.catalog.update::<RecoveryPoint, _>(Kind::RecoveryPoint, &rp.recovery_point_arn, |r| {
+                r.status = AVAILABLE.into();
+                Ok(())
+            })?;
+            self.note(&format!("recovery point {arn} passed verification and is AVAILABLE"));
+        }
         Ok(serde_json::json!({
             "id": arn,
             "type": "recovery_point",
