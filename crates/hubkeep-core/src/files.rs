@@ -183,11 +183,14 @@ impl Hubkeep {
         }))
     }
 
-    pub fn delete_recovery_point(&self, arn: &str) -> Result<RecoveryPoint> {
+    /// Delete a point; one that belongs to a backup set only with `force`,
+    /// which marks the set BROKEN.
+    pub fn delete_recovery_point(&self, arn: &str, force: bool) -> Result<RecoveryPoint> {
         let rp = self.recovery_point(arn)?;
         if rp.status == CREATING {
             return Err(Error::new("recovery_point_busy", format!("recovery point {arn} is still being created; wait for its job to finish")));
         }
+        self.release_backup_set_part(&rp.recovery_point_arn, "recovery point", force)?;
         let mut deleting = rp.clone();
         deleting.status = "DELETING".into();
         self.home.catalog.put(Kind::RecoveryPoint, &rp.recovery_point_arn, &deleting)?;

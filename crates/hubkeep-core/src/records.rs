@@ -186,6 +186,17 @@ pub struct BackupSet {
     pub finished_at: DateTime<Utc>,
     /// The vault snapshot holding this set and its key bundle.
     pub vault_snapshot_id: Option<String>,
+    /// `AVAILABLE`, or `BROKEN` once one of its parts was deleted (with
+    /// `--force`): a broken set is listed, but restoring it is refused.
+    #[serde(default = "set_available")]
+    pub status: String,
+    /// The deleted parts of a BROKEN set (recovery point ARN, snapshot id).
+    #[serde(default)]
+    pub missing_parts: Vec<String>,
+}
+
+fn set_available() -> String {
+    crate::backupset::AVAILABLE.to_string()
 }
 
 /// What a backup set carries in the vault, encrypted under the vault's keys,

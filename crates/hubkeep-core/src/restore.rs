@@ -58,7 +58,7 @@ impl Hubkeep {
     /// `restore NEW --backup ID`: a new stack from a backup set. On a fresh
     /// home the backup's key bundle first puts the source's secrets back.
     pub fn restore_backup(&self, name: &str, backup_id: &str, domain: Option<String>, region: Option<String>, force: bool) -> Result<Restored> {
-        let set = self.backup_set(backup_id)?;
+        let set = self.whole_backup_set(backup_id)?;
         if self.home.catalog.get::<Stack>(Kind::Stack, name)?.is_some() {
             return Err(stack_exists(name));
         }
@@ -390,6 +390,21 @@ impl Hubkeep {
                 unverified.push(rp.recovery_point_arn.clone());
             } else {
                 rp.status = crate::files::AVAILABLE.into();
+            }
+        }
+        // A set whose part is gone from the vault (deleted with --force on
+        // the home that wrote it) comes back BROKEN, as it was there.
+        for set in &mut sets {
+            let mut missing = vec![];
+            if !points.iter().any(|p| p.recovery_point_arn == set.recovery_point_arn) {
+                missing.push(set.recovery_point_arn.clone());
+            }
+            if !snaps.iter().any(|s| s.id == set.db_snapshot_id) && self.home.catalog.get::<DbSnapshot>(Kind::DbSnapshot, &set.db_snapshot_id)?.is_none() {
+                missing.push(set.db_snapshot_id.clone());
+            }
+            if !missing.is_empty() {
+                set.status = crate::backupset::BROKEN.into();
+                set.missing_parts = missing;
             }
         }
         for arn in &unverified {

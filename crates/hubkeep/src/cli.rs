@@ -220,6 +220,9 @@ pub enum DbSnapshotCmd {
     },
     Delete {
         id: String,
+        /// Delete it even when a backup set needs it (the set becomes BROKEN).
+        #[arg(long)]
+        force: bool,
     },
     Restore {
         id: String,
@@ -290,6 +293,9 @@ pub enum RecoveryPointCmd {
     },
     Delete {
         arn: String,
+        /// Delete it even when a backup set needs it (the set becomes BROKEN).
+        #[arg(long)]
+        force: bool,
     },
 }
 

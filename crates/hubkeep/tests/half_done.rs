@@ -279,3 +279,48 @@ fn a_restore_stopped_by_sigterm_ends_create_failed_at_once() {
         "a signal ends the restore job ABORTED: {jobs}"
     );
 }
+
+#[test]
+fn deleting_a_part_of_a_backup_set_is_refused_and_force_marks_the_set_broken() {
+    require_root!();
+    let home = Home::new();
+    home.json(&["stack", "create", "src", "--profile", "generic"]);
+    let first = home.json(&["backup", "src"]);
+    let second = home.json(&["backup", "src"]);
+    let (id1, rp1) = (first["backup_id"].as_str().unwrap(), first["recovery_point_arn"].as_str().unwrap());
+    let (id2, db2) = (second["backup_id"].as_str().unwrap(), second["db_snapshot_id"].as_str().unwrap());
+
+    let (code, msg, _) = home.fails(&["recovery-point", "delete", rp1]);
+    assert_eq!(code, "part_of_backup_set", "{msg}");
+    assert!(msg.contains(id1) && msg.contains("--force"), "the refusal names the set and the way out: {msg}");
+    assert_eq!(home.json(&["recovery-point", "show", rp1])["status"], "AVAILABLE", "nothing was deleted");
+    let (code, msg, _) = home.fails(&["db-snapshot", "delete", db2]);
+    assert_eq!(code, "part_of_backup_set", "{msg}");
+    assert!(msg.contains(id2), "{msg}");
+    assert_eq!(home.json(&["backup-set", "show", id1])["status"], "AVAILABLE");
+
+    home.json(&["recovery-point", "delete", rp1, "--force"]);
+    let broken = home.json(&["backup-set", "show", id1]);
+    assert_eq!(broken["status"], "BROKEN", "{broken}");
+    assert_eq!(broken["missing_parts"], serde_json::json!([rp1]));
+    assert_eq!(home.json(&["backup-set", "show", id2])["status"], "AVAILABLE", "the other set is whole");
+    let text = String::from_utf8(home.run(&["backup-set", "list"]).stdout).unwrap();
+    let line = text.lines().find(|l| l.contains(id1)).unwrap_or_else(|| panic!("{text}"));
+    assert!(line.contains("BROKEN"), "the text list shows it: {text}");
+    let (code, msg, _) = home.fails(&["restore", "dst", "--backup", id1, "--domain", "dst.example.org"]);
+    assert_eq!(code, "backup_broken", "{msg}");
+    assert!(msg.contains(rp1), "the refusal names the missing part: {msg}");
+    let (code, _, _) = home.fails(&["stack", "show", "dst"]);
+    assert_eq!(code, "stack_not_found", "a refused restore leaves no record");
+
+    home.json(&["db-snapshot", "delete", db2, "--force"]);
+    assert_eq!(home.json(&["backup-set", "show", id2])["missing_parts"], serde_json::json!([db2]));
+
+    // On a new home the vault tells the same: both sets are BROKEN.
+    let kit = home.json(&["vault", "recovery-kit", "src-daily", "--yes"]);
+    let new = Home::new();
+    new.json(&["init"]);
+    new.json(&["vault", "attach", "src-daily", "--location", kit["location"].as_str().unwrap(), "--recovery-key", kit["recovery_key"].as_str().unwrap()]);
+    assert_eq!(new.json(&["backup-set", "show", id1])["status"], "BROKEN");
+    assert_eq!(new.json(&["backup-set", "show", id2])["status"], "BROKEN");
+}
