@@ -324,3 +324,58 @@ fn deleting_a_part_of_a_backup_set_is_refused_and_force_marks_the_set_broken() {
     assert_eq!(new.json(&["backup-set", "show", id1])["status"], "BROKEN");
     assert_eq!(new.json(&["backup-set", "show", id2])["status"], "BROKEN");
 }
+
+/// hubkeep's superuser URL of an embedded stack's database (test setup only).
+fn superuser_url(home: &Home, stack: &str) -> String {
+    let pw = home.json(&["param", "get", &format!("/hubkeep/cluster/{stack}/superuser-password")])["value"].as_str().unwrap().to_string();
+    let url = secret_url(home, stack);
+    format!("postgresql://postgres:{pw}@{}", url.split('@').nth(1).unwrap())
+}
+
+#[test]
+fn an_offline_backup_whose_snapshot_fails_brings_the_hub_back_online_itself() {
+    require_root!();
+    let home = Home::new();
+    home.json(&["stack", "create", "big", "--profile", "generic"]);
+    let url = superuser_url(&home, "big");
+    let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    c.batch_execute("CREATE TABLE rows AS SELECT g, md5(g::text) AS h FROM generate_series(1, 1500000) g").unwrap();
+    let limit_before: i32 = c.query_one("SELECT datconnlimit FROM pg_database WHERE datname = current_database()", &[]).unwrap().get(0);
+
+    let child = home.cmd(&["--json", "backup", "big", "--offline"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let pid = child.id();
+    // While the snapshot runs, its sessions are ended from outside, as a
+    // server restart or an operator would; hubkeep's ALTER DATABASE is spared.
+    let mut ended = 0u64;
+    while std::fs::metadata(format!("/proc/{pid}/stat")).is_ok() && !String::from_utf8_lossy(&std::fs::read(format!("/proc/{pid}/stat")).unwrap_or_default()).contains(") Z") {
+        let jobs = home.json(&["job", "list", "--stack", "big"]);
+        if jobs.as_array().unwrap().iter().any(|j| j["kind"] == "db-snapshot" && j["state"] == "RUNNING") {
+            let rows = c
+                .query(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() \
+                     AND state IN ('active', 'idle in transaction') AND query NOT ILIKE 'ALTER DATABASE%'",
+                    &[],
+                )
+                .unwrap();
+            ended += rows.len() as u64;
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(ended > 0, "the snapshot's sessions were ended while it ran");
+    assert!(!out.status.success(), "the backup cannot go on without its snapshot");
+    let err: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(err["error"]["message"].as_str().unwrap().contains("big"), "{err}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("could not bring"), "{stderr}");
+
+    let shown = home.run(&["--json", "stack", "show", "big"]);
+    let next_stderr = String::from_utf8_lossy(&shown.stderr);
+    assert!(!next_stderr.contains("left offline"), "the failing backup itself brought the hub online, not the next command: {next_stderr}");
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(shown["status"], "ONLINE", "{shown}");
+    assert!(shown["offline"].is_null(), "{shown}");
+    let limit_after: i32 = c.query_one("SELECT datconnlimit FROM pg_database WHERE datname = current_database()", &[]).unwrap().get(0);
+    assert_eq!(limit_after, limit_before, "the connection limit is restored");
+    let snaps = home.json(&["db-snapshot", "list", "--stack", "big"]);
+    assert!(snaps.as_array().unwrap().iter().all(|s| s["status"] != "available" && s["status"] != "creating"), "{snaps}");
+}
