@@ -14,6 +14,9 @@ use std::collections::BTreeMap;
 /// The vault snapshot kind of a backup set (no files; meta only).
 pub(crate) const KIND: &str = "backup-set";
 
+pub const AVAILABLE: &str = "AVAILABLE";
+pub const BROKEN: &str = "BROKEN";
+
 pub struct BackupRequest<'a> {
     pub stack: &'a str,
     pub offline: bool,
@@ -132,6 +135,8 @@ impl Hubkeep {
             started_at,
             finished_at: now(),
             vault_snapshot_id: None,
+            status: AVAILABLE.into(),
+            missing_parts: vec![],
         };
         self.store_backup_set(&stack, &mut set)?;
         Ok(set)
@@ -211,6 +216,50 @@ impl Hubkeep {
         }
     }
 
+    /// Refuse deleting `part` (a recovery point ARN or a snapshot id) of a
+    /// backup set unless `force`; with `force`, each set holding it is
+    /// marked BROKEN, naming the part, before the part goes.
+    pub(crate) fn release_backup_set_part(&self, part: &str, what: &str, force: bool) -> Result<()> {
+        let holders: Vec<BackupSet> = self.backup_sets()?.into_iter().filter(|s| s.recovery_point_arn == part || s.db_snapshot_id == part).collect();
+        if holders.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<&str> = holders.iter().map(|s| s.backup_id.as_str()).collect();
+        if !force {
+            return Err(Error::new("part_of_backup_set", format!(
+                "{what} {part} belongs to backup set(s) {}: deleting it would leave them unrestorable; nothing was deleted. Add --force to delete it anyway and mark those sets BROKEN",
+                ids.join(", ")
+            )));
+        }
+        self.home.catalog.transaction(|| {
+            for set in &holders {
+                self.home.catalog.update::<BackupSet, _>(Kind::BackupSet, &set.backup_id, |s| {
+                    s.status = BROKEN.into();
+                    if !s.missing_parts.iter().any(|p| p == part) {
+                        s.missing_parts.push(part.to_string());
+                    }
+                    Ok(())
+                })?;
+            }
+            Ok(())
+        })?;
+        self.note(&format!("warning: backup set(s) {} are BROKEN: their {what} {part} is deleted", ids.join(", ")));
+        Ok(())
+    }
+
+    /// A backup set that can be restored, or a refusal naming what it lacks.
+    pub(crate) fn whole_backup_set(&self, id: &str) -> Result<BackupSet> {
+        let set = self.backup_set(id)?;
+        if set.status == BROKEN {
+            return Err(Error::new("backup_broken", format!(
+                "backup set {} is BROKEN and cannot be restored: its part(s) {} were deleted; restore another backup set (`hubkeep backup-set list`)",
+                set.backup_id,
+                set.missing_parts.join(", ")
+            )));
+        }
+        Ok(set)
+    }
+
     /// Backups that cannot be restored without this secret: those whose
     /// database secret it is, or whose stack's `/keymaster/…` it belongs to.
     pub fn backups_needing_secret(&self, secret: &crate::secrets::SecretMeta) -> Result<Vec<String>> {
@@ -228,9 +277,11 @@ impl Hubkeep {
         Ok(out)
     }
 
-    /// Called when this process is interrupted (Ctrl-C, SIGTERM): bring
-    /// back online what it took offline and mark its jobs ABORTED.
+    /// Called when this process is interrupted (Ctrl-C, SIGTERM): stop its
+    /// child programs, bring back online what it took offline, mark its jobs
+    /// ABORTED and the stacks it was creating CREATE_FAILED (clusters stopped).
     pub fn abort_run(&self) {
+        crate::stop_child_processes();
         let pid = std::process::id();
         if let Ok(stacks) = self.stacks() {
             for s in stacks.iter().filter(|s| s.offline.as_ref().and_then(|o| o.by_pid) == Some(pid)) {
@@ -243,6 +294,12 @@ impl Hubkeep {
         if let Ok(jobs) = self.jobs(Some(crate::jobs::RUNNING), None) {
             for j in jobs.into_iter().filter(|j| j.pid == pid) {
                 let _ = self.end_unfinished_job(&j, crate::jobs::ABORTED, "interrupted by a signal");
+            }
+        }
+        for name in crate::stacks::creations_in_this_process() {
+            let reason = format!("interrupted by a signal before the stack was created; `hubkeep stack delete {name} --yes` removes what it left and frees the name");
+            if let Err(e) = self.end_interrupted_creation(&name, &reason) {
+                self.note(&format!("interrupted: could not mark stack {name} CREATE_FAILED: {e}"));
             }
         }
     }

@@ -119,16 +119,26 @@ impl Catalog {
         T: Serialize + DeserializeOwned,
         F: FnOnce(&mut T) -> Result<()>,
     {
-        self.conn.execute_batch("BEGIN IMMEDIATE")?;
-        let out = (|| {
+        self.transaction(|| {
             let mut value: T = self.get(kind, id)?.ok_or_else(|| Error::not_found(id))?;
             f(&mut value)?;
             self.put(kind, id, &value)?;
             Ok(value)
-        })();
-        match &out {
-            Ok(_) => self.conn.execute_batch("COMMIT")?,
-            Err(_) => self.conn.execute_batch("ROLLBACK")?,
+        })
+    }
+
+    /// Run `f` as one immediate transaction: every write it makes (records
+    /// and secrets alike) lands together, or none does when it fails. Inside
+    /// another transaction it is a savepoint, so a failure undoes only `f`.
+    pub fn transaction<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let nested = !self.conn.is_autocommit();
+        self.conn.execute_batch(if nested { "SAVEPOINT nested" } else { "BEGIN IMMEDIATE" })?;
+        let out = f();
+        match (&out, nested) {
+            (Ok(_), false) => self.conn.execute_batch("COMMIT")?,
+            (Err(_), false) => self.conn.execute_batch("ROLLBACK")?,
+            (Ok(_), true) => self.conn.execute_batch("RELEASE nested")?,
+            (Err(_), true) => self.conn.execute_batch("ROLLBACK TO nested; RELEASE nested")?,
         }
         out
     }

@@ -215,11 +215,14 @@ impl Hubkeep {
         Ok(snap)
     }
 
-    pub fn delete_db_snapshot(&self, id: &str) -> Result<DbSnapshot> {
+    /// Delete a snapshot; one that belongs to a backup set only with
+    /// `force`, which marks the set BROKEN.
+    pub fn delete_db_snapshot(&self, id: &str, force: bool) -> Result<DbSnapshot> {
         let snap = self.db_snapshot(id)?;
         if snap.status == CREATING {
             return Err(Error::new("snapshot_busy", format!("database snapshot {id} is still being created; wait for it to finish")));
         }
+        self.release_backup_set_part(&snap.id, "database snapshot", force)?;
         let mut deleting = snap.clone();
         deleting.status = "deleting".into();
         self.home.catalog.put(Kind::DbSnapshot, id, &deleting)?;

@@ -12,6 +12,10 @@ use std::path::Path;
 
 pub const CREATING: &str = "CREATING";
 pub const AVAILABLE: &str = "AVAILABLE";
+/// Attached from a vault whose tree for this point could not be read
+/// completely (missing or damaged tree objects, chunks in no index or pack):
+/// not restorable until `verify` of the point passes, which makes it AVAILABLE.
+pub const UNVERIFIED: &str = "UNVERIFIED";
 
 /// The vault snapshot kind of a file-store recovery point.
 pub(crate) const KIND: &str = "files";
@@ -156,6 +160,9 @@ impl Hubkeep {
     /// A recovery point that can be restored, or a refusal naming its status.
     pub(crate) fn available_recovery_point(&self, arn: &str) -> Result<RecoveryPoint> {
         let rp = self.recovery_point(arn)?;
+        if rp.status == UNVERIFIED {
+            return Err(Error::new("recovery_point_not_available", format!("recovery point {arn} is UNVERIFIED: its tree could not be read when its vault was attached; `hubkeep verify {arn}` names the damage and makes it AVAILABLE once it passes")));
+        }
         if rp.status != AVAILABLE {
             return Err(Error::new("recovery_point_not_available", format!("recovery point {arn} is {}, not AVAILABLE; use an available one (`hubkeep recovery-point list --vault {}`)", rp.status, rp.vault)));
         }
@@ -168,6 +175,7 @@ impl Hubkeep {
         let vault = self.open_vault(&rp.vault)?;
         let job = self.start_job("restore", Some(&rp.stack), Some(&rp.vault))?;
         self.job_resource(&job, arn)?;
+        self.job_target(&job, target)?;
         let opts = RestoreOptions { skip_damaged, progress: self.progress.clone() };
         let result = vault.restore_dir(rp.vault_snapshot_id.as_deref().unwrap_or_default(), target, &opts).map_err(Error::from);
         let bytes = Bytes { read: rp.bytes, ..Default::default() };
@@ -182,11 +190,14 @@ impl Hubkeep {
         }))
     }
 
-    pub fn delete_recovery_point(&self, arn: &str) -> Result<RecoveryPoint> {
+    /// Delete a point; one that belongs to a backup set only with `force`,
+    /// which marks the set BROKEN.
+    pub fn delete_recovery_point(&self, arn: &str, force: bool) -> Result<RecoveryPoint> {
         let rp = self.recovery_point(arn)?;
         if rp.status == CREATING {
             return Err(Error::new("recovery_point_busy", format!("recovery point {arn} is still being created; wait for its job to finish")));
         }
+        self.release_backup_set_part(&rp.recovery_point_arn, "recovery point", force)?;
         let mut deleting = rp.clone();
         deleting.status = "DELETING".into();
         self.home.catalog.put(Kind::RecoveryPoint, &rp.recovery_point_arn, &deleting)?;
@@ -197,12 +208,23 @@ impl Hubkeep {
         Ok(deleting)
     }
 
+    /// Verify a point; an UNVERIFIED point that passes becomes AVAILABLE.
     pub fn verify_recovery_point(&self, arn: &str, read_data: bool) -> Result<serde_json::Value> {
-        let rp = self.available_recovery_point(arn)?;
+        let rp = self.recovery_point(arn)?;
+        if rp.status != UNVERIFIED {
+            self.available_recovery_point(arn)?;
+        }
         let vault = self.open_vault(&rp.vault)?;
         let vid = rp.vault_snapshot_id.clone().unwrap_or_default();
         let report = vault.verify(Some(std::slice::from_ref(&vid)), read_data)?;
         let (problems, warnings) = crate::error::problems_of(&report, &vid);
+        if rp.status == UNVERIFIED && problems.is_empty() {
+            self.home.catalog.update::<RecoveryPoint, _>(Kind::RecoveryPoint, &rp.recovery_point_arn, |r| {
+                r.status = AVAILABLE.into();
+                Ok(())
+            })?;
+            self.note(&format!("recovery point {arn} passed verification and is AVAILABLE"));
+        }
         Ok(serde_json::json!({
             "id": arn,
             "type": "recovery_point",

@@ -49,6 +49,7 @@ impl Hubkeep {
             bytes_stored: 0,
             error: None,
             pid: std::process::id(),
+            target: None,
         };
         self.home.catalog.put(Kind::Job, &id, &job)?;
         Ok(JobHandle { id })
@@ -57,6 +58,14 @@ impl Hubkeep {
     pub(crate) fn job_resource(&self, job: &JobHandle, resource: &str) -> Result<()> {
         self.home.catalog.update::<Job, _>(Kind::Job, &job.id, |j| {
             j.resource = Some(resource.to_string());
+            Ok(())
+        })?;
+        Ok(())
+    }
+
+    pub(crate) fn job_target(&self, job: &JobHandle, target: &std::path::Path) -> Result<()> {
+        self.home.catalog.update::<Job, _>(Kind::Job, &job.id, |j| {
+            j.target = Some(target.to_path_buf());
             Ok(())
         })?;
         Ok(())
@@ -98,6 +107,22 @@ impl Hubkeep {
         for job in jobs.into_iter().filter(|j| j.state == RUNNING && !process_alive(j.pid)) {
             let reason = format!("the hubkeep process (pid {}) running this job ended before it finished", job.pid);
             self.end_unfinished_job(&job, FAILED, &reason)?;
+        }
+        self.clean_interrupted_restores()
+    }
+
+    /// Removes what restore-jobs that never finished (killed, or stopped by a
+    /// signal) wrote into their targets; the vault's restore journal beside
+    /// each target says whether one is left, and refuses while its process runs.
+    fn clean_interrupted_restores(&self) -> Result<()> {
+        let jobs: Vec<Job> = self.home.catalog.list(Kind::Job)?;
+        for job in jobs.iter().filter(|j| j.state != RUNNING && j.state != COMPLETED) {
+            let Some(target) = &job.target else { continue };
+            match hubkeep_vault::clean_interrupted_restore(target) {
+                Ok(true) => self.note(&format!("removed what the interrupted restore job {} wrote into {}", job.job_id, target.display())),
+                Ok(false) => {}
+                Err(e) => self.note(&format!("warning: could not clean the interrupted restore job {} in {}: {e}", job.job_id, target.display())),
+            }
         }
         Ok(())
     }

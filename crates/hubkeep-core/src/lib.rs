@@ -83,15 +83,44 @@ impl Hubkeep {
 
     /// Undo what a killed hubkeep left behind: jobs of dead processes are
     /// FAILED, snapshots and recovery points they were creating are failed,
-    /// and a hub a dead backup took offline is brought back online.
+    /// stacks they were creating are CREATE_FAILED with their clusters
+    /// stopped, and a hub a dead backup took offline is brought back online.
     fn recover_interrupted(&self) -> Result<()> {
         self.reap_dead_jobs()?;
+        self.reap_interrupted_creations()?;
         self.recover_offline_stacks()
     }
 }
 
 pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now()
+}
+
+/// Stop this process's child programs (initdb, pg_restore, psql, hooks)
+/// and wait for them, so none is still writing into a cluster or a file
+/// store when an interrupted run exits and the next command cleans up.
+pub(crate) fn stop_child_processes() {
+    let me = std::process::id().to_string();
+    let children: Vec<i32> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            // Field 4 of /proc/PID/stat, after the parenthesized command name.
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| s.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().nth(1) == Some(me.as_str())))
+                .unwrap_or(false)
+        })
+        .collect();
+    for &pid in &children {
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+    }
+    for pid in children {
+        let mut status = 0;
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+    }
 }
 
 pub(crate) fn process_alive(pid: u32) -> bool {

@@ -29,10 +29,28 @@ impl Hubkeep {
                 return Err(Error::new("locked", format!("cannot lock stack {stack}: {}", std::io::Error::last_os_error())));
             }
         }
-        file.set_len(0)?;
-        file.rewind()?;
-        write!(file, "{operation} by pid {}", std::process::id())?;
-        file.flush()?;
+        mark_holder(&mut file, operation)?;
         Ok(StackLock { _file: file })
     }
+
+    /// The stack's lock if no run holds it now, else `None` (no waiting):
+    /// a free lock on a stack still being created means its creator died.
+    pub(crate) fn try_lock_stack(&self, stack: &str, operation: &str) -> Result<Option<StackLock>> {
+        let path = self.home.lock_path(stack);
+        let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path)?;
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            return Ok(None);
+        }
+        mark_holder(&mut file, operation)?;
+        Ok(Some(StackLock { _file: file }))
+    }
+}
+
+/// Say in the lock file who holds it, for the message of a waiting run.
+fn mark_holder(file: &mut File, operation: &str) -> Result<()> {
+    file.set_len(0)?;
+    file.rewind()?;
+    write!(file, "{operation} by pid {}", std::process::id())?;
+    file.flush()?;
+    Ok(())
 }

@@ -90,6 +90,11 @@ pub struct Stack {
     pub hooks: Hooks,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The file store hubkeep made for this stack while creating it, noted
+    /// before the first file is written and before outputs exist: a creation
+    /// that was killed leaves only this to say what `stack delete` removes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub made_storage: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -108,6 +113,10 @@ pub struct Job {
     pub bytes_stored: u64,
     pub error: Option<String>,
     pub pid: u32,
+    /// A restore-job's target directory, so that what a killed restore
+    /// wrote there is removed at the next command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -181,6 +190,17 @@ pub struct BackupSet {
     pub finished_at: DateTime<Utc>,
     /// The vault snapshot holding this set and its key bundle.
     pub vault_snapshot_id: Option<String>,
+    /// `AVAILABLE`, or `BROKEN` once one of its parts was deleted (with
+    /// `--force`): a broken set is listed, but restoring it is refused.
+    #[serde(default = "set_available")]
+    pub status: String,
+    /// The deleted parts of a BROKEN set (recovery point ARN, snapshot id).
+    #[serde(default)]
+    pub missing_parts: Vec<String>,
+}
+
+fn set_available() -> String {
+    crate::backupset::AVAILABLE.to_string()
 }
 
 /// What a backup set carries in the vault, encrypted under the vault's keys,

@@ -58,7 +58,7 @@ impl Hubkeep {
     /// `restore NEW --backup ID`: a new stack from a backup set. On a fresh
     /// home the backup's key bundle first puts the source's secrets back.
     pub fn restore_backup(&self, name: &str, backup_id: &str, domain: Option<String>, region: Option<String>, force: bool) -> Result<Restored> {
-        let set = self.backup_set(backup_id)?;
+        let set = self.whole_backup_set(backup_id)?;
         if self.home.catalog.get::<Stack>(Kind::Stack, name)?.is_some() {
             return Err(stack_exists(name));
         }
@@ -186,10 +186,12 @@ impl Hubkeep {
     /// `stack create NEW --restore-*`.
     pub fn restore_stack(&self, req: &RestoreRequest) -> Result<Restored> {
         let checked = self.check_restore(req)?;
+        let store = checked.region.storage_root.join(&req.name);
+        self.check_file_store(Some(&req.name), &store, Some(&self.home.dir.join("storage").join(&req.name)))?;
+        let _creation = self.begin_creation(&req.name, "restore")?;
         let mut stack = self.claim_stack(&req.name, &checked.region, req.domain.clone(), checked.profile, Origin::Restored, req.app_version.clone())?;
         stack.restored_from = Some(req.params.clone());
         self.save_stack(&stack)?;
-        let _lock = self.lock_stack(&stack.name, "restore")?;
         let job = self.start_job("stack-restore", Some(&stack.name), Some(&req.params.vault))?;
         self.job_resource(&job, &req.params.recovery_point_arn)?;
         let mut made = Made::default();
@@ -222,6 +224,7 @@ impl Hubkeep {
         if storage.exists() && std::fs::read_dir(&storage)?.next().is_some() {
             return Err(Error::conflict(format!("the file store {} already exists and is not empty; move it away or pick another stack name", storage.display())));
         }
+        self.note_made_storage(&stack.name, &storage)?;
         made.storage = Some(storage.clone());
         self.note(&format!("restoring recovery point {} into {}…", c.recovery_point.recovery_point_arn, storage.display()));
         let vault = self.open_vault(&c.recovery_point.vault)?;
@@ -284,80 +287,158 @@ impl Hubkeep {
 
     /// `vault attach`: open a vault with its recovery key and rebuild this
     /// home's view of its recovery points, snapshots and backup sets.
+    /// Snapshots that are not hubkeep records, or cannot be decoded, are
+    /// skipped and listed; recovery points whose tree does not read are
+    /// UNVERIFIED. The catalog changes in one transaction: a failure (a store
+    /// error, the catalog) leaves the home as it was, no vault, no records,
+    /// no keys.
     pub fn attach_vault(&self, name: &str, location: &str, recovery_key: &str, region: Option<&str>) -> Result<serde_json::Value> {
-        // Ids stay the same on the new machine: by default the vault joins
-        // the region it was written in, created here if this home lacks it.
+        crate::ids::check_vault_name(name)?;
         let probe = Vault::open(crate::vaults::open_store(location)?, recovery_key.trim())?;
-        // A damaged manifest costs its own snapshot, not the whole rebuild.
+        let failed = |e: hubkeep_vault::VaultError, doing: String| Error::from(e).context(format!("attaching vault {name} failed while {doing}; nothing was changed in this home"));
+        // A damaged or foreign snapshot costs itself, not the whole rebuild;
+        // a store that cannot be read stops the attach.
         let mut snapshots = vec![];
-        let mut damaged = vec![];
-        for id in probe.snapshot_ids()? {
+        let mut skipped = vec![];
+        for id in probe.snapshot_ids().map_err(|e| failed(e, "listing its snapshots".into()))? {
             match probe.snapshot(&id) {
                 Ok(info) => snapshots.push(info),
-                Err(e) => {
-                    self.note(&format!("warning: snapshot {id} of the vault cannot be read and is left out: {e}"));
-                    damaged.push(id);
-                }
+                Err(e) if is_damage(&e) => skipped.push(Skipped::new(&id, None, format!("its manifest cannot be read: {e}"))),
+                Err(e) => return Err(failed(e, format!("reading snapshot {id}"))),
             }
         }
         let region = match region {
             Some(r) => self.home.region(r)?.name,
-            None => match snapshots.iter().find_map(|s| s.meta.get("region").and_then(|r| r.as_str())) {
-                Some(r) => self.ensure_region_for_vault(r, location, name)?,
-                None => self.home.default_region(),
-            },
+            None => snapshots
+                .iter()
+                .find_map(|s| s.meta.get("region").and_then(|r| r.as_str()))
+                .map(str::to_string)
+                .unwrap_or_else(|| self.home.default_region()),
         };
-        let vault = self.register_attached_vault(name, location, recovery_key, &region)?;
         let rename = |arn: &str, kind: ArnKind| -> String {
             VaultObjectArn::parse(arn).map(|a| VaultObjectArn::new(&region, name, kind, &a.id).to_string()).unwrap_or_else(|_| arn.to_string())
         };
-        let (mut points, mut snaps, mut sets) = (0, 0, 0);
+        let mut points = vec![];
+        let mut snaps = vec![];
+        let mut sets = vec![];
         for info in snapshots {
+            let skip = |what: &str, e: &dyn std::fmt::Display| Skipped::new(&info.id, Some(&info.kind), format!("its meta is not a hubkeep {what} ({e})"));
             match info.kind.as_str() {
-                crate::files::KIND => {
-                    let mut rp: RecoveryPoint = serde_json::from_value(info.meta.clone())?;
-                    rp.recovery_point_arn = rename(&rp.recovery_point_arn, ArnKind::RecoveryPoint);
-                    rp.vault = name.into();
-                    rp.region = region.clone();
-                    rp.status = crate::files::AVAILABLE.into();
-                    rp.completion_date = Some(info.created);
-                    rp.vault_snapshot_id = Some(info.id.clone());
-                    rp.files = info.stats.files;
-                    rp.bytes = info.stats.bytes;
-                    self.home.catalog.put(Kind::RecoveryPoint, &rp.recovery_point_arn.clone(), &rp)?;
-                    points += 1;
-                }
-                crate::dbsnap::KIND => {
-                    let mut s: DbSnapshot = serde_json::from_value(info.meta.clone())?;
-                    s.vault = name.into();
-                    s.region = region.clone();
-                    s.status = crate::dbsnap::AVAILABLE.into();
-                    s.vault_snapshot_id = Some(info.id.clone());
-                    s.size_bytes = info.stats.bytes;
-                    let mut meta = Vec::new();
-                    std::io::Read::read_to_end(&mut vault.open_stream(&info.id, crate::dbsnap::META_STREAM)?, &mut meta)?;
-                    s.metadata = Some(serde_json::from_slice(&meta)?);
-                    self.home.catalog.put(Kind::DbSnapshot, &s.id.clone(), &s)?;
-                    snaps += 1;
-                }
-                crate::backupset::KIND => {
-                    let mut set: BackupSet = serde_json::from_value(info.meta.get("backup_set").cloned().unwrap_or_default())?;
-                    set.backup_id = rename(&set.backup_id, ArnKind::BackupSet);
-                    set.recovery_point_arn = rename(&set.recovery_point_arn, ArnKind::RecoveryPoint);
-                    set.vault = name.into();
-                    set.region = region.clone();
-                    set.vault_snapshot_id = Some(info.id.clone());
-                    self.home.catalog.put(Kind::BackupSet, &set.backup_id.clone(), &set)?;
-                    sets += 1;
-                }
-                _ => {}
+                crate::files::KIND => match serde_json::from_value::<RecoveryPoint>(info.meta.clone()) {
+                    Ok(mut rp) => {
+                        rp.recovery_point_arn = rename(&rp.recovery_point_arn, ArnKind::RecoveryPoint);
+                        rp.vault = name.into();
+                        rp.region = region.clone();
+                        rp.completion_date = Some(info.created);
+                        rp.vault_snapshot_id = Some(info.id.clone());
+                        rp.files = info.stats.files;
+                        rp.bytes = info.stats.bytes;
+                        points.push(rp);
+                    }
+                    Err(e) => skipped.push(skip("recovery point", &e)),
+                },
+                crate::dbsnap::KIND => match serde_json::from_value::<DbSnapshot>(info.meta.clone()) {
+                    Ok(mut s) => {
+                        let mut meta = Vec::new();
+                        let read = match probe.open_stream(&info.id, crate::dbsnap::META_STREAM) {
+                            Ok(mut r) => std::io::Read::read_to_end(&mut r, &mut meta).map_err(|e| e.to_string()),
+                            Err(e) if is_damage(&e) => Err(e.to_string()),
+                            Err(e) => return Err(failed(e, format!("reading snapshot {}", info.id))),
+                        };
+                        match read {
+                            Ok(_) => match serde_json::from_slice::<serde_json::Value>(&meta) {
+                                Ok(m) => {
+                                    s.vault = name.into();
+                                    s.region = region.clone();
+                                    s.status = crate::dbsnap::AVAILABLE.into();
+                                    s.vault_snapshot_id = Some(info.id.clone());
+                                    s.size_bytes = info.stats.bytes;
+                                    s.metadata = Some(m);
+                                    snaps.push(s);
+                                }
+                                Err(e) => skipped.push(skip(&format!("database snapshot: {} does not decode", crate::dbsnap::META_STREAM), &e)),
+                            },
+                            Err(e) => skipped.push(Skipped::new(&info.id, Some(&info.kind), format!("its {} cannot be read: {e}", crate::dbsnap::META_STREAM))),
+                        }
+                    }
+                    Err(e) => skipped.push(skip("database snapshot", &e)),
+                },
+                crate::backupset::KIND => match serde_json::from_value::<BackupSet>(info.meta.get("backup_set").cloned().unwrap_or_default()) {
+                    Ok(mut set) => {
+                        set.backup_id = rename(&set.backup_id, ArnKind::BackupSet);
+                        set.recovery_point_arn = rename(&set.recovery_point_arn, ArnKind::RecoveryPoint);
+                        set.vault = name.into();
+                        set.region = region.clone();
+                        set.vault_snapshot_id = Some(info.id.clone());
+                        sets.push(set);
+                    }
+                    Err(e) => skipped.push(skip("backup set", &e)),
+                },
+                other => skipped.push(Skipped::new(&info.id, Some(other), format!("kind `{other}` is not one hubkeep writes"))),
             }
         }
+        // A recovery point is AVAILABLE once its tree was read and every
+        // chunk it names is indexed in a pack that is there (no data read).
+        let tree_ids: Vec<String> = points.iter().filter_map(|p| p.vault_snapshot_id.clone()).collect();
+        let problems = match tree_ids.is_empty() {
+            true => vec![],
+            false => probe.verify(Some(&tree_ids), false).map_err(|e| failed(e, "reading the trees of its recovery points".into()))?.problems,
+        };
+        let unreadable: std::collections::BTreeSet<&str> = problems.iter().flat_map(|p| p.snapshots.iter().map(String::as_str)).collect();
+        let mut unverified = vec![];
+        for rp in &mut points {
+            if rp.vault_snapshot_id.as_deref().is_some_and(|id| unreadable.contains(id)) {
+                rp.status = crate::files::UNVERIFIED.into();
+                unverified.push(rp.recovery_point_arn.clone());
+            } else {
+                rp.status = crate::files::AVAILABLE.into();
+            }
+        }
+        // A set whose part is gone from the vault (deleted with --force on
+        // the home that wrote it) comes back BROKEN, as it was there.
+        for set in &mut sets {
+            let mut missing = vec![];
+            if !points.iter().any(|p| p.recovery_point_arn == set.recovery_point_arn) {
+                missing.push(set.recovery_point_arn.clone());
+            }
+            if !snaps.iter().any(|s| s.id == set.db_snapshot_id) && self.home.catalog.get::<DbSnapshot>(Kind::DbSnapshot, &set.db_snapshot_id)?.is_none() {
+                missing.push(set.db_snapshot_id.clone());
+            }
+            if !missing.is_empty() {
+                set.status = crate::backupset::BROKEN.into();
+                set.missing_parts = missing;
+            }
+        }
+        for arn in &unverified {
+            self.note(&format!("warning: recovery point {arn} is UNVERIFIED: its tree cannot be read completely; `hubkeep verify {arn}` names the damage, and makes it AVAILABLE once it passes"));
+        }
+        for s in &skipped {
+            self.note(&format!("warning: snapshot {} of the vault is skipped: {}", s.id, s.reason));
+        }
+        self.home.catalog.transaction(|| {
+            if self.home.region(&region).is_err() {
+                self.ensure_region_for_vault(&region, location, name)?;
+            }
+            self.register_attached_vault(name, location, recovery_key, &region)?;
+            for rp in &points {
+                self.home.catalog.put(Kind::RecoveryPoint, &rp.recovery_point_arn, rp)?;
+            }
+            for s in &snaps {
+                self.home.catalog.put(Kind::DbSnapshot, &s.id, s)?;
+            }
+            for set in &sets {
+                self.home.catalog.put(Kind::BackupSet, &set.backup_id, set)?;
+            }
+            Ok(())
+        })?;
         let record = self.vault_record(name)?;
+        let damaged: Vec<&str> = skipped.iter().filter(|s| s.kind.is_none()).map(|s| s.id.as_str()).collect();
         Ok(serde_json::json!({
             "name": name, "region": region, "location": record.location,
-            "recovery_points": points, "db_snapshots": snaps, "backup_sets": sets,
+            "recovery_points": points.len(), "db_snapshots": snaps.len(), "backup_sets": sets.len(),
             "damaged_snapshots": damaged,
+            "skipped_snapshots": skipped,
+            "unverified_recovery_points": unverified,
         }))
     }
 }
@@ -381,6 +462,27 @@ impl Hubkeep {
         self.note(&format!("created region {region} (embedded databases, file stores under {}) for the attached vault", r.storage_root.display()));
         Ok(region.to_string())
     }
+}
+
+/// A vault snapshot `vault attach` left out, and why.
+#[derive(Debug, serde::Serialize)]
+struct Skipped {
+    id: String,
+    /// The snapshot's kind, when its manifest could be read.
+    kind: Option<String>,
+    reason: String,
+}
+
+impl Skipped {
+    fn new(id: &str, kind: Option<&str>, reason: String) -> Skipped {
+        Skipped { id: id.to_string(), kind: kind.map(str::to_string), reason }
+    }
+}
+
+/// Damage or foreign content in one snapshot (skipped by attach), as
+/// opposed to a store or key that cannot be used (which stops it).
+fn is_damage(e: &hubkeep_vault::VaultError) -> bool {
+    !matches!(e.code(), "store" | "io" | "wrong_key" | "internal")
 }
 
 fn stack_exists(name: &str) -> Error {

@@ -11,8 +11,9 @@ use crate::secrets::SecretKind;
 use crate::vaults::CreatedVault;
 use crate::{now, Hubkeep};
 use hubkeep_pg::ConnInfo;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 pub const CREATE_IN_PROGRESS: &str = "CREATE_IN_PROGRESS";
 pub const CREATE_FAILED: &str = "CREATE_FAILED";
@@ -57,6 +58,29 @@ pub struct StackCreated {
     pub warnings: Vec<String>,
 }
 
+/// Stacks this process is creating: what a signal handler must end
+/// CREATE_FAILED (the stack lock cannot tell, it is held by this process).
+static CREATING: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+
+/// A creation in progress: holds the stack lock from before the record
+/// exists until the creation ended, so a free lock on a CREATE_IN_PROGRESS
+/// stack always means its creator is gone.
+pub(crate) struct Creation {
+    name: String,
+    _lock: crate::StackLock,
+}
+
+impl Drop for Creation {
+    fn drop(&mut self) {
+        CREATING.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.name);
+    }
+}
+
+/// The stacks this process is creating right now.
+pub(crate) fn creations_in_this_process() -> Vec<String> {
+    CREATING.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect()
+}
+
 pub(crate) fn keymaster(stack: &str, key: &str) -> String {
     format!("/keymaster/{stack}/{key}")
 }
@@ -89,6 +113,55 @@ impl Hubkeep {
         })
     }
 
+    /// Start creating stack `name`: a valid name, its lock taken, and this
+    /// process known as its creator. Call before `claim_stack`.
+    pub(crate) fn begin_creation(&self, name: &str, operation: &str) -> Result<Creation> {
+        crate::ids::check_stack_name(name)?;
+        let lock = self.lock_stack(name, operation)?;
+        CREATING.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_string());
+        Ok(Creation { name: name.to_string(), _lock: lock })
+    }
+
+    /// A CREATE_IN_PROGRESS stack whose lock is free was being created by a
+    /// run that died (SIGKILL, crash, power loss): it ends CREATE_FAILED and
+    /// its embedded cluster is stopped; `stack delete` removes the rest.
+    pub(crate) fn reap_interrupted_creations(&self) -> Result<()> {
+        for stack in self.stacks()?.into_iter().filter(|s| s.status == CREATE_IN_PROGRESS) {
+            let Some(_lock) = self.try_lock_stack(&stack.name, "ending an interrupted creation")? else { continue };
+            let reason = format!(
+                "the hubkeep run creating this stack ended before it finished (it was killed or crashed); `hubkeep stack delete {} --yes` removes what it left and frees the name",
+                stack.name
+            );
+            self.end_interrupted_creation(&stack.name, &reason)?;
+        }
+        Ok(())
+    }
+
+    /// Mark a creation that will never finish CREATE_FAILED and stop its
+    /// embedded cluster, so no postmaster outlives it.
+    pub(crate) fn end_interrupted_creation(&self, name: &str, reason: &str) -> Result<()> {
+        let Some(stack) = self.home.catalog.get::<Stack>(Kind::Stack, name)? else { return Ok(()) };
+        if stack.status != CREATE_IN_PROGRESS {
+            return Ok(());
+        }
+        let mut reason = reason.to_string();
+        let dir = self.home.cluster_dir(name);
+        if matches!(self.home.region(&stack.region).map(|r| r.provider), Ok(Provider::Embedded)) && dir.join("data").exists() {
+            if let Err(e) = hubkeep_pg::cluster::EmbeddedCluster::open(&dir).and_then(|c| c.stop()) {
+                reason.push_str(&format!("; its database cluster at {} could not be stopped ({e})", dir.display()));
+            }
+        }
+        self.home.catalog.update::<Stack, _>(Kind::Stack, name, |s| {
+            s.status = CREATE_FAILED.into();
+            s.status_reason = Some(reason.clone());
+            s.outputs = None;
+            s.updated_at = now();
+            Ok(())
+        })?;
+        self.note(&format!("stack {name}: {reason}"));
+        Ok(())
+    }
+
     /// Claim a new stack name: refused when the name is taken (a stack is
     /// never replaced; roll back by deleting it and restoring into a new one).
     pub(crate) fn claim_stack(&self, name: &str, region: &Region, domain: Option<String>, profile: Profile, origin: Origin, app_version: Option<String>) -> Result<Stack> {
@@ -108,6 +181,7 @@ impl Hubkeep {
             hooks: Hooks::default(),
             created_at: now(),
             updated_at: now(),
+            made_storage: None,
         };
         if !self.home.catalog.insert_new(Kind::Stack, name, &stack)? {
             return Err(Error::new("stack_exists", format!(
@@ -127,8 +201,8 @@ impl Hubkeep {
         self.check_provider(&region)?;
         let store = region.storage_root.join(&req.name);
         self.check_file_store(Some(&req.name), &store, Some(&self.home.dir.join("storage").join(&req.name)))?;
+        let _creation = self.begin_creation(&req.name, "stack create")?;
         let stack = self.claim_stack(&req.name, &region, req.domain.clone(), req.profile, Origin::Created, req.app_version.clone())?;
-        let _lock = self.lock_stack(&stack.name, "stack create")?;
         let mut made = Made::default();
         match self.build_fresh_stack(stack, &region, &mut made) {
             Ok(done) => Ok(done),
@@ -173,8 +247,8 @@ impl Hubkeep {
             }
         }
         app.connect().map_err(|e| Error::from(e).context(format!("checking the database of stack {}", req.name)))?;
+        let _creation = self.begin_creation(&req.name, "stack adopt")?;
         let mut stack = self.claim_stack(&req.name, &region, req.domain.clone(), req.profile, Origin::Adopted, None)?;
-        let _lock = self.lock_stack(&stack.name, "stack adopt")?;
         let mut made = Made::default();
         let result = (|| {
             let arn = self.put_database_secret(&stack.name, &region.name, &app, &mut made)?;
@@ -212,14 +286,25 @@ impl Hubkeep {
         if dir.exists() && std::fs::read_dir(&dir)?.next().is_some() {
             return Err(Error::conflict(format!("the file store {} already exists and is not empty; move it away or pick another stack name", dir.display())));
         }
-        std::fs::create_dir_all(&dir)?;
+        self.note_made_storage(stack, &dir)?;
         made.storage = Some(dir.clone());
+        std::fs::create_dir_all(&dir)?;
         if profile == Profile::Hubs {
             for sub in ["owned", "expiring", "cached"] {
                 std::fs::create_dir_all(dir.join(sub))?;
             }
         }
         Ok(dir)
+    }
+
+    /// Record, before anything is written there, that this creation makes
+    /// the file store `dir`: if it is killed, `stack delete` still knows it.
+    pub(crate) fn note_made_storage(&self, stack: &str, dir: &Path) -> Result<()> {
+        self.home.catalog.update::<Stack, _>(Kind::Stack, stack, |s| {
+            s.made_storage = Some(dir.to_path_buf());
+            Ok(())
+        })?;
+        Ok(())
     }
 
     /// The stack's `<Stack> Database Secret`, with a new ARN.
@@ -258,14 +343,18 @@ impl Hubkeep {
     /// Undo a failed creation and mark the stack CREATE_FAILED.
     pub(crate) fn fail_creation(&self, name: &str, region: &Region, made: Made, error: Error) -> Error {
         let cleanup = self.undo(name, region, made);
+        let cleaned = cleanup.is_ok();
         let reason = match cleanup {
             Ok(()) => error.message().to_string(),
-            Err(c) => format!("{} (and cleaning up failed too: {c})", error.message()),
+            Err(c) => format!("{} (and cleaning up failed too: {c}; `hubkeep stack delete {name} --yes` tries again)", error.message()),
         };
         let _ = self.home.catalog.update::<Stack, _>(Kind::Stack, name, |s| {
             s.status = CREATE_FAILED.into();
             s.status_reason = Some(reason.clone());
             s.outputs = None;
+            if cleaned {
+                s.made_storage = None;
+            }
             s.updated_at = now();
             Ok(())
         });
@@ -345,8 +434,15 @@ impl Hubkeep {
                 if o.storage_path.exists() {
                     std::fs::remove_dir_all(&o.storage_path)?;
                 }
-            } else if let Provider::Embedded = region.provider {
-                self.drop_database(name, &region, "", OWNER_ROLE)?;
+            } else {
+                // A creation that failed or was killed: no outputs, but maybe
+                // a cluster and the file store it noted before writing there.
+                if let Provider::Embedded = region.provider {
+                    self.drop_database(name, &region, "", OWNER_ROLE)?;
+                }
+                if let Some(dir) = stack.made_storage.as_ref().filter(|d| d.exists()) {
+                    std::fs::remove_dir_all(dir).map_err(|e| Error::new("io", format!("cannot remove the file store {} of stack {name}: {e}", dir.display())))?;
+                }
             }
         }
         let secrets = self.home.secrets();

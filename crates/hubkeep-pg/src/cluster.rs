@@ -11,7 +11,7 @@ use std::ffi::CString;
 use std::fs;
 use std::io::Write;
 use std::net::TcpListener;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 
@@ -56,8 +56,10 @@ impl EmbeddedCluster {
         give_to_postgres(dir)?;
 
         let (_, initdb) = tools::newest_tool("initdb")?;
-        let pwfile = dir.join(".initdb-password");
-        write_private(&pwfile, superuser_password.as_bytes())?;
+        // The password never touches the disk: it waits in a pipe that is
+        // initdb's stdin, so no file can outlive initdb, even if hubkeep is
+        // killed while it runs.
+        let password_pipe = password_pipe(dir, superuser_password.as_bytes())?;
         let data = dir.join(DATA_DIR);
         let out = command_as_postgres(&initdb)
             .arg("-D")
@@ -67,16 +69,14 @@ impl EmbeddedCluster {
                 "--auth=scram-sha-256",
                 "--encoding=UTF8",
                 "--locale=C.UTF-8",
+                "--pwfile=/dev/stdin",
             ])
-            .arg(format!("--pwfile={}", pwfile.display()))
-            .stdin(Stdio::null())
+            .stdin(Stdio::from(password_pipe))
             .output();
-        let removed = fs::remove_file(&pwfile);
         let out = out.map_err(|source| PgError::Spawn {
             program: initdb.display().to_string(),
             source,
         })?;
-        removed.map_err(|e| PgError::io("removing the initdb password file", &pwfile, e))?;
         if !out.status.success() {
             return Err(PgError::Cluster {
                 dir: dir.to_path_buf(),
@@ -334,16 +334,39 @@ fn give_to_postgres(path: &Path) -> Result<(), PgError> {
         .map_err(|e| PgError::io("handing to the postgres user", path, e))
 }
 
-fn write_private(path: &Path, content: &[u8]) -> Result<(), PgError> {
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| PgError::io("creating", path, e))?;
-    f.write_all(content)
-        .map_err(|e| PgError::io("writing", path, e))?;
-    give_to_postgres(path)
+/// The read end of a pipe already holding `content` (its write end closed).
+/// initdb reopens it as `/dev/stdin`, which needs the pipe to belong to the
+/// `postgres` user when hubkeep runs as root.
+fn password_pipe(dir: &Path, content: &[u8]) -> Result<std::os::fd::OwnedFd, PgError> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let mut fds = [0; 2];
+    // SAFETY: fds has room for the two descriptors pipe2 writes.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(PgError::io(
+            "making a pipe for initdb's password",
+            dir,
+            std::io::Error::last_os_error(),
+        ));
+    }
+    // SAFETY: pipe2 succeeded, so both descriptors are open and ours alone.
+    let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    // A password is far below the pipe's capacity: the write never blocks.
+    fs::File::from(write)
+        .write_all(content)
+        .map_err(|e| PgError::io("passing the password to initdb", dir, e))?;
+    if running_as_root() {
+        let (uid, gids) = postgres_ids(dir)?;
+        let gid = gids.first().copied().unwrap_or(u32::MAX);
+        // SAFETY: fchown on a descriptor we own; no memory is involved.
+        if unsafe { libc::fchown(read.as_raw_fd(), uid, gid) } != 0 {
+            return Err(PgError::io(
+                "handing initdb's password pipe to the postgres user",
+                dir,
+                std::io::Error::last_os_error(),
+            ));
+        }
+    }
+    Ok(read)
 }
 
 fn append(path: &Path, text: &str) -> Result<(), PgError> {

@@ -239,6 +239,9 @@ pub enum DbSnapshotCmd {
     },
     Delete {
         id: String,
+        /// Delete it even when a backup set needs it (the set becomes BROKEN).
+        #[arg(long)]
+        force: bool,
     },
     /// Restore into an existing, empty database (password: as for `stack adopt`).
     Restore {
@@ -313,6 +316,9 @@ pub enum RecoveryPointCmd {
     },
     Delete {
         arn: String,
+        /// Delete it even when a backup set needs it (the set becomes BROKEN).
+        #[arg(long)]
+        force: bool,
     },
 }
 

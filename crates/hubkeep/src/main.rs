@@ -209,8 +209,8 @@ fn run(cli: Cli, home: &Path) -> Result<Value> {
             match c {
                 RecoveryPointCmd::List { vault } => to_value(hk.recovery_points(vault.as_deref())?),
                 RecoveryPointCmd::Show { arn } => to_value(hk.recovery_point(&arn)?),
-                RecoveryPointCmd::Delete { arn } => {
-                    let rp = hk.delete_recovery_point(&arn)?;
+                RecoveryPointCmd::Delete { arn, force } => {
+                    let rp = hk.delete_recovery_point(&arn, force)?;
                     let gc = hk.gc_vault(&rp.vault, std::time::Duration::from_secs(3600));
                     Ok(
                         json!({"recovery_point_arn": rp.recovery_point_arn, "status": "DELETED", "gc": gc.map(to_value).unwrap_or_else(|e| Ok(json!({"skipped": e.message()})))?}),
@@ -384,9 +384,9 @@ fn db_snapshot(c: DbSnapshotCmd, home: &Path) -> Result<Value> {
         }
         DbSnapshotCmd::List { stack } => to_value(open(home)?.db_snapshots(stack.as_deref())?),
         DbSnapshotCmd::Show { id } => to_value(open(home)?.db_snapshot(&id)?),
-        DbSnapshotCmd::Delete { id } => {
+        DbSnapshotCmd::Delete { id, force } => {
             let hk = open(home)?;
-            let s = hk.delete_db_snapshot(&id)?;
+            let s = hk.delete_db_snapshot(&id, force)?;
             Ok(json!({"id": s.id, "status": "deleted"}))
         }
         DbSnapshotCmd::Restore { id, target_url, database_password_file } => {

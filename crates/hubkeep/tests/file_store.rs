@@ -209,3 +209,50 @@ fn special_files_in_a_file_store_are_skipped_and_named() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("warning: skipped the FIFO queue"), "{stderr}");
 }
+
+/// Pseudo-random bytes (xorshift), so the vault cannot compress them away.
+fn incompressible(len: usize, mut seed: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        out.extend_from_slice(&seed.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+#[test]
+fn a_killed_restore_job_leaves_nothing_in_its_target_after_the_next_command() {
+    require_root!();
+    let home = Home::new();
+    let stack = home.json(&["stack", "create", "killed", "--profile", "generic"]);
+    let storage = Path::new(stack["outputs"]["storage_path"].as_str().unwrap()).to_path_buf();
+    for i in 0..24u64 {
+        std::fs::write(storage.join(format!("part-{i:02}")), incompressible(2_000_000, i + 1)).unwrap();
+    }
+    let arn = home.json(&["backup-job", "start", "killed"])["recovery_point_arn"].as_str().unwrap().to_string();
+    let target = home.dir.path().join("target");
+    let mut child = home.cmd(&["restore-job", "start", &arn, "--target", target.to_str().unwrap()]).stderr(std::process::Stdio::null()).spawn().unwrap();
+    // Kill it once it has written into the target, wherever it then is.
+    let written = || std::fs::read_dir(&target).map(|d| d.count() > 0).unwrap_or(false);
+    while !written() {
+        if child.try_wait().unwrap().is_some() {
+            panic!("the restore finished before it could be killed; make the store larger");
+        }
+        std::thread::yield_now();
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(written(), "the killed restore left files for the next command to clean");
+
+    let jobs = home.json(&["job", "list"]);
+    let restore = jobs.as_array().unwrap().iter().find(|j| j["kind"] == "restore").unwrap();
+    assert_eq!(restore["state"], "FAILED", "{restore}");
+    assert!(!target.exists() || std::fs::read_dir(&target).unwrap().count() == 0, "target still holds {:?}", std::fs::read_dir(&target).map(|d| d.flatten().map(|e| e.file_name()).collect::<Vec<_>>()));
+    // The target is usable again: a restore into it completes and equals the source.
+    let r = home.json(&["restore-job", "start", &arn, "--target", target.to_str().unwrap()]);
+    assert_eq!(r["state"], "COMPLETED");
+    assert_eq!(tree(&target), tree(&storage));
+}
