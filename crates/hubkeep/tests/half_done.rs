@@ -258,7 +258,7 @@ fn a_restore_stopped_by_sigterm_ends_create_failed_at_once() {
     let home = Home::new();
     let set = backed_up_source(&home);
     let args = restore_args(&set, "dst");
-    let reasons = kill_at_points(&home, &args, "dst", &[1, 3, 5], SIGTERM);
+    let reasons = kill_at_points(&home, &args, "dst", &[1, 2, 3, 4, 5], SIGTERM);
     assert!(!reasons.is_empty(), "some signal landed midway");
     for r in &reasons {
         assert!(
