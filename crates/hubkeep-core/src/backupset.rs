@@ -281,6 +281,7 @@ impl Hubkeep {
     /// child programs, bring back online what it took offline, mark its jobs
     /// ABORTED and the stacks it was creating CREATE_FAILED (clusters stopped).
     pub fn abort_run(&self) {
+        crate::mark_interrupted();
         crate::stop_child_processes();
         let pid = std::process::id();
         if let Ok(stacks) = self.stacks() {

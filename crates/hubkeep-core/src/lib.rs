@@ -96,6 +96,26 @@ pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now()
 }
 
+/// Set once a signal interrupts this process: no database server or
+/// initdb may start after that (see `unless_interrupted`).
+static INTERRUPTED: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+
+/// Run `f`, which starts a database server or initdb, unless this process
+/// is being interrupted. The signal handler waits for a running `f`, so a
+/// server started by the interrupted run is always there for it to stop.
+pub(crate) fn unless_interrupted<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let interrupted = INTERRUPTED.lock().unwrap_or_else(|e| e.into_inner());
+    if *interrupted {
+        return Err(Error::new("interrupted", "interrupted by a signal"));
+    }
+    f()
+}
+
+/// From now on `unless_interrupted` refuses; returns once no `f` runs.
+pub(crate) fn mark_interrupted() {
+    *INTERRUPTED.lock().unwrap_or_else(|e| e.into_inner()) = true;
+}
+
 /// Stop this process's child programs (initdb, pg_restore, psql, hooks)
 /// and wait for them, so none is still writing into a cluster or a file
 /// store when an interrupted run exits and the next command cleans up.

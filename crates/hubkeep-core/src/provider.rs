@@ -42,7 +42,7 @@ impl Hubkeep {
             Provider::Embedded => {
                 let cluster = EmbeddedCluster::open(&self.home.cluster_dir(&stack.name))?;
                 if !cluster.is_running() {
-                    cluster.start()?;
+                    crate::unless_interrupted(|| Ok(cluster.start()?))?;
                 }
                 let pw = self.home.secrets().value(&superuser_param(&stack.name))?.ok_or_else(|| {
                     Error::new("secret_not_found", format!("the superuser password of stack {}'s cluster is missing from the secret store", stack.name))
@@ -101,8 +101,11 @@ impl Hubkeep {
                 let app_is_superuser = owner == SUPERUSER;
                 let su = if app_is_superuser { owner_password.to_string() } else { crate::secrets::generate(24) };
                 self.home.secrets().put(&superuser_param(stack), SecretKind::Param, None, Some(stack), &su)?;
-                let cluster = EmbeddedCluster::init(&dir, &su)?;
-                cluster.start()?;
+                let cluster = crate::unless_interrupted(|| {
+                    let cluster = EmbeddedCluster::init(&dir, &su)?;
+                    cluster.start()?;
+                    Ok(cluster)
+                })?;
                 let admin = cluster.superuser(&su, "postgres");
                 if app_is_superuser {
                     let mut c = admin.connect()?;

@@ -258,7 +258,7 @@ fn a_restore_stopped_by_sigterm_ends_create_failed_at_once() {
     let home = Home::new();
     let set = backed_up_source(&home);
     let args = restore_args(&set, "dst");
-    let reasons = kill_at_points(&home, &args, "dst", &[1, 3, 5], SIGTERM);
+    let reasons = kill_at_points(&home, &args, "dst", &[1, 2, 3, 4, 5], SIGTERM);
     assert!(!reasons.is_empty(), "some signal landed midway");
     for r in &reasons {
         assert!(
@@ -287,49 +287,106 @@ fn deleting_a_part_of_a_backup_set_is_refused_and_force_marks_the_set_broken() {
     home.json(&["stack", "create", "src", "--profile", "generic"]);
     let first = home.json(&["backup", "src"]);
     let second = home.json(&["backup", "src"]);
-    let (id1, rp1) = (first["backup_id"].as_str().unwrap(), first["recovery_point_arn"].as_str().unwrap());
-    let (id2, db2) = (second["backup_id"].as_str().unwrap(), second["db_snapshot_id"].as_str().unwrap());
+    let (id1, rp1) = (
+        first["backup_id"].as_str().unwrap(),
+        first["recovery_point_arn"].as_str().unwrap(),
+    );
+    let (id2, db2) = (
+        second["backup_id"].as_str().unwrap(),
+        second["db_snapshot_id"].as_str().unwrap(),
+    );
 
     let (code, msg, _) = home.fails(&["recovery-point", "delete", rp1]);
     assert_eq!(code, "part_of_backup_set", "{msg}");
-    assert!(msg.contains(id1) && msg.contains("--force"), "the refusal names the set and the way out: {msg}");
-    assert_eq!(home.json(&["recovery-point", "show", rp1])["status"], "AVAILABLE", "nothing was deleted");
+    assert!(
+        msg.contains(id1) && msg.contains("--force"),
+        "the refusal names the set and the way out: {msg}"
+    );
+    assert_eq!(
+        home.json(&["recovery-point", "show", rp1])["status"],
+        "AVAILABLE",
+        "nothing was deleted"
+    );
     let (code, msg, _) = home.fails(&["db-snapshot", "delete", db2]);
     assert_eq!(code, "part_of_backup_set", "{msg}");
     assert!(msg.contains(id2), "{msg}");
-    assert_eq!(home.json(&["backup-set", "show", id1])["status"], "AVAILABLE");
+    assert_eq!(
+        home.json(&["backup-set", "show", id1])["status"],
+        "AVAILABLE"
+    );
 
     home.json(&["recovery-point", "delete", rp1, "--force"]);
     let broken = home.json(&["backup-set", "show", id1]);
     assert_eq!(broken["status"], "BROKEN", "{broken}");
     assert_eq!(broken["missing_parts"], serde_json::json!([rp1]));
-    assert_eq!(home.json(&["backup-set", "show", id2])["status"], "AVAILABLE", "the other set is whole");
+    assert_eq!(
+        home.json(&["backup-set", "show", id2])["status"],
+        "AVAILABLE",
+        "the other set is whole"
+    );
     let text = String::from_utf8(home.run(&["backup-set", "list"]).stdout).unwrap();
-    let line = text.lines().find(|l| l.contains(id1)).unwrap_or_else(|| panic!("{text}"));
+    let line = text
+        .lines()
+        .find(|l| l.contains(id1))
+        .unwrap_or_else(|| panic!("{text}"));
     assert!(line.contains("BROKEN"), "the text list shows it: {text}");
-    let (code, msg, _) = home.fails(&["restore", "dst", "--backup", id1, "--domain", "dst.example.org"]);
+    let (code, msg, _) = home.fails(&[
+        "restore",
+        "dst",
+        "--backup",
+        id1,
+        "--domain",
+        "dst.example.org",
+    ]);
     assert_eq!(code, "backup_broken", "{msg}");
-    assert!(msg.contains(rp1), "the refusal names the missing part: {msg}");
+    assert!(
+        msg.contains(rp1),
+        "the refusal names the missing part: {msg}"
+    );
     let (code, _, _) = home.fails(&["stack", "show", "dst"]);
-    assert_eq!(code, "stack_not_found", "a refused restore leaves no record");
+    assert_eq!(
+        code, "stack_not_found",
+        "a refused restore leaves no record"
+    );
 
     home.json(&["db-snapshot", "delete", db2, "--force"]);
-    assert_eq!(home.json(&["backup-set", "show", id2])["missing_parts"], serde_json::json!([db2]));
+    assert_eq!(
+        home.json(&["backup-set", "show", id2])["missing_parts"],
+        serde_json::json!([db2])
+    );
 
     // On a new home the vault tells the same: both sets are BROKEN.
     let kit = home.json(&["vault", "recovery-kit", "src-daily", "--yes"]);
     let new = Home::new();
     new.json(&["init"]);
-    new.json(&["vault", "attach", "src-daily", "--location", kit["location"].as_str().unwrap(), "--recovery-key", kit["recovery_key"].as_str().unwrap()]);
+    new.json(&[
+        "vault",
+        "attach",
+        "src-daily",
+        "--location",
+        kit["location"].as_str().unwrap(),
+        "--recovery-key",
+        kit["recovery_key"].as_str().unwrap(),
+    ]);
     assert_eq!(new.json(&["backup-set", "show", id1])["status"], "BROKEN");
     assert_eq!(new.json(&["backup-set", "show", id2])["status"], "BROKEN");
 }
 
 /// hubkeep's superuser URL of an embedded stack's database (test setup only).
 fn superuser_url(home: &Home, stack: &str) -> String {
-    let pw = home.json(&["param", "get", &format!("/hubkeep/cluster/{stack}/superuser-password")])["value"].as_str().unwrap().to_string();
+    let pw = home.json(&[
+        "param",
+        "get",
+        &format!("/hubkeep/cluster/{stack}/superuser-password"),
+    ])["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let url = secret_url(home, stack);
-    format!("postgresql://postgres:{pw}@{}", url.split('@').nth(1).unwrap())
+    format!(
+        "postgresql://postgres:{pw}@{}",
+        url.split('@').nth(1).unwrap()
+    )
 }
 
 #[test]
@@ -339,17 +396,39 @@ fn an_offline_backup_whose_snapshot_fails_brings_the_hub_back_online_itself() {
     home.json(&["stack", "create", "big", "--profile", "generic"]);
     let url = superuser_url(&home, "big");
     let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-    c.batch_execute("CREATE TABLE rows AS SELECT g, md5(g::text) AS h FROM generate_series(1, 1500000) g").unwrap();
-    let limit_before: i32 = c.query_one("SELECT datconnlimit FROM pg_database WHERE datname = current_database()", &[]).unwrap().get(0);
+    c.batch_execute(
+        "CREATE TABLE rows AS SELECT g, md5(g::text) AS h FROM generate_series(1, 1500000) g",
+    )
+    .unwrap();
+    let limit_before: i32 = c
+        .query_one(
+            "SELECT datconnlimit FROM pg_database WHERE datname = current_database()",
+            &[],
+        )
+        .unwrap()
+        .get(0);
 
-    let child = home.cmd(&["--json", "backup", "big", "--offline"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let child = home
+        .cmd(&["--json", "backup", "big", "--offline"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let pid = child.id();
     // While the snapshot runs, its sessions are ended from outside, as a
     // server restart or an operator would; hubkeep's ALTER DATABASE is spared.
     let mut ended = 0u64;
-    while std::fs::metadata(format!("/proc/{pid}/stat")).is_ok() && !String::from_utf8_lossy(&std::fs::read(format!("/proc/{pid}/stat")).unwrap_or_default()).contains(") Z") {
+    while std::fs::metadata(format!("/proc/{pid}/stat")).is_ok()
+        && !String::from_utf8_lossy(&std::fs::read(format!("/proc/{pid}/stat")).unwrap_or_default())
+            .contains(") Z")
+    {
         let jobs = home.json(&["job", "list", "--stack", "big"]);
-        if jobs.as_array().unwrap().iter().any(|j| j["kind"] == "db-snapshot" && j["state"] == "RUNNING") {
+        if jobs
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|j| j["kind"] == "db-snapshot" && j["state"] == "RUNNING")
+        {
             let rows = c
                 .query(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() \
@@ -362,20 +441,45 @@ fn an_offline_backup_whose_snapshot_fails_brings_the_hub_back_online_itself() {
     }
     let out = child.wait_with_output().unwrap();
     assert!(ended > 0, "the snapshot's sessions were ended while it ran");
-    assert!(!out.status.success(), "the backup cannot go on without its snapshot");
+    assert!(
+        !out.status.success(),
+        "the backup cannot go on without its snapshot"
+    );
     let err: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(err["error"]["message"].as_str().unwrap().contains("big"), "{err}");
+    assert!(
+        err["error"]["message"].as_str().unwrap().contains("big"),
+        "{err}"
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("could not bring"), "{stderr}");
 
     let shown = home.run(&["--json", "stack", "show", "big"]);
     let next_stderr = String::from_utf8_lossy(&shown.stderr);
-    assert!(!next_stderr.contains("left offline"), "the failing backup itself brought the hub online, not the next command: {next_stderr}");
+    assert!(
+        !next_stderr.contains("left offline"),
+        "the failing backup itself brought the hub online, not the next command: {next_stderr}"
+    );
     let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
     assert_eq!(shown["status"], "ONLINE", "{shown}");
     assert!(shown["offline"].is_null(), "{shown}");
-    let limit_after: i32 = c.query_one("SELECT datconnlimit FROM pg_database WHERE datname = current_database()", &[]).unwrap().get(0);
-    assert_eq!(limit_after, limit_before, "the connection limit is restored");
+    let limit_after: i32 = c
+        .query_one(
+            "SELECT datconnlimit FROM pg_database WHERE datname = current_database()",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        limit_after, limit_before,
+        "the connection limit is restored"
+    );
     let snaps = home.json(&["db-snapshot", "list", "--stack", "big"]);
-    assert!(snaps.as_array().unwrap().iter().all(|s| s["status"] != "available" && s["status"] != "creating"), "{snaps}");
+    assert!(
+        snaps
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["status"] != "available" && s["status"] != "creating"),
+        "{snaps}"
+    );
 }
