@@ -54,18 +54,7 @@ fn sigterm_during_a_backup_prints_the_json_error_document_and_no_wait_logs_are_p
     let home = Home::new();
     home.json(&["stack", "create", "term", "--profile", "generic"]);
     let storage = home.json(&["stack", "show", "term"])["outputs"]["storage_path"].as_str().unwrap().to_string();
-    let mut x = 0x9e3779b97f4a7c15u64;
-    for i in 0..30 {
-        let data: Vec<u8> = (0..2_000_000)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect();
-        std::fs::write(format!("{storage}/f{i}"), data).unwrap();
-    }
+    write_noise_files(std::path::Path::new(&storage), "f", "", 30, 2_000_000);
     let child = home.cmd(&["--json", "backup", "term"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     // Wait until the file-store half runs: the signal lands mid-job.
     let mut running = false;

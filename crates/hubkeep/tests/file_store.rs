@@ -140,18 +140,7 @@ fn a_backup_killed_midway_leaves_no_recovery_point_and_the_next_one_completes() 
     let stack = home.json(&["stack", "create", "kill", "--profile", "generic"]);
     let storage = Path::new(stack["outputs"]["storage_path"].as_str().unwrap()).to_path_buf();
     // Enough incompressible data that the backup is still running when killed.
-    let mut seed = 0x9e3779b97f4a7c15u64;
-    for i in 0..40 {
-        let data: Vec<u8> = (0..2_000_000)
-            .map(|_| {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                seed as u8
-            })
-            .collect();
-        std::fs::write(storage.join(format!("blob-{i}")), data).unwrap();
-    }
+    write_noise_files(&storage, "blob-", "", 40, 2_000_000);
     let mut child = home.cmd(&["--json", "backup-job", "start", "kill"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
     // Kill it as soon as its first pack is durable: uploads exist, no manifest.
     let vault_dir = home.path().join("vaults/kill-daily");
@@ -210,28 +199,13 @@ fn special_files_in_a_file_store_are_skipped_and_named() {
     assert!(stderr.contains("warning: skipped the FIFO queue"), "{stderr}");
 }
 
-/// Pseudo-random bytes (xorshift), so the vault cannot compress them away.
-fn incompressible(len: usize, mut seed: u64) -> Vec<u8> {
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        out.extend_from_slice(&seed.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
 #[test]
 fn a_killed_restore_job_leaves_nothing_in_its_target_after_the_next_command() {
     require_root!();
     let home = Home::new();
     let stack = home.json(&["stack", "create", "killed", "--profile", "generic"]);
     let storage = Path::new(stack["outputs"]["storage_path"].as_str().unwrap()).to_path_buf();
-    for i in 0..24u64 {
-        std::fs::write(storage.join(format!("part-{i:02}")), incompressible(2_000_000, i + 1)).unwrap();
-    }
+    write_noise_files(&storage, "part-", "", 24, 2_000_000);
     let arn = home.json(&["backup-job", "start", "killed"])["recovery_point_arn"].as_str().unwrap().to_string();
     let target = home.dir.path().join("target");
     let mut child = home.cmd(&["restore-job", "start", &arn, "--target", target.to_str().unwrap()]).stderr(std::process::Stdio::null()).spawn().unwrap();

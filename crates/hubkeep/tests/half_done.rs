@@ -25,18 +25,7 @@ fn backed_up_source(home: &Home) -> serde_json::Value {
         .as_str()
         .unwrap()
         .to_string();
-    let mut x = 0x2545f4914f6cdd1du64;
-    for i in 0..12 {
-        let data: Vec<u8> = (0..2_000_000)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect();
-        std::fs::write(format!("{storage}/upload-{i}.bin"), data).unwrap();
-    }
+    write_noise_files(std::path::Path::new(&storage), "upload-", ".bin", 12, 2_000_000);
     home.json(&["backup", "src"])
 }
 
@@ -174,6 +163,12 @@ fn next_command_sees(home: &Home, name: &str) -> Outcome {
         );
         assert!(shown["outputs"].is_null(), "{shown}");
         let data = cluster.join("data");
+        // A `pg_ctl stop` the interrupted run started may still be finishing
+        // (its parent exited on the signal); it ends by itself, so wait for
+        // it before looking for a server.
+        while processes_naming(&data.to_string_lossy()).iter().any(|p| p.contains("pg_ctl")) {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
         // A postmaster killed with its group leaves a stale pid file; what
         // matters is that no server process of this cluster runs.
         assert!(

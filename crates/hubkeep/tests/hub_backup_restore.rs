@@ -307,18 +307,7 @@ fn sigterm_during_an_offline_backup_brings_the_hub_back_online() {
     let home = Home::new();
     home.json(&["stack", "create", "term", "--profile", "generic"]);
     let storage = home.json(&["stack", "show", "term"])["outputs"]["storage_path"].as_str().unwrap().to_string();
-    let mut x = 0x9e3779b97f4a7c15u64;
-    for i in 0..30 {
-        let data: Vec<u8> = (0..2_000_000)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect();
-        std::fs::write(format!("{storage}/f{i}"), data).unwrap();
-    }
+    write_noise_files(std::path::Path::new(&storage), "f", "", 30, 2_000_000);
     let mut child = home.cmd(&["--json", "backup", "term", "--offline"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
     // Wait until the file-store half runs (the hub is offline by then).
     let mut running = false;

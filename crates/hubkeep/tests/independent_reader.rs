@@ -94,18 +94,6 @@ fn vault_dir(home: &Home, vault: &str) -> PathBuf {
     PathBuf::from(location.strip_prefix("file://").unwrap())
 }
 
-/// Deterministic noise: incompressible, so its chunks are stored raw.
-fn noise(len: usize, mut seed: u64) -> Vec<u8> {
-    (0..len)
-        .map(|_| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed >> 24) as u8
-        })
-        .collect()
-}
-
 /// Sets a path's mtime (and atime) to the nanosecond, on a symlink the link itself.
 fn set_mtime(path: &Path, secs: i64, nanos: i64) {
     let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();

@@ -181,3 +181,25 @@ pub fn flip_byte_in_largest_object(vault_location: &str) {
     std::fs::set_permissions(&biggest.1, std::fs::Permissions::from_mode(0o644)).unwrap();
     std::fs::write(&biggest.1, bytes).unwrap();
 }
+
+/// Deterministic noise (xorshift): incompressible, so the vault stores it raw
+/// and a backup or restore of it takes long enough to be interrupted.
+#[allow(dead_code)]
+pub fn noise(len: usize, mut seed: u64) -> Vec<u8> {
+    (0..len)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 24) as u8
+        })
+        .collect()
+}
+
+/// Writes `count` files of `size` bytes of noise into `dir`, named `{prefix}{i}{suffix}`.
+#[allow(dead_code)]
+pub fn write_noise_files(dir: &Path, prefix: &str, suffix: &str, count: usize, size: usize) {
+    for i in 0..count {
+        std::fs::write(dir.join(format!("{prefix}{i}{suffix}")), noise(size, 0x9e3779b97f4a7c15 ^ i as u64)).unwrap();
+    }
+}
