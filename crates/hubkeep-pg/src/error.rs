@@ -20,6 +20,9 @@ pub enum PgError {
         source: postgres::Error,
     },
 
+    #[error("PostgreSQL at {server} did not complete the connection (TCP connect, startup and authentication) within {}; check that {server} is a PostgreSQL server that is up and not overloaded, or raise the connect timeout", human_duration(*.timeout))]
+    ConnectTimeout { server: String, timeout: Duration },
+
     #[error("PostgreSQL at {target} failed while {what}: {}", describe_db_error(.source))]
     Query {
         target: String,
@@ -113,7 +116,7 @@ pub enum PgError {
         objects: Vec<String>,
     },
 
-    #[error("this snapshot has format version {found}, but this hubkeep reads only version {supported}; use a newer hubkeep to restore it")]
+    #[error("this snapshot has format version {found}, but this hubkeep reads versions 1 to {supported}; use a newer hubkeep to restore it")]
     UnsupportedFormat { found: u32, supported: u32 },
 
     #[error("{what} already exists on the PostgreSQL server at {target}; choose another name or drop it first")]

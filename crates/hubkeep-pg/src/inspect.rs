@@ -23,7 +23,8 @@ pub struct DataTable {
     pub name: String,
     /// Columns in attribute order, without dropped or generated ones.
     pub columns: Vec<String>,
-    /// Primary-key columns in key order; empty without a primary key.
+    /// Primary-key columns in key order (the `indnkeyatts` key columns,
+    /// never the `INCLUDE` ones); empty without a primary key.
     pub primary_key: Vec<String>,
 }
 
@@ -56,7 +57,7 @@ pub fn data_tables(client: &mut Client, target: &str) -> Result<Vec<DataTable>, 
             ARRAY(SELECT a.attname::text FROM pg_catalog.pg_index i
                   CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
                   JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-                  WHERE i.indrelid = c.oid AND i.indisprimary
+                  WHERE i.indrelid = c.oid AND i.indisprimary AND k.ord <= i.indnkeyatts
                   ORDER BY k.ord)
          FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
          WHERE c.relkind = 'r' AND c.relpersistence <> 't' AND {SYSTEM_SCHEMAS}

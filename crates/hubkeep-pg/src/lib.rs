@@ -41,7 +41,7 @@ pub use admin::{
     create_role_and_database, database_user_objects, drop_database, server_major_version,
     server_version,
 };
-pub use conninfo::ConnInfo;
+pub use conninfo::{set_default_timeouts, ConnInfo, Timeouts};
 pub use error::PgError;
 pub use meta::{
     DbSetting, MembershipMeta, RoleMeta, SequenceMeta, SnapshotMeta, StreamMeta, TableMeta,

@@ -6,8 +6,17 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// The format this crate writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format this crate writes. Version 2 added optional metadata fields
+/// (absent in version 1, read as their defaults) and nothing a version-1
+/// restore would misread; this crate reads every version from 1 up to this
+/// one. A version that changes what existing streams mean gets a number a
+/// reader refuses.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// Whether this crate can restore and verify a snapshot of `version`.
+pub fn readable(version: u32) -> bool {
+    (1..=FORMAT_VERSION).contains(&version)
+}
 
 /// Stream names (see docs/snapshot-format.md).
 pub const STREAM_ROLES: &str = "roles.sql";
@@ -71,6 +80,11 @@ pub struct TableMeta {
     pub columns: Vec<String>,
     pub order_by: Vec<String>,
     pub has_pk: bool,
+    /// Why the rows are in physical order although the table has a primary
+    /// key (its key columns have no default btree ordering); absent
+    /// otherwise. Added in format version 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub physical_order_reason: Option<String>,
     pub rows: u64,
     pub bytes: u64,
     pub blake3: String,

@@ -20,7 +20,7 @@ use crate::error::PgError;
 use crate::hashing::HashingReader;
 use crate::inspect::{self, query_failed};
 use crate::meta::{self, SnapshotMeta, TableMeta};
-use crate::postdata::{split_post_data, PostDataPlan};
+use crate::postdata::{refresh_under_row_security, split_post_data, PostDataPlan};
 use crate::roles;
 use crate::snapshot::{column_list, Progress};
 use crate::sql::{qualified, COPY_SESSION_SETTINGS};
@@ -97,7 +97,7 @@ pub fn restore_snapshot(
     opts: &RestoreOptions,
 ) -> Result<RestoreReport, PgError> {
     let started = Instant::now();
-    if meta.format_version != meta::FORMAT_VERSION {
+    if !meta::readable(meta.format_version) {
         return Err(PgError::UnsupportedFormat {
             found: meta.format_version,
             supported: meta::FORMAT_VERSION,
@@ -172,7 +172,7 @@ pub fn restore_snapshot(
     // Read and checked before any data goes in; split so that each table's
     // indexes and keys are built as soon as its data is in.
     let post_data = split_post_data(
-        &read_script(source, meta, meta::STREAM_POST_DATA)?,
+        &refresh_under_row_security(&read_script(source, meta, meta::STREAM_POST_DATA)?),
         &meta.tables,
     );
     let tables = copy_tables_in(

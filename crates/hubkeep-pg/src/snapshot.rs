@@ -448,8 +448,8 @@ pub(crate) fn column_list(columns: &[String]) -> String {
         .join(", ")
 }
 
-fn copy_out_query(t: &DataTable) -> String {
-    let order = if t.primary_key.is_empty() {
+fn copy_out_query(t: &DataTable, ordered: bool) -> String {
+    let order = if t.primary_key.is_empty() || !ordered {
         String::new()
     } else {
         format!(" ORDER BY {}", column_list(&t.primary_key))
@@ -461,6 +461,12 @@ fn copy_out_query(t: &DataTable) -> String {
     )
 }
 
+/// Copies one table into its stream, in primary-key order when the key's
+/// types can be sorted by their default btree ordering. A key on a type
+/// with only a non-default btree operator class (or none) cannot be
+/// `ORDER BY`ed: the server refuses it at planning, before any row is
+/// sent, so a savepoint lets the same snapshot copy it in physical order
+/// instead, and the metadata says why.
 fn copy_table(
     worker: &mut Client,
     conn: &ConnInfo,
@@ -469,32 +475,81 @@ fn copy_table(
     sink: &mut dyn SnapshotSink,
 ) -> Result<TableMeta, PgError> {
     let stream = table_stream_name(&table.schema, &table.name);
-    let reader = match worker.copy_out(copy_out_query(table).as_str()) {
-        Ok(r) => r,
+    let read_err = |source| PgError::Query {
+        target: conn.target(),
+        what: format!("reading table {}", table.display_name()),
+        source,
+    };
+    let mut physical_order_reason = None;
+    if !table.primary_key.is_empty() {
+        worker
+            .batch_execute("SAVEPOINT hubkeep_order")
+            .map_err(read_err)?;
+    }
+    let ordered = match worker.copy_out(copy_out_query(table, true).as_str()) {
+        Ok(reader) => Some(stream_into(sink, &stream, reader)?),
         Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
             return Err(LockFailure::Timeout(table.clone()).into_error(conn, timeout))
         }
-        Err(source) => {
-            return Err(PgError::Query {
-                target: conn.target(),
-                what: format!("reading table {}", table.display_name()),
-                source,
-            })
+        Err(e)
+            if !table.primary_key.is_empty() && e.code() == Some(&SqlState::UNDEFINED_FUNCTION) =>
+        {
+            let reason = e
+                .as_db_error()
+                .map(|d| d.message().to_string())
+                .unwrap_or_else(|| e.to_string());
+            physical_order_reason = Some(format!(
+                "its primary key ({}) cannot be sorted: {reason}",
+                table.primary_key.join(", ")
+            ));
+            None
+        }
+        Err(source) => return Err(read_err(source)),
+    };
+    let (rows, bytes, blake3) = match ordered {
+        Some(done) => done,
+        None => {
+            worker
+                .batch_execute("ROLLBACK TO SAVEPOINT hubkeep_order")
+                .map_err(read_err)?;
+            let reader = worker
+                .copy_out(copy_out_query(table, false).as_str())
+                .map_err(read_err)?;
+            stream_into(sink, &stream, reader)?
         }
     };
-    let mut hashing = HashingReader::new(reader);
-    put_all(sink, &stream, &mut hashing)?;
+    if !table.primary_key.is_empty() {
+        worker
+            .batch_execute("RELEASE SAVEPOINT hubkeep_order")
+            .map_err(read_err)?;
+    }
     Ok(TableMeta {
         schema: table.schema.clone(),
         name: table.name.clone(),
         stream,
         columns: table.columns.clone(),
-        order_by: table.primary_key.clone(),
+        order_by: if physical_order_reason.is_some() {
+            Vec::new()
+        } else {
+            table.primary_key.clone()
+        },
         has_pk: !table.primary_key.is_empty(),
-        rows: hashing.rows(),
-        bytes: hashing.byte_count(),
-        blake3: hashing.hex_digest(),
+        rows,
+        bytes,
+        blake3,
+        physical_order_reason,
     })
+}
+
+/// Streams a table's COPY output into the sink: (rows, bytes, BLAKE3 hex).
+fn stream_into<R: Read>(
+    sink: &mut dyn SnapshotSink,
+    stream: &str,
+    reader: R,
+) -> Result<(u64, u64, String), PgError> {
+    let mut hashing = HashingReader::new(reader);
+    put_all(sink, stream, &mut hashing)?;
+    Ok((hashing.rows(), hashing.byte_count(), hashing.hex_digest()))
 }
 
 /// Hands one stream to the sink and makes sure it was consumed to the end.
