@@ -49,6 +49,10 @@ pub struct SnapshotMeta {
     pub roles: Vec<RoleMeta>,
     pub memberships: Vec<MembershipMeta>,
     pub db_settings: Vec<DbSetting>,
+    /// What the snapshot could not carry, for the operator, e.g. login roles
+    /// whose password verifiers were unreadable. Added in format version 2.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 impl SnapshotMeta {
@@ -125,6 +129,10 @@ pub struct RoleMeta {
     /// A SCRAM verifier of a password from `SnapshotOptions::role_passwords`
     /// is in roles.sql.
     pub password_recorded: bool,
+    /// `COMMENT ON ROLE`, applied when the restore creates the role.
+    /// Added in format version 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -132,6 +140,11 @@ pub struct MembershipMeta {
     pub role: String,
     pub member: String,
     pub admin_option: bool,
+    /// Who granted it (`pg_auth_members.grantor`); the restore records the
+    /// same grantor when that role exists on the target. Added in format
+    /// version 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grantor: Option<String>,
 }
 
 /// One database-level setting as a statement for database-settings.sql.

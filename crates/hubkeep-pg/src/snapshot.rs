@@ -38,8 +38,10 @@ pub struct SnapshotOptions {
     /// an exclusive lock otherwise hangs the snapshot). Default 30 s.
     pub lock_timeout: Duration,
     /// Passwords of roles hubkeep knows (role → password). Recorded in
-    /// roles.sql only as SCRAM verifiers; every other role is recorded
-    /// without a password.
+    /// roles.sql only as SCRAM verifiers. Other roles keep the verifier the
+    /// server stores (SCRAM or MD5) when the snapshot may read `pg_authid`
+    /// (a superuser); otherwise they are recorded without a password and
+    /// the metadata warns about the login roles among them.
     pub role_passwords: BTreeMap<String, String>,
     /// Names of database-level settings to leave out (see
     /// `DbSetting::name`), e.g. `connection_limit` while offline mode has
@@ -127,27 +129,49 @@ pub fn create_snapshot(
 
     let sequences = inspect::sequences(&mut main, &target)?;
     let (mut role_list, memberships) = inspect::referenced_roles(&mut main, &target)?;
-    let verifiers: BTreeMap<String, String> = role_list
-        .iter_mut()
-        .filter_map(|r| {
-            let pw = opts.role_passwords.get(&r.name)?;
-            r.password_recorded = true;
-            Some((r.name.clone(), roles::scram_verifier(pw)))
-        })
-        .collect();
+    let names: Vec<String> = role_list.iter().map(|r| r.name.clone()).collect();
+    let stored = inspect::password_verifiers(&mut main, &target, &names)?;
+    let mut warnings = Vec::new();
+    let mut verifiers: BTreeMap<String, String> = BTreeMap::new();
+    let mut unreadable = Vec::new();
+    for r in role_list.iter_mut() {
+        // A password hubkeep knows wins; else the server's own verifier.
+        let verifier = match opts.role_passwords.get(&r.name) {
+            Some(pw) => Some(roles::scram_verifier(pw)),
+            None => stored.as_ref().and_then(|s| s.get(&r.name).cloned()),
+        };
+        match verifier {
+            Some(v) => {
+                r.password_recorded = true;
+                verifiers.insert(r.name.clone(), v);
+            }
+            None if r.can_login && stored.is_none() => unreadable.push(r.name.clone()),
+            None => {}
+        }
+    }
+    if !unreadable.is_empty() {
+        let warning = format!(
+            "the passwords of login roles {} could not be read (reading pg_authid needs a superuser): a restore that creates them makes them NOLOGIN unless it is given their passwords",
+            unreadable.join(", ")
+        );
+        progress(&format!("warning: {warning}"));
+        warnings.push(warning);
+    }
     let ignored: BTreeSet<String> = opts
         .ignore_db_settings
         .iter()
         .map(|s| s.to_ascii_lowercase())
         .collect();
-    let db_settings: Vec<_> = inspect::database_settings(&mut main, &target)?
+    let mut db_settings = inspect::database_owner_and_comment(&mut main, &target)?;
+    db_settings.extend(inspect::database_settings(&mut main, &target)?);
+    let db_settings: Vec<_> = db_settings
         .into_iter()
         .filter(|s| !ignored.contains(&s.name.to_ascii_lowercase()))
         .collect();
 
     let mut scripts = Vec::new();
     progress("roles");
-    let roles_sql = roles::roles_script(&role_list, &memberships, &verifiers);
+    let roles_sql = roles::roles_script(&role_list, &memberships, &verifiers, stored.is_some());
     scripts.push(put_bytes(sink, meta::STREAM_ROLES, roles_sql.as_bytes())?);
 
     progress("pre-data schema");
@@ -215,6 +239,7 @@ pub fn create_snapshot(
         roles: role_list,
         memberships,
         db_settings,
+        warnings,
     };
     let json = serde_json::to_vec_pretty(&meta).expect("snapshot metadata always serializes");
     put_bytes(sink, meta::STREAM_META, &json)?;

@@ -128,6 +128,7 @@ mod tests {
             roles: vec![],
             memberships: vec![],
             db_settings: vec![],
+            warnings: vec![],
         }
     }
 
