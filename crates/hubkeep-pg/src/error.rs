@@ -116,6 +116,21 @@ pub enum PgError {
         objects: Vec<String>,
     },
 
+    #[error("{cause}; the restore was undone: database {database} is empty again{}", dropped_roles(.roles))]
+    RestoreUndone {
+        cause: Box<PgError>,
+        database: String,
+        roles: Vec<String>,
+    },
+
+    #[error("{cause}; undoing the restore also failed: {problem}; drop database {database}{} by hand, then restore into a new empty database", roles_to_drop(.roles))]
+    RestoreUndoFailed {
+        cause: Box<PgError>,
+        problem: Box<PgError>,
+        database: String,
+        roles: Vec<String>,
+    },
+
     #[error("this snapshot has format version {found}, but this hubkeep reads versions 1 to {supported}; use a newer hubkeep to restore it")]
     UnsupportedFormat { found: u32, supported: u32 },
 
@@ -166,6 +181,28 @@ fn describe_db_error(e: &postgres::Error) -> String {
             s
         }
         None => e.to_string(),
+    }
+}
+
+fn dropped_roles(roles: &[String]) -> String {
+    if roles.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " and the roles it created ({}) were dropped",
+            roles.join(", ")
+        )
+    }
+}
+
+fn roles_to_drop(roles: &[String]) -> String {
+    if roles.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " and the roles {} that it may have created",
+            roles.join(", ")
+        )
     }
 }
 

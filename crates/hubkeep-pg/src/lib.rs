@@ -35,6 +35,7 @@ mod roles;
 mod snapshot;
 mod sql;
 mod tools;
+mod undo;
 mod verify;
 
 pub use admin::{

@@ -72,3 +72,103 @@ fn materialized_view_over_a_forced_rls_table_is_refreshed_through_its_policies()
     assert_eq!(count(&src), count(&dst));
     assert_eq!(table_checksums(&src), table_checksums(&dst));
 }
+
+#[test]
+fn restore_failing_midway_names_the_statement_and_leaves_target_and_roles_as_before() {
+    let Some(pg) = TestCluster::start() else {
+        return;
+    };
+    let src = pg.create_db("midway");
+    pg.exec(
+        "midway",
+        "CREATE ROLE midway_owner NOLOGIN;
+         CREATE ROLE midway_app LOGIN PASSWORD 'midway-pw';
+         CREATE EXTENSION hstore;
+         CREATE SCHEMA app AUTHORIZATION midway_owner;
+         CREATE TABLE app.t (id int PRIMARY KEY, h hstore);
+         INSERT INTO app.t SELECT i, hstore('k', i::text) FROM generate_series(1, 50) i;
+         ALTER TABLE app.t OWNER TO midway_owner;
+         GRANT SELECT ON app.t TO midway_app;
+         CREATE FUNCTION public.noop() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN END $$;
+         CREATE EVENT TRIGGER midway_ddl ON ddl_command_end EXECUTE FUNCTION public.noop();
+         CREATE PUBLICATION midway_pub FOR TABLE app.t;
+         CREATE TYPE public.mood AS ENUM ('a', 'b');
+         COMMENT ON SCHEMA public IS 'changed';
+         ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO midway_app;",
+    );
+    let mut store = MemStore::default();
+    let mut meta = create_snapshot(&src, &mut store, &SnapshotOptions::default()).unwrap();
+    // Every step before the last post-data statement succeeds, and the
+    // tables are loaded, when this one fails.
+    let mut post = store.get("post-data.sql");
+    post.extend_from_slice(
+        b"\n--\n-- Name: t boom; Type: INDEX; Schema: app; Owner: midway_owner\n--\n\nCREATE INDEX \"boom\" ON \"app\".\"t\" USING btree (\"no_such_column\");\n",
+    );
+    let script = meta
+        .scripts
+        .iter_mut()
+        .find(|s| s.name == "post-data.sql")
+        .unwrap();
+    script.bytes = post.len() as u64;
+    script.blake3 = blake3::hash(&post).to_hex().to_string();
+    store
+        .streams
+        .lock()
+        .unwrap()
+        .insert("post-data.sql".into(), post);
+
+    // The roles exist in the source's cluster: restore into a fresh one,
+    // where the restore creates them.
+    let fresh = TestCluster::start().unwrap();
+    let fresh_target = fresh.create_db("midway_target");
+    let public_before = public_schema(&fresh_target);
+    let err =
+        restore_snapshot(&store, &meta, &fresh_target, &RestoreOptions::default()).unwrap_err();
+    let s = err.to_string();
+    assert!(
+        s.contains(r#"CREATE INDEX "boom" ON "app"."t" USING btree ("no_such_column"); (entry INDEX app.t boom)"#),
+        "{s}"
+    );
+    assert!(s.contains("the restore was undone"), "{s}");
+    assert!(s.contains("midway_app, midway_owner"), "{s}");
+    assert!(
+        matches!(err, hubkeep_pg::PgError::RestoreUndone { .. }),
+        "{s}"
+    );
+    assert!(hubkeep_pg::database_user_objects(&fresh_target)
+        .unwrap()
+        .is_empty());
+    assert_eq!(public_schema(&fresh_target), public_before);
+    let mut c = fresh_target.connect().unwrap();
+    let leftovers: i64 = c
+        .query_one(
+            "SELECT (SELECT count(*) FROM pg_event_trigger) + (SELECT count(*) FROM pg_publication)
+                  + (SELECT count(*) FROM pg_default_acl)
+                  + (SELECT count(*) FROM pg_roles WHERE rolname LIKE 'midway%')",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(leftovers, 0);
+    // And the same target restores fine from an undamaged snapshot.
+    let mut good = MemStore::default();
+    let good_meta = create_snapshot(&src, &mut good, &SnapshotOptions::default()).unwrap();
+    restore_snapshot(&good, &good_meta, &fresh_target, &RestoreOptions::default()).unwrap();
+    assert_eq!(table_checksums(&src), table_checksums(&fresh_target));
+}
+
+/// Owner, ACL and comment of `public`.
+fn public_schema(conn: &ConnInfo) -> (String, String, Option<String>) {
+    let row = conn
+        .connect()
+        .unwrap()
+        .query_one(
+            "SELECT pg_get_userbyid(nspowner)::text,
+                    (SELECT string_agg(a::text, ',' ORDER BY a::text) FROM unnest(nspacl) a),
+                    obj_description(oid, 'pg_namespace')
+             FROM pg_namespace WHERE nspname = 'public'",
+            &[],
+        )
+        .unwrap();
+    (row.get(0), row.get(1), row.get(2))
+}
