@@ -172,3 +172,49 @@ fn public_schema(conn: &ConnInfo) -> (String, String, Option<String>) {
         .unwrap();
     (row.get(0), row.get(1), row.get(2))
 }
+
+#[test]
+fn snapshot_by_a_non_superuser_warns_naming_the_login_roles_whose_passwords_it_could_not_read() {
+    let Some(pg) = TestCluster::start() else {
+        return;
+    };
+    pg.exec(
+        "postgres",
+        "CREATE ROLE np_owner LOGIN PASSWORD 'np-owner-pw';
+         CREATE ROLE np_app LOGIN PASSWORD 'np-app-pw';
+         CREATE ROLE np_group NOLOGIN;",
+    );
+    pg.exec("postgres", "CREATE DATABASE np OWNER np_owner");
+    pg.exec(
+        "np",
+        "SET ROLE np_owner; CREATE TABLE t (id int PRIMARY KEY); RESET ROLE;
+         GRANT SELECT ON t TO np_app, np_group;",
+    );
+    let owner = ConnInfo {
+        user: "np_owner".into(),
+        password: Some("np-owner-pw".into()),
+        ..pg.admin("np")
+    };
+    let mut store = MemStore::default();
+    let opts = SnapshotOptions {
+        role_passwords: [("np_owner".to_string(), "np-owner-pw".to_string())].into(),
+        ..SnapshotOptions::default()
+    };
+    let meta = create_snapshot(&owner, &mut store, &opts).unwrap();
+    assert_eq!(meta.warnings.len(), 1, "{:?}", meta.warnings);
+    let w = &meta.warnings[0];
+    assert!(w.contains("login roles np_app could not be read"), "{w}");
+    let roles = String::from_utf8(store.get("roles.sql")).unwrap();
+    assert!(
+        roles.contains(
+            "CREATE ROLE \"np_app\" WITH NOSUPERUSER INHERIT NOCREATEROLE NOCREATEDB NOLOGIN"
+        ),
+        "{roles}"
+    );
+    assert!(
+        roles.contains(
+            "CREATE ROLE \"np_owner\" WITH NOSUPERUSER INHERIT NOCREATEROLE NOCREATEDB LOGIN"
+        ),
+        "{roles}"
+    );
+}
