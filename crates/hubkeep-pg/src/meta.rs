@@ -110,8 +110,9 @@ pub struct SequenceMeta {
 }
 
 /// A cluster role the database refers to, with its attributes. A restore
-/// creates it when missing; never as a superuser, and only with LOGIN when a
-/// password is known.
+/// creates it when missing; never as a superuser, and with LOGIN only when
+/// its password verifier was recorded or the source's `pg_authid` was
+/// readable (so a login role without a password is known to have none).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct RoleMeta {
     pub name: String,
@@ -126,8 +127,9 @@ pub struct RoleMeta {
     pub valid_until: Option<String>,
     /// `name=value` settings from `ALTER ROLE … SET` (all databases).
     pub settings: Vec<String>,
-    /// A SCRAM verifier of a password from `SnapshotOptions::role_passwords`
-    /// is in roles.sql.
+    /// A password verifier is in roles.sql: computed from
+    /// `SnapshotOptions::role_passwords`, or the one the source stores in
+    /// `pg_authid` (read when the snapshot runs as a superuser).
     pub password_recorded: bool,
     /// `COMMENT ON ROLE`, applied when the restore creates the role.
     /// Added in format version 2.
