@@ -1,14 +1,80 @@
 //! Where a database is and how to log in: parsed once from a URL, then used
 //! for client connections and for the environment of pg_dump/psql (the
-//! password travels in `PGPASSWORD`, never in argv).
+//! password travels in `PGPASSWORD`, never in argv). Every connection is
+//! bounded in time (see [`Timeouts`]).
 
 use std::fmt;
 use std::process::Command;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::RwLock;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::PgError;
+
+/// How long a PostgreSQL connection may wait. A server that accepts TCP
+/// and then never answers, or a peer that vanished, must fail the command
+/// in bounded time, while a long COPY or a long sort on a live server must
+/// never be cut off (a read deadline would kill a `COPY … ORDER BY` whose
+/// first row comes after minutes of sorting). So:
+///
+/// - `connect` bounds the whole connection setup: TCP connect, startup
+///   message and authentication. A server that does not finish it in time
+///   fails with [`PgError::ConnectTimeout`] naming host:port and the
+///   timeout. pg_dump and psql get it as `PGCONNECT_TIMEOUT` (whole
+///   seconds, at least 2, as libpq counts).
+/// - `idle` bounds how long an established connection may stay dead at the
+///   TCP level: data we sent that the peer's kernel does not acknowledge
+///   (`TCP_USER_TIMEOUT`), or an idle connection whose keepalive probes go
+///   unanswered (first probe after `idle/2`, then every `idle/8`, 4 probes)
+///   ends in an error instead of a hang. A live server that keeps
+///   acknowledging but computes for a long time is waited for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub idle: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Timeouts {
+        Timeouts {
+            connect: Duration::from_secs(15),
+            idle: Duration::from_secs(90),
+        }
+    }
+}
+
+static DEFAULT_TIMEOUTS: RwLock<Option<Timeouts>> = RwLock::new(None);
+
+impl Timeouts {
+    /// The timeouts every [`ConnInfo::connect`] and child tool of this
+    /// process uses: [`Timeouts::default`] unless [`set_default_timeouts`]
+    /// changed them.
+    pub fn current() -> Timeouts {
+        DEFAULT_TIMEOUTS
+            .read()
+            .map(|t| t.unwrap_or_default())
+            .unwrap_or_default()
+    }
+
+    /// `PGCONNECT_TIMEOUT` for libpq programs: whole seconds, rounded up,
+    /// at least 2 (libpq treats smaller values as 2).
+    pub fn libpq_connect_timeout(&self) -> String {
+        let secs = self.connect.as_millis().div_ceil(1000).max(2);
+        secs.to_string()
+    }
+}
+
+/// Sets the timeouts of every later connection of this process (the
+/// service layer exposes them as settings). Connections of this crate are
+/// made deep inside snapshot and restore, which is why this is one
+/// process-wide setting rather than a parameter of each call.
+pub fn set_default_timeouts(timeouts: Timeouts) {
+    if let Ok(mut t) = DEFAULT_TIMEOUTS.write() {
+        *t = Some(timeouts);
+    }
+}
 
 /// How to reach one database. `Debug` hides the password.
 #[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -137,8 +203,20 @@ impl ConnInfo {
         format!("{}:{}/{}", self.host, self.port, self.dbname)
     }
 
-    /// Opens a client connection (no TLS) that identifies itself as hubkeep.
+    /// Opens a client connection (no TLS) that identifies itself as hubkeep,
+    /// with the process's [`Timeouts::current`].
     pub fn connect(&self) -> Result<postgres::Client, PgError> {
+        self.connect_with(Timeouts::current())
+    }
+
+    /// Opens a client connection bounded by `timeouts`. The client library
+    /// bounds only the TCP connect, not the startup and authentication
+    /// exchange that follows, so the connection is made on a helper thread
+    /// and abandoned when it is not ready in time. An abandoned attempt can
+    /// never be used: if the server ever completes it, the helper drops it
+    /// (closing the connection); until then it holds one blocked thread and
+    /// one socket.
+    pub fn connect_with(&self, timeouts: Timeouts) -> Result<postgres::Client, PgError> {
         let mut config = postgres::Config::new();
         config
             .host(&self.host)
@@ -146,17 +224,52 @@ impl ConnInfo {
             .user(&self.user)
             .dbname(&self.dbname)
             .application_name("hubkeep")
-            .connect_timeout(Duration::from_secs(15));
+            .connect_timeout(timeouts.connect)
+            .tcp_user_timeout(timeouts.idle)
+            .keepalives(true)
+            .keepalives_idle((timeouts.idle / 2).max(Duration::from_secs(1)))
+            .keepalives_interval((timeouts.idle / 8).max(Duration::from_secs(1)))
+            .keepalives_retries(4);
         if let Some(pw) = &self.password {
             config.password(pw);
         }
-        config
-            .connect(postgres::NoTls)
-            .map_err(|source| PgError::Connect {
+        let (tx, rx) = mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("hubkeep-pg-connect".into())
+            .spawn(move || {
+                // The receiver is gone when the attempt was abandoned: the
+                // client is dropped here, closing the connection.
+                let _ = tx.send(config.connect(postgres::NoTls));
+            });
+        if let Err(source) = spawned {
+            return Err(PgError::Spawn {
+                program: "a connection thread".into(),
+                source,
+            });
+        }
+        match rx.recv_timeout(timeouts.connect) {
+            Ok(Ok(client)) => Ok(client),
+            Ok(Err(source)) => Err(PgError::Connect {
                 target: self.target(),
                 user: self.user.clone(),
                 source,
-            })
+            }),
+            Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {
+                Err(PgError::ConnectTimeout {
+                    server: self.server(),
+                    timeout: timeouts.connect,
+                })
+            }
+        }
+    }
+
+    /// `host:port` (IPv6 hosts in brackets).
+    pub fn server(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
     }
 
     /// Points a libpq program (pg_dump, psql) at this database through its
@@ -168,7 +281,10 @@ impl ConnInfo {
             .env("PGDATABASE", &self.dbname)
             .env("PGAPPNAME", "hubkeep")
             .env("PGSSLMODE", "disable")
-            .env("PGCONNECT_TIMEOUT", "15")
+            .env(
+                "PGCONNECT_TIMEOUT",
+                Timeouts::current().libpq_connect_timeout(),
+            )
             .env_remove("PGSERVICE")
             .env_remove("PGOPTIONS")
             .env_remove("PGPASSFILE");

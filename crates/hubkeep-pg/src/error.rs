@@ -20,6 +20,9 @@ pub enum PgError {
         source: postgres::Error,
     },
 
+    #[error("PostgreSQL at {server} did not complete the connection (TCP connect, startup and authentication) within {}; check that {server} is a PostgreSQL server that is up and not overloaded, or raise the connect timeout", human_duration(*.timeout))]
+    ConnectTimeout { server: String, timeout: Duration },
+
     #[error("PostgreSQL at {target} failed while {what}: {}", describe_db_error(.source))]
     Query {
         target: String,
@@ -113,7 +116,22 @@ pub enum PgError {
         objects: Vec<String>,
     },
 
-    #[error("this snapshot has format version {found}, but this hubkeep reads only version {supported}; use a newer hubkeep to restore it")]
+    #[error("{cause}; the restore was undone: database {database} is empty again{}", dropped_roles(.roles))]
+    RestoreUndone {
+        cause: Box<PgError>,
+        database: String,
+        roles: Vec<String>,
+    },
+
+    #[error("{cause}; undoing the restore also failed: {problem}; drop database {database}{} by hand, then restore into a new empty database", roles_to_drop(.roles))]
+    RestoreUndoFailed {
+        cause: Box<PgError>,
+        problem: Box<PgError>,
+        database: String,
+        roles: Vec<String>,
+    },
+
+    #[error("this snapshot has format version {found}, but this hubkeep reads versions 1 to {supported}; use a newer hubkeep to restore it")]
     UnsupportedFormat { found: u32, supported: u32 },
 
     #[error("{what} already exists on the PostgreSQL server at {target}; choose another name or drop it first")]
@@ -163,6 +181,28 @@ fn describe_db_error(e: &postgres::Error) -> String {
             s
         }
         None => e.to_string(),
+    }
+}
+
+fn dropped_roles(roles: &[String]) -> String {
+    if roles.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " and the roles it created ({}) were dropped",
+            roles.join(", ")
+        )
+    }
+}
+
+fn roles_to_drop(roles: &[String]) -> String {
+    if roles.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " and the roles {} that it may have created",
+            roles.join(", ")
+        )
     }
 }
 

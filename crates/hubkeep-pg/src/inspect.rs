@@ -23,7 +23,8 @@ pub struct DataTable {
     pub name: String,
     /// Columns in attribute order, without dropped or generated ones.
     pub columns: Vec<String>,
-    /// Primary-key columns in key order; empty without a primary key.
+    /// Primary-key columns in key order (the `indnkeyatts` key columns,
+    /// never the `INCLUDE` ones); empty without a primary key.
     pub primary_key: Vec<String>,
 }
 
@@ -56,7 +57,7 @@ pub fn data_tables(client: &mut Client, target: &str) -> Result<Vec<DataTable>, 
             ARRAY(SELECT a.attname::text FROM pg_catalog.pg_index i
                   CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
                   JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-                  WHERE i.indrelid = c.oid AND i.indisprimary
+                  WHERE i.indrelid = c.oid AND i.indisprimary AND k.ord <= i.indnkeyatts
                   ORDER BY k.ord)
          FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
          WHERE c.relkind = 'r' AND c.relpersistence <> 't' AND {SYSTEM_SCHEMAS}
@@ -168,7 +169,8 @@ pub fn referenced_roles(
         "{closure}
         SELECT r.rolname::text, r.rolsuper, r.rolinherit, r.rolcreaterole, r.rolcreatedb,
                r.rolcanlogin, r.rolreplication, r.rolbypassrls, r.rolconnlimit,
-               r.rolvaliduntil::text, coalesce(r.rolconfig, '{{}}'::text[])
+               r.rolvaliduntil::text, coalesce(r.rolconfig, '{{}}'::text[]),
+               pg_catalog.shobj_description(r.oid, 'pg_authid')
         FROM pg_catalog.pg_roles r JOIN closure c ON c.oid = r.oid
         WHERE r.rolname !~ '^pg_'
         ORDER BY r.rolname"
@@ -193,16 +195,18 @@ pub fn referenced_roles(
             valid_until: r.get(9),
             settings: r.get(10),
             password_recorded: false,
+            comment: r.get(11),
         })
         .collect();
     let members_sql = format!(
         "{closure}
-        SELECT r.rolname::text, m.rolname::text, bool_or(am.admin_option)
+        SELECT r.rolname::text, m.rolname::text, am.admin_option, g.rolname::text
         FROM pg_catalog.pg_auth_members am
         JOIN pg_catalog.pg_roles r ON r.oid = am.roleid
         JOIN pg_catalog.pg_roles m ON m.oid = am.member
+        LEFT JOIN pg_catalog.pg_roles g ON g.oid = am.grantor
         WHERE am.roleid IN (SELECT oid FROM closure) AND am.member IN (SELECT oid FROM closure)
-        GROUP BY 1, 2 ORDER BY 1, 2"
+        ORDER BY 1, 2"
     );
     let memberships = client
         .query(members_sql.as_str(), &[])
@@ -212,9 +216,68 @@ pub fn referenced_roles(
             role: r.get(0),
             member: r.get(1),
             admin_option: r.get(2),
+            grantor: r.get(3),
         })
         .collect();
     Ok((roles, memberships))
+}
+
+/// The stored password verifiers (SCRAM-SHA-256 or MD5) of `roles`, or
+/// None when this session may not read `pg_authid` (only superusers may).
+/// Roles without a password are absent from the map.
+pub fn password_verifiers(
+    client: &mut Client,
+    target: &str,
+    roles: &[String],
+) -> Result<Option<std::collections::BTreeMap<String, String>>, PgError> {
+    let readable: bool = client
+        .query_one(
+            "SELECT pg_catalog.has_table_privilege('pg_catalog.pg_authid', 'SELECT')",
+            &[],
+        )
+        .map_err(query_failed(target, "checking access to role passwords"))?
+        .get(0);
+    if !readable {
+        return Ok(None);
+    }
+    let rows = client
+        .query(
+            "SELECT rolname::text, rolpassword FROM pg_catalog.pg_authid
+             WHERE rolname = ANY($1) AND rolpassword IS NOT NULL",
+            &[&roles],
+        )
+        .map_err(query_failed(target, "reading role password verifiers"))?;
+    Ok(Some(rows.iter().map(|r| (r.get(0), r.get(1))).collect()))
+}
+
+/// The database's owner and comment, which pg_dump writes only with
+/// `--create`, as statements for database-settings.sql. The owner comes
+/// first so that the privileges that follow are granted as it.
+pub fn database_owner_and_comment(
+    client: &mut Client,
+    target: &str,
+) -> Result<Vec<DbSetting>, PgError> {
+    let row = client
+        .query_one(
+            "SELECT pg_catalog.pg_get_userbyid(d.datdba)::text,
+                    pg_catalog.shobj_description(d.oid, 'pg_database')
+             FROM pg_catalog.pg_database d WHERE d.datname = current_database()",
+            &[],
+        )
+        .map_err(query_failed(target, "reading the database's owner"))?;
+    let owner: String = row.get(0);
+    let comment: Option<String> = row.get(1);
+    let mut out = vec![DbSetting {
+        name: "owner".into(),
+        statement: format!("ALTER DATABASE :\"DBNAME\" OWNER TO {};", ident(&owner)),
+    }];
+    if let Some(comment) = comment {
+        out.push(DbSetting {
+            name: "comment".into(),
+            statement: format!("COMMENT ON DATABASE :\"DBNAME\" IS {};", literal(&comment)),
+        });
+    }
+    Ok(out)
 }
 
 /// Database-level settings that only `pg_dump --create` would carry:

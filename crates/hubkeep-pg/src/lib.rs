@@ -35,13 +35,14 @@ mod roles;
 mod snapshot;
 mod sql;
 mod tools;
+mod undo;
 mod verify;
 
 pub use admin::{
     create_role_and_database, database_user_objects, drop_database, server_major_version,
     server_version,
 };
-pub use conninfo::ConnInfo;
+pub use conninfo::{set_default_timeouts, ConnInfo, Timeouts};
 pub use error::PgError;
 pub use meta::{
     DbSetting, MembershipMeta, RoleMeta, SequenceMeta, SnapshotMeta, StreamMeta, TableMeta,

@@ -6,8 +6,17 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// The format this crate writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format this crate writes. Version 2 added optional metadata fields
+/// (absent in version 1, read as their defaults) and nothing a version-1
+/// restore would misread; this crate reads every version from 1 up to this
+/// one. A version that changes what existing streams mean gets a number a
+/// reader refuses.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// Whether this crate can restore and verify a snapshot of `version`.
+pub fn readable(version: u32) -> bool {
+    (1..=FORMAT_VERSION).contains(&version)
+}
 
 /// Stream names (see docs/snapshot-format.md).
 pub const STREAM_ROLES: &str = "roles.sql";
@@ -40,6 +49,10 @@ pub struct SnapshotMeta {
     pub roles: Vec<RoleMeta>,
     pub memberships: Vec<MembershipMeta>,
     pub db_settings: Vec<DbSetting>,
+    /// What the snapshot could not carry, for the operator, e.g. login roles
+    /// whose password verifiers were unreadable. Added in format version 2.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 impl SnapshotMeta {
@@ -71,6 +84,11 @@ pub struct TableMeta {
     pub columns: Vec<String>,
     pub order_by: Vec<String>,
     pub has_pk: bool,
+    /// Why the rows are in physical order although the table has a primary
+    /// key (its key columns have no default btree ordering); absent
+    /// otherwise. Added in format version 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub physical_order_reason: Option<String>,
     pub rows: u64,
     pub bytes: u64,
     pub blake3: String,
@@ -92,8 +110,9 @@ pub struct SequenceMeta {
 }
 
 /// A cluster role the database refers to, with its attributes. A restore
-/// creates it when missing; never as a superuser, and only with LOGIN when a
-/// password is known.
+/// creates it when missing; never as a superuser, and with LOGIN only when
+/// its password verifier was recorded or the source's `pg_authid` was
+/// readable (so a login role without a password is known to have none).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct RoleMeta {
     pub name: String,
@@ -108,9 +127,14 @@ pub struct RoleMeta {
     pub valid_until: Option<String>,
     /// `name=value` settings from `ALTER ROLE … SET` (all databases).
     pub settings: Vec<String>,
-    /// A SCRAM verifier of a password from `SnapshotOptions::role_passwords`
-    /// is in roles.sql.
+    /// A password verifier is in roles.sql: computed from
+    /// `SnapshotOptions::role_passwords`, or the one the source stores in
+    /// `pg_authid` (read when the snapshot runs as a superuser).
     pub password_recorded: bool,
+    /// `COMMENT ON ROLE`, applied when the restore creates the role.
+    /// Added in format version 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -118,6 +142,11 @@ pub struct MembershipMeta {
     pub role: String,
     pub member: String,
     pub admin_option: bool,
+    /// Who granted it (`pg_auth_members.grantor`); the restore records the
+    /// same grantor when that role exists on the target. Added in format
+    /// version 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grantor: Option<String>,
 }
 
 /// One database-level setting as a statement for database-settings.sql.

@@ -157,6 +157,38 @@ pub(crate) fn split_post_data(script: &[u8], tables: &[TableMeta]) -> PostDataPl
     PostDataPlan { per_table, serial }
 }
 
+/// Makes every materialized view refresh of a post-data script run with
+/// `row_security = on`, as the source's own refresh did. pg_dump's preamble
+/// sets `row_security = off` (so that RLS can never silently drop rows of a
+/// restore), but `REFRESH` runs the view's query as the view's owner: when
+/// that owner's table has `FORCE ROW LEVEL SECURITY`, `off` makes the server
+/// refuse the query ("query would be affected by row-level security
+/// policy") where the source computed the view through the policies.
+/// (PostgreSQL 15's pg_restore reports that error and leaves the view
+/// unpopulated.) Only the `REFRESH MATERIALIZED VIEW` line of a `MATERIALIZED
+/// VIEW DATA` entry is wrapped; `off` is set again right after it.
+pub(crate) fn refresh_under_row_security(script: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(script.len() + 64);
+    let mut in_refresh_entry = false;
+    for line in script.split_inclusive(|&b| b == b'\n') {
+        let text = line.strip_suffix(b"\n").unwrap_or(line);
+        if text.starts_with(b"-- Name: ") {
+            in_refresh_entry = find(text, b"; Type: MATERIALIZED VIEW DATA;").is_some();
+        } else if in_refresh_entry
+            && text.starts_with(b"REFRESH MATERIALIZED VIEW ")
+            && text.ends_with(b";")
+        {
+            out.extend_from_slice(b"SET row_security = on;\n");
+            out.extend_from_slice(text);
+            out.extend_from_slice(b"\nSET row_security = off;\n");
+            in_refresh_entry = false;
+            continue;
+        }
+        out.extend_from_slice(line);
+    }
+    out
+}
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Kind {
     /// pg_dump's `--\n-- Name: …; Type: …; …\n--\n` entry header.
@@ -467,6 +499,7 @@ mod tests {
             rows: 0,
             bytes: 0,
             blake3: String::new(),
+            physical_order_reason: None,
         }
     }
 
@@ -709,5 +742,31 @@ mod tests {
             lex(b"CREATE RULE r AS ON INSERT TO t DO INSTEAD (SELECT 1; SELECT 2);")
                 .is_some_and(|i| i.len() == 1)
         );
+    }
+
+    #[test]
+    fn matview_refreshes_run_with_row_security_on_and_nothing_else_changes() {
+        let script = format!(
+            "SET row_security = off;\n{}{}",
+            entry(
+                "mv",
+                "MATERIALIZED VIEW DATA",
+                "s",
+                "REFRESH MATERIALIZED VIEW \"s\".\"mv\";"
+            ),
+            entry(
+                "c",
+                "COMMENT",
+                "s",
+                "COMMENT ON TABLE \"s\".\"t\" IS '\nREFRESH MATERIALIZED VIEW x;';"
+            ),
+        );
+        let out = refresh_under_row_security(script.as_bytes());
+        let out = text(&out);
+        assert!(
+            out.contains("SET row_security = on;\nREFRESH MATERIALIZED VIEW \"s\".\"mv\";\nSET row_security = off;\n"),
+            "{out}"
+        );
+        assert_eq!(out.matches("row_security = on").count(), 1, "{out}");
     }
 }

@@ -20,11 +20,12 @@ use crate::error::PgError;
 use crate::hashing::HashingReader;
 use crate::inspect::{self, query_failed};
 use crate::meta::{self, SnapshotMeta, TableMeta};
-use crate::postdata::{split_post_data, PostDataPlan};
+use crate::postdata::{refresh_under_row_security, split_post_data, PostDataPlan};
 use crate::roles;
 use crate::snapshot::{column_list, Progress};
 use crate::sql::{qualified, COPY_SESSION_SETTINGS};
 use crate::tools::{self, exit_text, StderrTail, Version};
+use crate::undo;
 
 /// Where a snapshot's streams are read back from; several at once (one per
 /// restore worker). The lead implements it on the vault (`Vault::open_stream`).
@@ -97,17 +98,12 @@ pub fn restore_snapshot(
     opts: &RestoreOptions,
 ) -> Result<RestoreReport, PgError> {
     let started = Instant::now();
-    if meta.format_version != meta::FORMAT_VERSION {
+    if !meta::readable(meta.format_version) {
         return Err(PgError::UnsupportedFormat {
             found: meta.format_version,
             supported: meta::FORMAT_VERSION,
         });
     }
-    let progress = |msg: &str| {
-        if let Some(p) = &opts.progress {
-            p(msg)
-        }
-    };
     let name = target.target();
     let mut client = target.connect()?;
     let server_num: i32 = client
@@ -131,13 +127,78 @@ pub fn restore_snapshot(
         });
     }
     let psql_program = tools::tool_for_server("psql", server, &name)?;
-    let psql = |script: &[u8], what: &str, single_transaction: bool| {
-        run_psql(&psql_program, target, script, what, single_transaction)
-    };
 
-    progress("roles");
     let role_names: Vec<String> = meta.roles.iter().map(|r| r.name.clone()).collect();
     let existing = inspect::existing_roles(&mut client, &name, &role_names)?;
+    let before = undo::record(&mut client, &name)?;
+    drop(client);
+    let restored = restore_steps(source, meta, target, opts, &psql_program, &existing);
+    let (tables, roles_created) = match restored {
+        Ok(done) => done,
+        Err(cause) => {
+            // What exists now of the recorded roles, minus what existed
+            // before, is what this restore created (none when roles.sql
+            // itself failed: it runs in one transaction).
+            let now = target
+                .connect()
+                .and_then(|mut c| inspect::existing_roles(&mut c, &name, &role_names));
+            let created: Vec<String> = match &now {
+                Ok(now) => now.difference(&existing).cloned().collect(),
+                Err(_) => Vec::new(),
+            };
+            let undone = now.and_then(|_| undo::undo(target, &before, &created));
+            return Err(match undone {
+                Ok(()) => PgError::RestoreUndone {
+                    cause: Box::new(cause),
+                    database: target.dbname.clone(),
+                    roles: created,
+                },
+                Err(problem) => PgError::RestoreUndoFailed {
+                    cause: Box::new(cause),
+                    problem: Box::new(problem),
+                    database: target.dbname.clone(),
+                    roles: role_names
+                        .iter()
+                        .filter(|r| !existing.contains(*r))
+                        .cloned()
+                        .collect(),
+                },
+            });
+        }
+    };
+    Ok(RestoreReport {
+        database: target.dbname.clone(),
+        rows: tables.iter().map(|t| t.restored_rows).sum(),
+        bytes: meta.size_bytes,
+        tables,
+        roles_created,
+        duration: started.elapsed(),
+    })
+}
+
+/// Every step of a restore after the checks: roles, pre-data, tables with
+/// their indexes, post-data, sequences, database settings. Returns the
+/// table checks and the roles it created.
+fn restore_steps(
+    source: &dyn SnapshotSource,
+    meta: &SnapshotMeta,
+    target: &ConnInfo,
+    opts: &RestoreOptions,
+    psql_program: &Path,
+    existing: &std::collections::BTreeSet<String>,
+) -> Result<(Vec<TableCheck>, Vec<String>), PgError> {
+    let name = target.target();
+    let progress = |msg: &str| {
+        if let Some(p) = &opts.progress {
+            p(msg)
+        }
+    };
+    let psql = |script: &[u8], what: &str, single_transaction: bool| {
+        run_psql(psql_program, target, script, what, single_transaction)
+    };
+    let mut client = target.connect()?;
+    let role_names: Vec<String> = meta.roles.iter().map(|r| r.name.clone()).collect();
+    progress("roles");
     psql(
         &read_script(source, meta, meta::STREAM_ROLES)?,
         "creating roles",
@@ -172,7 +233,7 @@ pub fn restore_snapshot(
     // Read and checked before any data goes in; split so that each table's
     // indexes and keys are built as soon as its data is in.
     let post_data = split_post_data(
-        &read_script(source, meta, meta::STREAM_POST_DATA)?,
+        &refresh_under_row_security(&read_script(source, meta, meta::STREAM_POST_DATA)?),
         &meta.tables,
     );
     let tables = copy_tables_in(
@@ -180,7 +241,7 @@ pub fn restore_snapshot(
         meta,
         target,
         &Builder {
-            psql: &psql_program,
+            psql: psql_program,
             post_data: &post_data,
         },
         opts.jobs.max(1),
@@ -202,14 +263,7 @@ pub fn restore_snapshot(
         true,
     )?;
 
-    Ok(RestoreReport {
-        database: target.dbname.clone(),
-        rows: tables.iter().map(|t| t.restored_rows).sum(),
-        bytes: meta.size_bytes,
-        tables,
-        roles_created,
-        duration: started.elapsed(),
-    })
+    Ok((tables, roles_created))
 }
 
 /// Reads a whole SQL stream and checks it before anything runs it: a
@@ -445,9 +499,14 @@ fn run_psql(
         .lines()
         .filter(|l| l.contains("ERROR") || l.contains("FATAL"))
         .collect();
+    let statement = errors
+        .first()
+        .and_then(|l| error_line(l))
+        .map(|line| format!(", at {}", describe_statement(script, line)))
+        .unwrap_or_default();
     Err(PgError::Tool {
         tool: "psql".into(),
-        what: format!("{what} in {}", target.target()),
+        what: format!("{what} in {}{statement}", target.target()),
         status: exit_text(status),
         stderr: if errors.is_empty() {
             stderr.clone()
@@ -455,4 +514,81 @@ fn run_psql(
             errors.join("; ")
         },
     })
+}
+
+/// The script line psql names in `psql:<stdin>:LINE: ERROR: …`.
+fn error_line(stderr_line: &str) -> Option<usize> {
+    let rest = stderr_line.strip_prefix("psql:<stdin>:")?;
+    rest.split(':').next()?.parse().ok()
+}
+
+/// The statement of `script` that ends at (1-based) `line`, for an error
+/// message: `line 77: REFRESH MATERIALIZED VIEW "public"."mv"; (entry
+/// MATERIALIZED VIEW DATA public.mv)`, the entry taken from pg_dump's
+/// header comment before it.
+fn describe_statement(script: &[u8], line: usize) -> String {
+    let text = String::from_utf8_lossy(script);
+    let lines: Vec<&str> = text.lines().take(line).collect();
+    let mut entry = None;
+    let mut first = None;
+    for (n, l) in lines.iter().enumerate() {
+        let trimmed = l.trim();
+        if let Some(header) = trimmed.strip_prefix("-- Name: ") {
+            let mut name = "";
+            let mut kind = "";
+            let mut schema = "-";
+            for (i, part) in header.split("; ").enumerate() {
+                if i == 0 {
+                    name = part;
+                } else if let Some(k) = part.strip_prefix("Type: ") {
+                    kind = k;
+                } else if let Some(sc) = part.strip_prefix("Schema: ") {
+                    schema = sc;
+                }
+            }
+            entry = Some(if schema == "-" {
+                format!("{kind} {name}")
+            } else {
+                format!("{kind} {schema}.{name}")
+            });
+            first = None;
+        } else if trimmed.is_empty() || trimmed.starts_with("--") {
+            continue;
+        } else if first.is_none() {
+            first = Some(trimmed);
+        }
+        if trimmed.ends_with(';') && first.is_some() && n + 1 < lines.len() {
+            first = None;
+        }
+    }
+    let mut statement: String = first.unwrap_or("").chars().take(200).collect();
+    if statement.is_empty() {
+        statement = "(unknown statement)".into();
+    }
+    match entry {
+        Some(e) => format!("line {line}: {statement} (entry {e})"),
+        None => format!("line {line}: {statement}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failing_statement_is_named_with_its_first_line_and_pg_dump_entry() {
+        let script = b"SET row_security = off;\n\n--\n-- Name: mv; Type: MATERIALIZED VIEW DATA; Schema: public; Owner: own\n--\n\nREFRESH MATERIALIZED VIEW \"public\".\"mv\";\n\n--\n-- Name: t t_pkey; Type: CONSTRAINT; Schema: public; Owner: own\n--\n\nALTER TABLE ONLY \"public\".\"t\"\n    ADD CONSTRAINT \"t_pkey\" PRIMARY KEY (\"id\");\n";
+        assert_eq!(
+            error_line("psql:<stdin>:7: ERROR:  query would be affected"),
+            Some(7)
+        );
+        assert_eq!(
+            describe_statement(script, 7),
+            "line 7: REFRESH MATERIALIZED VIEW \"public\".\"mv\"; (entry MATERIALIZED VIEW DATA public.mv)"
+        );
+        assert_eq!(
+            describe_statement(script, 14),
+            "line 14: ALTER TABLE ONLY \"public\".\"t\" (entry CONSTRAINT public.t t_pkey)"
+        );
+    }
 }

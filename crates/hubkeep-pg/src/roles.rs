@@ -1,8 +1,10 @@
 //! roles.sql: the cluster roles a database needs, as an idempotent psql
 //! script. A role that already exists is left alone (its password above
-//! all); a missing one is created with its recorded attributes, never as a
-//! superuser, and with LOGIN only when a password is known. Passwords are
-//! never written in clear: only SCRAM-SHA-256 verifiers computed here.
+//! all); a missing one is created with its recorded attributes and comment,
+//! never as a superuser, and with LOGIN only when its password is known (or
+//! the source's passwords were readable and it has none). Passwords are
+//! never written in clear: only verifiers, computed here or read from the
+//! source's `pg_authid`.
 
 use std::collections::BTreeMap;
 
@@ -21,6 +23,7 @@ pub fn roles_script(
     roles: &[RoleMeta],
     memberships: &[MembershipMeta],
     verifiers: &BTreeMap<String, String>,
+    passwords_readable: bool,
 ) -> String {
     let mut s = String::from(
         "-- hubkeep snapshot: cluster roles this database refers to.\n\
@@ -46,11 +49,15 @@ pub fn roles_script(
         } else {
             " NOCREATEDB"
         });
-        create.push_str(if role.can_login && verifier.is_some() {
-            " LOGIN"
-        } else {
-            " NOLOGIN"
-        });
+        // A login role without a stored password (trust, peer, cert
+        // authentication) keeps LOGIN only when we know it has none.
+        create.push_str(
+            if role.can_login && (verifier.is_some() || passwords_readable) {
+                " LOGIN"
+            } else {
+                " NOLOGIN"
+            },
+        );
         create.push_str(if role.replication {
             " REPLICATION"
         } else {
@@ -81,18 +88,19 @@ pub fn roles_script(
                 ));
             }
         }
+        if let Some(comment) = &role.comment {
+            body.push_str(&format!(
+                "    COMMENT ON ROLE {} IS {};\n",
+                ident(&role.name),
+                literal(comment)
+            ));
+        }
         body.push_str("  END IF;");
         s.push_str(&format!("-- role {}\n{}\n", role.name, do_block(&body)));
     }
     for m in memberships {
-        let body = format!(
-            "IF NOT EXISTS (SELECT FROM pg_catalog.pg_auth_members am\n      \
-             JOIN pg_catalog.pg_roles r ON r.oid = am.roleid\n      \
-             JOIN pg_catalog.pg_roles u ON u.oid = am.member\n      \
-             WHERE r.rolname = {} AND u.rolname = {}) THEN\n    \
-             GRANT {} TO {}{};\n  END IF;",
-            literal(&m.role),
-            literal(&m.member),
+        let grant = format!(
+            "GRANT {} TO {}{}",
             ident(&m.role),
             ident(&m.member),
             if m.admin_option {
@@ -100,6 +108,27 @@ pub fn roles_script(
             } else {
                 ""
             }
+        );
+        // The grantor is recorded as in the source when it exists here
+        // (GRANTED BY naming another role needs a superuser, as restores
+        // into a new cluster run); otherwise the grant is the restorer's.
+        let grant = match &m.grantor {
+            Some(g) => format!(
+                "IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = {}) THEN\n      \
+                 {grant} GRANTED BY {};\n    ELSE\n      {grant};\n    END IF;",
+                literal(g),
+                ident(g)
+            ),
+            None => format!("{grant};"),
+        };
+        let body = format!(
+            "IF NOT EXISTS (SELECT FROM pg_catalog.pg_auth_members am\n      \
+             JOIN pg_catalog.pg_roles r ON r.oid = am.roleid\n      \
+             JOIN pg_catalog.pg_roles u ON u.oid = am.member\n      \
+             WHERE r.rolname = {} AND u.rolname = {}) THEN\n    \
+             {grant}\n  END IF;",
+            literal(&m.role),
+            literal(&m.member),
         );
         s.push_str(&format!(
             "-- {} is a member of {}\n{}\n",
@@ -150,6 +179,7 @@ mod tests {
             valid_until: None,
             settings: vec!["search_path=\"$user\", public".into()],
             password_recorded: false,
+            comment: None,
         }
     }
 
@@ -158,7 +188,7 @@ mod tests {
         let roles = [role("postgrest_authenticator", true), role("bob", true)];
         let mut verifiers = BTreeMap::new();
         verifiers.insert("postgrest_authenticator".to_string(), scram_verifier("pw"));
-        let s = roles_script(&roles, &[], &verifiers);
+        let s = roles_script(&roles, &[], &verifiers, false);
         assert!(!s.contains(" SUPERUSER"), "{s}");
         assert!(s.contains("CREATE ROLE \"postgrest_authenticator\" WITH NOSUPERUSER INHERIT NOCREATEROLE NOCREATEDB LOGIN"));
         assert!(s.contains(

@@ -38,8 +38,10 @@ pub struct SnapshotOptions {
     /// an exclusive lock otherwise hangs the snapshot). Default 30 s.
     pub lock_timeout: Duration,
     /// Passwords of roles hubkeep knows (role → password). Recorded in
-    /// roles.sql only as SCRAM verifiers; every other role is recorded
-    /// without a password.
+    /// roles.sql only as SCRAM verifiers. Other roles keep the verifier the
+    /// server stores (SCRAM or MD5) when the snapshot may read `pg_authid`
+    /// (a superuser); otherwise they are recorded without a password and
+    /// the metadata warns about the login roles among them.
     pub role_passwords: BTreeMap<String, String>,
     /// Names of database-level settings to leave out (see
     /// `DbSetting::name`), e.g. `connection_limit` while offline mode has
@@ -127,27 +129,49 @@ pub fn create_snapshot(
 
     let sequences = inspect::sequences(&mut main, &target)?;
     let (mut role_list, memberships) = inspect::referenced_roles(&mut main, &target)?;
-    let verifiers: BTreeMap<String, String> = role_list
-        .iter_mut()
-        .filter_map(|r| {
-            let pw = opts.role_passwords.get(&r.name)?;
-            r.password_recorded = true;
-            Some((r.name.clone(), roles::scram_verifier(pw)))
-        })
-        .collect();
+    let names: Vec<String> = role_list.iter().map(|r| r.name.clone()).collect();
+    let stored = inspect::password_verifiers(&mut main, &target, &names)?;
+    let mut warnings = Vec::new();
+    let mut verifiers: BTreeMap<String, String> = BTreeMap::new();
+    let mut unreadable = Vec::new();
+    for r in role_list.iter_mut() {
+        // A password hubkeep knows wins; else the server's own verifier.
+        let verifier = match opts.role_passwords.get(&r.name) {
+            Some(pw) => Some(roles::scram_verifier(pw)),
+            None => stored.as_ref().and_then(|s| s.get(&r.name).cloned()),
+        };
+        match verifier {
+            Some(v) => {
+                r.password_recorded = true;
+                verifiers.insert(r.name.clone(), v);
+            }
+            None if r.can_login && stored.is_none() => unreadable.push(r.name.clone()),
+            None => {}
+        }
+    }
+    if !unreadable.is_empty() {
+        let warning = format!(
+            "the passwords of login roles {} could not be read (reading pg_authid needs a superuser): a restore that creates them makes them NOLOGIN unless it is given their passwords",
+            unreadable.join(", ")
+        );
+        progress(&format!("warning: {warning}"));
+        warnings.push(warning);
+    }
     let ignored: BTreeSet<String> = opts
         .ignore_db_settings
         .iter()
         .map(|s| s.to_ascii_lowercase())
         .collect();
-    let db_settings: Vec<_> = inspect::database_settings(&mut main, &target)?
+    let mut db_settings = inspect::database_owner_and_comment(&mut main, &target)?;
+    db_settings.extend(inspect::database_settings(&mut main, &target)?);
+    let db_settings: Vec<_> = db_settings
         .into_iter()
         .filter(|s| !ignored.contains(&s.name.to_ascii_lowercase()))
         .collect();
 
     let mut scripts = Vec::new();
     progress("roles");
-    let roles_sql = roles::roles_script(&role_list, &memberships, &verifiers);
+    let roles_sql = roles::roles_script(&role_list, &memberships, &verifiers, stored.is_some());
     scripts.push(put_bytes(sink, meta::STREAM_ROLES, roles_sql.as_bytes())?);
 
     progress("pre-data schema");
@@ -215,6 +239,7 @@ pub fn create_snapshot(
         roles: role_list,
         memberships,
         db_settings,
+        warnings,
     };
     let json = serde_json::to_vec_pretty(&meta).expect("snapshot metadata always serializes");
     put_bytes(sink, meta::STREAM_META, &json)?;
@@ -448,8 +473,8 @@ pub(crate) fn column_list(columns: &[String]) -> String {
         .join(", ")
 }
 
-fn copy_out_query(t: &DataTable) -> String {
-    let order = if t.primary_key.is_empty() {
+fn copy_out_query(t: &DataTable, ordered: bool) -> String {
+    let order = if t.primary_key.is_empty() || !ordered {
         String::new()
     } else {
         format!(" ORDER BY {}", column_list(&t.primary_key))
@@ -461,6 +486,12 @@ fn copy_out_query(t: &DataTable) -> String {
     )
 }
 
+/// Copies one table into its stream, in primary-key order when the key's
+/// types can be sorted by their default btree ordering. A key on a type
+/// with only a non-default btree operator class (or none) cannot be
+/// `ORDER BY`ed: the server refuses it at planning, before any row is
+/// sent, so a savepoint lets the same snapshot copy it in physical order
+/// instead, and the metadata says why.
 fn copy_table(
     worker: &mut Client,
     conn: &ConnInfo,
@@ -469,32 +500,81 @@ fn copy_table(
     sink: &mut dyn SnapshotSink,
 ) -> Result<TableMeta, PgError> {
     let stream = table_stream_name(&table.schema, &table.name);
-    let reader = match worker.copy_out(copy_out_query(table).as_str()) {
-        Ok(r) => r,
+    let read_err = |source| PgError::Query {
+        target: conn.target(),
+        what: format!("reading table {}", table.display_name()),
+        source,
+    };
+    let mut physical_order_reason = None;
+    if !table.primary_key.is_empty() {
+        worker
+            .batch_execute("SAVEPOINT hubkeep_order")
+            .map_err(read_err)?;
+    }
+    let ordered = match worker.copy_out(copy_out_query(table, true).as_str()) {
+        Ok(reader) => Some(stream_into(sink, &stream, reader)?),
         Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
             return Err(LockFailure::Timeout(table.clone()).into_error(conn, timeout))
         }
-        Err(source) => {
-            return Err(PgError::Query {
-                target: conn.target(),
-                what: format!("reading table {}", table.display_name()),
-                source,
-            })
+        Err(e)
+            if !table.primary_key.is_empty() && e.code() == Some(&SqlState::UNDEFINED_FUNCTION) =>
+        {
+            let reason = e
+                .as_db_error()
+                .map(|d| d.message().to_string())
+                .unwrap_or_else(|| e.to_string());
+            physical_order_reason = Some(format!(
+                "its primary key ({}) cannot be sorted: {reason}",
+                table.primary_key.join(", ")
+            ));
+            None
+        }
+        Err(source) => return Err(read_err(source)),
+    };
+    let (rows, bytes, blake3) = match ordered {
+        Some(done) => done,
+        None => {
+            worker
+                .batch_execute("ROLLBACK TO SAVEPOINT hubkeep_order")
+                .map_err(read_err)?;
+            let reader = worker
+                .copy_out(copy_out_query(table, false).as_str())
+                .map_err(read_err)?;
+            stream_into(sink, &stream, reader)?
         }
     };
-    let mut hashing = HashingReader::new(reader);
-    put_all(sink, &stream, &mut hashing)?;
+    if !table.primary_key.is_empty() {
+        worker
+            .batch_execute("RELEASE SAVEPOINT hubkeep_order")
+            .map_err(read_err)?;
+    }
     Ok(TableMeta {
         schema: table.schema.clone(),
         name: table.name.clone(),
         stream,
         columns: table.columns.clone(),
-        order_by: table.primary_key.clone(),
+        order_by: if physical_order_reason.is_some() {
+            Vec::new()
+        } else {
+            table.primary_key.clone()
+        },
         has_pk: !table.primary_key.is_empty(),
-        rows: hashing.rows(),
-        bytes: hashing.byte_count(),
-        blake3: hashing.hex_digest(),
+        rows,
+        bytes,
+        blake3,
+        physical_order_reason,
     })
+}
+
+/// Streams a table's COPY output into the sink: (rows, bytes, BLAKE3 hex).
+fn stream_into<R: Read>(
+    sink: &mut dyn SnapshotSink,
+    stream: &str,
+    reader: R,
+) -> Result<(u64, u64, String), PgError> {
+    let mut hashing = HashingReader::new(reader);
+    put_all(sink, stream, &mut hashing)?;
+    Ok((hashing.rows(), hashing.byte_count(), hashing.hex_digest()))
 }
 
 /// Hands one stream to the sink and makes sure it was consumed to the end.

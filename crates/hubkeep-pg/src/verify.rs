@@ -15,7 +15,7 @@ pub fn verify_streams(
     meta: &SnapshotMeta,
 ) -> Result<Vec<String>, PgError> {
     let mut problems = Vec::new();
-    if meta.format_version != meta::FORMAT_VERSION {
+    if !meta::readable(meta.format_version) {
         return Err(PgError::UnsupportedFormat {
             found: meta.format_version,
             supported: meta::FORMAT_VERSION,
@@ -122,11 +122,13 @@ mod tests {
                 rows: 2,
                 bytes: streams.0["data/ret0.hubs.copy"].len() as u64,
                 blake3: hash("data/ret0.hubs.copy"),
+                physical_order_reason: None,
             }],
             sequences: vec![],
             roles: vec![],
             memberships: vec![],
             db_settings: vec![],
+            warnings: vec![],
         }
     }
 

@@ -258,10 +258,16 @@ fn damaged_table_stream_fails_the_restore_with_a_checksum_error() {
     assert_eq!(problems.len(), 1, "{problems:?}");
     let target = pg.create_db("dst");
     let err = restore_snapshot(&store, &meta, &target, &RestoreOptions::default()).unwrap_err();
+    let PgError::RestoreUndone { cause, .. } = &err else {
+        panic!("{err}");
+    };
     assert!(
-        matches!(&err, PgError::ChecksumMismatch { stream, .. } if stream == "data/public.t.copy"),
+        matches!(&**cause, PgError::ChecksumMismatch { stream, .. } if stream == "data/public.t.copy"),
         "{err}"
     );
+    assert!(hubkeep_pg::database_user_objects(&target)
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
