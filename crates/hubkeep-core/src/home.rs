@@ -141,7 +141,7 @@ impl Home {
             home.catalog.put(Kind::Region, region, &r)?;
         }
         if home.config().default_region.is_none() {
-            home.save_config(&Config { default_region: Some(region.to_string()) })?;
+            home.save_config(&Config { default_region: Some(region.to_string()), ..Default::default() })?;
         }
         Ok((home, fresh))
     }
@@ -208,6 +208,41 @@ impl Home {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Config {
     pub default_region: Option<String>,
+    /// Seconds a PostgreSQL connection may take to connect, start up and
+    /// authenticate (default 15); `HUBKEEP_DB_CONNECT_TIMEOUT` overrides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_connect_timeout: Option<u64>,
+    /// Seconds an open PostgreSQL connection may go unacknowledged by the
+    /// server before it counts as gone (default 90);
+    /// `HUBKEEP_DB_IDLE_TIMEOUT` overrides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_idle_timeout: Option<u64>,
+}
+
+impl Config {
+    /// The database timeouts of this home: the environment, then
+    /// config.json, then hubkeep-pg's defaults.
+    pub fn database_timeouts(&self) -> Result<hubkeep_pg::Timeouts> {
+        let defaults = hubkeep_pg::Timeouts::default();
+        let pick = |var: &str, configured: Option<u64>, default: std::time::Duration| -> Result<std::time::Duration> {
+            let secs = match std::env::var(var) {
+                Ok(v) => match v.trim().parse::<u64>() {
+                    Ok(n) if n > 0 => n,
+                    _ => return Err(Error::new("invalid_setting", format!("{var}={v:?} is not a whole number of seconds above 0; set it like {var}=30 or unset it"))),
+                },
+                Err(_) => match configured {
+                    Some(0) => return Err(Error::new("invalid_setting", format!("config.json sets a database timeout of 0 seconds; use a number above 0 or remove the key ({var} names the same setting)"))),
+                    Some(n) => n,
+                    None => return Ok(default),
+                },
+            };
+            Ok(std::time::Duration::from_secs(secs))
+        };
+        Ok(hubkeep_pg::Timeouts {
+            connect: pick("HUBKEEP_DB_CONNECT_TIMEOUT", self.database_connect_timeout, defaults.connect)?,
+            idle: pick("HUBKEEP_DB_IDLE_TIMEOUT", self.database_idle_timeout, defaults.idle)?,
+        })
+    }
 }
 
 /// Write a file only its owner can read, atomically.

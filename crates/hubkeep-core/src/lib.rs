@@ -61,6 +61,7 @@ pub struct Hubkeep {
 impl Hubkeep {
     pub fn open(dir: &Path) -> Result<Hubkeep> {
         let home = Home::open_or_init(dir)?;
+        hubkeep_pg::set_default_timeouts(home.config().database_timeouts()?);
         let hk = Hubkeep { home, progress: None, notes: Arc::new(|m| eprintln!("{m}")) };
         for w in &hk.home.warnings {
             hk.note(&format!("warning: {w}"));
