@@ -1,6 +1,7 @@
 //! Where a database is and how to log in: parsed once from a URL, then used
 //! for client connections and for the environment of pg_dump/psql (the
-//! password travels in `PGPASSWORD`, never in argv). Every connection is
+//! password travels in an in-memory passfile, never in argv or the
+//! environment). Every connection is
 //! bounded in time (see [`Timeouts`]).
 
 use std::fmt;
@@ -273,8 +274,13 @@ impl ConnInfo {
     }
 
     /// Points a libpq program (pg_dump, psql) at this database through its
-    /// environment, so that the password never shows in a process list.
-    pub(crate) fn apply_to(&self, cmd: &mut Command) {
+    /// environment. The password is in neither argv nor the environment
+    /// (`/proc/PID/environ`): it is a one-line libpq passfile in an anonymous
+    /// memory file (memfd, mode 0600) that the child inherits as
+    /// `PGPASSFILE=/dev/fd/N`; nothing is ever written to a disk, so a crash
+    /// cannot leave it behind. Keep the returned handle until the child has
+    /// been spawned.
+    pub(crate) fn apply_to(&self, cmd: &mut Command) -> Result<Option<PassFd>, PgError> {
         cmd.env("PGHOST", &self.host)
             .env("PGPORT", self.port.to_string())
             .env("PGUSER", &self.user)
@@ -287,11 +293,67 @@ impl ConnInfo {
             )
             .env_remove("PGSERVICE")
             .env_remove("PGOPTIONS")
+            .env_remove("PGPASSWORD")
             .env_remove("PGPASSFILE");
-        match &self.password {
-            Some(pw) => cmd.env("PGPASSWORD", pw),
-            None => cmd.env_remove("PGPASSWORD"),
+        let Some(pw) = &self.password else {
+            return Ok(None);
         };
+        let fd = PassFd::new(self, pw)?;
+        fd.hand_to(cmd);
+        Ok(Some(fd))
+    }
+}
+
+/// A libpq passfile for one server held in a memfd (see `ConnInfo::apply_to`).
+pub(crate) struct PassFd(std::os::fd::OwnedFd);
+
+impl PassFd {
+    fn new(conn: &ConnInfo, password: &str) -> Result<PassFd, PgError> {
+        use std::io::Write;
+        use std::os::fd::{FromRawFd, OwnedFd};
+        let failed = |what: &str, e: std::io::Error| {
+            PgError::io(
+                &format!("{what} the in-memory password file for {}", conn.target()),
+                std::path::Path::new("memfd:hubkeep-pgpass"),
+                e,
+            )
+        };
+        // SAFETY: a NUL-terminated name and valid flags; the result is checked.
+        let raw = unsafe { libc::memfd_create(c"hubkeep-pgpass".as_ptr(), libc::MFD_CLOEXEC) };
+        if raw < 0 {
+            return Err(failed("creating", std::io::Error::last_os_error()));
+        }
+        // SAFETY: `raw` is a fresh descriptor owned by nobody else.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let mut file = std::fs::File::from(fd);
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| failed("protecting", e))?;
+        // In a passfile `:` and `\` are escaped with a backslash.
+        let esc = |v: &str| v.replace('\\', "\\\\").replace(':', "\\:");
+        let line = format!("*:*:*:{}:{}\n", esc(&conn.user), esc(password));
+        file.write_all(line.as_bytes())
+            .map_err(|e| failed("writing", e))?;
+        Ok(PassFd(OwnedFd::from(file)))
+    }
+
+    /// Lets `cmd`'s child inherit the descriptor under the same number and
+    /// tells libpq where it is; other children never see it (close-on-exec).
+    fn hand_to(&self, cmd: &mut Command) {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::process::CommandExt;
+        let raw = self.0.as_raw_fd();
+        cmd.env("PGPASSFILE", format!("/dev/fd/{raw}"));
+        // SAFETY: fcntl is async-signal-safe and touches only this descriptor.
+        unsafe {
+            cmd.pre_exec(move || {
+                let flags = libc::fcntl(raw, libc::F_GETFD);
+                if flags < 0 || libc::fcntl(raw, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
     }
 }
 
@@ -363,6 +425,24 @@ fn percent_encode(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_child_reads_the_password_from_its_passfile_not_its_environment() {
+        let conn =
+            super::ConnInfo::parse_url("postgres://app:pa%3Ass\\w@127.0.0.1:5433/hub").unwrap();
+        let mut cmd = std::process::Command::new("sh");
+        cmd.args(["-c", "cat \"$PGPASSFILE\"; echo ---; env"]);
+        let _password = conn.apply_to(&mut cmd).unwrap();
+        let out = cmd.output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        let (passfile, env) = text.split_once("---").unwrap();
+        assert_eq!(passfile, "*:*:*:app:pa\\:ss\\\\w\n");
+        assert!(!env.contains("pa:ss"), "{env}");
+        assert!(
+            env.contains("PGPASSFILE=/dev/fd/") && !env.contains("PGPASSWORD"),
+            "{env}"
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -461,7 +461,7 @@ fn run_psql(
     single_transaction: bool,
 ) -> Result<(), PgError> {
     let mut cmd = Command::new(program);
-    target.apply_to(&mut cmd);
+    let _password = target.apply_to(&mut cmd)?;
     // Index and key builds go faster with more sort memory.
     cmd.env("PGOPTIONS", "-c maintenance_work_mem=256MB");
     cmd.args([

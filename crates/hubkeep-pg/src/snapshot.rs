@@ -622,7 +622,7 @@ impl PgDump<'_> {
         sink: &mut dyn SnapshotSink,
     ) -> Result<StreamMeta, PgError> {
         let mut cmd = Command::new(self.program);
-        self.conn.apply_to(&mut cmd);
+        let _password = self.conn.apply_to(&mut cmd)?;
         cmd.arg("--no-password")
             .arg("--format=plain")
             .arg("--quote-all-identifiers")
