@@ -131,6 +131,17 @@ impl Hubkeep {
                         region.name
                     )));
                 }
+                let db_taken = probe
+                    .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&dbname])
+                    .map_err(|e| Error::new("database", pg_message(&e)))?
+                    .is_some();
+                if db_taken {
+                    return Err(Error::conflict(format!(
+                        "database {dbname} already exists on the server of region {}; it is not hubkeep's to replace: pick another stack name or drop it yourself",
+                        region.name
+                    )));
+                }
+                self.note_made_database(stack, dbname, owner)?;
                 hubkeep_pg::create_role_and_database(&admin, dbname, owner, owner_password)?;
                 let mut app = admin.with_dbname(dbname);
                 app.user = owner.to_string();

@@ -95,6 +95,10 @@ pub struct Stack {
     /// that was killed leaves only this to say what `stack delete` removes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub made_storage: Option<PathBuf>,
+    /// On a server region, the database and role (name, owner) this
+    /// creation makes, noted before they are created, for the same reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub made_database: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

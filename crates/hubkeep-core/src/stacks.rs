@@ -182,6 +182,7 @@ impl Hubkeep {
             created_at: now(),
             updated_at: now(),
             made_storage: None,
+            made_database: None,
         };
         if !self.home.catalog.insert_new(Kind::Stack, name, &stack)? {
             return Err(Error::new("stack_exists", format!(
@@ -307,6 +308,17 @@ impl Hubkeep {
         Ok(())
     }
 
+    /// Record, before they are created, the server database and role this
+    /// creation makes, so that `stack delete` of a killed creation drops
+    /// them (and nothing it did not make).
+    pub(crate) fn note_made_database(&self, stack: &str, dbname: &str, owner: &str) -> Result<()> {
+        self.home.catalog.update::<Stack, _>(Kind::Stack, stack, |s| {
+            s.made_database = Some((dbname.to_string(), owner.to_string()));
+            Ok(())
+        })?;
+        Ok(())
+    }
+
     /// The stack's `<Stack> Database Secret`, with a new ARN.
     pub(crate) fn put_database_secret(&self, stack: &str, region: &str, conn: &ConnInfo, made: &mut Made) -> Result<String> {
         let name = database_secret_name(stack);
@@ -354,6 +366,7 @@ impl Hubkeep {
             s.outputs = None;
             if cleaned {
                 s.made_storage = None;
+                s.made_database = None;
             }
             s.updated_at = now();
             Ok(())
@@ -437,8 +450,10 @@ impl Hubkeep {
             } else {
                 // A creation that failed or was killed: no outputs, but maybe
                 // a cluster and the file store it noted before writing there.
-                if let Provider::Embedded = region.provider {
-                    self.drop_database(name, &region, "", OWNER_ROLE)?;
+                match (&region.provider, &stack.made_database) {
+                    (Provider::Embedded, _) => self.drop_database(name, &region, "", OWNER_ROLE)?,
+                    (Provider::Server { .. }, Some((db, owner))) => self.drop_database(name, &region, db, owner)?,
+                    (Provider::Server { .. }, None) => {}
                 }
                 if let Some(dir) = stack.made_storage.as_ref().filter(|d| d.exists()) {
                     std::fs::remove_dir_all(dir).map_err(|e| Error::new("io", format!("cannot remove the file store {} of stack {name}: {e}", dir.display())))?;

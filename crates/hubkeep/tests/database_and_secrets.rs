@@ -193,3 +193,39 @@ fn a_home_postgres_cannot_reach_serves_vaults_but_refuses_embedded_stacks() {
     let stacks: serde_json::Value = serde_json::from_slice(&run(&["stack", "list"]).stdout).unwrap();
     assert!(stacks.as_array().unwrap().is_empty(), "a refusal creates no stack record");
 }
+
+#[test]
+fn a_restore_killed_on_a_server_region_leaves_nothing_on_the_server_after_stack_delete() {
+    require_root!();
+    let home = Home::new();
+    home.json(&["stack", "create", "pgserver", "--profile", "generic"]);
+    let admin = superuser_url(&home, "pgserver", "postgres");
+    let vaults = home.scratch("srv-vaults");
+    home.json(&["region", "add", "srv", "--pg-url", &admin, "--storage-root", home.scratch("srv-storage").to_str().unwrap(), "--vault-root", &format!("file://{}", vaults.display())]);
+    let src = home.json(&["stack", "create", "alpha", "--region", "srv", "--profile", "generic"]);
+    // Enough file-store data that the restore is still busy after its database exists.
+    write_noise_files(std::path::Path::new(src["outputs"]["storage_path"].as_str().unwrap()), "upload-", ".bin", 20, 2_000_000);
+    let set = home.json(&["backup", "alpha"]);
+    // The roll-back path: the source stack is deleted, its backup restored on the same server.
+    let source_role = secret_url(&home, "alpha").split("://").nth(1).unwrap().split(':').next().unwrap().to_string();
+    home.json(&["stack", "delete", "alpha", "--yes"]);
+    let mut server = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+    let mut exists = |sql: &str| -> bool { server.query_one(sql, &[]).unwrap().get::<_, i64>(0) > 0 };
+
+    let mut child = home.cmd(&["restore", "gamma", "--backup", set["backup_id"].as_str().unwrap(), "--region", "srv"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    while !exists("SELECT count(*) FROM pg_database WHERE datname = 'gamma'") {
+        if child.try_wait().unwrap().is_some() { let mut e = String::new(); std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut e).unwrap(); panic!("the restore ended before its database was made: {e}"); }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let shown = home.json(&["stack", "show", "gamma"]);
+    assert_eq!(shown["status"], "CREATE_FAILED", "{shown}");
+    home.json(&["stack", "delete", "gamma", "--yes"]);
+    assert!(!exists("SELECT count(*) FROM pg_database WHERE datname = 'gamma'"), "the killed restore's database is dropped");
+    assert!(!exists(&format!("SELECT count(*) FROM pg_roles WHERE rolname = '{source_role}'")), "the role the killed restore made is dropped");
+    // The name is free again.
+    let again = home.json(&["restore", "gamma", "--backup", set["backup_id"].as_str().unwrap(), "--region", "srv"]);
+    assert_eq!(again["status"], "ONLINE", "{again}");
+}
