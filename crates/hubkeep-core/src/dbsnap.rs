@@ -160,6 +160,12 @@ impl Hubkeep {
             ..Default::default()
         };
         let pg_meta = hubkeep_pg::create_snapshot(&admin, &mut sink, &opts)?;
+        // On a terminal the snapshot's progress lines already said them.
+        if self.progress.is_none() {
+            for w in &pg_meta.warnings {
+                self.note(&format!("warning: {w}"));
+            }
+        }
         let bytes = sink.bytes;
         let summary = writer.commit()?;
         Ok((bytes, summary.id, pg_meta))
