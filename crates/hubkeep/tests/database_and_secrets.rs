@@ -142,14 +142,21 @@ fn recovery_kit_needs_confirmation_and_no_wait_returns_a_job_at_once() {
     assert_eq!(state, "COMPLETED");
 }
 
+/// A region `srv` on a PostgreSQL server (a cluster hubkeep runs for the
+/// stack `pgserver`); returns the server's superuser URL.
+fn server_region(home: &Home) -> String {
+    home.json(&["stack", "create", "pgserver", "--profile", "generic"]);
+    let admin = superuser_url(home, "pgserver", "postgres");
+    let vaults = home.scratch("srv-vaults");
+    home.json(&["region", "add", "srv", "--pg-url", &admin, "--storage-root", home.scratch("srv-storage").to_str().unwrap(), "--vault-root", &format!("file://{}", vaults.display())]);
+    admin
+}
+
 #[test]
 fn a_server_region_gives_each_stack_its_own_database_and_role() {
     require_root!();
     let home = Home::new();
-    home.json(&["stack", "create", "pgserver", "--profile", "generic"]);
-    let admin = superuser_url(&home, "pgserver", "postgres");
-    let vaults = home.scratch("srv-vaults");
-    home.json(&["region", "add", "srv", "--pg-url", &admin, "--storage-root", home.scratch("srv-storage").to_str().unwrap(), "--vault-root", &format!("file://{}", vaults.display())]);
+    let admin = server_region(&home);
     let regions = home.json(&["region", "list"]);
     assert!(!regions.to_string().contains(admin.split(':').nth(2).unwrap().split('@').next().unwrap()), "the server password is kept in the secret store, not in the region record");
     let a = home.json(&["stack", "create", "alpha", "--region", "srv", "--profile", "generic"]);
@@ -198,10 +205,7 @@ fn a_home_postgres_cannot_reach_serves_vaults_but_refuses_embedded_stacks() {
 fn a_restore_killed_on_a_server_region_leaves_nothing_on_the_server_after_stack_delete() {
     require_root!();
     let home = Home::new();
-    home.json(&["stack", "create", "pgserver", "--profile", "generic"]);
-    let admin = superuser_url(&home, "pgserver", "postgres");
-    let vaults = home.scratch("srv-vaults");
-    home.json(&["region", "add", "srv", "--pg-url", &admin, "--storage-root", home.scratch("srv-storage").to_str().unwrap(), "--vault-root", &format!("file://{}", vaults.display())]);
+    let admin = server_region(&home);
     let src = home.json(&["stack", "create", "alpha", "--region", "srv", "--profile", "generic"]);
     // Enough file-store data that the restore is still busy after its database exists.
     write_noise_files(std::path::Path::new(src["outputs"]["storage_path"].as_str().unwrap()), "upload-", ".bin", 20, 2_000_000);
