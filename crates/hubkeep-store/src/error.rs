@@ -21,7 +21,7 @@ pub enum StoreError {
         source: std::io::Error,
     },
 
-    #[error("cannot reach S3 endpoint {endpoint} for {location}: {detail}; is the server running and the endpoint (AWS_ENDPOINT_URL) right?")]
+    #[error("cannot reach S3 endpoint {endpoint} for {location}: {detail} (hubkeep gives a connection 5 s, a request 120 s and retries 20 s, then stops); is the server running and the endpoint (AWS_ENDPOINT_URL) right?")]
     Unreachable {
         location: String,
         endpoint: String,

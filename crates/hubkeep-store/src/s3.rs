@@ -110,6 +110,7 @@ impl S3Store {
             .with_region(&settings.region)
             .with_virtual_hosted_style_request(false)
             .with_allow_http(settings.allow_http)
+            // These bounds are quoted in `StoreError::Unreachable`: keep them in step.
             .with_retry(RetryConfig {
                 backoff: BackoffConfig::default(),
                 max_retries: 4,
