@@ -104,19 +104,21 @@ impl Hubkeep {
     /// A job whose process is gone failed; so did what it was creating.
     pub(crate) fn reap_dead_jobs(&self) -> Result<()> {
         let jobs: Vec<Job> = self.home.catalog.list(Kind::Job)?;
-        for job in jobs.into_iter().filter(|j| j.state == RUNNING && !process_alive(j.pid)) {
+        let dead: Vec<&Job> = jobs.iter().filter(|j| j.state == RUNNING && !process_alive(j.pid)).collect();
+        for job in &dead {
             let reason = format!("the hubkeep process (pid {}) running this job ended before it finished", job.pid);
-            self.end_unfinished_job(&job, FAILED, &reason)?;
+            self.end_unfinished_job(job, FAILED, &reason)?;
         }
-        self.clean_interrupted_restores()
+        let ended = jobs.iter().filter(|j| j.state != RUNNING && j.state != COMPLETED);
+        self.clean_interrupted_restores(ended.chain(dead));
+        Ok(())
     }
 
     /// Removes what restore-jobs that never finished (killed, or stopped by a
     /// signal) wrote into their targets; the vault's restore journal beside
     /// each target says whether one is left, and refuses while its process runs.
-    fn clean_interrupted_restores(&self) -> Result<()> {
-        let jobs: Vec<Job> = self.home.catalog.list(Kind::Job)?;
-        for job in jobs.iter().filter(|j| j.state != RUNNING && j.state != COMPLETED) {
+    fn clean_interrupted_restores<'a>(&self, unfinished: impl Iterator<Item = &'a Job>) {
+        for job in unfinished {
             let Some(target) = &job.target else { continue };
             match hubkeep_vault::clean_interrupted_restore(target) {
                 Ok(true) => self.note(&format!("removed what the interrupted restore job {} wrote into {}", job.job_id, target.display())),
@@ -124,7 +126,6 @@ impl Hubkeep {
                 Err(e) => self.note(&format!("warning: could not clean the interrupted restore job {} in {}: {e}", job.job_id, target.display())),
             }
         }
-        Ok(())
     }
 
     /// Close a job that will never finish (its process died, or a signal

@@ -121,21 +121,16 @@ impl Hubkeep {
             Provider::Server { .. } => {
                 let admin = self.region_admin(region)?;
                 let mut probe = admin.connect()?;
-                let taken = probe
-                    .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&owner])
-                    .map_err(|e| Error::new("database", pg_message(&e)))?
-                    .is_some();
-                if taken {
+                let mut exists = |sql: &str, name: &str| -> Result<bool> {
+                    Ok(probe.query_opt(sql, &[&name]).map_err(|e| Error::new("database", pg_message(&e)))?.is_some())
+                };
+                if exists("SELECT 1 FROM pg_roles WHERE rolname = $1", owner)? {
                     return Err(Error::conflict(format!(
                         "role {owner} already exists on the server of region {}: roles are shared by every database of a server, so two stacks would collide; use the embedded provider or another server",
                         region.name
                     )));
                 }
-                let db_taken = probe
-                    .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&dbname])
-                    .map_err(|e| Error::new("database", pg_message(&e)))?
-                    .is_some();
-                if db_taken {
+                if exists("SELECT 1 FROM pg_database WHERE datname = $1", dbname)? {
                     return Err(Error::conflict(format!(
                         "database {dbname} already exists on the server of region {}; it is not hubkeep's to replace: pick another stack name or drop it yourself",
                         region.name

@@ -173,6 +173,40 @@ impl S3Store {
         rx.recv().expect("the S3 runtime outlives its requests")
     }
 
+    /// Every object under `base`, named relative to the store's prefix,
+    /// that `keep` accepts; `what` names the listing in errors.
+    fn list_under(
+        &self,
+        base: Option<S3Path>,
+        what: &str,
+        keep: impl Fn(&str) -> bool,
+    ) -> Result<Vec<ObjectMeta>, StoreError> {
+        let client = self.client.clone();
+        let listed = self
+            .run(async move { client.list(base.as_ref()).try_collect::<Vec<_>>().await })
+            .map_err(|e| self.error("list", what, e))?;
+        let strip = if self.prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.prefix)
+        };
+        Ok(listed
+            .into_iter()
+            .filter_map(|m| {
+                let name = m
+                    .location
+                    .as_ref()
+                    .strip_prefix(strip.as_str())?
+                    .to_string();
+                keep(&name).then(|| ObjectMeta {
+                    name,
+                    size: m.size,
+                    modified: m.last_modified.into(),
+                })
+            })
+            .collect())
+    }
+
     fn error(&self, op: &'static str, name: &str, err: object_store::Error) -> StoreError {
         let location = self.location();
         if let object_store::Error::NotFound { .. } = err {
@@ -330,60 +364,16 @@ impl ObjectStore for S3Store {
             (false, true) => Some(S3Path::from(self.prefix.as_str())),
             (false, false) => Some(S3Path::from(format!("{}/{dir_part}", self.prefix))),
         };
-        let client = self.client.clone();
-        let listed = self
-            .run(async move { client.list(base.as_ref()).try_collect::<Vec<_>>().await })
-            .map_err(|e| self.error("list", prefix, e))?;
-        let strip = if self.prefix.is_empty() {
-            String::new()
-        } else {
-            format!("{}/", self.prefix)
-        };
-        let mut out: Vec<ObjectMeta> = listed
-            .into_iter()
-            .filter_map(|m| {
-                let name = m
-                    .location
-                    .as_ref()
-                    .strip_prefix(strip.as_str())?
-                    .to_string();
-                (name.starts_with(prefix) && !crate::is_temp(&name)).then(|| ObjectMeta {
-                    name,
-                    size: m.size,
-                    modified: m.last_modified.into(),
-                })
-            })
-            .collect();
+        let mut out = self.list_under(base, prefix, |name| {
+            name.starts_with(prefix) && !crate::is_temp(name)
+        })?;
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
     }
 
     fn list_temp(&self) -> Result<Vec<ObjectMeta>, StoreError> {
         let base = (!self.prefix.is_empty()).then(|| S3Path::from(self.prefix.as_str()));
-        let client = self.client.clone();
-        let listed = self
-            .run(async move { client.list(base.as_ref()).try_collect::<Vec<_>>().await })
-            .map_err(|e| self.error("list", "(temp objects)", e))?;
-        let strip = if self.prefix.is_empty() {
-            String::new()
-        } else {
-            format!("{}/", self.prefix)
-        };
-        Ok(listed
-            .into_iter()
-            .filter_map(|m| {
-                let name = m
-                    .location
-                    .as_ref()
-                    .strip_prefix(strip.as_str())?
-                    .to_string();
-                crate::is_temp(&name).then(|| ObjectMeta {
-                    name,
-                    size: m.size,
-                    modified: m.last_modified.into(),
-                })
-            })
-            .collect())
+        self.list_under(base, "(temp objects)", crate::is_temp)
     }
 
     fn delete(&self, name: &str) -> Result<(), StoreError> {

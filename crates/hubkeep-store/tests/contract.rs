@@ -213,7 +213,10 @@ fn s3_errors_tell_the_operator_what_to_do() {
     gone.endpoint = Some("http://127.0.0.1:9".into());
     let err = open("s3://errs", &gone).unwrap().get("x").unwrap_err();
     assert!(err.to_string().contains("is the server running"), "{err}");
-    assert!(err.to_string().contains("a request 120 s"), "the error says how long hubkeep waits: {err}");
+    assert!(
+        err.to_string().contains("a request 120 s"),
+        "the error says how long hubkeep waits: {err}"
+    );
 }
 
 #[test]
