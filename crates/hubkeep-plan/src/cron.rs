@@ -165,8 +165,9 @@ impl FromStr for Schedule {
         };
         let fields: Vec<&str> = text.split_whitespace().collect();
         if fields.len() != 5 {
+            let plural = if fields.len() == 1 { "" } else { "s" };
             return Err(error(format!(
-                "has {} fields, not 5; {CRON_HINT}",
+                "has {} field{plural}, not 5; {CRON_HINT}",
                 fields.len()
             )));
         }

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cron::CRON_HINT;
 use crate::span::SPAN_HINT;
+use crate::zone::ZONE_PROBLEM;
 use crate::{Schedule, Span, Zone};
 
 /// The plan of one stack: its nightly backup, what retention keeps, its RPO,

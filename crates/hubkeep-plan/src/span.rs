@@ -99,7 +99,7 @@ impl FromStr for Span {
             Some('m') => Unit::Minutes,
             Some('h') => Unit::Hours,
             Some('d') => Unit::Days,
-            _ => return Err(error("has no unit m, h or d")),
+            _ => return Err(error("does not end in a unit")),
         };
         let digits = &text[..text.len() - 1];
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {

@@ -6,9 +6,12 @@ use std::str::FromStr;
 use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// What is wrong with a name that is not a time zone, and what to write.
+pub(crate) const ZONE_PROBLEM: &str = "is not an IANA time zone name; write one such as \"UTC\", \"Europe/Berlin\" or \"America/New_York\" (names are case-sensitive)";
+
 /// A time zone name that is not in the IANA database.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("time zone \"{0}\" is not an IANA time zone name; write one such as \"UTC\", \"Europe/Berlin\" or \"America/New_York\" (names are case-sensitive)")]
+#[error("time zone \"{0}\" {ZONE_PROBLEM}")]
 pub struct ZoneError(pub String);
 
 /// An IANA time zone (`UTC`, `Europe/Berlin`), in which a plan's schedule

@@ -347,3 +347,24 @@ fn the_safety_rules_hold_for_any_history() {
         }
     }
 }
+
+#[test]
+fn days_without_a_backup_do_not_use_up_keep_daily() {
+    // Nightly from 1 to 10 March, down a week, nightly again 18 to 21 March.
+    let mut sets = nightly("2026-03-01", 10);
+    sets.extend(nightly("2026-03-18", 4));
+    let rules = KeepRules {
+        keep_last: 1,
+        keep_daily: 14,
+        keep_weekly: 0,
+        keep_monthly: 0,
+        keep_yearly: 0,
+    };
+    let verdict = decide(&sets, &rules, Zone::UTC);
+    assert_eq!(
+        verdict.keep.len(),
+        14,
+        "14 days that have a set, not the last 14 calendar days"
+    );
+    assert!(verdict.expire.is_empty());
+}
