@@ -1,5 +1,6 @@
 //! The plan record: what runs for a stack, when, and what it keeps.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::cron::CRON_HINT;
@@ -163,6 +164,14 @@ impl Plan {
             gc: Toggle::On(schedule("0 12 * * 0")),
             ping_url: None,
         }
+    }
+
+    /// When the plan's next backup is scheduled after `after` (for
+    /// `next_run_at` and `stack show`'s `next_backup_at`); `None` when the
+    /// plan is disabled.
+    pub fn next_backup_at(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.enabled
+            .then(|| self.schedule.next_run(self.timezone, after))
     }
 
     /// This plan with `change` applied: every given option is checked, and

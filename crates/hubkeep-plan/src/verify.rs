@@ -1,9 +1,10 @@
 //! Verify rotation: which packs tonight's verify reads in full.
 //!
-//! Every pack must be read within [`FULL_READ_DAYS`] days. Each night reads
-//! at least a thirtieth of the vault (rounded up), more if some packs would
-//! otherwise go unread too long, taking packs never read first and then the
-//! longest unread.
+//! Every pack must be read within [`FULL_READ_DAYS`] days. A verify that
+//! runs every night reads at least a thirtieth of the vault (rounded up);
+//! one that runs every week, a quarter. It reads more if some packs would
+//! otherwise go unread too long by the next run, and takes packs never read
+//! first, then the longest unread.
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -19,9 +20,14 @@ pub struct PackReading {
     pub last_read: Option<DateTime<Utc>>,
 }
 
-/// The packs tonight's verify reads (run once a night at `now`), in the
-/// order to read them: never-read packs first, then the longest unread.
-pub fn tonight_share(packs: &[PackReading], now: DateTime<Utc>) -> Vec<String> {
+/// The packs the verify running at `now` reads, when the next verify runs
+/// at `next_verify_at` (tomorrow night for the default plan), in the order to
+/// read them: never-read packs first, then the longest unread.
+pub fn tonight_share(
+    packs: &[PackReading],
+    now: DateTime<Utc>,
+    next_verify_at: DateTime<Utc>,
+) -> Vec<String> {
     let mut order: Vec<&PackReading> = packs.iter().collect();
     // `None` sorts before every time: never-read packs come first.
     order.sort_by(|a, b| {
@@ -29,14 +35,18 @@ pub fn tonight_share(packs: &[PackReading], now: DateTime<Utc>) -> Vec<String> {
             .cmp(&b.last_read)
             .then_with(|| a.pack.cmp(&b.pack))
     });
-    let per_night = packs.len().div_ceil(FULL_READ_DAYS as usize);
-    // A pack this old would be past its 30 days by tomorrow night's run.
-    // Never-read packs are not due: a vault with no read history is taken a
-    // thirtieth a night, not all in one.
-    let due_before = now - Duration::days(FULL_READ_DAYS - 1);
+    let cycle = Duration::days(FULL_READ_DAYS);
+    let interval = (next_verify_at - now).clamp(Duration::minutes(1), cycle);
+    // How many runs a cycle has: 30 for a nightly verify, 4 for a weekly one.
+    let runs = (cycle.num_minutes() / interval.num_minutes()) as usize;
+    let per_run = packs.len().div_ceil(runs);
+    // A pack this old would be past its 30 days by the next run. Never-read
+    // packs are not due: a vault with no read history is taken a share a
+    // run, not all in one.
+    let due_before = now + interval - cycle;
     let is_due = |p: &PackReading| p.last_read.is_some_and(|t| t <= due_before);
     let due = order.iter().filter(|p| is_due(p)).count();
-    let mut fill = per_night.saturating_sub(due);
+    let mut fill = per_run.saturating_sub(due);
     order
         .into_iter()
         .filter(|p| {

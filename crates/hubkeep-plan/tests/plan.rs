@@ -240,3 +240,26 @@ fn a_stored_plan_with_a_bad_value_does_not_load() {
         .to_string();
     assert!(error.contains("Mars/Olympus"), "{error}");
 }
+
+#[test]
+fn the_next_backup_is_the_schedule_in_the_plan_zone_unless_disabled() {
+    let plan = Plan::new("hub1")
+        .apply(&PlanChange {
+            timezone: Some("America/New_York".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    let after = "2026-06-01T15:00:00Z".parse().unwrap();
+    // 10:00 EDT is 14:00 UTC: today's has passed.
+    assert_eq!(
+        plan.next_backup_at(after),
+        Some("2026-06-02T14:00:00Z".parse().unwrap())
+    );
+    let off = plan
+        .apply(&PlanChange {
+            enabled: Some(false),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(off.next_backup_at(after), None);
+}

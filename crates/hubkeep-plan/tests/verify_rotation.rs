@@ -28,7 +28,7 @@ fn a_night_reads_a_thirtieth_of_the_vault_rounded_up_never_read_first() {
     packs.push(pack("p-old", Some("2026-05-20T11:00:00Z")));
     // 91 packs: ceil(91 / 30) = 4.
     assert_eq!(
-        tonight_share(&packs, now),
+        tonight_share(&packs, now, now + Duration::days(1)),
         ["new-a", "new-b", "p-old", "p000"]
     );
 }
@@ -41,7 +41,7 @@ fn packs_about_to_pass_thirty_days_are_all_read_whatever_the_share() {
         .collect();
     packs.extend((0..30).map(|i| pack(&format!("fresh{i:02}"), Some("2026-06-29T11:00:00Z"))));
     packs.push(pack("new", None));
-    let share = tonight_share(&packs, now);
+    let share = tonight_share(&packs, now, now + Duration::days(1));
     assert_eq!(
         share.len(),
         60,
@@ -52,7 +52,7 @@ fn packs_about_to_pass_thirty_days_are_all_read_whatever_the_share() {
 
 #[test]
 fn an_empty_vault_reads_nothing() {
-    assert!(tonight_share(&[], at("2026-06-01T00:00:00Z")).is_empty());
+    assert!(tonight_share(&[], at("2026-06-01T00:00:00Z"), at("2026-06-02T00:00:00Z")).is_empty());
 }
 
 /// 120 nights of a vault that starts with 300 never-read packs and gains 5
@@ -84,7 +84,7 @@ fn over_four_months_every_pack_is_read_within_thirty_days() {
                 last_read: *last,
             })
             .collect();
-        let share = tonight_share(&readings, now);
+        let share = tonight_share(&readings, now, now + Duration::days(1));
         assert!(
             share.len() >= packs.len().div_ceil(30),
             "night {night}: {} of {}",
@@ -93,6 +93,41 @@ fn over_four_months_every_pack_is_read_within_thirty_days() {
         );
         for id in share {
             packs.get_mut(&id).unwrap().1 = Some(now);
+        }
+    }
+}
+
+#[test]
+fn a_weekly_verify_reads_a_quarter_and_still_reads_every_pack_within_thirty_days() {
+    let mut last: BTreeMap<String, Option<DateTime<Utc>>> =
+        (0..100).map(|i| (format!("p{i:03}"), None)).collect();
+    let first = at("2026-01-04T04:00:00Z");
+    for week in 0..20 {
+        let now = first + Duration::weeks(week);
+        if week >= 5 {
+            for (id, read) in &last {
+                let age = now - read.expect("all read in the first month");
+                assert!(
+                    age <= Duration::days(FULL_READ_DAYS),
+                    "week {week}: {id} unread for {age}"
+                );
+            }
+        }
+        let readings: Vec<PackReading> = last
+            .iter()
+            .map(|(id, read)| PackReading {
+                pack: id.clone(),
+                last_read: *read,
+            })
+            .collect();
+        let share = tonight_share(&readings, now, now + Duration::weeks(1));
+        assert!(
+            share.len() >= 25,
+            "week {week}: ceil(100 / 4) at least, got {}",
+            share.len()
+        );
+        for id in share {
+            last.insert(id, Some(now));
         }
     }
 }
