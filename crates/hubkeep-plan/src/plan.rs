@@ -183,13 +183,11 @@ impl Plan {
             plan.schedule = parse_schedule("--schedule", text)?;
         }
         if let Some(text) = &change.timezone {
-            plan.timezone = text
-                .parse()
-                .map_err(|e: crate::zone::ZoneError| PlanError {
-                    option: "--timezone",
-                    value: text.clone(),
-                    problem: e.to_string(),
-                })?;
+            plan.timezone = text.parse().map_err(|_: crate::ZoneError| PlanError {
+                option: "--timezone",
+                value: text.clone(),
+                problem: format!("it {ZONE_PROBLEM}"),
+            })?;
         }
         if let Some(text) = &change.start_window {
             plan.start_window = parse_span("--start-window", text)?;

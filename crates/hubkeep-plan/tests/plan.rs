@@ -109,7 +109,7 @@ fn plan_set_refuses_each_invalid_value_naming_it_and_what_to_write() {
                 ..Default::default()
             },
             "--timezone \"Europe/Berln\"",
-            "IANA time zone name",
+            "is not valid: it is not an IANA time zone name",
         ),
         (
             PlanChange {
