@@ -250,8 +250,9 @@ fn a_manual_set_younger_than_the_newest_automated_one_says_so() {
 
 #[test]
 fn the_dry_run_document_lists_keep_and_expire_with_their_rules() {
-    let mut sets = nightly("2026-01-01", 2);
-    sets[0].good = true;
+    let mut sets = nightly("2025-12-30", 1);
+    sets.extend(nightly("2026-01-01", 2));
+    sets[1].good = true; // 2026-01-01
     let none = KeepRules {
         keep_last: 0,
         keep_daily: 0,
@@ -259,9 +260,7 @@ fn the_dry_run_document_lists_keep_and_expire_with_their_rules() {
         keep_monthly: 0,
         keep_yearly: 0,
     };
-    let mut more = sets.clone();
-    more.extend(nightly("2025-12-30", 1));
-    let verdict = decide(&more, &none, Zone::UTC);
+    let verdict = decide(&sets, &none, Zone::UTC);
     assert_eq!(
         serde_json::to_value(&verdict).unwrap(),
         json!({
