@@ -16,7 +16,7 @@ use reqwest::{StatusCode, Url};
 /// How hard a delivery tries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
-    /// At most this many requests.
+    /// At most this many requests (the first is always made).
     pub attempts: u32,
     /// The wait after the first failure; it doubles after each.
     pub first_backoff: Duration,
@@ -57,7 +57,8 @@ pub enum Outcome {
     },
 }
 
-/// A delivery running in the background.
+/// A delivery running in the background. Dropping it lets the delivery go
+/// on to its end; keep it only to learn the outcome.
 #[derive(Debug)]
 pub struct Delivery {
     thread: JoinHandle<Outcome>,
