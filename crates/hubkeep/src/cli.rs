@@ -206,7 +206,8 @@ fn top_level_help() -> String {
         .map(|c| (c.get_name().to_string(), c.get_about().map(|a| a.to_string()).unwrap_or_default()))
         .collect();
     let width = listed.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
-    let heading = clap::builder::Styles::default().get_header().to_owned();
+    let styles = clap::builder::Styles::default();
+    let (heading, literal) = (styles.get_header(), styles.get_literal());
     let mut groups: Vec<(&str, Vec<&(String, String)>)> =
         TASKS.iter().map(|(title, names)| (*title, names.iter().filter_map(|n| listed.iter().find(|(name, _)| name == n)).collect())).collect();
     groups.push(("Other commands", listed.iter().filter(|(name, _)| !TASKS.iter().any(|(_, names)| names.contains(&name.as_str()))).collect()));
@@ -214,7 +215,8 @@ fn top_level_help() -> String {
     for (title, members) in groups.into_iter().filter(|(_, members)| !members.is_empty()) {
         out.push_str(&format!("\n{heading}{title}:{heading:#}\n"));
         for (name, about) in members {
-            out.push_str(&format!("  {name:width$}  {about}\n"));
+            let pad = " ".repeat(width - name.len());
+            out.push_str(&format!("  {literal}{name}{literal:#}{pad}  {about}\n"));
         }
     }
     out.push_str(&format!("\n{heading}Options:{heading:#}\n{{options}}{{after-help}}"));

@@ -210,7 +210,7 @@ impl Shape {
 /// The keys that name a record, first in a generic table and a section.
 const NAMING: [&str; 6] = ["name", "backup_id", "recovery_point_arn", "id", "job_id", "arn"];
 /// Then the keys people look for first, before the rest in name order.
-const FIRST: [&str; 16] = [
+const FIRST: [&str; 17] = [
     "status",
     "state",
     "status_reason",
@@ -227,6 +227,7 @@ const FIRST: [&str; 16] = [
     "creation_date",
     "started_at",
     "finished_at",
+    "since",
 ];
 
 /// The keys of a record in reading order: naming keys (unless the record
@@ -510,6 +511,61 @@ mod tests {
         assert_eq!(duration(chrono::TimeDelta::seconds(42)), "42 s");
         assert_eq!(duration(chrono::TimeDelta::seconds(184)), "3 min 04 s");
         assert_eq!(duration(chrono::TimeDelta::seconds(7500)), "2 h 05 min");
+    }
+
+    #[test]
+    fn a_job_list_shows_start_finish_and_duration_to_the_second() {
+        let jobs = json!([
+            {"job_id": "job-20261201T185500-ac62dca6", "kind": "db-snapshot", "stack": "demo-hub-ecaf", "state": "COMPLETED",
+             "created_at": "2026-12-01T18:55:00.142285599Z", "started_at": "2026-12-01T18:55:00.142285739Z",
+             "finished_at": "2026-12-01T18:55:03.542285739Z", "bytes_read": 3_500_000, "vault": "demo-hub-ecaf-daily"},
+            {"job_id": "job-20261201T190000-0b1c2d3e", "kind": "backup", "stack": "demo-hub-ecaf", "state": "RUNNING",
+             "created_at": "2026-12-01T19:00:00.5Z", "started_at": "2026-12-01T19:00:00.7Z", "finished_at": null, "bytes_read": 0},
+        ]);
+        assert_eq!(
+            render(&jobs, PLAIN),
+            "\
+JOB ID                        KIND         STACK          STATE      STARTED               FINISHED              DURATION     READ
+job-20261201T185500-ac62dca6  db-snapshot  demo-hub-ecaf  COMPLETED  2026-12-01T18:55:00Z  2026-12-01T18:55:03Z     3.4 s  3.3 MiB
+job-20261201T190000-0b1c2d3e  backup       demo-hub-ecaf  RUNNING    2026-12-01T19:00:00Z  -                            -      0 B"
+        );
+    }
+
+    #[test]
+    fn a_stack_shows_as_titled_sections() {
+        let stack = json!({
+            "name": "myhub", "region": "local", "domain": "hub.example.org", "profile": "hubs", "app_version": null,
+            "status": "OFFLINE", "status_reason": null, "origin": "adopted", "restored_from": null,
+            "offline": {"since": "2026-12-01T18:55:00.142285599Z", "redirect_url": null, "previous_connection_limit": -1, "by_pid": null},
+            "hooks": {"offline": null, "online": null},
+            "outputs": {"app_db": "ret_production", "database_url": "postgres://ret@db/ret_production", "storage_id": "myhub",
+                        "storage_path": "/storage", "database_secret_arn": "hrn:secret", "daily_backup_vault": "myhub-daily"},
+            "created_at": "2026-12-01T18:00:00.1Z", "updated_at": "2026-12-01T18:55:00.2Z",
+        });
+        assert_eq!(
+            render(&stack, PLAIN),
+            "\
+Stack myhub
+  status      OFFLINE
+  region      local
+  domain      hub.example.org
+  profile     hubs
+  origin      adopted
+  created at  2026-12-01T18:00:00Z
+  updated at  2026-12-01T18:55:00Z
+
+Offline
+  since                      2026-12-01T18:55:00Z
+  previous connection limit  -1
+
+Outputs
+  app db               ret_production
+  daily backup vault   myhub-daily
+  database secret arn  hrn:secret
+  database url         postgres://ret@db/ret_production
+  storage id           myhub
+  storage path         /storage"
+        );
     }
 
     #[test]
