@@ -28,7 +28,7 @@ const BROKEN_PIPE_STATUS: i32 = 128 + libc::SIGPIPE;
 /// `vault recovery-kit`); everything else has URL passwords redacted.
 pub fn print(v: &Value, json: bool, reveal: bool) {
     let v = if reveal { v.clone() } else { redact_value(v) };
-    let text = if json { serde_json::to_string_pretty(&v).expect("a JSON value always serializes") } else { text::render(&v, text::Paint::for_stdout()) };
+    let text = if json { serde_json::to_string_pretty(&v).expect("a JSON value always serializes") } else { text::render(&v, text::View::for_stdout()) };
     write_document(&text);
 }
 

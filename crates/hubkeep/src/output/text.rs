@@ -2,8 +2,8 @@
 //! prints, laid out by its shape. A list of records is an aligned table
 //! with a header (in the order given: oldest first); an object is titled
 //! sections, nested objects as their own sections; times are RFC 3339 UTC
-//! to the second, byte counts are humanized, ids are never shortened (they
-//! are what the other commands take back).
+//! to the second (in `show` also "3 h ago"), byte counts are humanized,
+//! ids are never shortened (they are what the other commands take back).
 //!
 //! The record kinds hubkeep prints are recognized by their keys (`Shape`)
 //! to choose a table's columns and a section's title; anything else gets a
@@ -13,18 +13,20 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 
-/// Whether escape sequences may be written: only to a terminal, and never
-/// when NO_COLOR is set to anything but the empty string (no-color.org).
+/// How the text is read: whether escape sequences may be written (only to
+/// a terminal, and never when NO_COLOR is set to anything but the empty
+/// string, as no-color.org asks), and the time "3 h ago" counts from.
 #[derive(Clone, Copy)]
-pub struct Paint {
+pub struct View {
     pub colour: bool,
+    pub now: DateTime<Utc>,
 }
 
-impl Paint {
-    pub fn for_stdout() -> Paint {
+impl View {
+    pub fn for_stdout() -> View {
         use std::io::IsTerminal;
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        Paint { colour: !no_color && std::io::stdout().is_terminal() }
+        View { colour: !no_color && std::io::stdout().is_terminal(), now: Utc::now() }
     }
 
     fn wrap(&self, code: &str, text: &str) -> String {
@@ -55,20 +57,20 @@ impl Paint {
 }
 
 /// Render a whole result document.
-pub fn render(v: &Value, paint: Paint) -> String {
+pub fn render(v: &Value, view: View) -> String {
     match v {
         Value::Array(items) if items.is_empty() => "(none)".to_string(),
-        Value::Array(items) if items.iter().all(Value::is_object) => table(items, paint).join("\n"),
+        Value::Array(items) if items.iter().all(Value::is_object) => table(items, view).join("\n"),
         Value::Array(items) => items.iter().map(scalar).collect::<Vec<_>>().join("\n"),
-        Value::Object(map) if Demo::matches(map) => Demo::summary(map, paint),
+        Value::Object(map) if Demo::matches(map) => Demo::summary(map, view),
         Value::Object(map) => {
             let mut out = vec![];
             match Shape::of(map) {
                 Some(shape) => {
-                    out.push(paint.bold(&format!("{} {}", shape.noun, map.get(shape.id).map(scalar).unwrap_or_default())));
-                    object(map, Some(shape.id), 1, 0, paint, &mut out);
+                    out.push(view.bold(&format!("{} {}", shape.noun, map.get(shape.id).map(scalar).unwrap_or_default())));
+                    object(map, Some(shape.id), 1, 0, view, &mut out);
                 }
-                None => object(map, None, 0, 0, paint, &mut out),
+                None => object(map, None, 0, 0, view, &mut out),
             }
             out.join("\n")
         }
@@ -243,7 +245,7 @@ fn ordered_keys(map: &Map<String, Value>, naming: bool) -> Vec<&String> {
 /// An aligned table of records: a shape's columns, or (for another kind of
 /// record) one column per key holding a plain value. A column empty in
 /// every row is left out; a single empty cell shows `-`.
-fn table(items: &[Value], paint: Paint) -> Vec<String> {
+fn table(items: &[Value], view: View) -> Vec<String> {
     let first = items[0].as_object().expect("a table of objects");
     let generic: Vec<Column>;
     let columns: &[Column] = match Shape::of(first) {
@@ -283,13 +285,13 @@ fn table(items: &[Value], paint: Paint) -> Vec<String> {
         }
         out.trim_end().to_string()
     };
-    let mut out = vec![line(kept.iter().map(|&i| (i, columns[i].header.to_string(), paint.bold(&columns[i].header))).collect())];
+    let mut out = vec![line(kept.iter().map(|&i| (i, columns[i].header.to_string(), view.bold(&columns[i].header))).collect())];
     for row in &rows {
         out.push(line(
             kept.iter()
                 .map(|&i| {
                     let plain = if row[i].is_empty() { "-".to_string() } else { row[i].clone() };
-                    let styled = if matches!(&columns[i].cell, Cell::Key(k) if is_status(k)) { paint.status(&plain) } else { plain.clone() };
+                    let styled = if matches!(&columns[i].cell, Cell::Key(k) if is_status(k)) { view.status(&plain) } else { plain.clone() };
                     (i, plain, styled)
                 })
                 .collect(),
@@ -362,6 +364,24 @@ fn duration(d: chrono::TimeDelta) -> String {
     }
 }
 
+/// How long ago (or, for a date to come, how soon): `42 s ago`, `3 h ago`,
+/// `in 6 d`. A `show` gives it after the exact time; tables keep to the
+/// exact times, which line up and sort.
+fn relative(d: chrono::TimeDelta) -> String {
+    let s = d.num_seconds().abs();
+    let amount = match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min", s / 60),
+        3600..86400 => format!("{} h", s / 3600),
+        _ => format!("{} d", s / 86400),
+    };
+    if d < chrono::TimeDelta::zero() {
+        format!("in {amount}")
+    } else {
+        format!("{amount} ago")
+    }
+}
+
 fn scalar(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
@@ -387,7 +407,7 @@ fn title(key: &str) -> String {
 /// An object as `label  value` rows at depth `rows`, then each nested
 /// object (or list of records) as a section titled at depth `sections`.
 /// Empty values are left out; `skip` is the key already in the title.
-fn object(map: &Map<String, Value>, skip: Option<&str>, rows: usize, sections: usize, paint: Paint, out: &mut Vec<String>) {
+fn object(map: &Map<String, Value>, skip: Option<&str>, rows: usize, sections: usize, view: View, out: &mut Vec<String>) {
     let indent = "  ".repeat(rows);
     let keys: Vec<&String> = ordered_keys(map, skip.is_none()).into_iter().filter(|k| Some(k.as_str()) != skip && !is_empty(&map[k.as_str()])).collect();
     let (inline, nested): (Vec<&String>, Vec<&String>) = keys.into_iter().partition(|k| is_inline(&map[k.as_str()]));
@@ -397,7 +417,11 @@ fn object(map: &Map<String, Value>, skip: Option<&str>, rows: usize, sections: u
         let text = value_text(k, v);
         let shown = match v {
             Value::Number(n) if is_bytes(k) => format!("{text} ({n} bytes)"),
-            Value::String(_) if is_status(k) => paint.status(&text),
+            Value::String(_) if is_status(k) => view.status(&text),
+            Value::String(_) if is_time(k) => match time(v) {
+                Some(t) => format!("{text} ({})", relative(view.now - t)),
+                None => text,
+            },
             _ => text,
         };
         out.push(format!("{indent}{:width$}  {shown}", label(k)));
@@ -407,7 +431,7 @@ fn object(map: &Map<String, Value>, skip: Option<&str>, rows: usize, sections: u
         if !out.is_empty() {
             out.push(String::new());
         }
-        out.push(format!("{pad}{}", paint.bold(&title(k))));
+        out.push(format!("{pad}{}", view.bold(&title(k))));
         let within = |lines: Vec<String>| lines.into_iter().map(|l| format!("{pad}  {l}")).collect::<Vec<_>>();
         match &map[k.as_str()] {
             Value::Object(inner) if records_by_name(inner) => {
@@ -420,10 +444,10 @@ fn object(map: &Map<String, Value>, skip: Option<&str>, rows: usize, sections: u
                         Value::Object(r)
                     })
                     .collect();
-                out.extend(within(table(&rows, paint)));
+                out.extend(within(table(&rows, view)));
             }
-            Value::Object(inner) => object(inner, None, sections + 1, sections + 1, paint, out),
-            Value::Array(items) if items.iter().all(Value::is_object) => out.extend(within(table(items, paint))),
+            Value::Object(inner) => object(inner, None, sections + 1, sections + 1, view, out),
+            Value::Array(items) if items.iter().all(Value::is_object) => out.extend(within(table(items, view))),
             Value::Array(items) => out.extend(within(items.iter().map(scalar).collect())),
             other => out.extend(within(vec![scalar(other)])),
         }
@@ -471,7 +495,7 @@ impl Demo {
         ["source_stack", "restored_stack", "backup_id", "steps"].iter().all(|k| map.contains_key(*k))
     }
 
-    fn summary(map: &Map<String, Value>, paint: Paint) -> String {
+    fn summary(map: &Map<String, Value>, view: View) -> String {
         let get = |k: &str| map.get(k).map(scalar).unwrap_or_default();
         let passed = map.get("hubs_check_passed").and_then(Value::as_bool) == Some(true);
         let equal = map.get("restored_equals_backup").and_then(Value::as_bool) == Some(true);
@@ -480,15 +504,15 @@ impl Demo {
             ("source stack", get("source_stack")),
             ("restored stack", get("restored_stack")),
             ("owned files", format!("{} (all decrypt with the restored phoenix-key)", get("owned_files"))),
-            ("Hubs check", paint.status(if passed { "passed" } else { "FAILED" })),
-            ("restored = backup", if equal { "yes: every table row and every file".into() } else { paint.status("FAILED") }),
+            ("Hubs check", view.status(if passed { "passed" } else { "FAILED" })),
+            ("restored = backup", if equal { "yes: every table row and every file".into() } else { view.status("FAILED") }),
         ];
         let width = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
         let mut out =
-            vec![paint.bold(&format!("Demo done: {} was backed up offline, changed, and restored into {}.", get("source_stack"), get("restored_stack")))];
+            vec![view.bold(&format!("Demo done: {} was backed up offline, changed, and restored into {}.", get("source_stack"), get("restored_stack")))];
         out.extend(rows.iter().map(|(l, v)| format!("  {l:width$}  {v}")));
         out.push(String::new());
-        out.push(paint.bold("Remove the demo:"));
+        out.push(view.bold("Remove the demo:"));
         out.push(format!("  hubkeep stack delete {} --yes", get("source_stack")));
         out.push(format!("  hubkeep stack delete {} --yes", get("restored_stack")));
         out.join("\n")
@@ -500,7 +524,10 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const PLAIN: Paint = Paint { colour: false };
+    /// No colour, and "now" half an hour after the stack below went offline.
+    fn plain() -> View {
+        View { colour: false, now: "2026-12-01T19:25:00Z".parse().unwrap() }
+    }
 
     #[test]
     fn sizes_and_durations_read_as_people_say_them() {
@@ -511,6 +538,8 @@ mod tests {
         assert_eq!(duration(chrono::TimeDelta::seconds(42)), "42 s");
         assert_eq!(duration(chrono::TimeDelta::seconds(184)), "3 min 04 s");
         assert_eq!(duration(chrono::TimeDelta::seconds(7500)), "2 h 05 min");
+        assert_eq!(relative(chrono::TimeDelta::seconds(3 * 3600 + 59)), "3 h ago");
+        assert_eq!(relative(chrono::TimeDelta::days(-6)), "in 6 d");
     }
 
     #[test]
@@ -523,7 +552,7 @@ mod tests {
              "created_at": "2026-12-01T19:00:00.5Z", "started_at": "2026-12-01T19:00:00.7Z", "finished_at": null, "bytes_read": 0},
         ]);
         assert_eq!(
-            render(&jobs, PLAIN),
+            render(&jobs, plain()),
             "\
 JOB ID                        KIND         STACK          STATE      STARTED               FINISHED              DURATION     READ
 job-20261201T185500-ac62dca6  db-snapshot  demo-hub-ecaf  COMPLETED  2026-12-01T18:55:00Z  2026-12-01T18:55:03Z     3.4 s  3.3 MiB
@@ -543,7 +572,7 @@ job-20261201T190000-0b1c2d3e  backup       demo-hub-ecaf  RUNNING    2026-12-01T
             "created_at": "2026-12-01T18:00:00.1Z", "updated_at": "2026-12-01T18:55:00.2Z",
         });
         assert_eq!(
-            render(&stack, PLAIN),
+            render(&stack, plain()),
             "\
 Stack myhub
   status      OFFLINE
@@ -551,11 +580,11 @@ Stack myhub
   domain      hub.example.org
   profile     hubs
   origin      adopted
-  created at  2026-12-01T18:00:00Z
-  updated at  2026-12-01T18:55:00Z
+  created at  2026-12-01T18:00:00Z (1 h ago)
+  updated at  2026-12-01T18:55:00Z (29 min ago)
 
 Offline
-  since                      2026-12-01T18:55:00Z
+  since                      2026-12-01T18:55:00Z (29 min ago)
   previous connection limit  -1
 
 Outputs
@@ -570,7 +599,7 @@ Outputs
 
     #[test]
     fn a_list_of_unknown_records_is_still_a_table_of_its_plain_values() {
-        let text = render(&json!([{"name": "a", "size_bytes": 2048, "nested": {"x": 1}}, {"name": "bb", "size_bytes": 1}]), PLAIN);
+        let text = render(&json!([{"name": "a", "size_bytes": 2048, "nested": {"x": 1}}, {"name": "bb", "size_bytes": 1}]), plain());
         assert_eq!(text, "NAME  SIZE BYTES\na        2.0 KiB\nbb           1 B");
     }
 
@@ -581,7 +610,7 @@ Outputs
             "owned_files": 12, "hubs_check_passed": true, "restored_equals_backup": true,
             "steps": ["created stack demo-hub-ab12", "backed it up offline: backup set hrn:set"],
         });
-        let text = render(&report, PLAIN);
+        let text = render(&report, plain());
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines.len() <= 12, "a short summary, not the steps again: {text}");
         assert!(!text.contains("created stack"), "{text}");
@@ -591,7 +620,7 @@ Outputs
 
     #[test]
     fn records_keyed_by_name_become_a_table_inside_their_section() {
-        let text = render(&json!({"id": "s1", "tables": {"public.hubs": {"rows": 3}, "public.owned_files": {"rows": 12}}}), PLAIN);
+        let text = render(&json!({"id": "s1", "tables": {"public.hubs": {"rows": 3}, "public.owned_files": {"rows": 12}}}), plain());
         assert_eq!(text, "id  s1\n\nTables\n  NAME                ROWS\n  public.hubs            3\n  public.owned_files    12");
     }
 }
