@@ -38,7 +38,7 @@ pub struct Cli {
 
 /// `0.1.0 (commit)`: the commit comes from build.rs; build.rs itself, which
 /// compiles this file before it has run, sets the man page's version anew.
-pub fn version() -> &'static str {
+fn version() -> &'static str {
     static VERSION: OnceLock<String> = OnceLock::new();
     VERSION.get_or_init(|| format!("{} ({})", env!("CARGO_PKG_VERSION"), option_env!("HUBKEEP_COMMIT").unwrap_or("unknown")))
 }
@@ -188,12 +188,12 @@ pub fn completions(shell: CompletionShell) -> Vec<u8> {
 /// order an operator meets them. A command missing here is still listed,
 /// under "Other commands", so a new command is never hidden from help.
 const TASKS: &[(&str, &[&str])] = &[
-    ("Set up", &["init", "region", "stack", "vault"]),
+    ("Get started", &["demo", "init", "completions"]),
+    ("Set up hubs and vaults", &["region", "stack", "vault"]),
     ("Back up", &["backup", "db-snapshot", "backup-job"]),
     ("Restore", &["restore", "restore-job"]),
     ("Inspect and check", &["backup-set", "recovery-point", "job", "verify"]),
     ("Secrets and keys", &["secret", "param"]),
-    ("Try it, shell", &["demo", "completions"]),
 ];
 
 /// `hubkeep --help`'s template: clap's own layout, except that the commands
