@@ -171,6 +171,16 @@ pub enum CompletionShell {
     Fish,
 }
 
+impl CompletionShell {
+    pub fn name(self) -> &'static str {
+        match self {
+            CompletionShell::Bash => "bash",
+            CompletionShell::Zsh => "zsh",
+            CompletionShell::Fish => "fish",
+        }
+    }
+}
+
 /// The completion script for `shell`, written by clap_complete from the
 /// same command definition the parser uses, so it never falls behind.
 pub fn completions(shell: CompletionShell) -> Vec<u8> {

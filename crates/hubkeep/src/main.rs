@@ -23,7 +23,7 @@ fn main() {
         Err(e) => usage_error(e),
     };
     if let Command::Completions { shell } = cli.command {
-        output::print_raw(&cli::completions(shell));
+        output::print_script(shell.name(), &cli::completions(shell), cli.json);
         return;
     }
     let json_mode = cli.json;

@@ -32,11 +32,14 @@ pub fn print(v: &Value, json: bool, reveal: bool) {
     write_document(&text);
 }
 
-/// Print bytes that are the whole result as they are (a completion
-/// script), with the same quiet end on a closed stdout.
-pub fn print_raw(bytes: &[u8]) {
+/// Print a shell's completion script as it is, to be sourced; with
+/// `--json`, as the one document `{"shell", "script"}`.
+pub fn print_script(shell: &str, script: &[u8], json: bool) {
+    if json {
+        return print(&json!({"shell": shell, "script": String::from_utf8_lossy(script)}), true, true);
+    }
     let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_all(bytes).and_then(|()| out.flush()) {
+    if let Err(e) = out.write_all(script).and_then(|()| out.flush()) {
         stdout_failed(e);
     }
 }

@@ -230,6 +230,9 @@ fn completions_need_no_home_and_cover_the_commands() {
         assert!(out.stderr.is_empty(), "{shell}: {}", String::from_utf8_lossy(&out.stderr));
     }
     assert!(!nowhere.exists(), "no home is made for a completion script");
+    let doc: Value = serde_json::from_str(&stdout(&hubkeep(&["--json", "completions", "bash"]))).unwrap();
+    assert_eq!(doc["shell"], "bash");
+    assert!(doc["script"].as_str().unwrap().contains("backup-set"), "{doc}");
     let (code, message, _) = Home::new().fails(&["completions", "tcsh"]);
     assert_eq!(code, "usage", "{message}");
     assert!(message.contains("tcsh"), "{message}");
