@@ -96,28 +96,31 @@ fn every_subcommand_has_a_one_line_description_and_help() {
     assert!(backup.contains("Examples:") && backup.contains("hubkeep backup myhub --offline"), "{backup}");
 }
 
-/// The columns of a table: the char offsets where a header word starts
-/// after a gap. Every row must leave the two chars before each column
-/// blank: the columns line up.
+/// A table whose columns line up: the positions blank on every line, in
+/// runs of two or more, split the lines into exactly the `headers`' columns
+/// (in order), and every line has text in every column (`-` when empty).
 fn assert_aligned_table(text: &str, headers: &[&str]) {
     let lines: Vec<Vec<char>> = text.lines().map(|l| l.chars().collect()).collect();
-    let header: String = lines[0].iter().collect();
-    let mut starts = vec![];
-    for h in headers {
-        let at = header.find(h).unwrap_or_else(|| panic!("no {h} column in the header: {header}"));
-        starts.push(header[..at].chars().count());
-    }
-    assert!(starts.windows(2).all(|w| w[0] < w[1]), "columns in order {headers:?}: {header}");
     let width = lines.iter().map(Vec::len).max().unwrap_or(0);
-    // The gap before each column is blank on every line, and the header
-    // is as wide as the rows (the columns were padded to one width).
-    for &start in starts.iter().skip(1) {
-        for (n, line) in lines.iter().enumerate() {
-            assert!(line.len() < start || (line[start - 1] == ' ' && line[start - 2] == ' '), "line {n} crosses the column at {start}:\n{text}");
+    let blank = |at: usize| lines.iter().all(|l| l.get(at).is_none_or(|c| *c == ' '));
+    let gap = |at: usize| blank(at) && ((at > 0 && blank(at - 1)) || blank(at + 1));
+    let mut columns: Vec<(usize, usize)> = vec![];
+    for at in 0..width {
+        match columns.last_mut() {
+            Some((_, end)) if !gap(at) && *end == at => *end = at + 1,
+            _ if !gap(at) => columns.push((at, at + 1)),
+            _ => {}
         }
     }
-    assert!(lines.iter().skip(1).all(|l| l.len() > *starts.last().unwrap()), "every row reaches the last column:\n{text}");
-    assert!(width > 0);
+    let header: String = lines[0].iter().collect();
+    assert_eq!(columns.len(), headers.len(), "the columns of {headers:?}:\n{text}");
+    for ((start, end), h) in columns.iter().zip(headers) {
+        let cell: String = lines[0][(*start).min(lines[0].len())..(*end).min(lines[0].len())].iter().collect();
+        assert_eq!(cell.trim(), *h, "header {header}");
+        for (n, line) in lines.iter().enumerate() {
+            assert!(line[(*start).min(line.len())..(*end).min(line.len())].iter().any(|c| *c != ' '), "line {n} has nothing under {h}:\n{text}");
+        }
+    }
 }
 
 fn assert_times_to_the_second(text: &str) {
@@ -152,7 +155,7 @@ fn lists_are_aligned_tables_and_show_is_titled_sections_while_json_stays_the_doc
     let stacks = json_is_the_pretty_document(&home, &["stack", "list"]);
     assert_eq!(stacks[0]["outputs"]["database_url"].as_str().map(|u| u.starts_with("postgres")), Some(true), "{stacks}");
     let text = stdout(&home.run(&["stack", "list"]));
-    assert_aligned_table(&text, &["NAME", "STATUS", "REGION", "DOMAIN", "PROFILE", "CREATED"]);
+    assert_aligned_table(&text, &["NAME", "STATUS", "REGION", "DOMAIN", "PROFILE", "ORIGIN", "CREATED"]);
     assert_times_to_the_second(&text);
     let rows: Vec<&str> = text.lines().skip(1).collect();
     assert_eq!(rows.len(), 2, "{text}");
@@ -162,7 +165,7 @@ fn lists_are_aligned_tables_and_show_is_titled_sections_while_json_stays_the_doc
 
     let jobs = json_is_the_pretty_document(&home, &["job", "list"]);
     let text = stdout(&home.run(&["job", "list"]));
-    assert_aligned_table(&text, &["JOB ID", "KIND", "STACK", "STATE", "STARTED", "FINISHED", "DURATION"]);
+    assert_aligned_table(&text, &["JOB ID", "KIND", "STACK", "STATE", "STARTED", "FINISHED", "DURATION", "READ"]);
     assert_times_to_the_second(&text);
     let jobs = jobs.as_array().unwrap();
     assert_eq!(text.lines().count(), jobs.len() + 1, "{text}");
@@ -175,7 +178,7 @@ fn lists_are_aligned_tables_and_show_is_titled_sections_while_json_stays_the_doc
 
     let sets = json_is_the_pretty_document(&home, &["backup-set", "list"]);
     let text = stdout(&home.run(&["backup-set", "list"]));
-    assert_aligned_table(&text, &["BACKUP ID", "STACK", "VAULT", "STATUS", "CONSISTENT"]);
+    assert_aligned_table(&text, &["BACKUP ID", "STACK", "VAULT", "STATUS", "CONSISTENT", "STARTED", "DURATION"]);
     assert!(text.lines().nth(1).unwrap().starts_with(sets[0]["backup_id"].as_str().unwrap()), "{text}");
 
     let shown = json_is_the_pretty_document(&home, &["stack", "show", "first"]);
