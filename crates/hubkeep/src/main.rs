@@ -22,6 +22,10 @@ fn main() {
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version
         Err(e) => usage_error(e),
     };
+    if let Command::Completions { shell } = cli.command {
+        output::print_script(shell.name(), &cli::completions(shell), cli.json);
+        return;
+    }
     let json_mode = cli.json;
     let home = cli.home.clone().unwrap_or_else(default_home);
     let reveal = reveals_secrets(&cli.command);
@@ -270,6 +274,7 @@ fn run(cli: Cli, home: &Path) -> Result<Value> {
             }
         }
         Command::Demo => to_value(open(home)?.demo()?),
+        Command::Completions { .. } => unreachable!("answered in main before a home is looked at"),
     }
 }
 
