@@ -5,8 +5,9 @@
 
 use crate::catalog::Kind;
 use crate::dbsnap::SnapshotRequest;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::ids::{ArnKind, VaultObjectArn};
+use crate::states::{BackupSetStatus, JobState, StackStatus};
 use crate::records::{BackupSet, Drift, KeyBundle, Profile, Stack};
 use crate::{now, Hubkeep};
 use std::collections::BTreeMap;
@@ -14,14 +15,18 @@ use std::collections::BTreeMap;
 /// The vault snapshot kind of a backup set (no files; meta only).
 pub(crate) const KIND: &str = "backup-set";
 
-pub const AVAILABLE: &str = "AVAILABLE";
-pub const BROKEN: &str = "BROKEN";
 
 pub struct BackupRequest<'a> {
+    /// The stack to back up.
     pub stack: &'a str,
+    /// Take the hub offline for a backup from one instant.
     pub offline: bool,
+    /// The vault; the stack's daily vault when `None`.
     pub vault: Option<String>,
+    /// Refuse when the file store and database disagree.
     pub strict: bool,
+    /// The id of the backup's first job, when the caller named it (`--no-wait`).
+    pub job_id: Option<String>,
 }
 
 /// Brings a hub back online when the backup that took it offline ends,
@@ -53,13 +58,13 @@ impl Hubkeep {
     pub fn backup_set(&self, id: &str) -> Result<BackupSet> {
         let parsed = VaultObjectArn::parse(id)?.expect_kind(ArnKind::BackupSet)?;
         if self.home.region(&parsed.region).is_err() || self.vault_record(&parsed.vault).is_err() {
-            return Err(Error::new("backup_not_found", format!(
+            return Err(Error::new(ErrorKind::BackupNotFound, format!(
                 "backup set {id} is in vault {} of region {}, which this home does not know: attach that vault first (`hubkeep vault attach {} --location … --recovery-key …`)",
                 parsed.vault, parsed.region, parsed.vault
             )));
         }
         self.home.catalog.get(Kind::BackupSet, &parsed.to_string())?.ok_or_else(|| {
-            Error::new("backup_not_found", format!("backup set {id} does not exist in this home; on a new machine attach its vault first (`hubkeep vault attach`)"))
+            Error::new(ErrorKind::BackupNotFound, format!("backup set {id} does not exist in this home; on a new machine attach its vault first (`hubkeep vault attach`)"))
         })
     }
 
@@ -72,10 +77,10 @@ impl Hubkeep {
         let stack = self.stack(req.stack)?;
         let _lock = self.lock_stack(&stack.name, "backup")?;
         let stack = self.stack(req.stack)?;
-        if stack.status != crate::stacks::ONLINE && !(stack.status == crate::stacks::OFFLINE) {
-            return Err(Error::new("stack_state", format!("stack {} is {}; only an ONLINE or OFFLINE stack can be backed up", stack.name, stack.status)));
+        if !matches!(stack.status, StackStatus::Online | StackStatus::Offline) {
+            return Err(Error::new(ErrorKind::StackState, format!("stack {} is {}; only an ONLINE or OFFLINE stack can be backed up", stack.name, stack.status)));
         }
-        let outputs = stack.outputs.clone().ok_or_else(|| Error::new("stack_state", format!("stack {} has no resources", stack.name)))?;
+        let outputs = stack.outputs.clone().ok_or_else(|| Error::new(ErrorKind::StackState, format!("stack {} has no resources", stack.name)))?;
         let vault = req.vault.clone().unwrap_or(outputs.daily_backup_vault.clone());
         self.vault_in_region(&vault, &stack.region)?;
         let mut warnings = self.missing_key_warnings(&stack);
@@ -91,7 +96,7 @@ impl Hubkeep {
                     stack.name, d.rows_without_blob, d.blobs_without_row, d.examples.join(", ")
                 );
                 if req.strict {
-                    return Err(Error::new("drift", format!("{msg}; fix them or back up without --strict")));
+                    return Err(Error::new(ErrorKind::Drift, format!("{msg}; fix them or back up without --strict")));
                 }
                 self.note(&format!("warning: {msg}"));
                 warnings.push(msg);
@@ -104,8 +109,8 @@ impl Hubkeep {
         } else {
             None
         };
-        let snap = self.snapshot_database(&SnapshotRequest { stack: &stack.name, id: None, vault: Some(vault.clone()), automated: false })?;
-        let files = self.backup_files(&stack, Some(&vault))?;
+        let snap = self.snapshot_database(&SnapshotRequest { stack: &stack.name, id: None, vault: Some(vault.clone()), automated: false, job_id: req.job_id.clone() })?;
+        let files = self.backup_files(&stack, Some(&vault), None)?;
         warnings.extend(files.special_files.iter().map(|f| format!("skipped the {} {}: a vault stores no sockets, FIFOs or devices", f.kind, f.path)));
         if let Some(g) = guard {
             g.release()?;
@@ -135,7 +140,7 @@ impl Hubkeep {
             started_at,
             finished_at: now(),
             vault_snapshot_id: None,
-            status: AVAILABLE.into(),
+            status: BackupSetStatus::Available,
             missing_parts: vec![],
         };
         self.store_backup_set(&stack, &mut set)?;
@@ -188,7 +193,7 @@ impl Hubkeep {
 
     /// The key bundle of a backup set, read from its vault snapshot.
     pub(crate) fn backup_key_bundle(&self, set: &BackupSet) -> Result<KeyBundle> {
-        let missing = || Error::new("backup_not_found", format!("the vault {} holds no backup set {}: it may have been deleted", set.vault, set.backup_id));
+        let missing = || Error::new(ErrorKind::BackupNotFound, format!("the vault {} holds no backup set {}: it may have been deleted", set.vault, set.backup_id));
         let id = set.vault_snapshot_id.as_deref().ok_or_else(missing)?;
         let info = self.open_vault(&set.vault)?.snapshot(id).map_err(|e| match e.code() {
             "not_found" => missing(),
@@ -226,7 +231,7 @@ impl Hubkeep {
         }
         let ids: Vec<&str> = holders.iter().map(|s| s.backup_id.as_str()).collect();
         if !force {
-            return Err(Error::new("part_of_backup_set", format!(
+            return Err(Error::new(ErrorKind::PartOfBackupSet, format!(
                 "{what} {part} belongs to backup set(s) {}: deleting it would leave them unrestorable; nothing was deleted. Add --force to delete it anyway and mark those sets BROKEN",
                 ids.join(", ")
             )));
@@ -234,7 +239,7 @@ impl Hubkeep {
         self.home.catalog.transaction(|| {
             for set in &holders {
                 self.home.catalog.update::<BackupSet, _>(Kind::BackupSet, &set.backup_id, |s| {
-                    s.status = BROKEN.into();
+                    s.status = BackupSetStatus::Broken;
                     if !s.missing_parts.iter().any(|p| p == part) {
                         s.missing_parts.push(part.to_string());
                     }
@@ -250,8 +255,8 @@ impl Hubkeep {
     /// A backup set that can be restored, or a refusal naming what it lacks.
     pub(crate) fn whole_backup_set(&self, id: &str) -> Result<BackupSet> {
         let set = self.backup_set(id)?;
-        if set.status == BROKEN {
-            return Err(Error::new("backup_broken", format!(
+        if set.status == BackupSetStatus::Broken {
+            return Err(Error::new(ErrorKind::BackupBroken, format!(
                 "backup set {} is BROKEN and cannot be restored: its part(s) {} were deleted; restore another backup set (`hubkeep backup-set list`)",
                 set.backup_id,
                 set.missing_parts.join(", ")
@@ -292,9 +297,9 @@ impl Hubkeep {
                 }
             }
         }
-        if let Ok(jobs) = self.jobs(Some(crate::jobs::RUNNING), None) {
+        if let Ok(jobs) = self.jobs(Some(JobState::Running.as_str()), None) {
             for j in jobs.into_iter().filter(|j| j.pid == pid) {
-                let _ = self.end_unfinished_job(&j, crate::jobs::ABORTED, "interrupted by a signal");
+                let _ = self.end_unfinished_job(&j, JobState::Aborted, "interrupted by a signal");
             }
         }
         for name in crate::stacks::creations_in_this_process() {

@@ -56,6 +56,19 @@ pub fn resolve(url: &str, password_file: Option<&Path>) -> Result<(ConnInfo, Opt
 }
 
 /// The warning for a password typed into a URL on the command line.
+impl crate::Hubkeep {
+    /// A database connection from a URL and the password sources above,
+    /// noting a warning when the URL itself carries the password (`option`
+    /// names where it came from, e.g. `--pg-url`).
+    pub(crate) fn connection(&self, url: &str, option: &str, password_file: Option<&Path>) -> Result<ConnInfo> {
+        let (conn, source) = resolve(url, password_file)?;
+        if source == Some(PasswordSource::Url) {
+            self.note(&password_in_url_warning(option));
+        }
+        Ok(conn)
+    }
+}
+
 pub fn password_in_url_warning(option: &str) -> String {
     format!(
         "warning: the password in {option} is visible to every user of this machine in the process list while hubkeep runs; give the URL without it and the password with --database-password-file FILE, PGPASSWORD or a passfile (~/.pgpass)"

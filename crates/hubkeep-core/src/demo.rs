@@ -4,7 +4,7 @@
 //! hub is the hub as it was at backup time.
 
 use crate::backupset::BackupRequest;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::records::Profile;
 use crate::stacks::{keymaster, CreateRequest};
 use crate::Hubkeep;
@@ -43,11 +43,11 @@ impl Hubkeep {
         let admin = crate::restore::conn_url(&self.admin_conn(&stack)?);
         let app_user = self.app_conn(&stack)?.user;
         let phoenix = self.home.secrets().value(&keymaster(&source, "phoenix-key"))?.expect("created with the stack");
-        let hubs_err = |e: hubkeep_hubs::HubsError| Error::new("demo", e.to_string());
+        let hubs_err = |e: hubkeep_hubs::HubsError| Error::new(ErrorKind::Demo, e.to_string());
         hubkeep_hubs::create_demo_schema(&admin, &app_user).map_err(hubs_err)?;
         let demo = hubkeep_hubs::populate_demo(&admin, &outputs.storage_path, &phoenix, 1).map_err(hubs_err)?;
         step(format!("filled it with Reticulum-format data: {} owned files (encrypted blobs), {} hubs, {} accounts", demo.owned_files, demo.hubs, demo.accounts), self);
-        let set = self.backup(&BackupRequest { stack: &source, offline: true, vault: None, strict: false })?;
+        let set = self.backup(&BackupRequest { stack: &source, offline: true, vault: None, strict: false, job_id: None })?;
         step(format!("backed it up offline: backup set {}", set.backup_id), self);
         let before = hubkeep_hubs::check_hub(&admin, &outputs.storage_path, &phoenix, true, 0).map_err(hubs_err)?;
         let db_at_backup = database_fingerprint(&admin)?;
@@ -73,7 +73,7 @@ impl Hubkeep {
         ), self);
         step(format!("remove the demo with `hubkeep stack delete {source} --yes` and `hubkeep stack delete {restored} --yes`"), self);
         if !equal {
-            return Err(Error::new("demo_failed", "the restored hub does not equal the source at backup time; see the steps above"));
+            return Err(Error::new(ErrorKind::DemoFailed, "the restored hub does not equal the source at backup time; see the steps above"));
         }
         Ok(DemoReport {
             source_stack: source,
@@ -94,7 +94,7 @@ fn checked_count(r: &hubkeep_hubs::CheckReport) -> usize {
 /// Every user table's rows, in a stable order, hashed: equal databases give
 /// equal maps.
 fn database_fingerprint(url: &str) -> Result<std::collections::BTreeMap<String, String>> {
-    let db = |e: postgres::Error| Error::new("database", crate::provider::pg_message(&e));
+    let db = |e: postgres::Error| Error::new(ErrorKind::Database, crate::provider::pg_message(&e));
     let mut c = postgres::Client::connect(url, postgres::NoTls).map_err(db)?;
     let tables = c
         .query(

@@ -3,7 +3,7 @@
 //! file stores and vaults. Like an AWS account for hubkeep.
 
 use crate::catalog::{Catalog, Kind};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::secrets::SecretStore;
 use chrono::{DateTime, Utc};
 use rand::RngCore;
@@ -81,7 +81,7 @@ impl Home {
         if Home::exists(dir)? {
             return Ok(());
         }
-        Err(Error::new("no_home", format!("no hubkeep home at {}: run hubkeep init (or pass --home)", absolute(dir)?.display())))
+        Err(Error::new(ErrorKind::NoHome, format!("no hubkeep home at {}: run hubkeep init (or pass --home)", absolute(dir)?.display())))
     }
 
     pub fn open(dir: &Path) -> Result<Home> {
@@ -89,10 +89,10 @@ impl Home {
         restrict_logs(&dir.join("logs"))?;
         let key_path = dir.join("keys/secret-store.key");
         let key_bytes = fs::read(&key_path).map_err(|e| {
-            Error::new("home", format!("cannot read the secret-store key {}: {e}; is {} a hubkeep home (run `hubkeep init`)?", key_path.display(), dir.display()))
+            Error::new(ErrorKind::Home, format!("cannot read the secret-store key {}: {e}; is {} a hubkeep home (run `hubkeep init`)?", key_path.display(), dir.display()))
         })?;
         let secret_key: [u8; 32] = key_bytes.try_into().map_err(|_| {
-            Error::new("home", format!("the secret-store key {} is damaged (it must be 32 bytes)", key_path.display()))
+            Error::new(ErrorKind::Home, format!("the secret-store key {} is damaged (it must be 32 bytes)", key_path.display()))
         })?;
         let catalog = Catalog::open(&dir.join("catalog.db"))?;
         Ok(Home { dir, catalog, secret_key, warnings: vec![] })
@@ -136,7 +136,7 @@ impl Home {
                 provider: Provider::Embedded,
                 storage_root: dir.join("storage"),
                 vault_root: format!("file://{}", dir.join("vaults").display()),
-                created_at: Utc::now(),
+                created_at: crate::now(),
             };
             home.catalog.put(Kind::Region, region, &r)?;
         }
@@ -164,7 +164,7 @@ impl Home {
 
     pub fn region(&self, name: &str) -> Result<Region> {
         self.catalog.get(Kind::Region, name)?.ok_or_else(|| {
-            Error::new("region_not_found", format!("region {name} does not exist; `hubkeep region list` shows the regions, `hubkeep region add` adds one"))
+            Error::new(ErrorKind::RegionNotFound, format!("region {name} does not exist; `hubkeep region list` shows the regions, `hubkeep region add` adds one"))
         })
     }
 
@@ -228,10 +228,10 @@ impl Config {
             let secs = match std::env::var(var) {
                 Ok(v) => match v.trim().parse::<u64>() {
                     Ok(n) if n > 0 => n,
-                    _ => return Err(Error::new("invalid_setting", format!("{var}={v:?} is not a whole number of seconds above 0; set it like {var}=30 or unset it"))),
+                    _ => return Err(Error::new(ErrorKind::InvalidSetting, format!("{var}={v:?} is not a whole number of seconds above 0; set it like {var}=30 or unset it"))),
                 },
                 Err(_) => match configured {
-                    Some(0) => return Err(Error::new("invalid_setting", format!("config.json sets a database timeout of 0 seconds; use a number above 0 or remove the key ({var} names the same setting)"))),
+                    Some(0) => return Err(Error::new(ErrorKind::InvalidSetting, format!("config.json sets a database timeout of 0 seconds; use a number above 0 or remove the key ({var} names the same setting)"))),
                     Some(n) => n,
                     None => return Ok(default),
                 },

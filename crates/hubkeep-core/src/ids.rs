@@ -2,7 +2,6 @@
 //! once, at the edge: region and vault are checked before anything happens.
 
 use crate::error::{Error, Result};
-use chrono::Utc;
 use rand::RngCore;
 use std::fmt;
 
@@ -81,21 +80,21 @@ pub fn database_secret_name(stack: &str) -> String {
 }
 
 pub fn job_id() -> String {
-    format!("job-{}-{}", Utc::now().format("%Y%m%dT%H%M%S"), random_hex(4))
+    format!("job-{}-{}", crate::now().format("%Y%m%dT%H%M%S"), random_hex(4))
 }
 
 pub fn backup_set_id() -> String {
-    format!("{}-{}", Utc::now().format("%Y%m%dT%H%M%SZ"), random_hex(4))
+    format!("{}-{}", crate::now().format("%Y%m%dT%H%M%SZ"), random_hex(4))
 }
 
 /// Manual snapshots default to `<stack>-<utc time>-<4 hex>`; automated ones (the
 /// nightly plan) are `auto-<stack>-<yyyy-mm-dd-hh-mm>`, like RDS's `rds:` ids.
 pub fn manual_snapshot_id(stack: &str) -> String {
-    format!("{}-{}-{}", stack.to_lowercase(), Utc::now().format("%Y%m%d%H%M%S"), random_hex(2))
+    format!("{}-{}-{}", stack.to_lowercase(), crate::now().format("%Y%m%d%H%M%S"), random_hex(2))
 }
 
 pub fn automated_snapshot_id(stack: &str) -> String {
-    format!("auto-{}-{}", stack.to_lowercase(), Utc::now().format("%Y-%m-%d-%H-%M"))
+    format!("auto-{}-{}", stack.to_lowercase(), crate::now().format("%Y-%m-%d-%H-%M"))
 }
 
 pub fn random_hex(bytes: usize) -> String {

@@ -1,5 +1,6 @@
 //! The catalog's records: what `show` and `list` print, in CLI.md's keys.
 
+use crate::states::{BackupSetStatus, JobState, RecoveryPointStatus, SnapshotStatus, SnapshotType, StackStatus};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -80,7 +81,7 @@ pub struct Stack {
     pub domain: Option<String>,
     pub profile: Profile,
     pub app_version: Option<String>,
-    pub status: String,
+    pub status: StackStatus,
     pub status_reason: Option<String>,
     pub origin: Origin,
     pub outputs: Option<Outputs>,
@@ -106,7 +107,7 @@ pub struct Job {
     pub job_id: String,
     pub kind: String,
     pub stack: Option<String>,
-    pub state: String,
+    pub state: JobState,
     pub vault: Option<String>,
     pub resource: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -131,8 +132,8 @@ pub struct DbSnapshot {
     pub vault: String,
     pub vault_snapshot_id: Option<String>,
     /// `manual` or `automated`.
-    pub snapshot_type: String,
-    pub status: String,
+    pub snapshot_type: SnapshotType,
+    pub status: SnapshotStatus,
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     pub database: String,
@@ -152,7 +153,7 @@ pub struct RecoveryPoint {
     pub vault: String,
     pub region: String,
     pub stack: String,
-    pub status: String,
+    pub status: RecoveryPointStatus,
     pub creation_date: DateTime<Utc>,
     pub completion_date: Option<DateTime<Utc>>,
     pub vault_snapshot_id: Option<String>,
@@ -197,14 +198,14 @@ pub struct BackupSet {
     /// `AVAILABLE`, or `BROKEN` once one of its parts was deleted (with
     /// `--force`): a broken set is listed, but restoring it is refused.
     #[serde(default = "set_available")]
-    pub status: String,
+    pub status: BackupSetStatus,
     /// The deleted parts of a BROKEN set (recovery point ARN, snapshot id).
     #[serde(default)]
     pub missing_parts: Vec<String>,
 }
 
-fn set_available() -> String {
-    crate::backupset::AVAILABLE.to_string()
+fn set_available() -> BackupSetStatus {
+    BackupSetStatus::Available
 }
 
 /// What a backup set carries in the vault, encrypted under the vault's keys,

@@ -3,11 +3,12 @@
 //! attaching a vault on a fresh home rebuilds the catalog from the vault.
 
 use crate::catalog::Kind;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::ids::{ArnKind, VaultObjectArn};
 use crate::records::{BackupSet, DbSnapshot, KeyBundle, Origin, Profile, RecoveryPoint, RestoreParams, Stack};
 use crate::secrets::SecretKind;
-use crate::stacks::{database_name, keymaster, outputs_for, Made, FRESH_KEYS, ONLINE, RESTORED_KEYS};
+use crate::stacks::{stack_exists, database_name, keymaster, outputs_for, Made, FRESH_KEYS, RESTORED_KEYS};
+use crate::states::{BackupSetStatus, JobState, RecoveryPointStatus, SnapshotStatus, StackStatus};
 use crate::{now, Hubkeep};
 use hubkeep_pg::ConnInfo;
 use hubkeep_vault::Vault;
@@ -100,7 +101,7 @@ impl Hubkeep {
             }
         }
         if !conflicts.is_empty() && !force {
-            return Err(Error::new("secret_conflict", format!(
+            return Err(Error::new(ErrorKind::SecretConflict, format!(
                 "this home already holds {} with a value different from the backup's key bundle; nothing was changed. Re-run with --force to replace them with the backup's values",
                 conflicts.join(", ")
             )));
@@ -132,14 +133,14 @@ impl Hubkeep {
         let p = &req.params;
         let snapshot = self.db_snapshot(&p.db_snapshot_id)?;
         if snapshot.region != region.name {
-            return Err(Error::new("wrong_region", format!(
+            return Err(Error::new(ErrorKind::WrongRegion, format!(
                 "database snapshot {} is in region {}, not {}: restores work only within one region; copy the snapshot's vault to {} (`hubkeep vault attach … --region {}`) and restore there",
                 snapshot.id, snapshot.region, region.name, region.name, region.name
             )));
         }
         let arn = VaultObjectArn::parse(&p.recovery_point_arn)?.expect_kind(ArnKind::RecoveryPoint)?;
         if arn.region != region.name {
-            return Err(Error::new("wrong_region", format!(
+            return Err(Error::new(ErrorKind::WrongRegion, format!(
                 "recovery point {} is in region {}, not {}: restores work only within one region; copy its vault to {} first",
                 p.recovery_point_arn, arn.region, region.name, region.name
             )));
@@ -151,8 +152,8 @@ impl Hubkeep {
         let snapshot = self.available_snapshot(&snapshot.id)?;
         let recovery_point = self.available_recovery_point(&p.recovery_point_arn)?;
         if let Some(job) = recovery_point.job_id.as_deref().and_then(|j| self.job(j).ok()) {
-            if job.state != crate::jobs::COMPLETED {
-                return Err(Error::new("job_not_completed", format!("the backup job {} of recovery point {} is {}, not COMPLETED", job.job_id, p.recovery_point_arn, job.state)));
+            if job.state != JobState::Completed {
+                return Err(Error::new(ErrorKind::JobNotCompleted, format!("the backup job {} of recovery point {} is {}, not COMPLETED", job.job_id, p.recovery_point_arn, job.state)));
             }
         }
         let secrets = self.home.secrets();
@@ -169,7 +170,7 @@ impl Hubkeep {
                     source_keys.insert(key.to_string(), secrets.get(&name)?.1);
                 }
                 None if profile == Profile::Hubs && key == "phoenix-key" => {
-                    return Err(Error::new("secret_not_found", format!(
+                    return Err(Error::new(ErrorKind::SecretNotFound, format!(
                         "the required parameter {name} is missing: without the source stack's phoenix-key its blobs cannot be decrypted; add it with `hubkeep stack adopt`'s --param or restore it from the backup's key bundle (`hubkeep restore NEW --backup ID`)"
                     )));
                 }
@@ -192,7 +193,7 @@ impl Hubkeep {
         let mut stack = self.claim_stack(&req.name, &checked.region, req.domain.clone(), checked.profile, Origin::Restored, req.app_version.clone())?;
         stack.restored_from = Some(req.params.clone());
         self.save_stack(&stack)?;
-        let job = self.start_job("stack-restore", Some(&stack.name), Some(&req.params.vault))?;
+        let job = self.start_job("stack-restore", Some(&stack.name), Some(&req.params.vault), None)?;
         self.job_resource(&job, &req.params.recovery_point_arn)?;
         let mut made = Made::default();
         let result = self.build_restored_stack(stack, &checked, &mut made);
@@ -254,7 +255,7 @@ impl Hubkeep {
                 // together: the restore is useless. Missing files are the
                 // source's own drift, restored faithfully: a warning.
                 if decrypt_failed(&report) {
-                    return Err(Error::new("hubs_check_failed", format!(
+                    return Err(Error::new(ErrorKind::HubsCheckFailed, format!(
                         "the Hubs check of the restored stack failed: {}; the keys do not match the data",
                         summarize_check(&report)
                     )));
@@ -268,7 +269,7 @@ impl Hubkeep {
             warnings.push("profile generic: the Hubs check was skipped".to_string());
             None
         };
-        stack.status = ONLINE.into();
+        stack.status = StackStatus::Online;
         stack.updated_at = now();
         self.save_stack(&stack)?;
         Ok(Restored { stack, daily_backup_vault: vault, hubs_check, warnings })
@@ -276,12 +277,12 @@ impl Hubkeep {
 
     /// The Hubs check over a stack's database, files and phoenix-key.
     pub fn hubs_check(&self, stack: &Stack, read_all: bool) -> Result<serde_json::Value> {
-        let o = stack.outputs.as_ref().ok_or_else(|| Error::new("stack_state", format!("stack {} has no resources", stack.name)))?;
+        let o = stack.outputs.as_ref().ok_or_else(|| Error::new(ErrorKind::StackState, format!("stack {} has no resources", stack.name)))?;
         let key = self.home.secrets().value(&keymaster(&stack.name, "phoenix-key"))?.ok_or_else(|| {
-            Error::new("secret_not_found", format!("stack {} has no /keymaster/{}/phoenix-key: the Hubs check cannot decrypt blobs", stack.name, stack.name))
+            Error::new(ErrorKind::SecretNotFound, format!("stack {} has no /keymaster/{}/phoenix-key: the Hubs check cannot decrypt blobs", stack.name, stack.name))
         })?;
         let url = conn_url(&self.admin_conn(stack)?);
-        let report = hubkeep_hubs::check_hub(&url, &o.storage_path, &key, read_all, 20).map_err(|e| Error::new("hubs_check", e.to_string()))?;
+        let report = hubkeep_hubs::check_hub(&url, &o.storage_path, &key, read_all, 20).map_err(|e| Error::new(ErrorKind::HubsCheck, e.to_string()))?;
         Ok(serde_json::to_value(report)?)
     }
 
@@ -350,7 +351,7 @@ impl Hubkeep {
                                 Ok(m) => {
                                     s.vault = name.into();
                                     s.region = region.clone();
-                                    s.status = crate::dbsnap::AVAILABLE.into();
+                                    s.status = SnapshotStatus::Available;
                                     s.vault_snapshot_id = Some(info.id.clone());
                                     s.size_bytes = info.stats.bytes;
                                     s.metadata = Some(m);
@@ -388,10 +389,10 @@ impl Hubkeep {
         let mut unverified = vec![];
         for rp in &mut points {
             if rp.vault_snapshot_id.as_deref().is_some_and(|id| unreadable.contains(id)) {
-                rp.status = crate::files::UNVERIFIED.into();
+                rp.status = RecoveryPointStatus::Unverified;
                 unverified.push(rp.recovery_point_arn.clone());
             } else {
-                rp.status = crate::files::AVAILABLE.into();
+                rp.status = RecoveryPointStatus::Available;
             }
         }
         // A set whose part is gone from the vault (deleted with --force on
@@ -405,7 +406,7 @@ impl Hubkeep {
                 missing.push(set.db_snapshot_id.clone());
             }
             if !missing.is_empty() {
-                set.status = crate::backupset::BROKEN.into();
+                set.status = BackupSetStatus::Broken;
                 set.missing_parts = missing;
             }
         }
@@ -485,11 +486,6 @@ fn is_damage(e: &hubkeep_vault::VaultError) -> bool {
     !matches!(e.code(), "store" | "io" | "wrong_key" | "internal")
 }
 
-fn stack_exists(name: &str) -> Error {
-    Error::new("stack_exists", format!(
-        "stack {name} already exists: a backup is restored only into a NEW stack, never by updating an existing one; pick a new name, or delete {name} first (`hubkeep stack delete {name} --yes`)"
-    ))
-}
 
 fn decrypt_failed(report: &serde_json::Value) -> bool {
     report.get("categories").and_then(|c| c.as_array()).is_some_and(|cats| {

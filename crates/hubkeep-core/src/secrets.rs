@@ -6,7 +6,7 @@
 //! deleted secret is only scheduled for deletion, with a recovery window.
 
 use crate::catalog::Catalog;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use chrono::{DateTime, Duration, Utc};
@@ -60,7 +60,7 @@ impl<'a> SecretStore<'a> {
     fn open_sealed(&self, name: &str, sealed: &[u8]) -> Result<String> {
         let bad = || {
             Error::new(
-                "secret_store",
+                ErrorKind::SecretStore,
                 format!("the value of secret {name} cannot be decrypted: the home's secret-store key (keys/secret-store.key) does not match the catalog"),
             )
         };
@@ -77,7 +77,7 @@ impl<'a> SecretStore<'a> {
     /// Store a value; an existing secret of that name keeps its ARN.
     pub fn put(&self, name: &str, kind: SecretKind, arn: Option<String>, stack: Option<&str>, value: &str) -> Result<SecretMeta> {
         self.purge_expired()?;
-        let now = Utc::now();
+        let now = crate::now();
         let meta = match self.meta(name)? {
             Some(mut m) => {
                 m.updated_at = now;
@@ -119,10 +119,10 @@ impl<'a> SecretStore<'a> {
     pub fn get(&self, name_or_arn: &str) -> Result<(SecretMeta, String)> {
         let meta = self
             .find(name_or_arn)?
-            .ok_or_else(|| Error::new("secret_not_found", format!("secret {name_or_arn} does not exist in the secret store")))?;
+            .ok_or_else(|| Error::new(ErrorKind::SecretNotFound, format!("secret {name_or_arn} does not exist in the secret store")))?;
         if let Some(when) = meta.deletion_date {
             return Err(Error::new(
-                "secret_scheduled_for_deletion",
+                ErrorKind::SecretScheduledForDeletion,
                 format!(
                     "secret {} is scheduled for deletion on {}; run `hubkeep secret restore '{}'` to recover it",
                     meta.name,
@@ -156,9 +156,9 @@ impl<'a> SecretStore<'a> {
     pub fn schedule_delete(&self, name_or_arn: &str, days: i64) -> Result<SecretMeta> {
         let mut meta = self
             .find(name_or_arn)?
-            .ok_or_else(|| Error::new("secret_not_found", format!("secret {name_or_arn} does not exist in the secret store")))?;
+            .ok_or_else(|| Error::new(ErrorKind::SecretNotFound, format!("secret {name_or_arn} does not exist in the secret store")))?;
         let (_, sealed) = self.catalog.secret_row(&meta.name)?.ok_or_else(|| Error::not_found(&meta.name))?;
-        meta.deletion_date = Some(Utc::now() + Duration::days(days));
+        meta.deletion_date = Some(crate::now() + Duration::days(days));
         self.catalog.put_secret_row(&meta.name, &serde_json::to_string(&meta)?, &sealed)?;
         Ok(meta)
     }
@@ -166,7 +166,7 @@ impl<'a> SecretStore<'a> {
     pub fn cancel_delete(&self, name_or_arn: &str) -> Result<SecretMeta> {
         let mut meta = self
             .find(name_or_arn)?
-            .ok_or_else(|| Error::new("secret_not_found", format!("secret {name_or_arn} does not exist (its recovery window may have passed)")))?;
+            .ok_or_else(|| Error::new(ErrorKind::SecretNotFound, format!("secret {name_or_arn} does not exist (its recovery window may have passed)")))?;
         let (_, sealed) = self.catalog.secret_row(&meta.name)?.ok_or_else(|| Error::not_found(&meta.name))?;
         meta.deletion_date = None;
         self.catalog.put_secret_row(&meta.name, &serde_json::to_string(&meta)?, &sealed)?;
@@ -190,7 +190,7 @@ impl<'a> SecretStore<'a> {
     }
 
     fn purge_expired(&self) -> Result<()> {
-        let now = Utc::now();
+        let now = crate::now();
         for m in self.list()? {
             if m.deletion_date.is_some_and(|d| d <= now) {
                 self.catalog.delete_secret_row(&m.name)?;
