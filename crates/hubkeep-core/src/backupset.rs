@@ -6,7 +6,7 @@
 use crate::catalog::Kind;
 use crate::dbsnap::SnapshotRequest;
 use crate::error::{Error, ErrorKind, Result};
-use crate::ids::{ArnKind, VaultObjectArn};
+use crate::ids::{ArnKind, BackupSetId, VaultObjectArn};
 use crate::states::{BackupSetStatus, JobState, StackStatus};
 use crate::records::{BackupSet, Drift, KeyBundle, Profile, Stack};
 use crate::{now, Hubkeep};
@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 pub(crate) const KIND: &str = "backup-set";
 
 
+/// What `backup` asks for.
 pub struct BackupRequest<'a> {
     /// The stack to back up.
     pub stack: &'a str,
@@ -55,6 +56,7 @@ impl Drop for OnlineGuard<'_> {
 }
 
 impl Hubkeep {
+    /// The backup set `id`; an id of a vault this home does not know says to attach it.
     pub fn backup_set(&self, id: &str) -> Result<BackupSet> {
         let parsed = VaultObjectArn::parse(id)?.expect_kind(ArnKind::BackupSet)?;
         if self.home.region(&parsed.region).is_err() || self.vault_record(&parsed.vault).is_err() {
@@ -68,6 +70,7 @@ impl Hubkeep {
         })
     }
 
+    /// Every backup set, oldest first.
     pub fn backup_sets(&self) -> Result<Vec<BackupSet>> {
         self.home.catalog.list(Kind::BackupSet)
     }
@@ -117,7 +120,7 @@ impl Hubkeep {
         }
         let consistent = req.offline || was_offline;
         let mut set = BackupSet {
-            backup_id: VaultObjectArn::new(&stack.region, &vault, ArnKind::BackupSet, &crate::ids::backup_set_id()).to_string(),
+            backup_id: BackupSetId::new(&stack.region, &vault, &crate::ids::backup_set_id()),
             stack_name: stack.name.clone(),
             db_snapshot_id: snap.id.clone(),
             db_secret_arn: outputs.database_secret_arn.clone(),
@@ -208,7 +211,7 @@ impl Hubkeep {
             return Ok(None);
         }
         let Some(o) = &stack.outputs else { return Ok(None) };
-        let url = crate::restore::conn_url(&self.admin_conn(stack)?);
+        let url = crate::provider::conn_url(&self.admin_conn(stack)?);
         match hubkeep_hubs::drift(&url, &o.storage_path) {
             Ok(d) => {
                 let examples = d.rows_without_blob.iter().chain(d.blobs_without_row.iter()).take(5).cloned().collect();
@@ -271,7 +274,7 @@ impl Hubkeep {
         let mut out = vec![];
         for set in self.backup_sets()? {
             if secret.arn.as_deref() == Some(set.db_secret_arn.as_str()) || secret.name.starts_with(&format!("/keymaster/{}/", set.stack_name)) {
-                out.push(set.backup_id);
+                out.push(set.backup_id.into());
             }
         }
         for s in self.db_snapshots(None)? {

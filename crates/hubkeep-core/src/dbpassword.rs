@@ -19,9 +19,13 @@ use std::path::{Path, PathBuf};
 /// Where the password of a connection came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PasswordSource {
+    /// The URL itself (warned about: argv is visible to other users).
     Url,
+    /// A password file given on the command line.
     File(PathBuf),
+    /// `PGPASSWORD`.
     Environment,
+    /// A libpq passfile.
     Passfile(PathBuf),
 }
 
@@ -69,6 +73,7 @@ impl crate::Hubkeep {
     }
 }
 
+/// The warning for a password given inside a URL, naming the option it came from.
 pub fn password_in_url_warning(option: &str) -> String {
     format!(
         "warning: the password in {option} is visible to every user of this machine in the process list while hubkeep runs; give the URL without it and the password with --database-password-file FILE, PGPASSWORD or a passfile (~/.pgpass)"

@@ -5,7 +5,7 @@
 use crate::catalog::Kind;
 use crate::cancel::CancelToken;
 use crate::error::{Error, ErrorKind, Result};
-use crate::jobs::{Bytes, JobHandle};
+use crate::jobs::Bytes;
 use crate::states::{SnapshotStatus, SnapshotType};
 use crate::records::{DbSnapshot, Stack};
 use crate::{now, Hubkeep};
@@ -41,7 +41,9 @@ impl SnapshotSink for VaultSink<'_> {
 }
 
 pub(crate) struct VaultSource {
+    /// The vault holding the snapshot.
     pub vault: Vault,
+    /// The vault snapshot's id.
     pub snapshot: String,
     /// Checked before each stream is opened (none for a read-only check).
     pub cancel: Option<CancelToken>,
@@ -71,12 +73,14 @@ pub struct SnapshotRequest<'a> {
 }
 
 impl Hubkeep {
+    /// The database snapshot `id`.
     pub fn db_snapshot(&self, id: &str) -> Result<DbSnapshot> {
         self.home.catalog.get(Kind::DbSnapshot, id)?.ok_or_else(|| {
             Error::new(ErrorKind::DbSnapshotNotFound, format!("database snapshot {id} does not exist; `hubkeep db-snapshot list` shows them"))
         })
     }
 
+    /// The database snapshots, of one stack or all, oldest first.
     pub fn db_snapshots(&self, stack: Option<&str>) -> Result<Vec<DbSnapshot>> {
         let all: Vec<DbSnapshot> = self.home.catalog.list(Kind::DbSnapshot)?;
         Ok(all.into_iter().filter(|s| stack.is_none_or(|st| s.stack == st)).collect())
@@ -130,7 +134,7 @@ impl Hubkeep {
             s.job_id = Some(job.id.clone());
             Ok(())
         })?;
-        let result = self.write_db_snapshot(&stack, &record, &job).map_err(|e| self.cancelled_or(e, "the database snapshot"));
+        let result = self.write_db_snapshot(&stack, &record).map_err(|e| self.cancelled_or(e, "the database snapshot"));
         let (bytes, outcome) = match result {
             Ok((bytes, vault_id, meta)) => (bytes, Ok((vault_id, meta))),
             Err(e) => (Bytes::default(), Err(e)),
@@ -159,7 +163,7 @@ impl Hubkeep {
         }
     }
 
-    fn write_db_snapshot(&self, stack: &Stack, record: &DbSnapshot, _job: &JobHandle) -> Result<(Bytes, String, SnapshotMeta)> {
+    fn write_db_snapshot(&self, stack: &Stack, record: &DbSnapshot) -> Result<(Bytes, String, SnapshotMeta)> {
         let vault = self.open_vault(&record.vault)?;
         let admin = self.admin_conn(stack)?;
         let meta = serde_json::to_value(record)?;

@@ -3,7 +3,7 @@
 
 use crate::catalog::Kind;
 use crate::error::{Error, ErrorKind, Result};
-use crate::ids::{ArnKind, VaultObjectArn};
+use crate::ids::{ArnKind, RecoveryPointArn, VaultObjectArn};
 use crate::jobs::Bytes;
 use crate::states::{JobState, RecoveryPointStatus};
 use crate::records::{RecoveryPoint, Stack};
@@ -18,21 +18,32 @@ pub(crate) const KIND: &str = "files";
 /// What `backup-job start` prints.
 #[derive(Debug, serde::Serialize)]
 pub struct BackupJobResult {
+    /// The job.
     pub job_id: String,
+    /// Its state at the end.
     pub state: JobState,
-    pub recovery_point_arn: String,
+    /// The recovery point made.
+    pub recovery_point_arn: RecoveryPointArn,
+    /// The vault it went into.
     pub vault: String,
+    /// The stack backed up.
     pub stack: String,
+    /// Bytes read from the file store.
     pub bytes_read: u64,
+    /// Bytes not already in the vault.
     pub bytes_new: u64,
+    /// Bytes written to the vault's store.
     pub bytes_stored: u64,
+    /// Files backed up.
     pub files: u64,
+    /// Files unchanged since the previous point (not read again).
     pub files_unchanged: u64,
     /// Sockets, FIFOs and devices in the store: skipped, as a vault holds none.
     pub special_files: Vec<hubkeep_vault::SpecialFile>,
 }
 
 impl Hubkeep {
+    /// The recovery point `arn`.
     pub fn recovery_point(&self, arn: &str) -> Result<RecoveryPoint> {
         let parsed = VaultObjectArn::parse(arn)?.expect_kind(ArnKind::RecoveryPoint)?;
         self.check_arn_home(&parsed)?;
@@ -57,6 +68,7 @@ impl Hubkeep {
         Ok(())
     }
 
+    /// The recovery points, of one vault or all, oldest first.
     pub fn recovery_points(&self, vault: Option<&str>) -> Result<Vec<RecoveryPoint>> {
         if let Some(v) = vault {
             self.vault_record(v)?;
@@ -72,7 +84,7 @@ impl Hubkeep {
         let vault_name = vault_name.unwrap_or(&outputs.daily_backup_vault).to_string();
         self.vault_in_region(&vault_name, &stack.region)?;
         let vault = self.open_vault(&vault_name)?;
-        let arn = VaultObjectArn::new(&stack.region, &vault_name, ArnKind::RecoveryPoint, &crate::ids::backup_set_id()).to_string();
+        let arn = RecoveryPointArn::new(&stack.region, &vault_name, &crate::ids::backup_set_id());
         let parent = self
             .recovery_points(Some(&vault_name))?
             .into_iter()

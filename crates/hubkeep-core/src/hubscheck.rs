@@ -21,6 +21,7 @@ struct Row {
 }
 
 impl Hubkeep {
+    /// The Hubs check of a backup set, read from its vault without restoring it.
     pub fn hubs_check_backup(&self, set: &BackupSet, read_all: bool) -> Result<serde_json::Value> {
         let bundle = self.backup_key_bundle(set)?;
         let Some(phoenix) = bundle.keymaster.get("phoenix-key") else {

@@ -119,10 +119,12 @@ impl Hubkeep {
         })
     }
 
+    /// The job `id`.
     pub fn job(&self, id: &str) -> Result<Job> {
         self.home.catalog.get(Kind::Job, id)?.ok_or_else(|| Error::new(ErrorKind::JobNotFound, format!("job {id} does not exist; `hubkeep job list` shows the jobs")))
     }
 
+    /// The jobs, filtered by state (any case) and stack, oldest first.
     pub fn jobs(&self, state: Option<&str>, stack: Option<&str>) -> Result<Vec<Job>> {
         let all: Vec<Job> = self.home.catalog.list(Kind::Job)?;
         Ok(all

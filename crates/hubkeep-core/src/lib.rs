@@ -12,14 +12,25 @@
 //! for stack in hk.stacks().unwrap() { println!("{} {}", stack.name, stack.status); }
 //! ```
 
+#![deny(missing_docs)]
+
+/// Cancelling long work.
 pub mod cancel;
+/// The catalog database.
 pub mod catalog;
+/// Database passwords: where they come from, and never shown.
 pub mod dbpassword;
+/// The service layer's error.
 pub mod error;
+/// The home directory.
 pub mod home;
+/// Identifiers and name rules.
 pub mod ids;
+/// The catalog's records.
 pub mod records;
+/// Secrets and parameters.
 pub mod secrets;
+/// Record states.
 pub mod states;
 
 mod backupset;
@@ -30,6 +41,7 @@ mod hubscheck;
 mod jobs;
 mod lock;
 mod offline;
+/// One call per command.
 pub mod ops;
 mod provider;
 mod restore;
@@ -44,7 +56,7 @@ pub use lock::StackLock;
 pub use backupset::BackupRequest;
 pub use dbsnap::SnapshotRequest;
 pub use demo::DemoReport;
-pub use restore::{RestoreRequest, Restored};
+pub use restore::{RestorePlan, RestoreRequest, RestoreSource, Restored};
 pub use stacks::{AdoptRequest, CreateRequest, StackCreated};
 pub use files::BackupJobResult;
 pub use vaults::CreatedVault;

@@ -8,11 +8,8 @@ use crate::catalog::Kind;
 use crate::error::{Error, ErrorKind, Result};
 use crate::records::{OfflineState, Stack};
 use crate::states::StackStatus;
+use crate::provider::quote_ident;
 use crate::{now, process_alive, Hubkeep};
-
-fn quote_ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
 
 fn db_error(doing: &str) -> impl Fn(postgres::Error) -> Error + '_ {
     move |e| Error::new(ErrorKind::Database, format!("{doing}: {}", crate::provider::pg_message(&e)))

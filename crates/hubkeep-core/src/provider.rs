@@ -1,7 +1,8 @@
 //! Database providers: where a stack's database lives and how hubkeep
 //! reaches it with its own (superuser) sessions. The embedded provider runs
 //! one PostgreSQL cluster per stack under the home; the server provider uses
-//! an existing server, one database per stack.
+//! an existing server, one database per stack. With `offline.rs`, the only
+//! place of core that speaks SQL or builds database URLs.
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::home::{Provider, Region};
@@ -24,7 +25,9 @@ fn region_password_param(region: &str) -> String {
 
 /// A freshly provisioned database.
 pub(crate) struct Provisioned {
+    /// hubkeep's own (superuser) connection.
     pub admin: ConnInfo,
+    /// The app's connection.
     pub app: ConnInfo,
 }
 
@@ -69,6 +72,7 @@ impl Hubkeep {
         Ok(c)
     }
 
+    /// Keep a server region's admin password in the secret store.
     pub fn store_region_password(&self, region: &str, password: &str) -> Result<()> {
         self.home.secrets().put(&region_password_param(region), SecretKind::Param, None, None, password)?;
         Ok(())
@@ -109,7 +113,7 @@ impl Hubkeep {
                 let admin = cluster.superuser(&su, "postgres");
                 if app_is_superuser {
                     let mut c = admin.connect()?;
-                    c.batch_execute(&format!("CREATE DATABASE \"{}\"", dbname.replace('"', "\"\"")))
+                    c.batch_execute(&format!("CREATE DATABASE {}", quote_ident(dbname)))
                         .map_err(|e| Error::new(ErrorKind::Database, format!("creating database {dbname}: {}", pg_message(&e))))?;
                 } else {
                     hubkeep_pg::create_role_and_database(&admin, dbname, owner, owner_password)?;
@@ -163,11 +167,10 @@ impl Hubkeep {
             Provider::Server { .. } => {
                 let admin = self.region_admin(region)?;
                 let mut c = admin.connect()?;
-                let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
                 // Separate statements: DROP DATABASE cannot run in a transaction block.
-                c.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", q(dbname)))
+                c.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(dbname)))
                     .map_err(|e| Error::new(ErrorKind::Database, format!("dropping database {dbname}: {}", pg_message(&e))))?;
-                c.batch_execute(&format!("DROP ROLE IF EXISTS {}", q(owner)))
+                c.batch_execute(&format!("DROP ROLE IF EXISTS {}", quote_ident(owner)))
                     .map_err(|e| Error::new(ErrorKind::Database, format!("dropping role {owner}: {}", pg_message(&e))))?;
                 Ok(())
             }
@@ -211,4 +214,43 @@ pub(crate) fn pg_message(e: &postgres::Error) -> String {
         Some(d) => format!("{} ({})", d.message(), d.code().code()),
         None => e.to_string(),
     }
+}
+
+/// A libpq URL with the password, for the Hubs profile's own connection.
+pub(crate) fn conn_url(c: &ConnInfo) -> String {
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+            .collect::<String>()
+    };
+    match &c.password {
+        Some(p) => format!("postgresql://{}:{}@{}:{}/{}", enc(&c.user), enc(p), c.host, c.port, enc(&c.dbname)),
+        None => format!("postgresql://{}@{}:{}/{}", enc(&c.user), c.host, c.port, enc(&c.dbname)),
+    }
+}
+
+/// Every user table's rows, in a stable order, hashed: equal databases give
+/// equal maps.
+pub(crate) fn database_fingerprint(url: &str) -> Result<std::collections::BTreeMap<String, String>> {
+    let db = |e: postgres::Error| Error::new(ErrorKind::Database, pg_message(&e));
+    let mut c = postgres::Client::connect(url, postgres::NoTls).map_err(db)?;
+    let tables = c
+        .query(
+            "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+            &[],
+        )
+        .map_err(db)?;
+    let mut out = std::collections::BTreeMap::new();
+    for row in tables {
+        let t: String = row.get(0);
+        let q = format!("SELECT count(*)::text || ':' || coalesce(md5(string_agg(x::text, E'\\n' ORDER BY x::text)), '') FROM {t} x");
+        out.insert(t, c.query_one(&q, &[]).map_err(db)?.get::<_, String>(0));
+    }
+    Ok(out)
+}
+
+/// An SQL identifier, quoted (the one quoting function of core's SQL).
+pub(crate) fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
 }

@@ -13,34 +13,43 @@ use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
-pub const DEFAULT_RECOVERY_DAYS: i64 = 7;
-
+/// A database secret (with an ARN) or a parameter.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum SecretKind {
+    /// A database secret.
     Secret,
+    /// A parameter.
     Param,
 }
 
 /// What anyone may see about a secret: never its value.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SecretMeta {
+    /// Its name.
     pub name: String,
+    /// Its ARN (database secrets only).
     pub arn: Option<String>,
+    /// Secret or parameter.
     pub kind: SecretKind,
+    /// The stack it belongs to.
     pub stack: Option<String>,
+    /// When it was made.
     pub created_at: DateTime<Utc>,
+    /// When its value last changed.
     pub updated_at: DateTime<Utc>,
     /// Set while a deletion is scheduled: the secret is gone after this time.
     pub deletion_date: Option<DateTime<Utc>>,
 }
 
+/// The secret store of a home.
 pub struct SecretStore<'a> {
     catalog: &'a Catalog,
     cipher: XChaCha20Poly1305,
 }
 
 impl<'a> SecretStore<'a> {
+    /// The store over `catalog`, sealed with `key`.
     pub fn new(catalog: &'a Catalog, key: &[u8; 32]) -> SecretStore<'a> {
         SecretStore { catalog, cipher: XChaCha20Poly1305::new(key.into()) }
     }
@@ -98,6 +107,7 @@ impl<'a> SecretStore<'a> {
         Ok(meta)
     }
 
+    /// The metadata of `name`, if it exists.
     pub fn meta(&self, name: &str) -> Result<Option<SecretMeta>> {
         match self.catalog.secret_row(name)? {
             Some((doc, _)) => Ok(Some(serde_json::from_str(&doc)?)),
@@ -144,10 +154,12 @@ impl<'a> SecretStore<'a> {
         }
     }
 
+    /// Every secret and parameter, oldest first.
     pub fn list(&self) -> Result<Vec<SecretMeta>> {
         self.catalog.secret_docs()?.iter().map(|d| serde_json::from_str(d).map_err(Error::from)).collect()
     }
 
+    /// Those whose name starts with `prefix`.
     pub fn list_prefix(&self, prefix: &str) -> Result<Vec<SecretMeta>> {
         Ok(self.list()?.into_iter().filter(|m| m.name.starts_with(prefix)).collect())
     }
@@ -163,6 +175,7 @@ impl<'a> SecretStore<'a> {
         Ok(meta)
     }
 
+    /// Undo a scheduled deletion.
     pub fn cancel_delete(&self, name_or_arn: &str) -> Result<SecretMeta> {
         let mut meta = self
             .find(name_or_arn)?

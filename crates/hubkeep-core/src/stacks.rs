@@ -21,26 +21,43 @@ use std::sync::Mutex;
 /// are copied on restore (they decrypt blobs and sign PostgREST tokens);
 /// the others are generated fresh.
 pub const RESTORED_KEYS: [&str; 2] = ["phoenix-key", "postgrest-db-secret"];
+/// The keys generated fresh for every new stack.
 pub const FRESH_KEYS: [&str; 3] = ["guardian-key", "cookie-secret", "perms-key"];
 
+/// Reticulum's database name, used in an embedded cluster of a Hubs stack.
 pub const HUBS_DATABASE: &str = "polycosm_production";
+/// The app's role in an embedded cluster.
 pub const OWNER_ROLE: &str = "reticulum";
 
+/// A fresh stack.
 pub struct CreateRequest {
+    /// Its name.
     pub name: String,
+    /// Its domain.
     pub domain: Option<String>,
+    /// Its region; the default when `None`.
     pub region: Option<String>,
+    /// Its app version.
     pub app_version: Option<String>,
+    /// Its profile.
     pub profile: Profile,
 }
 
+/// An existing deployment to register.
 pub struct AdoptRequest {
+    /// The stack's name.
     pub name: String,
+    /// The database URL, with its password.
     pub database_url: String,
+    /// The file store.
     pub storage: PathBuf,
+    /// Its region; the default when `None`.
     pub region: Option<String>,
+    /// Its domain.
     pub domain: Option<String>,
+    /// Its profile.
     pub profile: Profile,
+    /// Keymaster parameters, by short name.
     pub params: BTreeMap<String, String>,
 }
 
@@ -48,9 +65,12 @@ pub struct AdoptRequest {
 /// recovery key of its new daily vault.
 #[derive(Debug, serde::Serialize)]
 pub struct StackCreated {
+    /// The stack.
     #[serde(flatten)]
     pub stack: Stack,
+    /// Its daily vault (with the recovery key, once).
     pub daily_backup_vault: CreatedVault,
+    /// What the operator should know.
     pub warnings: Vec<String>,
 }
 
@@ -93,12 +113,14 @@ pub(crate) fn daily_vault_name(stack: &str) -> String {
 }
 
 impl Hubkeep {
+    /// The stack `name`.
     pub fn stack(&self, name: &str) -> Result<Stack> {
         self.home.catalog.get(Kind::Stack, name)?.ok_or_else(|| {
             Error::new(ErrorKind::StackNotFound, format!("stack {name} does not exist; `hubkeep stack list` shows the stacks"))
         })
     }
 
+    /// Every stack, oldest first.
     pub fn stacks(&self) -> Result<Vec<Stack>> {
         self.home.catalog.list(Kind::Stack)
     }
@@ -191,6 +213,17 @@ impl Hubkeep {
             return Err(stack_exists(name));
         }
         Ok(stack)
+    }
+
+    /// A valid name no stack has: the one place that decides "stack exists"
+    /// before a creation starts (`claim_stack` decides it again, atomically,
+    /// with the same refusal).
+    pub(crate) fn ensure_new_stack(&self, name: &str) -> Result<()> {
+        crate::ids::check_stack_name(name)?;
+        if self.home.catalog.get::<Stack>(Kind::Stack, name)?.is_some() {
+            return Err(stack_exists(name));
+        }
+        Ok(())
     }
 
     pub(crate) fn region_or_default(&self, region: Option<&str>) -> Result<Region> {
@@ -391,6 +424,12 @@ impl Hubkeep {
         for p in &made.params {
             secrets.remove_now(p)?;
         }
+        for (written, previous) in made.secret_rows.iter().rev() {
+            secrets.remove_now(written)?;
+            if let Some((name, doc, sealed)) = previous {
+                self.home.catalog.put_secret_row(name, doc, sealed)?;
+            }
+        }
         if let Some(v) = &made.vault {
             // The vault was made by this creation and holds nothing else:
             // its objects go, on a local disk or in a bucket alike.
@@ -473,11 +512,19 @@ impl Hubkeep {
 /// What a creation made so far, to undo on failure.
 #[derive(Default)]
 pub(crate) struct Made {
+    /// A database and its owner role.
     pub database: Option<(String, String)>,
+    /// A file store.
     pub storage: Option<PathBuf>,
+    /// The database secret.
     pub secret: Option<String>,
+    /// Keymaster parameters.
     pub params: Vec<String>,
+    /// The daily vault.
     pub vault: Option<String>,
+    /// Secret-store rows a restore wrote from a key bundle: the name
+    /// written, and the row (name, metadata, sealed value) it replaced.
+    pub secret_rows: Vec<(String, Option<(String, String, Vec<u8>)>)>,
 }
 
 /// The app's database role: `reticulum` in a cluster of its own; on a

@@ -13,8 +13,11 @@ use std::sync::Arc;
 /// What `vault create` prints once.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CreatedVault {
+    /// Its name.
     pub name: String,
+    /// Its region.
     pub region: String,
+    /// Its location URL.
     pub location: String,
     /// Printed once, when the vault is created; `None` when an existing
     /// vault was reused (its key was printed then; `vault recovery-kit`).
@@ -34,6 +37,7 @@ pub(crate) fn open_store(location: &str) -> Result<Arc<dyn hubkeep_store::Object
 }
 
 impl Hubkeep {
+    /// Create a vault in a region (the default when `None`), its keys in the secret store.
     pub fn create_vault(&self, name: &str, region: Option<&str>, stack: Option<&str>) -> Result<CreatedVault> {
         crate::ids::check_vault_name(name)?;
         let region = self.home.region(region.unwrap_or(&self.home.default_region()))?;
@@ -58,12 +62,14 @@ impl Hubkeep {
         Ok(CreatedVault { name: name.to_string(), region: region.name, location, recovery_key: Some(created.recovery_key) })
     }
 
+    /// The vault `name` as this home knows it.
     pub fn vault_record(&self, name: &str) -> Result<VaultRecord> {
         self.home.catalog.get(Kind::Vault, name)?.ok_or_else(|| {
             Error::new(ErrorKind::VaultNotFound, format!("vault {name} does not exist in this home; `hubkeep vault list` shows the vaults, `hubkeep vault attach` opens one from another install"))
         })
     }
 
+    /// Every vault, oldest first.
     pub fn vaults(&self) -> Result<Vec<VaultRecord>> {
         self.home.catalog.list(Kind::Vault)
     }

@@ -4,11 +4,19 @@
 //! owns the rules of its commands that span several steps, so a second
 //! front door calls them instead of copying them.
 
+/// `--no-wait`.
 pub mod jobs;
+/// Deleting recovery points.
 pub mod recovery_points;
+/// The home and its regions.
 pub mod regions;
+/// Secrets and parameters.
 pub mod secrets;
+/// Database snapshot restore and delete.
 pub mod snapshots;
+/// Stack commands.
 pub mod stacks;
+/// Vault commands.
 pub mod vaults;
+/// Verification.
 pub mod verify;

@@ -15,7 +15,7 @@ pub const GC_GRACE_AFTER_DELETE: Duration = Duration::from_secs(3600);
 #[derive(Debug, Serialize)]
 pub struct RecoveryPointDeleted {
     /// The deleted point.
-    pub recovery_point_arn: String,
+    pub recovery_point_arn: crate::ids::RecoveryPointArn,
     /// Always `DELETED`.
     pub status: &'static str,
     /// The collection that followed, or why it was skipped.

@@ -63,7 +63,7 @@ impl RestoreArgs {
             db_snapshot_id: self.db_snapshot.clone().unwrap_or_default(),
             db_secret_arn: self.db_secret_arn.clone().unwrap_or_default(),
             vault: self.vault.clone().unwrap_or_default(),
-            recovery_point_arn: self.recovery_point.clone().unwrap_or_default(),
+            recovery_point_arn: crate::ids::RecoveryPointArn::parse(self.recovery_point.as_deref().unwrap_or_default())?,
         }))
     }
 }

@@ -79,7 +79,7 @@ impl Hubkeep {
             .backup_sets()?
             .into_iter()
             .filter(|b| b.vault == name)
-            .map(|b| b.backup_id)
+            .map(|b| b.backup_id.into())
             .collect();
         Ok(VaultDetails {
             record,
