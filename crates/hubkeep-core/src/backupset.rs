@@ -12,8 +12,6 @@ use crate::records::{BackupSet, Drift, KeyBundle, Profile, Stack};
 use crate::{now, Hubkeep};
 use std::collections::BTreeMap;
 
-/// The vault snapshot kind of a backup set (no files; meta only).
-pub(crate) const KIND: &str = "backup-set";
 
 
 /// What `backup` asks for.
@@ -184,12 +182,8 @@ impl Hubkeep {
     /// The backup set goes into the vault (with the key bundle, encrypted
     /// there) and into the catalog (fingerprints only).
     fn store_backup_set(&self, stack: &Stack, set: &mut BackupSet) -> Result<()> {
-        let meta = serde_json::json!({
-            "backup_set": set,
-            "key_bundle": self.key_bundle(stack)?,
-            "stack": stack,
-        });
-        let writer = self.open_vault(&set.vault)?.writer(KIND, meta)?;
+        let meta = set.to_vault_meta(&self.key_bundle(stack)?, stack)?;
+        let writer = self.open_vault(&set.vault)?.writer(BackupSet::VAULT_KIND, meta)?;
         set.vault_snapshot_id = Some(writer.commit()?.id);
         self.home.catalog.put(Kind::BackupSet, &set.backup_id, set)
     }
@@ -202,7 +196,7 @@ impl Hubkeep {
             "not_found" => missing(),
             _ => Error::from(e),
         })?;
-        Ok(serde_json::from_value(info.meta.get("key_bundle").cloned().ok_or_else(missing)?)?)
+        Ok(BackupSet::key_bundle_from_vault(&info.meta).ok_or_else(missing)??)
     }
 
     /// Hubs drift: owned_files rows without a blob and blobs without a row.

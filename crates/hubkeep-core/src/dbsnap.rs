@@ -15,12 +15,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Read};
 
 
-/// The vault snapshot kind of a database snapshot.
-pub(crate) const KIND: &str = "db-snapshot";
 
-/// The stream in which hubkeep-pg writes the snapshot's metadata (JSON):
-/// what `vault attach` reads to rebuild the catalog record.
-pub(crate) const META_STREAM: &str = "meta.json";
 
 struct VaultSink<'a> {
     writer: &'a mut SnapshotWriter,
@@ -166,8 +161,8 @@ impl Hubkeep {
     fn write_db_snapshot(&self, stack: &Stack, record: &DbSnapshot) -> Result<(Bytes, String, SnapshotMeta)> {
         let vault = self.open_vault(&record.vault)?;
         let admin = self.admin_conn(stack)?;
-        let meta = serde_json::to_value(record)?;
-        let mut writer = vault.writer(KIND, meta)?;
+        let meta = record.to_vault_meta()?;
+        let mut writer = vault.writer(DbSnapshot::VAULT_KIND, meta)?;
         let mut sink = VaultSink { writer: &mut writer, bytes: Bytes::default(), cancel: &self.cancel };
         let opts = hubkeep_pg::SnapshotOptions {
             role_passwords: self.known_role_passwords(stack),

@@ -12,8 +12,6 @@ use hubkeep_vault::{BackupOptions, RestoreOptions};
 use std::path::Path;
 
 
-/// The vault snapshot kind of a file-store recovery point.
-pub(crate) const KIND: &str = "files";
 
 /// What `backup-job start` prints.
 #[derive(Debug, serde::Serialize)]
@@ -113,8 +111,8 @@ impl Hubkeep {
         self.job_resource(&job, &arn)?;
         let opts = BackupOptions {
             parent,
-            kind: KIND.into(),
-            meta: serde_json::to_value(&rp)?,
+            kind: RecoveryPoint::VAULT_KIND.into(),
+            meta: rp.to_vault_meta()?,
             progress: self.progress.clone(),
         };
         // The vault engine has no safe point inside a backup: a cancelled

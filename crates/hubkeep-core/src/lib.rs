@@ -46,6 +46,7 @@ pub mod ops;
 mod provider;
 mod restore;
 mod stacks;
+mod vault_meta;
 mod vaults;
 
 pub use cancel::CancelToken;

@@ -7,7 +7,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::records::{BackupSet, DbSnapshot, KeyBundle, Origin, Profile, RecoveryPoint, RestoreParams, Stack};
 use crate::secrets::SecretKind;
 use crate::stacks::{database_name, keymaster, outputs_for, Made, FRESH_KEYS, RESTORED_KEYS};
-use crate::states::{BackupSetStatus, JobState, RecoveryPointStatus, SnapshotStatus, StackStatus};
+use crate::states::{BackupSetStatus, JobState, RecoveryPointStatus, StackStatus};
 use crate::{now, Hubkeep};
 use hubkeep_vault::Vault;
 use std::collections::BTreeMap;
@@ -423,54 +423,30 @@ impl Hubkeep {
         for info in snapshots {
             let skip = |what: &str, e: &dyn std::fmt::Display| Skipped::new(&info.id, Some(&info.kind), format!("its meta is not a hubkeep {what} ({e})"));
             match info.kind.as_str() {
-                crate::files::KIND => match serde_json::from_value::<RecoveryPoint>(info.meta.clone()) {
-                    Ok(mut rp) => {
-                        rp.recovery_point_arn = rp.recovery_point_arn.moved_to(&region, name);
-                        rp.vault = name.into();
-                        rp.region = region.clone();
-                        rp.completion_date = Some(info.created);
-                        rp.vault_snapshot_id = Some(info.id.clone());
-                        rp.files = info.stats.files;
-                        rp.bytes = info.stats.bytes;
-                        points.push(rp);
-                    }
+                RecoveryPoint::VAULT_KIND => match RecoveryPoint::from_vault(&info, &region, name) {
+                    Ok(rp) => points.push(rp),
                     Err(e) => skipped.push(skip("recovery point", &e)),
                 },
-                crate::dbsnap::KIND => match serde_json::from_value::<DbSnapshot>(info.meta.clone()) {
-                    Ok(mut s) => {
-                        let mut meta = Vec::new();
-                        let read = match probe.open_stream(&info.id, crate::dbsnap::META_STREAM) {
-                            Ok(mut r) => std::io::Read::read_to_end(&mut r, &mut meta).map_err(|e| e.to_string()),
-                            Err(e) if is_damage(&e) => Err(e.to_string()),
-                            Err(e) => return Err(failed(e, format!("reading snapshot {}", info.id))),
-                        };
-                        match read {
-                            Ok(_) => match serde_json::from_slice::<serde_json::Value>(&meta) {
-                                Ok(m) => {
-                                    s.vault = name.into();
-                                    s.region = region.clone();
-                                    s.status = SnapshotStatus::Available;
-                                    s.vault_snapshot_id = Some(info.id.clone());
-                                    s.size_bytes = info.stats.bytes;
-                                    s.metadata = Some(m);
-                                    snaps.push(s);
-                                }
-                                Err(e) => skipped.push(skip(&format!("database snapshot: {} does not decode", crate::dbsnap::META_STREAM), &e)),
+                DbSnapshot::VAULT_KIND => {
+                    let mut meta = Vec::new();
+                    let read = match probe.open_stream(&info.id, DbSnapshot::META_STREAM) {
+                        Ok(mut r) => std::io::Read::read_to_end(&mut r, &mut meta).map_err(|e| e.to_string()),
+                        Err(e) if is_damage(&e) => Err(e.to_string()),
+                        Err(e) => return Err(failed(e, format!("reading snapshot {}", info.id))),
+                    };
+                    match read {
+                        Ok(_) => match serde_json::from_slice::<serde_json::Value>(&meta) {
+                            Ok(m) => match DbSnapshot::from_vault(&info, m, &region, name) {
+                                Ok(s) => snaps.push(s),
+                                Err(e) => skipped.push(skip("database snapshot", &e)),
                             },
-                            Err(e) => skipped.push(Skipped::new(&info.id, Some(&info.kind), format!("its {} cannot be read: {e}", crate::dbsnap::META_STREAM))),
-                        }
+                            Err(e) => skipped.push(skip(&format!("database snapshot: {} does not decode", DbSnapshot::META_STREAM), &e)),
+                        },
+                        Err(e) => skipped.push(Skipped::new(&info.id, Some(&info.kind), format!("its {} cannot be read: {e}", DbSnapshot::META_STREAM))),
                     }
-                    Err(e) => skipped.push(skip("database snapshot", &e)),
-                },
-                crate::backupset::KIND => match serde_json::from_value::<BackupSet>(info.meta.get("backup_set").cloned().unwrap_or_default()) {
-                    Ok(mut set) => {
-                        set.backup_id = set.backup_id.moved_to(&region, name);
-                        set.recovery_point_arn = set.recovery_point_arn.moved_to(&region, name);
-                        set.vault = name.into();
-                        set.region = region.clone();
-                        set.vault_snapshot_id = Some(info.id.clone());
-                        sets.push(set);
-                    }
+                }
+                BackupSet::VAULT_KIND => match BackupSet::from_vault(&info, &region, name) {
+                    Ok(set) => sets.push(set),
                     Err(e) => skipped.push(skip("backup set", &e)),
                 },
                 other => skipped.push(Skipped::new(&info.id, Some(other), format!("kind `{other}` is not one hubkeep writes"))),
