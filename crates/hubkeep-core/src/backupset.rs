@@ -5,23 +5,27 @@
 
 use crate::catalog::Kind;
 use crate::dbsnap::SnapshotRequest;
-use crate::error::{Error, Result};
-use crate::ids::{ArnKind, VaultObjectArn};
+use crate::error::{Error, ErrorKind, Result};
+use crate::ids::{ArnKind, BackupSetId, VaultObjectArn};
+use crate::states::{BackupSetStatus, JobState, StackStatus};
 use crate::records::{BackupSet, Drift, KeyBundle, Profile, Stack};
 use crate::{now, Hubkeep};
 use std::collections::BTreeMap;
 
-/// The vault snapshot kind of a backup set (no files; meta only).
-pub(crate) const KIND: &str = "backup-set";
 
-pub const AVAILABLE: &str = "AVAILABLE";
-pub const BROKEN: &str = "BROKEN";
 
+/// What `backup` asks for.
 pub struct BackupRequest<'a> {
+    /// The stack to back up.
     pub stack: &'a str,
+    /// Take the hub offline for a backup from one instant.
     pub offline: bool,
+    /// The vault; the stack's daily vault when `None`.
     pub vault: Option<String>,
+    /// Refuse when the file store and database disagree.
     pub strict: bool,
+    /// The id of the backup's first job, when the caller named it (`--no-wait`).
+    pub job_id: Option<String>,
 }
 
 /// Brings a hub back online when the backup that took it offline ends,
@@ -50,19 +54,21 @@ impl Drop for OnlineGuard<'_> {
 }
 
 impl Hubkeep {
+    /// The backup set `id`; an id of a vault this home does not know says to attach it.
     pub fn backup_set(&self, id: &str) -> Result<BackupSet> {
         let parsed = VaultObjectArn::parse(id)?.expect_kind(ArnKind::BackupSet)?;
         if self.home.region(&parsed.region).is_err() || self.vault_record(&parsed.vault).is_err() {
-            return Err(Error::new("backup_not_found", format!(
+            return Err(Error::new(ErrorKind::BackupNotFound, format!(
                 "backup set {id} is in vault {} of region {}, which this home does not know: attach that vault first (`hubkeep vault attach {} --location … --recovery-key …`)",
                 parsed.vault, parsed.region, parsed.vault
             )));
         }
         self.home.catalog.get(Kind::BackupSet, &parsed.to_string())?.ok_or_else(|| {
-            Error::new("backup_not_found", format!("backup set {id} does not exist in this home; on a new machine attach its vault first (`hubkeep vault attach`)"))
+            Error::new(ErrorKind::BackupNotFound, format!("backup set {id} does not exist in this home; on a new machine attach its vault first (`hubkeep vault attach`)"))
         })
     }
 
+    /// Every backup set, oldest first.
     pub fn backup_sets(&self) -> Result<Vec<BackupSet>> {
         self.home.catalog.list(Kind::BackupSet)
     }
@@ -72,10 +78,10 @@ impl Hubkeep {
         let stack = self.stack(req.stack)?;
         let _lock = self.lock_stack(&stack.name, "backup")?;
         let stack = self.stack(req.stack)?;
-        if stack.status != crate::stacks::ONLINE && !(stack.status == crate::stacks::OFFLINE) {
-            return Err(Error::new("stack_state", format!("stack {} is {}; only an ONLINE or OFFLINE stack can be backed up", stack.name, stack.status)));
+        if !matches!(stack.status, StackStatus::Online | StackStatus::Offline) {
+            return Err(Error::new(ErrorKind::StackState, format!("stack {} is {}; only an ONLINE or OFFLINE stack can be backed up", stack.name, stack.status)));
         }
-        let outputs = stack.outputs.clone().ok_or_else(|| Error::new("stack_state", format!("stack {} has no resources", stack.name)))?;
+        let outputs = stack.outputs.clone().ok_or_else(|| Error::new(ErrorKind::StackState, format!("stack {} has no resources", stack.name)))?;
         let vault = req.vault.clone().unwrap_or(outputs.daily_backup_vault.clone());
         self.vault_in_region(&vault, &stack.region)?;
         let mut warnings = self.missing_key_warnings(&stack);
@@ -91,7 +97,7 @@ impl Hubkeep {
                     stack.name, d.rows_without_blob, d.blobs_without_row, d.examples.join(", ")
                 );
                 if req.strict {
-                    return Err(Error::new("drift", format!("{msg}; fix them or back up without --strict")));
+                    return Err(Error::new(ErrorKind::Drift, format!("{msg}; fix them or back up without --strict")));
                 }
                 self.note(&format!("warning: {msg}"));
                 warnings.push(msg);
@@ -104,15 +110,15 @@ impl Hubkeep {
         } else {
             None
         };
-        let snap = self.snapshot_database(&SnapshotRequest { stack: &stack.name, id: None, vault: Some(vault.clone()), automated: false })?;
-        let files = self.backup_files(&stack, Some(&vault))?;
+        let snap = self.snapshot_database(&SnapshotRequest { stack: &stack.name, id: None, vault: Some(vault.clone()), automated: false, job_id: req.job_id.clone() })?;
+        let files = self.backup_files(&stack, Some(&vault), None)?;
         warnings.extend(files.special_files.iter().map(|f| format!("skipped the {} {}: a vault stores no sockets, FIFOs or devices", f.kind, f.path)));
         if let Some(g) = guard {
             g.release()?;
         }
         let consistent = req.offline || was_offline;
         let mut set = BackupSet {
-            backup_id: VaultObjectArn::new(&stack.region, &vault, ArnKind::BackupSet, &crate::ids::backup_set_id()).to_string(),
+            backup_id: BackupSetId::new(&stack.region, &vault, &crate::ids::backup_set_id()),
             stack_name: stack.name.clone(),
             db_snapshot_id: snap.id.clone(),
             db_secret_arn: outputs.database_secret_arn.clone(),
@@ -135,7 +141,7 @@ impl Hubkeep {
             started_at,
             finished_at: now(),
             vault_snapshot_id: None,
-            status: AVAILABLE.into(),
+            status: BackupSetStatus::Available,
             missing_parts: vec![],
         };
         self.store_backup_set(&stack, &mut set)?;
@@ -176,25 +182,21 @@ impl Hubkeep {
     /// The backup set goes into the vault (with the key bundle, encrypted
     /// there) and into the catalog (fingerprints only).
     fn store_backup_set(&self, stack: &Stack, set: &mut BackupSet) -> Result<()> {
-        let meta = serde_json::json!({
-            "backup_set": set,
-            "key_bundle": self.key_bundle(stack)?,
-            "stack": stack,
-        });
-        let writer = self.open_vault(&set.vault)?.writer(KIND, meta)?;
+        let meta = set.to_vault_meta(&self.key_bundle(stack)?, stack)?;
+        let writer = self.open_vault(&set.vault)?.writer(BackupSet::VAULT_KIND, meta)?;
         set.vault_snapshot_id = Some(writer.commit()?.id);
         self.home.catalog.put(Kind::BackupSet, &set.backup_id, set)
     }
 
     /// The key bundle of a backup set, read from its vault snapshot.
     pub(crate) fn backup_key_bundle(&self, set: &BackupSet) -> Result<KeyBundle> {
-        let missing = || Error::new("backup_not_found", format!("the vault {} holds no backup set {}: it may have been deleted", set.vault, set.backup_id));
+        let missing = || Error::new(ErrorKind::BackupNotFound, format!("the vault {} holds no backup set {}: it may have been deleted", set.vault, set.backup_id));
         let id = set.vault_snapshot_id.as_deref().ok_or_else(missing)?;
         let info = self.open_vault(&set.vault)?.snapshot(id).map_err(|e| match e.code() {
             "not_found" => missing(),
             _ => Error::from(e),
         })?;
-        Ok(serde_json::from_value(info.meta.get("key_bundle").cloned().ok_or_else(missing)?)?)
+        Ok(BackupSet::key_bundle_from_vault(&info.meta).ok_or_else(missing)??)
     }
 
     /// Hubs drift: owned_files rows without a blob and blobs without a row.
@@ -203,7 +205,7 @@ impl Hubkeep {
             return Ok(None);
         }
         let Some(o) = &stack.outputs else { return Ok(None) };
-        let url = crate::restore::conn_url(&self.admin_conn(stack)?);
+        let url = crate::provider::conn_url(&self.admin_conn(stack)?);
         match hubkeep_hubs::drift(&url, &o.storage_path) {
             Ok(d) => {
                 let examples = d.rows_without_blob.iter().chain(d.blobs_without_row.iter()).take(5).cloned().collect();
@@ -226,7 +228,7 @@ impl Hubkeep {
         }
         let ids: Vec<&str> = holders.iter().map(|s| s.backup_id.as_str()).collect();
         if !force {
-            return Err(Error::new("part_of_backup_set", format!(
+            return Err(Error::new(ErrorKind::PartOfBackupSet, format!(
                 "{what} {part} belongs to backup set(s) {}: deleting it would leave them unrestorable; nothing was deleted. Add --force to delete it anyway and mark those sets BROKEN",
                 ids.join(", ")
             )));
@@ -234,7 +236,7 @@ impl Hubkeep {
         self.home.catalog.transaction(|| {
             for set in &holders {
                 self.home.catalog.update::<BackupSet, _>(Kind::BackupSet, &set.backup_id, |s| {
-                    s.status = BROKEN.into();
+                    s.status = BackupSetStatus::Broken;
                     if !s.missing_parts.iter().any(|p| p == part) {
                         s.missing_parts.push(part.to_string());
                     }
@@ -250,8 +252,8 @@ impl Hubkeep {
     /// A backup set that can be restored, or a refusal naming what it lacks.
     pub(crate) fn whole_backup_set(&self, id: &str) -> Result<BackupSet> {
         let set = self.backup_set(id)?;
-        if set.status == BROKEN {
-            return Err(Error::new("backup_broken", format!(
+        if set.status == BackupSetStatus::Broken {
+            return Err(Error::new(ErrorKind::BackupBroken, format!(
                 "backup set {} is BROKEN and cannot be restored: its part(s) {} were deleted; restore another backup set (`hubkeep backup-set list`)",
                 set.backup_id,
                 set.missing_parts.join(", ")
@@ -266,7 +268,7 @@ impl Hubkeep {
         let mut out = vec![];
         for set in self.backup_sets()? {
             if secret.arn.as_deref() == Some(set.db_secret_arn.as_str()) || secret.name.starts_with(&format!("/keymaster/{}/", set.stack_name)) {
-                out.push(set.backup_id);
+                out.push(set.backup_id.into());
             }
         }
         for s in self.db_snapshots(None)? {
@@ -292,9 +294,9 @@ impl Hubkeep {
                 }
             }
         }
-        if let Ok(jobs) = self.jobs(Some(crate::jobs::RUNNING), None) {
+        if let Ok(jobs) = self.jobs(Some(JobState::Running.as_str()), None) {
             for j in jobs.into_iter().filter(|j| j.pid == pid) {
-                let _ = self.end_unfinished_job(&j, crate::jobs::ABORTED, "interrupted by a signal");
+                let _ = self.end_unfinished_job(&j, JobState::Aborted, "interrupted by a signal");
             }
         }
         for name in crate::stacks::creations_in_this_process() {

@@ -12,12 +12,19 @@ use std::path::Path;
 /// One kind of record and the table that holds it.
 #[derive(Clone, Copy, Debug)]
 pub enum Kind {
+    /// Regions.
     Region,
+    /// Vaults.
     Vault,
+    /// Stacks.
     Stack,
+    /// Jobs.
     Job,
+    /// Database snapshots.
     DbSnapshot,
+    /// Recovery points.
     RecoveryPoint,
+    /// Backup sets.
     BackupSet,
 }
 
@@ -44,11 +51,13 @@ impl Kind {
     ];
 }
 
+/// The open catalog database.
 pub struct Catalog {
     conn: Connection,
 }
 
 impl Catalog {
+    /// Open (creating the tables of) the catalog at `path`.
     pub fn open(path: &Path) -> Result<Catalog> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
@@ -66,6 +75,7 @@ impl Catalog {
         Ok(Catalog { conn })
     }
 
+    /// The record `id` of `kind`, if any.
     pub fn get<T: DeserializeOwned>(&self, kind: Kind, id: &str) -> Result<Option<T>> {
         let doc: Option<String> = self
             .conn
@@ -100,6 +110,7 @@ impl Catalog {
         Ok(n == 1)
     }
 
+    /// Remove the record `id` of `kind` (absent is fine).
     pub fn delete(&self, kind: Kind, id: &str) -> Result<()> {
         self.conn.execute(&format!("DELETE FROM {} WHERE id = ?1", kind.table()), params![id])?;
         Ok(())

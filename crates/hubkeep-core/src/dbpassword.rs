@@ -19,9 +19,13 @@ use std::path::{Path, PathBuf};
 /// Where the password of a connection came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PasswordSource {
+    /// The URL itself (warned about: argv is visible to other users).
     Url,
+    /// A password file given on the command line.
     File(PathBuf),
+    /// `PGPASSWORD`.
     Environment,
+    /// A libpq passfile.
     Passfile(PathBuf),
 }
 
@@ -56,6 +60,20 @@ pub fn resolve(url: &str, password_file: Option<&Path>) -> Result<(ConnInfo, Opt
 }
 
 /// The warning for a password typed into a URL on the command line.
+impl crate::Hubkeep {
+    /// A database connection from a URL and the password sources above,
+    /// noting a warning when the URL itself carries the password (`option`
+    /// names where it came from, e.g. `--pg-url`).
+    pub(crate) fn connection(&self, url: &str, option: &str, password_file: Option<&Path>) -> Result<ConnInfo> {
+        let (conn, source) = resolve(url, password_file)?;
+        if source == Some(PasswordSource::Url) {
+            self.note(&password_in_url_warning(option));
+        }
+        Ok(conn)
+    }
+}
+
+/// The warning for a password given inside a URL, naming the option it came from.
 pub fn password_in_url_warning(option: &str) -> String {
     format!(
         "warning: the password in {option} is visible to every user of this machine in the process list while hubkeep runs; give the URL without it and the password with --database-password-file FILE, PGPASSWORD or a passfile (~/.pgpass)"

@@ -3,8 +3,10 @@
 //! into an existing, empty database.
 
 use crate::catalog::Kind;
-use crate::error::{Error, Result};
-use crate::jobs::{Bytes, JobHandle};
+use crate::cancel::CancelToken;
+use crate::error::{Error, ErrorKind, Result};
+use crate::jobs::Bytes;
+use crate::states::{SnapshotStatus, SnapshotType};
 use crate::records::{DbSnapshot, Stack};
 use crate::{now, Hubkeep};
 use hubkeep_pg::{ConnInfo, SnapshotMeta, SnapshotSink, SnapshotSource};
@@ -12,24 +14,19 @@ use hubkeep_vault::{SnapshotWriter, Vault};
 use std::collections::BTreeMap;
 use std::io::{self, Read};
 
-pub const CREATING: &str = "creating";
-pub const AVAILABLE: &str = "available";
-pub const FAILED: &str = "failed";
 
-/// The vault snapshot kind of a database snapshot.
-pub(crate) const KIND: &str = "db-snapshot";
 
-/// The stream in which hubkeep-pg writes the snapshot's metadata (JSON):
-/// what `vault attach` reads to rebuild the catalog record.
-pub(crate) const META_STREAM: &str = "meta.json";
 
 struct VaultSink<'a> {
     writer: &'a mut SnapshotWriter,
     bytes: Bytes,
+    cancel: &'a CancelToken,
 }
 
 impl SnapshotSink for VaultSink<'_> {
     fn put_stream(&mut self, name: &str, data: &mut dyn Read) -> io::Result<()> {
+        // Between two streams is a safe point: the vault snapshot is not committed.
+        self.cancel.check("the database snapshot").map_err(|e| io::Error::other(e.to_string()))?;
         let stats = self.writer.add_stream(name, data).map_err(|e| io::Error::other(e.to_string()))?;
         self.bytes.read += stats.bytes;
         self.bytes.new += stats.new_bytes;
@@ -39,31 +36,46 @@ impl SnapshotSink for VaultSink<'_> {
 }
 
 pub(crate) struct VaultSource {
+    /// The vault holding the snapshot.
     pub vault: Vault,
+    /// The vault snapshot's id.
     pub snapshot: String,
+    /// Checked before each stream is opened (none for a read-only check).
+    pub cancel: Option<CancelToken>,
 }
 
 impl SnapshotSource for VaultSource {
     fn open_stream(&self, name: &str) -> io::Result<Box<dyn Read + Send>> {
+        if let Some(c) = &self.cancel {
+            c.check("the database restore").map_err(|e| io::Error::other(e.to_string()))?;
+        }
         self.vault.open_stream(&self.snapshot, name).map_err(|e| io::Error::other(e.to_string()))
     }
 }
 
 /// What `db-snapshot create` asks for.
 pub struct SnapshotRequest<'a> {
+    /// The stack whose database is snapshotted.
     pub stack: &'a str,
+    /// The snapshot's id; a generated one when `None`.
     pub id: Option<String>,
+    /// The vault; the stack's daily vault when `None`.
     pub vault: Option<String>,
+    /// A plan's run rather than a person's.
     pub automated: bool,
+    /// The id of the job to run, when the caller named it (`--no-wait`).
+    pub job_id: Option<String>,
 }
 
 impl Hubkeep {
+    /// The database snapshot `id`.
     pub fn db_snapshot(&self, id: &str) -> Result<DbSnapshot> {
         self.home.catalog.get(Kind::DbSnapshot, id)?.ok_or_else(|| {
-            Error::new("db_snapshot_not_found", format!("database snapshot {id} does not exist; `hubkeep db-snapshot list` shows them"))
+            Error::new(ErrorKind::DbSnapshotNotFound, format!("database snapshot {id} does not exist; `hubkeep db-snapshot list` shows them"))
         })
     }
 
+    /// The database snapshots, of one stack or all, oldest first.
     pub fn db_snapshots(&self, stack: Option<&str>) -> Result<Vec<DbSnapshot>> {
         let all: Vec<DbSnapshot> = self.home.catalog.list(Kind::DbSnapshot)?;
         Ok(all.into_iter().filter(|s| stack.is_none_or(|st| s.stack == st)).collect())
@@ -78,7 +90,7 @@ impl Hubkeep {
     /// Snapshot a stack's database (the caller holds the stack lock).
     pub(crate) fn snapshot_database(&self, req: &SnapshotRequest) -> Result<DbSnapshot> {
         let stack = self.stack(req.stack)?;
-        let outputs = stack.outputs.clone().ok_or_else(|| Error::new("stack_state", format!("stack {} has no database (status {})", stack.name, stack.status)))?;
+        let outputs = stack.outputs.clone().ok_or_else(|| Error::new(ErrorKind::StackState, format!("stack {} has no database (status {})", stack.name, stack.status)))?;
         let vault_name = req.vault.clone().unwrap_or(outputs.daily_backup_vault.clone());
         self.vault_in_region(&vault_name, &stack.region)?;
         let id = match &req.id {
@@ -95,8 +107,8 @@ impl Hubkeep {
             region: stack.region.clone(),
             vault: vault_name.clone(),
             vault_snapshot_id: None,
-            snapshot_type: if req.automated { "automated" } else { "manual" }.into(),
-            status: CREATING.into(),
+            snapshot_type: if req.automated { SnapshotType::Automated } else { SnapshotType::Manual },
+            status: SnapshotStatus::Creating,
             created_at: now(),
             finished_at: None,
             database: outputs.app_db.clone(),
@@ -111,13 +123,13 @@ impl Hubkeep {
         if !self.home.catalog.insert_new(Kind::DbSnapshot, &id, &record)? {
             return Err(Error::conflict(format!("a database snapshot with id {id} already exists; pick another --id")));
         }
-        let job = self.start_job("db-snapshot", Some(&stack.name), Some(&vault_name))?;
+        let job = self.start_job("db-snapshot", Some(&stack.name), Some(&vault_name), req.job_id.as_deref())?;
         self.job_resource(&job, &id)?;
         self.home.catalog.update::<DbSnapshot, _>(Kind::DbSnapshot, &id, |s| {
             s.job_id = Some(job.id.clone());
             Ok(())
         })?;
-        let result = self.write_db_snapshot(&stack, &record, &job);
+        let result = self.write_db_snapshot(&stack, &record).map_err(|e| self.cancelled_or(e, "the database snapshot"));
         let (bytes, outcome) = match result {
             Ok((bytes, vault_id, meta)) => (bytes, Ok((vault_id, meta))),
             Err(e) => (Bytes::default(), Err(e)),
@@ -125,7 +137,7 @@ impl Hubkeep {
         self.finish_job(&job, bytes, outcome.as_ref().err())?;
         match outcome {
             Ok((vault_id, meta)) => self.home.catalog.update::<DbSnapshot, _>(Kind::DbSnapshot, &id, |s| {
-                s.status = AVAILABLE.into();
+                s.status = SnapshotStatus::Available;
                 s.finished_at = Some(now());
                 s.vault_snapshot_id = Some(vault_id);
                 s.size_bytes = bytes.read;
@@ -136,7 +148,7 @@ impl Hubkeep {
             }),
             Err(e) => {
                 self.home.catalog.update::<DbSnapshot, _>(Kind::DbSnapshot, &id, |s| {
-                    s.status = FAILED.into();
+                    s.status = SnapshotStatus::Failed;
                     s.finished_at = Some(now());
                     s.error = Some(e.message().to_string());
                     Ok(())
@@ -146,12 +158,12 @@ impl Hubkeep {
         }
     }
 
-    fn write_db_snapshot(&self, stack: &Stack, record: &DbSnapshot, _job: &JobHandle) -> Result<(Bytes, String, SnapshotMeta)> {
+    fn write_db_snapshot(&self, stack: &Stack, record: &DbSnapshot) -> Result<(Bytes, String, SnapshotMeta)> {
         let vault = self.open_vault(&record.vault)?;
         let admin = self.admin_conn(stack)?;
-        let meta = serde_json::to_value(record)?;
-        let mut writer = vault.writer(KIND, meta)?;
-        let mut sink = VaultSink { writer: &mut writer, bytes: Bytes::default() };
+        let meta = record.to_vault_meta()?;
+        let mut writer = vault.writer(DbSnapshot::VAULT_KIND, meta)?;
+        let mut sink = VaultSink { writer: &mut writer, bytes: Bytes::default(), cancel: &self.cancel };
         let opts = hubkeep_pg::SnapshotOptions {
             role_passwords: self.known_role_passwords(stack),
             // Offline mode's temporary CONNECTION LIMIT 0 is not the hub's.
@@ -187,23 +199,23 @@ impl Hubkeep {
         let snap = self.available_snapshot(id)?;
         let objects = hubkeep_pg::database_user_objects(target)?;
         if !objects.is_empty() {
-            return Err(Error::new("target_not_empty", format!(
+            return Err(Error::new(ErrorKind::TargetNotEmpty, format!(
                 "database {} at {}:{} is not empty (it holds {}{}); restore into a new, empty database",
                 target.dbname, target.host, target.port,
                 objects.iter().take(5).cloned().collect::<Vec<_>>().join(", "),
                 if objects.len() > 5 { format!(" and {} more", objects.len() - 5) } else { String::new() }
             )));
         }
-        let meta: SnapshotMeta = serde_json::from_value(snap.metadata.clone().ok_or_else(|| Error::new("corrupt", format!("database snapshot {id} has no metadata")))?)?;
-        let source = VaultSource { vault: self.open_vault(&snap.vault)?, snapshot: snap.vault_snapshot_id.clone().unwrap_or_default() };
-        let job = self.start_job("db-restore", Some(&snap.stack), Some(&snap.vault))?;
+        let meta: SnapshotMeta = serde_json::from_value(snap.metadata.clone().ok_or_else(|| Error::new(ErrorKind::Corrupt, format!("database snapshot {id} has no metadata")))?)?;
+        let source = VaultSource { vault: self.open_vault(&snap.vault)?, snapshot: snap.vault_snapshot_id.clone().unwrap_or_default(), cancel: Some(self.cancel.clone()) };
+        let job = self.start_job("db-restore", Some(&snap.stack), Some(&snap.vault), None)?;
         self.job_resource(&job, id)?;
         let opts = hubkeep_pg::RestoreOptions {
             role_passwords,
             progress: self.progress_lines(),
             ..Default::default()
         };
-        let result = hubkeep_pg::restore_snapshot(&source, &meta, target, &opts).map_err(Error::from);
+        let result = hubkeep_pg::restore_snapshot(&source, &meta, target, &opts).map_err(|e| self.cancelled_or(Error::from(e), "the database restore"));
         self.finish_job(&job, Bytes { read: snap.size_bytes, ..Default::default() }, result.as_ref().err())?;
         result.map_err(|e| e.context(format!("restoring database snapshot {id}")))
     }
@@ -211,8 +223,8 @@ impl Hubkeep {
     /// A snapshot that can be restored, or a refusal naming its status.
     pub(crate) fn available_snapshot(&self, id: &str) -> Result<DbSnapshot> {
         let snap = self.db_snapshot(id)?;
-        if snap.status != AVAILABLE {
-            return Err(Error::new("snapshot_not_available", format!(
+        if snap.status != SnapshotStatus::Available {
+            return Err(Error::new(ErrorKind::SnapshotNotAvailable, format!(
                 "database snapshot {id} is {}, not available{}; use an available snapshot (`hubkeep db-snapshot list`)",
                 snap.status,
                 snap.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
@@ -225,12 +237,12 @@ impl Hubkeep {
     /// `force`, which marks the set BROKEN.
     pub fn delete_db_snapshot(&self, id: &str, force: bool) -> Result<DbSnapshot> {
         let snap = self.db_snapshot(id)?;
-        if snap.status == CREATING {
-            return Err(Error::new("snapshot_busy", format!("database snapshot {id} is still being created; wait for it to finish")));
+        if snap.status == SnapshotStatus::Creating {
+            return Err(Error::new(ErrorKind::SnapshotBusy, format!("database snapshot {id} is still being created; wait for it to finish")));
         }
         self.release_backup_set_part(&snap.id, "database snapshot", force)?;
         let mut deleting = snap.clone();
-        deleting.status = "deleting".into();
+        deleting.status = SnapshotStatus::Deleting;
         self.home.catalog.put(Kind::DbSnapshot, id, &deleting)?;
         if let Some(vid) = &snap.vault_snapshot_id {
             self.open_vault(&snap.vault)?.delete_snapshot(vid)?;
@@ -250,7 +262,7 @@ impl Hubkeep {
         if read_data && problems.is_empty() {
             if let Some(m) = &snap.metadata {
                 let meta: SnapshotMeta = serde_json::from_value(m.clone())?;
-                problems.extend(hubkeep_pg::verify_streams(&VaultSource { vault, snapshot: vid }, &meta)?);
+                problems.extend(hubkeep_pg::verify_streams(&VaultSource { vault, snapshot: vid, cancel: None }, &meta)?);
             }
         }
         Ok(serde_json::json!({

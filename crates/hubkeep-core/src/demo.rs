@@ -4,23 +4,32 @@
 //! hub is the hub as it was at backup time.
 
 use crate::backupset::BackupRequest;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::records::Profile;
 use crate::stacks::{keymaster, CreateRequest};
 use crate::Hubkeep;
 
+/// What `demo` prints.
 #[derive(Debug, serde::Serialize)]
 pub struct DemoReport {
+    /// The demo hub.
     pub source_stack: String,
+    /// The stack it was restored into.
     pub restored_stack: String,
+    /// The backup set.
     pub backup_id: String,
+    /// How many owned files the demo hub has.
     pub owned_files: usize,
+    /// Whether the restored hub passed the Hubs check.
     pub hubs_check_passed: bool,
+    /// Whether the restored hub equals the source at backup time.
     pub restored_equals_backup: bool,
+    /// What the demo did, step by step.
     pub steps: Vec<String>,
 }
 
 impl Hubkeep {
+    /// `hubkeep demo`: the whole story on the embedded defaults.
     pub fn demo(&self) -> Result<DemoReport> {
         let suffix = crate::ids::random_hex(2);
         let source = format!("demo-hub-{suffix}");
@@ -40,17 +49,17 @@ impl Hubkeep {
         step(format!("created stack {source} (embedded PostgreSQL cluster, file store, keys, vault {})", created.daily_backup_vault.name), self);
         let stack = self.stack(&source)?;
         let outputs = stack.outputs.clone().expect("a created stack has outputs");
-        let admin = crate::restore::conn_url(&self.admin_conn(&stack)?);
+        let admin = crate::provider::conn_url(&self.admin_conn(&stack)?);
         let app_user = self.app_conn(&stack)?.user;
         let phoenix = self.home.secrets().value(&keymaster(&source, "phoenix-key"))?.expect("created with the stack");
-        let hubs_err = |e: hubkeep_hubs::HubsError| Error::new("demo", e.to_string());
+        let hubs_err = |e: hubkeep_hubs::HubsError| Error::new(ErrorKind::Demo, e.to_string());
         hubkeep_hubs::create_demo_schema(&admin, &app_user).map_err(hubs_err)?;
         let demo = hubkeep_hubs::populate_demo(&admin, &outputs.storage_path, &phoenix, 1).map_err(hubs_err)?;
         step(format!("filled it with Reticulum-format data: {} owned files (encrypted blobs), {} hubs, {} accounts", demo.owned_files, demo.hubs, demo.accounts), self);
-        let set = self.backup(&BackupRequest { stack: &source, offline: true, vault: None, strict: false })?;
+        let set = self.backup(&BackupRequest { stack: &source, offline: true, vault: None, strict: false, job_id: None })?;
         step(format!("backed it up offline: backup set {}", set.backup_id), self);
         let before = hubkeep_hubs::check_hub(&admin, &outputs.storage_path, &phoenix, true, 0).map_err(hubs_err)?;
-        let db_at_backup = database_fingerprint(&admin)?;
+        let db_at_backup = crate::provider::database_fingerprint(&admin)?;
         let files_at_backup = tree_fingerprint(&outputs.storage_path)?;
         hubkeep_hubs::mutate_demo(&admin, &outputs.storage_path, &phoenix).map_err(hubs_err)?;
         step("changed the hub after the backup (a new upload, a renamed room, a deleted room)".into(), self);
@@ -58,14 +67,14 @@ impl Hubkeep {
         let passed = r.hubs_check.as_ref().and_then(|c| c.get("passed")).and_then(|v| v.as_bool()).unwrap_or(false);
         step(format!("restored the backup into a new stack {restored}; Hubs check {}", if passed { "passed" } else { "FAILED" }), self);
         let rstack = self.stack(&restored)?;
-        let rurl = crate::restore::conn_url(&self.admin_conn(&rstack)?);
+        let rurl = crate::provider::conn_url(&self.admin_conn(&rstack)?);
         let after = hubkeep_hubs::check_hub(&rurl, &rstack.outputs.as_ref().expect("restored").storage_path, &phoenix, true, 0).map_err(hubs_err)?;
         let rstorage = &rstack.outputs.as_ref().expect("restored").storage_path;
         let equal = checked_count(&before) == checked_count(&after)
             && after.passed
-            && database_fingerprint(&rurl)? == db_at_backup
+            && crate::provider::database_fingerprint(&rurl)? == db_at_backup
             && tree_fingerprint(rstorage)? == files_at_backup
-            && database_fingerprint(&admin)? != db_at_backup;
+            && crate::provider::database_fingerprint(&admin)? != db_at_backup;
         step(format!(
             "compared: the restored database (every table, row by row) and file store (every file, byte by byte) {} the source at backup time, while the source has changed since; all {} owned files decrypt with the restored phoenix-key",
             if equal { "equal" } else { "DIFFER FROM" },
@@ -73,12 +82,12 @@ impl Hubkeep {
         ), self);
         step(format!("remove the demo with `hubkeep stack delete {source} --yes` and `hubkeep stack delete {restored} --yes`"), self);
         if !equal {
-            return Err(Error::new("demo_failed", "the restored hub does not equal the source at backup time; see the steps above"));
+            return Err(Error::new(ErrorKind::DemoFailed, "the restored hub does not equal the source at backup time; see the steps above"));
         }
         Ok(DemoReport {
             source_stack: source,
             restored_stack: restored,
-            backup_id: set.backup_id,
+            backup_id: set.backup_id.into(),
             owned_files: demo.owned_files,
             hubs_check_passed: passed,
             restored_equals_backup: equal,
@@ -89,27 +98,6 @@ impl Hubkeep {
 
 fn checked_count(r: &hubkeep_hubs::CheckReport) -> usize {
     r.categories.first().map(|c| c.checked).unwrap_or(0)
-}
-
-/// Every user table's rows, in a stable order, hashed: equal databases give
-/// equal maps.
-fn database_fingerprint(url: &str) -> Result<std::collections::BTreeMap<String, String>> {
-    let db = |e: postgres::Error| Error::new("database", crate::provider::pg_message(&e));
-    let mut c = postgres::Client::connect(url, postgres::NoTls).map_err(db)?;
-    let tables = c
-        .query(
-            "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
-            &[],
-        )
-        .map_err(db)?;
-    let mut out = std::collections::BTreeMap::new();
-    for row in tables {
-        let t: String = row.get(0);
-        let q = format!("SELECT count(*)::text || ':' || coalesce(md5(string_agg(x::text, E'\\n' ORDER BY x::text)), '') FROM {t} x");
-        out.insert(t, c.query_one(&q, &[]).map_err(db)?.get::<_, String>(0));
-    }
-    Ok(out)
 }
 
 /// Every file's relative path and BLAKE3 hash (links by their target).

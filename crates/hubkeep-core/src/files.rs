@@ -2,47 +2,51 @@
 //! as one vault snapshot, known by a region- and vault-qualified ARN.
 
 use crate::catalog::Kind;
-use crate::error::{Error, Result};
-use crate::ids::{ArnKind, VaultObjectArn};
+use crate::error::{Error, ErrorKind, Result};
+use crate::ids::{ArnKind, RecoveryPointArn, VaultObjectArn};
 use crate::jobs::Bytes;
+use crate::states::{JobState, RecoveryPointStatus};
 use crate::records::{RecoveryPoint, Stack};
 use crate::{now, Hubkeep};
 use hubkeep_vault::{BackupOptions, RestoreOptions};
 use std::path::Path;
 
-pub const CREATING: &str = "CREATING";
-pub const AVAILABLE: &str = "AVAILABLE";
-/// Attached from a vault whose tree for this point could not be read
-/// completely (missing or damaged tree objects, chunks in no index or pack):
-/// not restorable until `verify` of the point passes, which makes it AVAILABLE.
-pub const UNVERIFIED: &str = "UNVERIFIED";
 
-/// The vault snapshot kind of a file-store recovery point.
-pub(crate) const KIND: &str = "files";
 
 /// What `backup-job start` prints.
 #[derive(Debug, serde::Serialize)]
 pub struct BackupJobResult {
+    /// The job.
     pub job_id: String,
-    pub state: String,
-    pub recovery_point_arn: String,
+    /// Its state at the end.
+    pub state: JobState,
+    /// The recovery point made.
+    pub recovery_point_arn: RecoveryPointArn,
+    /// The vault it went into.
     pub vault: String,
+    /// The stack backed up.
     pub stack: String,
+    /// Bytes read from the file store.
     pub bytes_read: u64,
+    /// Bytes not already in the vault.
     pub bytes_new: u64,
+    /// Bytes written to the vault's store.
     pub bytes_stored: u64,
+    /// Files backed up.
     pub files: u64,
+    /// Files unchanged since the previous point (not read again).
     pub files_unchanged: u64,
     /// Sockets, FIFOs and devices in the store: skipped, as a vault holds none.
     pub special_files: Vec<hubkeep_vault::SpecialFile>,
 }
 
 impl Hubkeep {
+    /// The recovery point `arn`.
     pub fn recovery_point(&self, arn: &str) -> Result<RecoveryPoint> {
         let parsed = VaultObjectArn::parse(arn)?.expect_kind(ArnKind::RecoveryPoint)?;
         self.check_arn_home(&parsed)?;
         self.home.catalog.get(Kind::RecoveryPoint, &parsed.to_string())?.ok_or_else(|| {
-            Error::new("recovery_point_not_found", format!("recovery point {arn} does not exist in this home; `hubkeep recovery-point list --vault {}` shows them", parsed.vault))
+            Error::new(ErrorKind::RecoveryPointNotFound, format!("recovery point {arn} does not exist in this home; `hubkeep recovery-point list --vault {}` shows them", parsed.vault))
         })
     }
 
@@ -50,18 +54,19 @@ impl Hubkeep {
     /// refused as such, not as a missing recovery point.
     pub(crate) fn check_arn_home(&self, arn: &VaultObjectArn) -> Result<()> {
         if self.home.region(&arn.region).is_err() {
-            return Err(Error::new("wrong_region", format!(
+            return Err(Error::new(ErrorKind::WrongRegion, format!(
                 "{arn} belongs to region {}, which this home does not have; restores work within one region: attach its vault in that region (`hubkeep vault attach {} --location … --recovery-key …`)",
                 arn.region, arn.vault
             )));
         }
         let vault = self.vault_record(&arn.vault)?;
         if vault.region != arn.region {
-            return Err(Error::new("wrong_region", format!("{arn} names region {}, but vault {} is in region {}", arn.region, arn.vault, vault.region)));
+            return Err(Error::new(ErrorKind::WrongRegion, format!("{arn} names region {}, but vault {} is in region {}", arn.region, arn.vault, vault.region)));
         }
         Ok(())
     }
 
+    /// The recovery points, of one vault or all, oldest first.
     pub fn recovery_points(&self, vault: Option<&str>) -> Result<Vec<RecoveryPoint>> {
         if let Some(v) = vault {
             self.vault_record(v)?;
@@ -71,24 +76,25 @@ impl Hubkeep {
     }
 
     /// Back up a stack's file store (the caller holds the stack lock).
-    pub(crate) fn backup_files(&self, stack: &Stack, vault_name: Option<&str>) -> Result<BackupJobResult> {
-        let outputs = stack.outputs.clone().ok_or_else(|| Error::new("stack_state", format!("stack {} has no file store (status {})", stack.name, stack.status)))?;
+    pub(crate) fn backup_files(&self, stack: &Stack, vault_name: Option<&str>, job_id: Option<&str>) -> Result<BackupJobResult> {
+        self.cancel.check("the file-store backup")?;
+        let outputs = stack.outputs.clone().ok_or_else(|| Error::new(ErrorKind::StackState, format!("stack {} has no file store (status {})", stack.name, stack.status)))?;
         let vault_name = vault_name.unwrap_or(&outputs.daily_backup_vault).to_string();
         self.vault_in_region(&vault_name, &stack.region)?;
         let vault = self.open_vault(&vault_name)?;
-        let arn = VaultObjectArn::new(&stack.region, &vault_name, ArnKind::RecoveryPoint, &crate::ids::backup_set_id()).to_string();
+        let arn = RecoveryPointArn::new(&stack.region, &vault_name, &crate::ids::backup_set_id());
         let parent = self
             .recovery_points(Some(&vault_name))?
             .into_iter()
             .rev()
-            .find(|r| r.stack == stack.name && r.status == AVAILABLE)
+            .find(|r| r.stack == stack.name && r.status == RecoveryPointStatus::Available)
             .and_then(|r| r.vault_snapshot_id);
         let mut rp = RecoveryPoint {
             recovery_point_arn: arn.clone(),
             vault: vault_name.clone(),
             region: stack.region.clone(),
             stack: stack.name.clone(),
-            status: CREATING.into(),
+            status: RecoveryPointStatus::Creating,
             creation_date: now(),
             completion_date: None,
             vault_snapshot_id: None,
@@ -99,16 +105,18 @@ impl Hubkeep {
             bytes_new: 0,
             bytes_stored: 0,
         };
-        let job = self.start_job("backup", Some(&stack.name), Some(&vault_name))?;
+        let job = self.start_job("backup", Some(&stack.name), Some(&vault_name), job_id)?;
         rp.job_id = Some(job.id.clone());
         self.home.catalog.put(Kind::RecoveryPoint, &arn, &rp)?;
         self.job_resource(&job, &arn)?;
         let opts = BackupOptions {
             parent,
-            kind: KIND.into(),
-            meta: serde_json::to_value(&rp)?,
+            kind: RecoveryPoint::VAULT_KIND.into(),
+            meta: rp.to_vault_meta()?,
             progress: self.progress.clone(),
         };
+        // The vault engine has no safe point inside a backup: a cancelled
+        // backup stops before it starts, or ends as a finished one.
         let result = vault.backup_dir(&outputs.storage_path, &opts).map_err(|e| Error::from(e).context(format!("backing up {}", outputs.storage_path.display())));
         let bytes = match &result {
             Ok(s) => Bytes { read: s.bytes_read, new: s.bytes_new, stored: s.bytes_stored },
@@ -123,7 +131,7 @@ impl Hubkeep {
             }
         };
         self.home.catalog.update::<RecoveryPoint, _>(Kind::RecoveryPoint, &arn, |r| {
-            r.status = AVAILABLE.into();
+            r.status = RecoveryPointStatus::Available;
             r.completion_date = Some(now());
             r.vault_snapshot_id = Some(summary.id.clone());
             r.files = summary.files;
@@ -136,7 +144,7 @@ impl Hubkeep {
             self.note(&format!("warning: skipped the {} {}: a vault stores no sockets, FIFOs or devices", f.kind, f.path));
         }
         Ok(BackupJobResult {
-            job_id: job.id,
+            job_id: job.id.clone(),
             state: finished.state,
             recovery_point_arn: arn,
             vault: vault_name,
@@ -151,20 +159,20 @@ impl Hubkeep {
     }
 
     /// `backup-job start`: one stack's file store, under the stack lock.
-    pub fn start_backup_job(&self, stack: &str, vault: Option<&str>) -> Result<BackupJobResult> {
+    pub fn start_backup_job(&self, stack: &str, vault: Option<&str>, job_id: Option<&str>) -> Result<BackupJobResult> {
         let stack = self.stack(stack)?;
         let _lock = self.lock_stack(&stack.name, "backup-job")?;
-        self.backup_files(&stack, vault)
+        self.backup_files(&stack, vault, job_id)
     }
 
     /// A recovery point that can be restored, or a refusal naming its status.
     pub(crate) fn available_recovery_point(&self, arn: &str) -> Result<RecoveryPoint> {
         let rp = self.recovery_point(arn)?;
-        if rp.status == UNVERIFIED {
-            return Err(Error::new("recovery_point_not_available", format!("recovery point {arn} is UNVERIFIED: its tree could not be read when its vault was attached; `hubkeep verify {arn}` names the damage and makes it AVAILABLE once it passes")));
+        if rp.status == RecoveryPointStatus::Unverified {
+            return Err(Error::new(ErrorKind::RecoveryPointNotAvailable, format!("recovery point {arn} is UNVERIFIED: its tree could not be read when its vault was attached; `hubkeep verify {arn}` names the damage and makes it AVAILABLE once it passes")));
         }
-        if rp.status != AVAILABLE {
-            return Err(Error::new("recovery_point_not_available", format!("recovery point {arn} is {}, not AVAILABLE; use an available one (`hubkeep recovery-point list --vault {}`)", rp.status, rp.vault)));
+        if rp.status != RecoveryPointStatus::Available {
+            return Err(Error::new(ErrorKind::RecoveryPointNotAvailable, format!("recovery point {arn} is {}, not AVAILABLE; use an available one (`hubkeep recovery-point list --vault {}`)", rp.status, rp.vault)));
         }
         Ok(rp)
     }
@@ -173,7 +181,8 @@ impl Hubkeep {
     pub fn start_restore_job(&self, arn: &str, target: &Path, skip_damaged: bool) -> Result<serde_json::Value> {
         let rp = self.available_recovery_point(arn)?;
         let vault = self.open_vault(&rp.vault)?;
-        let job = self.start_job("restore", Some(&rp.stack), Some(&rp.vault))?;
+        self.cancel.check("the file restore")?;
+        let job = self.start_job("restore", Some(&rp.stack), Some(&rp.vault), None)?;
         self.job_resource(&job, arn)?;
         self.job_target(&job, target)?;
         let opts = RestoreOptions { skip_damaged, progress: self.progress.clone() };
@@ -194,12 +203,12 @@ impl Hubkeep {
     /// which marks the set BROKEN.
     pub fn delete_recovery_point(&self, arn: &str, force: bool) -> Result<RecoveryPoint> {
         let rp = self.recovery_point(arn)?;
-        if rp.status == CREATING {
-            return Err(Error::new("recovery_point_busy", format!("recovery point {arn} is still being created; wait for its job to finish")));
+        if rp.status == RecoveryPointStatus::Creating {
+            return Err(Error::new(ErrorKind::RecoveryPointBusy, format!("recovery point {arn} is still being created; wait for its job to finish")));
         }
         self.release_backup_set_part(&rp.recovery_point_arn, "recovery point", force)?;
         let mut deleting = rp.clone();
-        deleting.status = "DELETING".into();
+        deleting.status = RecoveryPointStatus::Deleting;
         self.home.catalog.put(Kind::RecoveryPoint, &rp.recovery_point_arn, &deleting)?;
         if let Some(vid) = &rp.vault_snapshot_id {
             self.open_vault(&rp.vault)?.delete_snapshot(vid)?;
@@ -211,16 +220,16 @@ impl Hubkeep {
     /// Verify a point; an UNVERIFIED point that passes becomes AVAILABLE.
     pub fn verify_recovery_point(&self, arn: &str, read_data: bool) -> Result<serde_json::Value> {
         let rp = self.recovery_point(arn)?;
-        if rp.status != UNVERIFIED {
+        if rp.status != RecoveryPointStatus::Unverified {
             self.available_recovery_point(arn)?;
         }
         let vault = self.open_vault(&rp.vault)?;
         let vid = rp.vault_snapshot_id.clone().unwrap_or_default();
         let report = vault.verify(Some(std::slice::from_ref(&vid)), read_data)?;
         let (problems, warnings) = crate::error::problems_of(&report, &vid);
-        if rp.status == UNVERIFIED && problems.is_empty() {
+        if rp.status == RecoveryPointStatus::Unverified && problems.is_empty() {
             self.home.catalog.update::<RecoveryPoint, _>(Kind::RecoveryPoint, &rp.recovery_point_arn, |r| {
-                r.status = AVAILABLE.into();
+                r.status = RecoveryPointStatus::Available;
                 Ok(())
             })?;
             self.note(&format!("recovery point {arn} passed verification and is AVAILABLE"));

@@ -3,7 +3,7 @@
 //! file stores and vaults. Like an AWS account for hubkeep.
 
 use crate::catalog::{Catalog, Kind};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::secrets::SecretStore;
 use chrono::{DateTime, Utc};
 use rand::RngCore;
@@ -13,6 +13,7 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+/// The region `init` makes when none is named.
 pub const DEFAULT_REGION: &str = "local";
 
 /// Where a region keeps its databases.
@@ -23,20 +24,32 @@ pub enum Provider {
     Embedded,
     /// An existing server; one database per stack. The URL carries no
     /// password: that is the secret `/hubkeep/region/<name>/pg-password`.
-    Server { url: String },
+    Server {
+        /// The server's admin URL.
+        url: String,
+    },
 }
 
+/// Where stacks get their databases, file stores and vaults.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Region {
+    /// Its name.
     pub name: String,
+    /// Where its databases live.
     pub provider: Provider,
+    /// Where its stacks' file stores go.
     pub storage_root: PathBuf,
+    /// Where its vaults go (`file:///…` or `s3://…`).
     pub vault_root: String,
+    /// When it was added.
     pub created_at: DateTime<Utc>,
 }
 
+/// An open home.
 pub struct Home {
+    /// The home directory (absolute).
     pub dir: PathBuf,
+    /// Its catalog.
     pub catalog: Catalog,
     secret_key: [u8; 32],
     /// What `init` found worth telling the operator (e.g. a home the
@@ -81,18 +94,19 @@ impl Home {
         if Home::exists(dir)? {
             return Ok(());
         }
-        Err(Error::new("no_home", format!("no hubkeep home at {}: run hubkeep init (or pass --home)", absolute(dir)?.display())))
+        Err(Error::new(ErrorKind::NoHome, format!("no hubkeep home at {}: run hubkeep init (or pass --home)", absolute(dir)?.display())))
     }
 
+    /// Open an existing home (its key and catalog).
     pub fn open(dir: &Path) -> Result<Home> {
         let dir = absolute(dir)?;
         restrict_logs(&dir.join("logs"))?;
         let key_path = dir.join("keys/secret-store.key");
         let key_bytes = fs::read(&key_path).map_err(|e| {
-            Error::new("home", format!("cannot read the secret-store key {}: {e}; is {} a hubkeep home (run `hubkeep init`)?", key_path.display(), dir.display()))
+            Error::new(ErrorKind::Home, format!("cannot read the secret-store key {}: {e}; is {} a hubkeep home (run `hubkeep init`)?", key_path.display(), dir.display()))
         })?;
         let secret_key: [u8; 32] = key_bytes.try_into().map_err(|_| {
-            Error::new("home", format!("the secret-store key {} is damaged (it must be 32 bytes)", key_path.display()))
+            Error::new(ErrorKind::Home, format!("the secret-store key {} is damaged (it must be 32 bytes)", key_path.display()))
         })?;
         let catalog = Catalog::open(&dir.join("catalog.db"))?;
         Ok(Home { dir, catalog, secret_key, warnings: vec![] })
@@ -136,7 +150,7 @@ impl Home {
                 provider: Provider::Embedded,
                 storage_root: dir.join("storage"),
                 vault_root: format!("file://{}", dir.join("vaults").display()),
-                created_at: Utc::now(),
+                created_at: crate::now(),
             };
             home.catalog.put(Kind::Region, region, &r)?;
         }
@@ -146,32 +160,39 @@ impl Home {
         Ok((home, fresh))
     }
 
+    /// The secret store, sealed with this home's key.
     pub fn secrets(&self) -> SecretStore<'_> {
         SecretStore::new(&self.catalog, &self.secret_key)
     }
 
+    /// `config.json` (defaults when absent).
     pub fn config(&self) -> Config {
         fs::read(self.dir.join("config.json")).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
     }
 
+    /// Write `config.json`, private.
     pub fn save_config(&self, c: &Config) -> Result<()> {
         write_private(&self.dir.join("config.json"), &serde_json::to_vec_pretty(c)?)
     }
 
+    /// The region used when none is named.
     pub fn default_region(&self) -> String {
         self.config().default_region.unwrap_or_else(|| DEFAULT_REGION.to_string())
     }
 
+    /// The region `name`.
     pub fn region(&self, name: &str) -> Result<Region> {
         self.catalog.get(Kind::Region, name)?.ok_or_else(|| {
-            Error::new("region_not_found", format!("region {name} does not exist; `hubkeep region list` shows the regions, `hubkeep region add` adds one"))
+            Error::new(ErrorKind::RegionNotFound, format!("region {name} does not exist; `hubkeep region list` shows the regions, `hubkeep region add` adds one"))
         })
     }
 
+    /// Every region.
     pub fn regions(&self) -> Result<Vec<Region>> {
         self.catalog.list(Kind::Region)
     }
 
+    /// Add a region; a taken name is refused.
     pub fn add_region(&self, region: &Region) -> Result<()> {
         crate::ids::check_region_name(&region.name)?;
         if !self.catalog.insert_new(Kind::Region, &region.name, region)? {
@@ -196,17 +217,21 @@ impl Home {
         Ok(dir)
     }
 
+    /// Where a stack's embedded cluster lives.
     pub fn cluster_dir(&self, stack: &str) -> PathBuf {
         self.dir.join("clusters").join(stack)
     }
 
+    /// The file whose flock is the stack's lock.
     pub fn lock_path(&self, stack: &str) -> PathBuf {
         self.dir.join("locks").join(format!("{stack}.lock"))
     }
 }
 
+/// The home's settings (`config.json`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Config {
+    /// The region used when none is named.
     pub default_region: Option<String>,
     /// Seconds a PostgreSQL connection may take to connect, start up and
     /// authenticate (default 15); `HUBKEEP_DB_CONNECT_TIMEOUT` overrides it.
@@ -228,10 +253,10 @@ impl Config {
             let secs = match std::env::var(var) {
                 Ok(v) => match v.trim().parse::<u64>() {
                     Ok(n) if n > 0 => n,
-                    _ => return Err(Error::new("invalid_setting", format!("{var}={v:?} is not a whole number of seconds above 0; set it like {var}=30 or unset it"))),
+                    _ => return Err(Error::new(ErrorKind::InvalidSetting, format!("{var}={v:?} is not a whole number of seconds above 0; set it like {var}=30 or unset it"))),
                 },
                 Err(_) => match configured {
-                    Some(0) => return Err(Error::new("invalid_setting", format!("config.json sets a database timeout of 0 seconds; use a number above 0 or remove the key ({var} names the same setting)"))),
+                    Some(0) => return Err(Error::new(ErrorKind::InvalidSetting, format!("config.json sets a database timeout of 0 seconds; use a number above 0 or remove the key ({var} names the same setting)"))),
                     Some(n) => n,
                     None => return Ok(default),
                 },

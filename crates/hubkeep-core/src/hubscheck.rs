@@ -5,7 +5,7 @@
 //! rows, files and keys of the backup belong together.
 
 use crate::dbsnap::VaultSource;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::records::BackupSet;
 use crate::Hubkeep;
 use hubkeep_pg::{SnapshotMeta, SnapshotSource};
@@ -21,14 +21,15 @@ struct Row {
 }
 
 impl Hubkeep {
+    /// The Hubs check of a backup set, read from its vault without restoring it.
     pub fn hubs_check_backup(&self, set: &BackupSet, read_all: bool) -> Result<serde_json::Value> {
         let bundle = self.backup_key_bundle(set)?;
         let Some(phoenix) = bundle.keymaster.get("phoenix-key") else {
             return Ok(serde_json::json!({"passed": false, "categories": [], "note": "the backup holds no phoenix-key: its blobs cannot be decrypted"}));
         };
         let snap = self.available_snapshot(&set.db_snapshot_id)?;
-        let meta: SnapshotMeta = serde_json::from_value(snap.metadata.clone().ok_or_else(|| Error::new("corrupt", "the snapshot has no metadata"))?)?;
-        let source = VaultSource { vault: self.open_vault(&snap.vault)?, snapshot: snap.vault_snapshot_id.clone().unwrap_or_default() };
+        let meta: SnapshotMeta = serde_json::from_value(snap.metadata.clone().ok_or_else(|| Error::new(ErrorKind::Corrupt, "the snapshot has no metadata"))?)?;
+        let source = VaultSource { vault: self.open_vault(&snap.vault)?, snapshot: snap.vault_snapshot_id.clone().unwrap_or_default(), cancel: None };
         let rows = owned_file_rows(&source, &meta)?;
         let rp = self.available_recovery_point(&set.recovery_point_arn)?;
         let files_vault = self.open_vault(&rp.vault)?;
@@ -50,10 +51,10 @@ impl Hubkeep {
                 decrypted += 1;
                 let head = files_vault.open_stream(&rp_id, &blob).map_err(Error::from).and_then(|mut r| {
                     let mut h = [0u8; 12];
-                    r.read_exact(&mut h).map_err(|e| Error::new("vault", format!("reading {blob}: {e}")))?;
+                    r.read_exact(&mut h).map_err(|e| Error::new(ErrorKind::Vault, format!("reading {blob}: {e}")))?;
                     Ok(h)
                 });
-                match head.and_then(|h| hubkeep_hubs::decrypt_header(&row.key, phoenix, &h).map_err(|e| Error::new("hubs", e.to_string()))) {
+                match head.and_then(|h| hubkeep_hubs::decrypt_header(&row.key, phoenix, &h).map_err(|e| Error::new(ErrorKind::Hubs, e.to_string()))) {
                     Ok(_) => {}
                     Err(e) => decrypt_problems.push(format!("{blob}: {e}")),
                 }
@@ -82,13 +83,13 @@ fn owned_file_rows(source: &VaultSource, meta: &SnapshotMeta) -> Result<Vec<Row>
         return Ok(vec![]);
     };
     let col = |name: &str| {
-        table.columns.iter().position(|c| c == name).ok_or_else(|| Error::new("hubs", format!("ret0.owned_files has no column {name}: is this a Reticulum database?")))
+        table.columns.iter().position(|c| c == name).ok_or_else(|| Error::new(ErrorKind::Hubs, format!("ret0.owned_files has no column {name}: is this a Reticulum database?")))
     };
     let (uuid_at, key_at) = (col("owned_file_uuid")?, col("key")?);
-    let reader = BufReader::new(source.open_stream(&table.stream).map_err(|e| Error::new("vault", e.to_string()))?);
+    let reader = BufReader::new(source.open_stream(&table.stream).map_err(|e| Error::new(ErrorKind::Vault, e.to_string()))?);
     let mut rows = vec![];
     for line in reader.lines() {
-        let line = line.map_err(|e| Error::new("vault", format!("reading ret0.owned_files from the snapshot: {e}")))?;
+        let line = line.map_err(|e| Error::new(ErrorKind::Vault, format!("reading ret0.owned_files from the snapshot: {e}")))?;
         let fields: Vec<&str> = line.split('\t').collect();
         if let (Some(u), Some(k)) = (fields.get(uuid_at), fields.get(key_at)) {
             if *u != "\\N" && *k != "\\N" {

@@ -2,7 +2,6 @@
 //! once, at the edge: region and vault are checked before anything happens.
 
 use crate::error::{Error, Result};
-use chrono::Utc;
 use rand::RngCore;
 use std::fmt;
 
@@ -10,15 +9,22 @@ use std::fmt;
 /// `recovery-point` or `backup-set`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VaultObjectArn {
+    /// Its region.
     pub region: String,
+    /// Its vault.
     pub vault: String,
+    /// What it names.
     pub kind: ArnKind,
+    /// The id within the vault.
     pub id: String,
 }
 
+/// What a vault object ARN names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ArnKind {
+    /// A file-store recovery point.
     RecoveryPoint,
+    /// A backup set.
     BackupSet,
 }
 
@@ -32,10 +38,12 @@ impl ArnKind {
 }
 
 impl VaultObjectArn {
+    /// The ARN of `id` in `vault` of `region`.
     pub fn new(region: &str, vault: &str, kind: ArnKind, id: &str) -> VaultObjectArn {
         VaultObjectArn { region: region.into(), vault: vault.into(), kind, id: id.into() }
     }
 
+    /// Parse an ARN, or refuse it showing the expected shape.
     pub fn parse(s: &str) -> Result<VaultObjectArn> {
         let parts: Vec<&str> = s.split(':').collect();
         let bad = || {
@@ -57,6 +65,7 @@ impl VaultObjectArn {
         Ok(VaultObjectArn { region: parts[3].into(), vault: parts[4].into(), kind, id: parts[6].into() })
     }
 
+    /// Refuse an ARN of another kind.
     pub fn expect_kind(self, kind: ArnKind) -> Result<VaultObjectArn> {
         if self.kind != kind {
             return Err(Error::invalid(format!("{self} is a {}, not a {}", self.kind.as_str(), kind.as_str())));
@@ -71,33 +80,121 @@ impl fmt::Display for VaultObjectArn {
     }
 }
 
+macro_rules! arn_newtype {
+    ($(#[$doc:meta])* $name:ident, $kind:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// Parse an id given by a person or read from a record: a whole,
+            /// valid ARN of this kind, or a refusal showing the shape.
+            pub fn parse(s: &str) -> Result<$name> {
+                VaultObjectArn::parse(s)?.expect_kind($kind).map(|a| $name(a.to_string()))
+            }
+            /// The id of `id` in `vault` of `region`.
+            pub fn new(region: &str, vault: &str, id: &str) -> $name {
+                $name(VaultObjectArn::new(region, vault, $kind, id).to_string())
+            }
+            /// Its parts.
+            pub fn parts(&self) -> VaultObjectArn {
+                VaultObjectArn::parse(&self.0).expect("checked when it was made")
+            }
+            /// The same object named in `vault` of `region` (an attached vault).
+            pub fn moved_to(&self, region: &str, vault: &str) -> $name {
+                $name::new(region, vault, &self.parts().id)
+            }
+            /// The id as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = Error;
+            fn try_from(s: String) -> Result<$name> {
+                $name::parse(&s)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+    };
+}
+
+arn_newtype!(
+    /// `hrn:hubkeep:backup:<region>:<vault>:recovery-point:<id>`, checked.
+    RecoveryPointArn,
+    ArnKind::RecoveryPoint
+);
+
+arn_newtype!(
+    /// `hrn:hubkeep:backup:<region>:<vault>:backup-set:<id>`, checked.
+    BackupSetId,
+    ArnKind::BackupSet
+);
+
 /// The ARN of a stack's database secret.
 pub fn secret_arn(region: &str, stack: &str) -> String {
     format!("hrn:hubkeep:secrets:{region}:secret:{stack}-database-secret-{}", random_hex(3))
 }
 
+/// The name of a stack's database secret.
 pub fn database_secret_name(stack: &str) -> String {
     format!("{stack} Database Secret")
 }
 
+/// A fresh job id (time and randomness).
 pub fn job_id() -> String {
-    format!("job-{}-{}", Utc::now().format("%Y%m%dT%H%M%S"), random_hex(4))
+    format!("job-{}-{}", crate::now().format("%Y%m%dT%H%M%S"), random_hex(4))
 }
 
+/// A fresh id for a backup set or recovery point.
 pub fn backup_set_id() -> String {
-    format!("{}-{}", Utc::now().format("%Y%m%dT%H%M%SZ"), random_hex(4))
+    format!("{}-{}", crate::now().format("%Y%m%dT%H%M%SZ"), random_hex(4))
 }
 
 /// Manual snapshots default to `<stack>-<utc time>-<4 hex>`; automated ones (the
 /// nightly plan) are `auto-<stack>-<yyyy-mm-dd-hh-mm>`, like RDS's `rds:` ids.
 pub fn manual_snapshot_id(stack: &str) -> String {
-    format!("{}-{}-{}", stack.to_lowercase(), Utc::now().format("%Y%m%d%H%M%S"), random_hex(2))
+    format!("{}-{}-{}", stack.to_lowercase(), crate::now().format("%Y%m%d%H%M%S"), random_hex(2))
 }
 
+/// A plan's snapshot id for `stack` now.
 pub fn automated_snapshot_id(stack: &str) -> String {
-    format!("auto-{}-{}", stack.to_lowercase(), Utc::now().format("%Y-%m-%d-%H-%M"))
+    format!("auto-{}-{}", stack.to_lowercase(), crate::now().format("%Y-%m-%d-%H-%M"))
 }
 
+/// `bytes` random bytes in hex.
 pub fn random_hex(bytes: usize) -> String {
     let mut b = vec![0u8; bytes];
     rand::thread_rng().fill_bytes(&mut b);
@@ -152,14 +249,17 @@ pub fn check_stack_name(s: &str) -> Result<()> {
     check_snapshot_id(&automated_snapshot_id(s))
 }
 
+/// Refuse a vault name that is not 1-63 letters, digits, '-', '_' and '.'.
 pub fn check_vault_name(s: &str) -> Result<()> {
     check_name("vault", s, 63, |c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.', "use 1-63 letters, digits, '-', '_' and '.', starting with a letter or digit")
 }
 
+/// Refuse a region name that is not 1-40 letters, digits and '-'.
 pub fn check_region_name(s: &str) -> Result<()> {
     check_name("region", s, 40, |c| c.is_ascii_alphanumeric() || c == '-', "use 1-40 letters, digits and '-'")
 }
 
+/// Refuse a database snapshot id that is not letters, digits, '-' and '_'.
 pub fn check_snapshot_id(s: &str) -> Result<()> {
     check_name("database snapshot", s, 100, |c| c.is_ascii_alphanumeric() || c == '-' || c == '_', "use letters, digits, '-' and '_'")
 }

@@ -3,42 +3,66 @@
 //! the "Jobs" page of the system we reproduce.
 
 use crate::catalog::Kind;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+use crate::states::{JobState, RecoveryPointStatus, SnapshotStatus};
 use crate::records::{DbSnapshot, Job, RecoveryPoint};
 use crate::{now, process_alive, Hubkeep};
 
-pub const RUNNING: &str = "RUNNING";
-pub const COMPLETED: &str = "COMPLETED";
-pub const FAILED: &str = "FAILED";
-pub const ABORTED: &str = "ABORTED";
 
-/// A job in progress; finish it with `complete` or `fail`.
+/// The jobs this process is running now. A job of this process that is
+/// RUNNING in the catalog but not here was left by a worker that ended
+/// without finishing it (a panic): `recover` ends it FAILED, as it ends the
+/// jobs of a dead process.
+static LIVE_JOBS: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+
+fn live_jobs() -> std::sync::MutexGuard<'static, BTreeSet<String>> {
+    LIVE_JOBS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A job in progress; finish it with `finish_job`. Dropping it (also while
+/// a panic unwinds) takes it out of this process's live jobs.
 pub struct JobHandle {
+    /// The job's id.
     pub id: String,
 }
 
+impl Drop for JobHandle {
+    fn drop(&mut self) {
+        live_jobs().remove(&self.id);
+    }
+}
+
+/// Bytes a job read, found new, and stored.
 #[derive(Default, Clone, Copy)]
 pub struct Bytes {
+    /// Bytes read from the source.
     pub read: u64,
+    /// Bytes not already in the vault.
     pub new: u64,
+    /// Bytes written to the vault's store.
     pub stored: u64,
 }
 
+/// A fresh job id, for a caller that names a job before it starts (a
+/// `--no-wait` run names the job the background process will run).
+pub fn new_job_id() -> String {
+    crate::ids::job_id()
+}
+
 impl Hubkeep {
-    pub(crate) fn start_job(&self, kind: &str, stack: Option<&str>, vault: Option<&str>) -> Result<JobHandle> {
-        // A `--no-wait` parent names the first job of the run it started.
-        let id = match std::env::var("HUBKEEP_JOB_ID") {
-            Ok(id) if !id.is_empty() => {
-                std::env::remove_var("HUBKEEP_JOB_ID");
-                id
-            }
-            _ => crate::ids::job_id(),
+    /// Start a job, under `id` when the caller named it (`new_job_id`).
+    pub(crate) fn start_job(&self, kind: &str, stack: Option<&str>, vault: Option<&str>, id: Option<&str>) -> Result<JobHandle> {
+        let id = match id {
+            Some(id) => id.to_string(),
+            None => crate::ids::job_id(),
         };
         let job = Job {
             job_id: id.clone(),
             kind: kind.to_string(),
             stack: stack.map(str::to_string),
-            state: RUNNING.to_string(),
+            state: JobState::Running,
             vault: vault.map(str::to_string),
             resource: None,
             created_at: now(),
@@ -51,8 +75,10 @@ impl Hubkeep {
             pid: std::process::id(),
             target: None,
         };
+        live_jobs().insert(id.clone());
+        let handle = JobHandle { id: id.clone() };
         self.home.catalog.put(Kind::Job, &id, &job)?;
-        Ok(JobHandle { id })
+        Ok(handle)
     }
 
     pub(crate) fn job_resource(&self, job: &JobHandle, resource: &str) -> Result<()> {
@@ -78,9 +104,14 @@ impl Hubkeep {
             j.bytes_new = bytes.new;
             j.bytes_stored = bytes.stored;
             match error {
-                None => j.state = COMPLETED.to_string(),
+                None => j.state = JobState::Completed,
+                // A cancelled job ends as a signal leaves it.
+                Some(e) if e.kind() == ErrorKind::Interrupted => {
+                    j.state = JobState::Aborted;
+                    j.error = Some(e.message().to_string());
+                }
                 Some(e) => {
-                    j.state = FAILED.to_string();
+                    j.state = JobState::Failed;
                     j.error = Some(e.message().to_string());
                 }
             }
@@ -88,15 +119,17 @@ impl Hubkeep {
         })
     }
 
+    /// The job `id`.
     pub fn job(&self, id: &str) -> Result<Job> {
-        self.home.catalog.get(Kind::Job, id)?.ok_or_else(|| Error::new("job_not_found", format!("job {id} does not exist; `hubkeep job list` shows the jobs")))
+        self.home.catalog.get(Kind::Job, id)?.ok_or_else(|| Error::new(ErrorKind::JobNotFound, format!("job {id} does not exist; `hubkeep job list` shows the jobs")))
     }
 
+    /// The jobs, filtered by state (any case) and stack, oldest first.
     pub fn jobs(&self, state: Option<&str>, stack: Option<&str>) -> Result<Vec<Job>> {
         let all: Vec<Job> = self.home.catalog.list(Kind::Job)?;
         Ok(all
             .into_iter()
-            .filter(|j| state.is_none_or(|s| j.state.eq_ignore_ascii_case(s)))
+            .filter(|j| state.is_none_or(|s| j.state.as_str().eq_ignore_ascii_case(s)))
             .filter(|j| stack.is_none_or(|s| j.stack.as_deref() == Some(s)))
             .collect())
     }
@@ -104,12 +137,19 @@ impl Hubkeep {
     /// A job whose process is gone failed; so did what it was creating.
     pub(crate) fn reap_dead_jobs(&self) -> Result<()> {
         let jobs: Vec<Job> = self.home.catalog.list(Kind::Job)?;
-        let dead: Vec<&Job> = jobs.iter().filter(|j| j.state == RUNNING && !process_alive(j.pid)).collect();
+        let me = std::process::id();
+        let dead: Vec<&Job> = {
+            let live = live_jobs();
+            jobs.iter().filter(|j| j.state == JobState::Running && !(process_alive(j.pid) && (j.pid != me || live.contains(&j.job_id)))).collect()
+        };
         for job in &dead {
-            let reason = format!("the hubkeep process (pid {}) running this job ended before it finished", job.pid);
-            self.end_unfinished_job(job, FAILED, &reason)?;
+            let reason = match job.pid == me {
+                true => "the worker running this job ended before it finished (it panicked)".to_string(),
+                false => format!("the hubkeep process (pid {}) running this job ended before it finished", job.pid),
+            };
+            self.end_unfinished_job(job, JobState::Failed, &reason)?;
         }
-        let ended = jobs.iter().filter(|j| j.state != RUNNING && j.state != COMPLETED);
+        let ended = jobs.iter().filter(|j| j.state != JobState::Running && j.state != JobState::Completed);
         self.clean_interrupted_restores(ended.chain(dead));
         Ok(())
     }
@@ -132,23 +172,23 @@ impl Hubkeep {
     /// stopped it), and what it was creating: a snapshot still `creating` is
     /// failed, a recovery point still `CREATING` disappears (a killed backup
     /// leaves no visible recovery point). Finished resources are untouched.
-    pub(crate) fn end_unfinished_job(&self, job: &Job, state: &str, reason: &str) -> Result<()> {
+    pub(crate) fn end_unfinished_job(&self, job: &Job, state: JobState, reason: &str) -> Result<()> {
         self.home.catalog.update::<Job, _>(Kind::Job, &job.job_id, |j| {
-            j.state = state.to_string();
+            j.state = state;
             j.finished_at = Some(now());
             j.error = Some(reason.to_string());
             Ok(())
         })?;
         let Some(resource) = job.resource.as_deref() else { return Ok(()) };
         if let Some(mut s) = self.home.catalog.get::<DbSnapshot>(Kind::DbSnapshot, resource)? {
-            if s.status == crate::dbsnap::CREATING {
-                s.status = crate::dbsnap::FAILED.into();
+            if s.status == SnapshotStatus::Creating {
+                s.status = SnapshotStatus::Failed;
                 s.error = Some(reason.to_string());
                 self.home.catalog.put(Kind::DbSnapshot, resource, &s)?;
             }
         }
         if let Some(rp) = self.home.catalog.get::<RecoveryPoint>(Kind::RecoveryPoint, resource)? {
-            if rp.status == crate::files::CREATING {
+            if rp.status == RecoveryPointStatus::Creating {
                 self.home.catalog.delete(Kind::RecoveryPoint, resource)?;
             }
         }

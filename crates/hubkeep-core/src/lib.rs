@@ -12,13 +12,26 @@
 //! for stack in hk.stacks().unwrap() { println!("{} {}", stack.name, stack.status); }
 //! ```
 
+#![deny(missing_docs)]
+
+/// Cancelling long work.
+pub mod cancel;
+/// The catalog database.
 pub mod catalog;
+/// Database passwords: where they come from, and never shown.
 pub mod dbpassword;
+/// The service layer's error.
 pub mod error;
+/// The home directory.
 pub mod home;
+/// Identifiers and name rules.
 pub mod ids;
+/// The catalog's records.
 pub mod records;
+/// Secrets and parameters.
 pub mod secrets;
+/// Record states.
+pub mod states;
 
 mod backupset;
 mod dbsnap;
@@ -28,19 +41,23 @@ mod hubscheck;
 mod jobs;
 mod lock;
 mod offline;
+/// One call per command.
+pub mod ops;
 mod provider;
 mod restore;
 mod stacks;
+mod vault_meta;
 mod vaults;
 
-pub use error::{Error, Result};
+pub use cancel::CancelToken;
+pub use error::{Error, ErrorKind, Result};
 pub use hubkeep_vault::Progress;
-pub use jobs::JobHandle;
+pub use jobs::{new_job_id, JobHandle};
 pub use lock::StackLock;
 pub use backupset::BackupRequest;
 pub use dbsnap::SnapshotRequest;
 pub use demo::DemoReport;
-pub use restore::{RestoreRequest, Restored};
+pub use restore::{RestorePlan, RestoreRequest, RestoreSource, Restored};
 pub use stacks::{AdoptRequest, CreateRequest, StackCreated};
 pub use files::BackupJobResult;
 pub use vaults::CreatedVault;
@@ -49,25 +66,62 @@ use home::Home;
 use std::path::Path;
 use std::sync::Arc;
 
-/// The service handle: one per command, over one home.
+/// The service handle over one home: one per CLI command, one per request
+/// or job in a long-lived process.
 pub struct Hubkeep {
+    /// The home: catalog, secret store, regions.
     pub home: Home,
     /// Where long work reports progress (a terminal bar, or nothing).
     pub progress: Option<Arc<dyn Progress>>,
     /// Where notes for the operator go (stderr in the CLI).
     pub notes: Arc<dyn Fn(&str) + Send + Sync>,
+    /// Stops this handle's long operations at their next safe point.
+    pub cancel: CancelToken,
+}
+
+/// Process-wide settings of a home, applied by the front door once
+/// (`Settings::install`), never as a side effect of opening a home.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// How long a database connection may take, and may stay silent.
+    pub database_timeouts: hubkeep_pg::Timeouts,
+}
+
+impl Settings {
+    /// Make these the settings of every later database connection of this
+    /// process (hubkeep-pg connects deep inside snapshot and restore).
+    pub fn install(&self) {
+        hubkeep_pg::set_default_timeouts(self.database_timeouts);
+    }
 }
 
 impl Hubkeep {
+    /// Open an existing home. Cheap and without side effects: no job is
+    /// reaped, no stack brought online, no process setting changed (see
+    /// `recover` and `settings`). A directory that is not a home is refused.
     pub fn open(dir: &Path) -> Result<Hubkeep> {
-        let home = Home::open_or_init(dir)?;
-        hubkeep_pg::set_default_timeouts(home.config().database_timeouts()?);
-        let hk = Hubkeep { home, progress: None, notes: Arc::new(|m| eprintln!("{m}")) };
+        Home::require(dir)?;
+        Ok(Hubkeep::over(Home::open(dir)?))
+    }
+
+    /// Open the home, creating it with the embedded defaults when `dir`
+    /// holds none: for the commands that create the first thing of a home.
+    pub fn open_or_init(dir: &Path) -> Result<Hubkeep> {
+        let hk = Hubkeep::over(Home::open_or_init(dir)?);
         for w in &hk.home.warnings {
             hk.note(&format!("warning: {w}"));
         }
-        hk.recover_interrupted()?;
         Ok(hk)
+    }
+
+    fn over(home: Home) -> Hubkeep {
+        Hubkeep { home, progress: None, notes: Arc::new(|m| eprintln!("{m}")), cancel: CancelToken::new() }
+    }
+
+    /// This home's settings: the environment, then config.json, then the
+    /// defaults.
+    pub fn settings(&self) -> Result<Settings> {
+        Ok(Settings { database_timeouts: self.home.config().database_timeouts()? })
     }
 
     /// Step-by-step lines ("table ret0.hubs (3/40)") for a terminal only:
@@ -78,22 +132,27 @@ impl Hubkeep {
         Some(Arc::new(move |m: &str| (notes)(&format!("  {m}"))))
     }
 
+    /// A line for the operator.
     pub fn note(&self, msg: &str) {
         (self.notes)(msg)
     }
 
-    /// Undo what a killed hubkeep left behind: jobs of dead processes are
+    /// Undo what a killed hubkeep left behind: jobs of dead processes (or
+    /// of workers of this process that ended without finishing them) are
     /// FAILED, snapshots and recovery points they were creating are failed,
     /// stacks they were creating are CREATE_FAILED with their clusters
     /// stopped, and a hub a dead backup took offline is brought back online.
-    fn recover_interrupted(&self) -> Result<()> {
+    /// A front door calls it once: per CLI command, and at daemon start.
+    pub fn recover(&self) -> Result<()> {
         self.reap_dead_jobs()?;
         self.reap_interrupted_creations()?;
         self.recover_offline_stacks()
     }
 }
 
-pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
+/// The time now: every timestamp hubkeep records or derives an id from
+/// comes from here, so that one place decides which clock hubkeep reads.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now()
 }
 
@@ -104,10 +163,11 @@ static INTERRUPTED: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
 /// Run `f`, which starts a database server or initdb, unless this process
 /// is being interrupted. The signal handler waits for a running `f`, so a
 /// server started by the interrupted run is always there for it to stop.
-pub(crate) fn unless_interrupted<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+pub(crate) fn unless_interrupted<T>(cancel: &CancelToken, f: impl FnOnce() -> Result<T>) -> Result<T> {
     let interrupted = INTERRUPTED.lock().unwrap_or_else(|e| e.into_inner());
+    cancel.check("starting a database server")?;
     if *interrupted {
-        return Err(Error::new("interrupted", "interrupted by a signal"));
+        return Err(Error::new(crate::error::ErrorKind::Interrupted, "interrupted by a signal"));
     }
     f()
 }

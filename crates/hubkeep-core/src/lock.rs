@@ -2,12 +2,13 @@
 //! `locks/<stack>.lock`. The kernel drops it when the holder dies, so a
 //! killed run never leaves a stack locked; a second run waits, saying so.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::Hubkeep;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
 use std::os::fd::AsRawFd;
 
+/// A held stack lock; dropping it releases the stack.
 pub struct StackLock {
     _file: File,
 }
@@ -26,7 +27,7 @@ impl Hubkeep {
                 if holder.is_empty() { "another hubkeep run" } else { holder }
             ));
             if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
-                return Err(Error::new("locked", format!("cannot lock stack {stack}: {}", std::io::Error::last_os_error())));
+                return Err(Error::new(ErrorKind::Locked, format!("cannot lock stack {stack}: {}", std::io::Error::last_os_error())));
             }
         }
         mark_holder(&mut file, operation)?;
@@ -35,7 +36,7 @@ impl Hubkeep {
 
     /// The stack's lock if no run holds it now, else `None` (no waiting):
     /// a free lock on a stack still being created means its creator died.
-    pub(crate) fn try_lock_stack(&self, stack: &str, operation: &str) -> Result<Option<StackLock>> {
+    pub fn try_lock_stack(&self, stack: &str, operation: &str) -> Result<Option<StackLock>> {
         let path = self.home.lock_path(stack);
         let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path)?;
         if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {

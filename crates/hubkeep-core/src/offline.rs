@@ -5,17 +5,14 @@
 //! the catalog, so a run that died is undone by the next hubkeep command.
 
 use crate::catalog::Kind;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::records::{OfflineState, Stack};
-use crate::stacks::{OFFLINE, ONLINE};
+use crate::states::StackStatus;
+use crate::provider::quote_ident;
 use crate::{now, process_alive, Hubkeep};
 
-fn quote_ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
 fn db_error(doing: &str) -> impl Fn(postgres::Error) -> Error + '_ {
-    move |e| Error::new("database", format!("{doing}: {}", crate::provider::pg_message(&e)))
+    move |e| Error::new(ErrorKind::Database, format!("{doing}: {}", crate::provider::pg_message(&e)))
 }
 
 impl Hubkeep {
@@ -27,7 +24,7 @@ impl Hubkeep {
             if by_pid.is_some() {
                 return Ok(stack);
             }
-            return Err(Error::new("stack_state", format!("stack {name} is already offline; bring it back with `hubkeep stack update {name} --online`")));
+            return Err(Error::new(ErrorKind::StackState, format!("stack {name} is already offline; bring it back with `hubkeep stack update {name} --online`")));
         }
         let admin = self.admin_conn(&stack)?;
         let mut c = admin.connect()?;
@@ -36,7 +33,7 @@ impl Hubkeep {
             .map_err(db_error("checking hubkeep's database role"))?
             .get(0);
         if !su {
-            return Err(Error::new("offline_unsupported", format!(
+            return Err(Error::new(ErrorKind::OfflineUnsupported, format!(
                 "offline mode for stack {name} needs a superuser connection (role {} is not one): blocking the app's role would block hubkeep too; adopt the stack with a superuser --database-url, or use operator hooks and take the app down yourself",
                 admin.user
             )));
@@ -50,7 +47,7 @@ impl Hubkeep {
         // Record first: whatever happens next, the catalog knows to undo it.
         self.home.catalog.update::<Stack, _>(Kind::Stack, name, |s| {
             s.offline = Some(state.clone());
-            s.status = OFFLINE.into();
+            s.status = StackStatus::Offline;
             s.updated_at = now();
             Ok(())
         })?;
@@ -85,7 +82,7 @@ impl Hubkeep {
         self.run_hook(&stack, stack.hooks.online.as_deref(), "online", None)?;
         self.home.catalog.update::<Stack, _>(Kind::Stack, name, |s| {
             s.offline = None;
-            s.status = ONLINE.into();
+            s.status = StackStatus::Online;
             s.status_reason = None;
             s.updated_at = now();
             Ok(())
@@ -117,9 +114,9 @@ impl Hubkeep {
             .env("HUBKEEP_MODE", which)
             .stdout(std::process::Stdio::null())
             .status()
-            .map_err(|e| Error::new("hook_failed", format!("the {which} hook of stack {} could not run: {e}", stack.name)))?;
+            .map_err(|e| Error::new(ErrorKind::HookFailed, format!("the {which} hook of stack {} could not run: {e}", stack.name)))?;
         if !status.success() {
-            return Err(Error::new("hook_failed", format!("the {which} hook of stack {} failed ({status}); fix it with `hubkeep stack update {} --{which}-hook CMD`", stack.name, stack.name)));
+            return Err(Error::new(ErrorKind::HookFailed, format!("the {which} hook of stack {} failed ({status}); fix it with `hubkeep stack update {} --{which}-hook CMD`", stack.name, stack.name)));
         }
         Ok(())
     }

@@ -1,9 +1,10 @@
 //! Database providers: where a stack's database lives and how hubkeep
 //! reaches it with its own (superuser) sessions. The embedded provider runs
 //! one PostgreSQL cluster per stack under the home; the server provider uses
-//! an existing server, one database per stack.
+//! an existing server, one database per stack. With `offline.rs`, the only
+//! place of core that speaks SQL or builds database URLs.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::home::{Provider, Region};
 use crate::records::{Origin, Stack};
 use crate::secrets::SecretKind;
@@ -24,7 +25,9 @@ fn region_password_param(region: &str) -> String {
 
 /// A freshly provisioned database.
 pub(crate) struct Provisioned {
+    /// hubkeep's own (superuser) connection.
     pub admin: ConnInfo,
+    /// The app's connection.
     pub app: ConnInfo,
 }
 
@@ -33,7 +36,7 @@ impl Hubkeep {
     /// embedded cluster (started if it is stopped) or the region's admin
     /// URL; for an adopted stack, the credentials it was adopted with.
     pub(crate) fn admin_conn(&self, stack: &Stack) -> Result<ConnInfo> {
-        let outputs = stack.outputs.as_ref().ok_or_else(|| Error::new("stack_state", format!("stack {} has no database (status {})", stack.name, stack.status)))?;
+        let outputs = stack.outputs.as_ref().ok_or_else(|| Error::new(ErrorKind::StackState, format!("stack {} has no database (status {})", stack.name, stack.status)))?;
         if stack.origin == Origin::Adopted {
             return self.app_conn(stack);
         }
@@ -42,10 +45,10 @@ impl Hubkeep {
             Provider::Embedded => {
                 let cluster = EmbeddedCluster::open(&self.home.cluster_dir(&stack.name))?;
                 if !cluster.is_running() {
-                    crate::unless_interrupted(|| Ok(cluster.start()?))?;
+                    crate::unless_interrupted(&self.cancel, || Ok(cluster.start()?))?;
                 }
                 let pw = self.home.secrets().value(&superuser_param(&stack.name))?.ok_or_else(|| {
-                    Error::new("secret_not_found", format!("the superuser password of stack {}'s cluster is missing from the secret store", stack.name))
+                    Error::new(ErrorKind::SecretNotFound, format!("the superuser password of stack {}'s cluster is missing from the secret store", stack.name))
                 })?;
                 Ok(cluster.superuser(&pw, &outputs.app_db))
             }
@@ -55,7 +58,7 @@ impl Hubkeep {
 
     /// The app's connection, from the stack's database secret.
     pub(crate) fn app_conn(&self, stack: &Stack) -> Result<ConnInfo> {
-        let outputs = stack.outputs.as_ref().ok_or_else(|| Error::new("stack_state", format!("stack {} has no database", stack.name)))?;
+        let outputs = stack.outputs.as_ref().ok_or_else(|| Error::new(ErrorKind::StackState, format!("stack {} has no database", stack.name)))?;
         let (_, value) = self.home.secrets().get(&outputs.database_secret_arn)?;
         conn_from_secret(&value)
     }
@@ -69,6 +72,7 @@ impl Hubkeep {
         Ok(c)
     }
 
+    /// Keep a server region's admin password in the secret store.
     pub fn store_region_password(&self, region: &str, password: &str) -> Result<()> {
         self.home.secrets().put(&region_password_param(region), SecretKind::Param, None, None, password)?;
         Ok(())
@@ -78,7 +82,7 @@ impl Hubkeep {
     /// be made here (an embedded cluster under a home `postgres` cannot reach).
     pub(crate) fn check_provider(&self, region: &Region) -> Result<()> {
         if region.provider == Provider::Embedded {
-            hubkeep_pg::cluster::check_reachable_by_postgres(&self.home.dir.join("clusters")).map_err(|e| Error::new("home_unreachable", e.to_string()))?;
+            hubkeep_pg::cluster::check_reachable_by_postgres(&self.home.dir.join("clusters")).map_err(|e| Error::new(ErrorKind::HomeUnreachable, e.to_string()))?;
         }
         Ok(())
     }
@@ -101,7 +105,7 @@ impl Hubkeep {
                 let app_is_superuser = owner == SUPERUSER;
                 let su = if app_is_superuser { owner_password.to_string() } else { crate::secrets::generate(24) };
                 self.home.secrets().put(&superuser_param(stack), SecretKind::Param, None, Some(stack), &su)?;
-                let cluster = crate::unless_interrupted(|| {
+                let cluster = crate::unless_interrupted(&self.cancel, || {
                     let cluster = EmbeddedCluster::init(&dir, &su)?;
                     cluster.start()?;
                     Ok(cluster)
@@ -109,8 +113,8 @@ impl Hubkeep {
                 let admin = cluster.superuser(&su, "postgres");
                 if app_is_superuser {
                     let mut c = admin.connect()?;
-                    c.batch_execute(&format!("CREATE DATABASE \"{}\"", dbname.replace('"', "\"\"")))
-                        .map_err(|e| Error::new("database", format!("creating database {dbname}: {}", pg_message(&e))))?;
+                    c.batch_execute(&format!("CREATE DATABASE {}", quote_ident(dbname)))
+                        .map_err(|e| Error::new(ErrorKind::Database, format!("creating database {dbname}: {}", pg_message(&e))))?;
                 } else {
                     hubkeep_pg::create_role_and_database(&admin, dbname, owner, owner_password)?;
                 }
@@ -122,7 +126,7 @@ impl Hubkeep {
                 let admin = self.region_admin(region)?;
                 let mut probe = admin.connect()?;
                 let mut exists = |sql: &str, name: &str| -> Result<bool> {
-                    Ok(probe.query_opt(sql, &[&name]).map_err(|e| Error::new("database", pg_message(&e)))?.is_some())
+                    Ok(probe.query_opt(sql, &[&name]).map_err(|e| Error::new(ErrorKind::Database, pg_message(&e)))?.is_some())
                 };
                 if exists("SELECT 1 FROM pg_roles WHERE rolname = $1", owner)? {
                     return Err(Error::conflict(format!(
@@ -163,12 +167,11 @@ impl Hubkeep {
             Provider::Server { .. } => {
                 let admin = self.region_admin(region)?;
                 let mut c = admin.connect()?;
-                let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
                 // Separate statements: DROP DATABASE cannot run in a transaction block.
-                c.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", q(dbname)))
-                    .map_err(|e| Error::new("database", format!("dropping database {dbname}: {}", pg_message(&e))))?;
-                c.batch_execute(&format!("DROP ROLE IF EXISTS {}", q(owner)))
-                    .map_err(|e| Error::new("database", format!("dropping role {owner}: {}", pg_message(&e))))?;
+                c.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(dbname)))
+                    .map_err(|e| Error::new(ErrorKind::Database, format!("dropping database {dbname}: {}", pg_message(&e))))?;
+                c.batch_execute(&format!("DROP ROLE IF EXISTS {}", quote_ident(owner)))
+                    .map_err(|e| Error::new(ErrorKind::Database, format!("dropping role {owner}: {}", pg_message(&e))))?;
                 Ok(())
             }
         }
@@ -176,7 +179,7 @@ impl Hubkeep {
 }
 
 fn remove_dir_as_needed(dir: &std::path::Path) -> Result<()> {
-    std::fs::remove_dir_all(dir).map_err(|e| Error::new("io", format!("cannot remove {}: {e}", dir.display())))
+    std::fs::remove_dir_all(dir).map_err(|e| Error::new(ErrorKind::Io, format!("cannot remove {}: {e}", dir.display())))
 }
 
 /// A database secret's value: `{"username","password","host","port","dbname"}`.
@@ -192,13 +195,13 @@ pub(crate) fn secret_value(c: &ConnInfo) -> serde_json::Value {
 
 pub(crate) fn conn_from_secret(value: &str) -> Result<ConnInfo> {
     let v: serde_json::Value = serde_json::from_str(value)
-        .map_err(|_| Error::new("secret_invalid", "a database secret's value is not the JSON object {\"username\",\"password\",\"host\",\"port\",\"dbname\"}"))?;
+        .map_err(|_| Error::new(ErrorKind::SecretInvalid, "a database secret's value is not the JSON object {\"username\",\"password\",\"host\",\"port\",\"dbname\"}"))?;
     let s = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
     let port = v.get("port").and_then(|p| p.as_u64().or_else(|| p.as_str().and_then(|s| s.parse().ok()))).unwrap_or(5432) as u16;
     Ok(ConnInfo {
         host: s("host").unwrap_or_else(|| "127.0.0.1".into()),
         port,
-        user: s("username").ok_or_else(|| Error::new("secret_invalid", "the database secret has no username"))?,
+        user: s("username").ok_or_else(|| Error::new(ErrorKind::SecretInvalid, "the database secret has no username"))?,
         password: s("password").filter(|p| !p.is_empty()),
         dbname: s("dbname").unwrap_or_default(),
     })
@@ -211,4 +214,43 @@ pub(crate) fn pg_message(e: &postgres::Error) -> String {
         Some(d) => format!("{} ({})", d.message(), d.code().code()),
         None => e.to_string(),
     }
+}
+
+/// A libpq URL with the password, for the Hubs profile's own connection.
+pub(crate) fn conn_url(c: &ConnInfo) -> String {
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+            .collect::<String>()
+    };
+    match &c.password {
+        Some(p) => format!("postgresql://{}:{}@{}:{}/{}", enc(&c.user), enc(p), c.host, c.port, enc(&c.dbname)),
+        None => format!("postgresql://{}@{}:{}/{}", enc(&c.user), c.host, c.port, enc(&c.dbname)),
+    }
+}
+
+/// Every user table's rows, in a stable order, hashed: equal databases give
+/// equal maps.
+pub(crate) fn database_fingerprint(url: &str) -> Result<std::collections::BTreeMap<String, String>> {
+    let db = |e: postgres::Error| Error::new(ErrorKind::Database, pg_message(&e));
+    let mut c = postgres::Client::connect(url, postgres::NoTls).map_err(db)?;
+    let tables = c
+        .query(
+            "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+            &[],
+        )
+        .map_err(db)?;
+    let mut out = std::collections::BTreeMap::new();
+    for row in tables {
+        let t: String = row.get(0);
+        let q = format!("SELECT count(*)::text || ':' || coalesce(md5(string_agg(x::text, E'\\n' ORDER BY x::text)), '') FROM {t} x");
+        out.insert(t, c.query_one(&q, &[]).map_err(db)?.get::<_, String>(0));
+    }
+    Ok(out)
+}
+
+/// An SQL identifier, quoted (the one quoting function of core's SQL).
+pub(crate) fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
 }

@@ -1,61 +1,92 @@
 //! The catalog's records: what `show` and `list` print, in CLI.md's keys.
 
+use crate::states::{BackupSetStatus, JobState, RecoveryPointStatus, SnapshotStatus, SnapshotType, StackStatus};
+use crate::ids::{BackupSetId, RecoveryPointArn};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+/// A vault as this home knows it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct VaultRecord {
+    /// Its name in this home.
     pub name: String,
+    /// The region it belongs to.
     pub region: String,
+    /// Its location URL (`file://…` or `s3://…`).
     pub location: String,
+    /// The vault's own id, the same on every home that attaches it.
     pub vault_id: String,
+    /// The stack whose daily vault it is.
     pub stack: Option<String>,
+    /// When this home created or attached it.
     pub created_at: DateTime<Utc>,
     /// True when this home opened an existing vault with its recovery key.
     #[serde(default)]
     pub attached: bool,
 }
 
+/// What kind of application a stack runs: the Hubs profile adds the Hubs check, drift and keys.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Profile {
+    /// A Hubs (Reticulum) deployment.
     Hubs,
+    /// Any database and file store.
     Generic,
 }
 
+/// How a stack came to be.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Origin {
+    /// Made fresh by `stack create`.
     Created,
+    /// An existing deployment registered by `stack adopt`.
     Adopted,
+    /// Made from a backup.
     Restored,
 }
 
+/// Where a stack's resources are (CLI.md's `outputs`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Outputs {
+    /// The app's database name.
     pub app_db: String,
+    /// A libpq URL of the app's database, without the password (that is in the database secret).
     pub database_url: String,
+    /// The file store's directory name.
     pub storage_id: String,
+    /// The file store's path.
     pub storage_path: PathBuf,
+    /// The ARN of the stack's database secret.
     pub database_secret_arn: String,
+    /// The stack's default vault.
     pub daily_backup_vault: String,
 }
 
 /// The five restore parameters: the same keys as a backup set.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct RestoreParams {
+    /// The source stack, whose keys are looked up by name.
     pub stack_name: String,
+    /// The database snapshot to restore.
     pub db_snapshot_id: String,
+    /// The source's database secret.
     pub db_secret_arn: String,
+    /// The vault holding the recovery point.
     pub vault: String,
-    pub recovery_point_arn: String,
+    /// The file-store recovery point to restore.
+    pub recovery_point_arn: RecoveryPointArn,
 }
 
+/// A stack in offline mode, with what undoes it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OfflineState {
+    /// When it went offline.
     pub since: DateTime<Utc>,
+    /// Where the operator sends visitors meanwhile.
     pub redirect_url: Option<String>,
     /// The database's connection limit before offline mode set it to 0.
     pub previous_connection_limit: i32,
@@ -64,31 +95,48 @@ pub struct OfflineState {
     pub by_pid: Option<u32>,
 }
 
+/// The operator's commands around offline mode.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Hooks {
     /// Shell commands run when the hub goes offline / comes back online
     /// (e.g. scale the app to zero). They get HUBKEEP_STACK and
     /// HUBKEEP_REDIRECT_URL in their environment.
     pub offline: Option<String>,
+    /// Run when the hub comes back online.
     pub online: Option<String>,
 }
 
+/// A hub: its database, file store, secrets and outputs (`stack show`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Stack {
+    /// Its name.
     pub name: String,
+    /// Its region.
     pub region: String,
+    /// Its domain.
     pub domain: Option<String>,
+    /// Its profile.
     pub profile: Profile,
+    /// The app version it runs, as the operator recorded it.
     pub app_version: Option<String>,
-    pub status: String,
+    /// Its status.
+    pub status: StackStatus,
+    /// Why it has that status (a failed creation's error).
     pub status_reason: Option<String>,
+    /// How it came to be.
     pub origin: Origin,
+    /// Where its resources are; `None` until created, and after a failed creation.
     pub outputs: Option<Outputs>,
+    /// The five restore parameters it was made from.
     pub restored_from: Option<RestoreParams>,
+    /// Set while it is offline.
     pub offline: Option<OfflineState>,
+    /// The operator's offline/online hooks.
     #[serde(default)]
     pub hooks: Hooks,
+    /// When its record was made.
     pub created_at: DateTime<Utc>,
+    /// When its record last changed.
     pub updated_at: DateTime<Utc>,
     /// The file store hubkeep made for this stack while creating it, noted
     /// before the first file is written and before outputs exist: a creation
@@ -101,21 +149,36 @@ pub struct Stack {
     pub made_database: Option<(String, String)>,
 }
 
+/// A snapshot, backup or restore as a job (`job show`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Job {
+    /// Its id.
     pub job_id: String,
+    /// What it does (`db-snapshot`, `backup`, `restore`, `db-restore`, `stack-restore`).
     pub kind: String,
+    /// The stack it works on.
     pub stack: Option<String>,
-    pub state: String,
+    /// Its state.
+    pub state: JobState,
+    /// The vault it reads or writes.
     pub vault: Option<String>,
+    /// What it creates or reads (snapshot id, recovery point ARN).
     pub resource: Option<String>,
+    /// When it was created.
     pub created_at: DateTime<Utc>,
+    /// When it started.
     pub started_at: Option<DateTime<Utc>>,
+    /// When it ended.
     pub finished_at: Option<DateTime<Utc>>,
+    /// Bytes read from the source.
     pub bytes_read: u64,
+    /// Bytes not already in the vault.
     pub bytes_new: u64,
+    /// Bytes written to the vault's store.
     pub bytes_stored: u64,
+    /// Why it failed or was aborted.
     pub error: Option<String>,
+    /// The process running it: a job whose process is gone is reaped.
     pub pid: u32,
     /// A restore-job's target directory, so that what a killed restore
     /// wrote there is removed at the next command.
@@ -123,88 +186,141 @@ pub struct Job {
     pub target: Option<std::path::PathBuf>,
 }
 
+/// A database snapshot (`db-snapshot show`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DbSnapshot {
+    /// Its id.
     pub id: String,
+    /// The stack whose database it holds.
     pub stack: String,
+    /// Its region.
     pub region: String,
+    /// The vault holding it.
     pub vault: String,
+    /// The vault snapshot holding its streams.
     pub vault_snapshot_id: Option<String>,
     /// `manual` or `automated`.
-    pub snapshot_type: String,
-    pub status: String,
+    pub snapshot_type: SnapshotType,
+    /// Its status.
+    pub status: SnapshotStatus,
+    /// When it was started.
     pub created_at: DateTime<Utc>,
+    /// When it ended.
     pub finished_at: Option<DateTime<Utc>>,
+    /// The database it holds.
     pub database: String,
+    /// Bytes of its streams.
     pub size_bytes: u64,
+    /// Bytes not already in the vault.
     pub bytes_new: u64,
+    /// Bytes written to the vault's store.
     pub bytes_stored: u64,
+    /// The job that made it.
     pub job_id: Option<String>,
+    /// Why it failed.
     pub error: Option<String>,
+    /// The database secret a restore of it needs.
     pub db_secret_arn: Option<String>,
     /// The snapshot's own metadata (versions, tables, row counts, checksums).
     pub metadata: Option<serde_json::Value>,
 }
 
+/// A file-store backup (`recovery-point show`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RecoveryPoint {
-    pub recovery_point_arn: String,
+    /// Its ARN (region and vault qualified).
+    pub recovery_point_arn: RecoveryPointArn,
+    /// The vault holding it.
     pub vault: String,
+    /// Its region.
     pub region: String,
+    /// The stack whose file store it holds.
     pub stack: String,
-    pub status: String,
+    /// Its status.
+    pub status: RecoveryPointStatus,
+    /// When it was started.
     pub creation_date: DateTime<Utc>,
+    /// When it was completed.
     pub completion_date: Option<DateTime<Utc>>,
+    /// The vault snapshot holding its files.
     pub vault_snapshot_id: Option<String>,
+    /// The job that made it.
     pub job_id: Option<String>,
+    /// The file store it was taken from.
     pub storage_path: Option<PathBuf>,
+    /// How many files it holds.
     pub files: u64,
+    /// Bytes of its files.
     pub bytes: u64,
+    /// Bytes not already in the vault.
     pub bytes_new: u64,
+    /// Bytes written to the vault's store.
     pub bytes_stored: u64,
 }
 
+/// Where a Hubs file store and database disagree.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Drift {
+    /// `owned_files` rows without a blob.
     pub rows_without_blob: usize,
+    /// Blobs without an `owned_files` row.
     pub blobs_without_row: usize,
+    /// A few of them.
     pub examples: Vec<String>,
 }
 
+/// A whole-hub backup: a database snapshot and a recovery point of one stack, with its key fingerprints (`backup-set show`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BackupSet {
-    pub backup_id: String,
+    /// Its id (an ARN).
+    pub backup_id: BackupSetId,
+    /// The stack backed up.
     pub stack_name: String,
+    /// Its database snapshot.
     pub db_snapshot_id: String,
+    /// The stack's database secret.
     pub db_secret_arn: String,
+    /// The vault holding both parts and the key bundle.
     pub vault: String,
-    pub recovery_point_arn: String,
+    /// Its file-store recovery point.
+    pub recovery_point_arn: RecoveryPointArn,
+    /// Its region.
     pub region: String,
+    /// The stack's domain.
     pub domain: Option<String>,
+    /// The stack's profile.
     pub profile: Profile,
+    /// The stack's app version.
     pub app_version: Option<String>,
+    /// Whether this backup took the hub offline.
     pub offline: bool,
     /// True only when the database and files are from one instant (offline).
     pub consistent: bool,
+    /// What `consistent` means for this set, in words.
     pub note: String,
+    /// Keyed fingerprints of the stack's keys and database secret, by name.
     pub key_fingerprints: BTreeMap<String, String>,
+    /// The Hubs drift found when it was taken.
     pub drift: Option<Drift>,
+    /// What the backup warned about.
     pub warnings: Vec<String>,
+    /// When it started.
     pub started_at: DateTime<Utc>,
+    /// When it finished.
     pub finished_at: DateTime<Utc>,
     /// The vault snapshot holding this set and its key bundle.
     pub vault_snapshot_id: Option<String>,
     /// `AVAILABLE`, or `BROKEN` once one of its parts was deleted (with
     /// `--force`): a broken set is listed, but restoring it is refused.
     #[serde(default = "set_available")]
-    pub status: String,
+    pub status: BackupSetStatus,
     /// The deleted parts of a BROKEN set (recovery point ARN, snapshot id).
     #[serde(default)]
     pub missing_parts: Vec<String>,
 }
 
-fn set_available() -> String {
-    crate::backupset::AVAILABLE.to_string()
+fn set_available() -> BackupSetStatus {
+    BackupSetStatus::Available
 }
 
 /// What a backup set carries in the vault, encrypted under the vault's keys,
@@ -213,6 +329,8 @@ fn set_available() -> String {
 pub struct KeyBundle {
     /// `/keymaster/<stack>/…` parameter values, by short name.
     pub keymaster: BTreeMap<String, String>,
+    /// The name of the source's database secret.
     pub db_secret_name: String,
+    /// Its value (the JSON object of a database secret).
     pub db_secret_value: serde_json::Value,
 }

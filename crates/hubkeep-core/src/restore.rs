@@ -3,46 +3,44 @@
 //! attaching a vault on a fresh home rebuilds the catalog from the vault.
 
 use crate::catalog::Kind;
-use crate::error::{Error, Result};
-use crate::ids::{ArnKind, VaultObjectArn};
+use crate::error::{Error, ErrorKind, Result};
 use crate::records::{BackupSet, DbSnapshot, KeyBundle, Origin, Profile, RecoveryPoint, RestoreParams, Stack};
 use crate::secrets::SecretKind;
-use crate::stacks::{database_name, keymaster, outputs_for, Made, FRESH_KEYS, ONLINE, RESTORED_KEYS};
+use crate::stacks::{database_name, keymaster, outputs_for, Made, FRESH_KEYS, RESTORED_KEYS};
+use crate::states::{BackupSetStatus, JobState, RecoveryPointStatus, StackStatus};
 use crate::{now, Hubkeep};
-use hubkeep_pg::ConnInfo;
 use hubkeep_vault::Vault;
 use std::collections::BTreeMap;
 
 /// What a whole-hub restore prints.
 #[derive(Debug, serde::Serialize)]
 pub struct Restored {
+    /// The new stack.
     #[serde(flatten)]
     pub stack: Stack,
+    /// Its daily vault.
     pub daily_backup_vault: crate::vaults::CreatedVault,
+    /// The Hubs check of the restored hub.
     pub hubs_check: Option<serde_json::Value>,
+    /// What the operator should know.
     pub warnings: Vec<String>,
 }
 
+/// A restore from the five restore parameters.
+#[derive(Debug, Clone)]
 pub struct RestoreRequest {
+    /// The new stack's name.
     pub name: String,
+    /// Its domain.
     pub domain: Option<String>,
+    /// Its region; the home's default when `None`.
     pub region: Option<String>,
+    /// The app version it runs.
     pub app_version: Option<String>,
+    /// The five parameters.
     pub params: RestoreParams,
 }
 
-/// A libpq URL with the password, for the Hubs profile's own connection.
-pub(crate) fn conn_url(c: &ConnInfo) -> String {
-    let enc = |s: &str| {
-        s.bytes()
-            .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
-            .collect::<String>()
-    };
-    match &c.password {
-        Some(p) => format!("postgresql://{}:{}@{}:{}/{}", enc(&c.user), enc(p), c.host, c.port, enc(&c.dbname)),
-        None => format!("postgresql://{}@{}:{}/{}", enc(&c.user), c.host, c.port, enc(&c.dbname)),
-    }
-}
 
 /// Everything a restore needs, checked before anything is created.
 struct Checked {
@@ -54,92 +52,186 @@ struct Checked {
     profile: Profile,
 }
 
+/// Where a whole-hub restore takes its five parameters from.
+pub enum RestoreSource {
+    /// `restore NEW --backup ID`: a backup set, whose key bundle (read from
+    /// its vault) supplies the source's secrets this home lacks.
+    Backup {
+        /// The new stack's name.
+        name: String,
+        /// The backup set.
+        backup_id: String,
+        /// The new stack's domain; the source's when `None`.
+        domain: Option<String>,
+        /// The region; the backup's when `None`.
+        region: Option<String>,
+        /// Replace this home's secrets that differ from the key bundle.
+        force: bool,
+    },
+    /// `stack create NEW --restore-…`: the five parameters, secrets from
+    /// this home's store.
+    Params(RestoreRequest),
+}
+
+/// A secret the restore writes from a backup's key bundle, and what it
+/// replaces (`--force`).
+struct SecretWrite {
+    name: String,
+    kind: SecretKind,
+    arn: Option<String>,
+    stack: String,
+    value: String,
+    replaces: Option<String>,
+}
+
+/// A restore decided before anything is written: every refusal has passed,
+/// and the key bundle's secrets are held here, in memory, until `run_restore`
+/// writes them as part of what a failed restore undoes.
+pub struct RestorePlan {
+    request: RestoreRequest,
+    checked: Checked,
+    secret_writes: Vec<SecretWrite>,
+}
+
+impl RestorePlan {
+    /// The new stack's name.
+    pub fn stack_name(&self) -> &str {
+        &self.request.name
+    }
+    /// The five restore parameters.
+    pub fn params(&self) -> &RestoreParams {
+        &self.request.params
+    }
+}
+
+/// The source's secrets as the restore will see them: the key bundle's
+/// where there is one, over this home's store.
+#[derive(Default)]
+struct Overlay {
+    keymaster: BTreeMap<String, String>,
+    db_secret: Option<(String, String)>,
+}
+
 impl Hubkeep {
-    /// `restore NEW --backup ID`: a new stack from a backup set. On a fresh
-    /// home the backup's key bundle first puts the source's secrets back.
+    /// `restore NEW --backup ID`: a new stack from a backup set.
     pub fn restore_backup(&self, name: &str, backup_id: &str, domain: Option<String>, region: Option<String>, force: bool) -> Result<Restored> {
-        let set = self.whole_backup_set(backup_id)?;
-        if self.home.catalog.get::<Stack>(Kind::Stack, name)?.is_some() {
-            return Err(stack_exists(name));
-        }
-        self.install_key_bundle(&set, force)?;
-        let params = RestoreParams {
-            stack_name: set.stack_name.clone(),
-            db_snapshot_id: set.db_snapshot_id.clone(),
-            db_secret_arn: set.db_secret_arn.clone(),
-            vault: set.vault.clone(),
-            recovery_point_arn: set.recovery_point_arn.clone(),
-        };
-        self.restore_stack(&RestoreRequest { name: name.into(), domain: domain.or(set.domain.clone()), region: region.or(Some(set.region.clone())), app_version: set.app_version.clone(), params })
+        let plan = self.plan_restore(RestoreSource::Backup { name: name.into(), backup_id: backup_id.into(), domain, region, force })?;
+        self.run_restore(plan)
     }
 
-    /// Put a backup's secrets into this home's store where they are
-    /// missing; a different existing value is kept unless `force`.
-    fn install_key_bundle(&self, set: &BackupSet, force: bool) -> Result<()> {
-        let bundle: KeyBundle = self.backup_key_bundle(set)?;
+    /// `stack create NEW --restore-*`.
+    pub fn restore_stack(&self, req: &RestoreRequest) -> Result<Restored> {
+        let plan = self.plan_restore(RestoreSource::Params(req.clone()))?;
+        self.run_restore(plan)
+    }
+
+    /// Every refusal of a restore, before anything is written: the new
+    /// name, the backup, the key bundle's conflicts with this home, region,
+    /// snapshot, recovery point, secrets and keys.
+    pub fn plan_restore(&self, source: RestoreSource) -> Result<RestorePlan> {
+        let (request, overlay, secret_writes) = match source {
+            RestoreSource::Params(req) => (req, Overlay::default(), vec![]),
+            RestoreSource::Backup { name, backup_id, domain, region, force } => {
+                let set = self.whole_backup_set(&backup_id)?;
+                self.ensure_new_stack(&name)?;
+                let bundle = self.backup_key_bundle(&set)?;
+                let writes = self.plan_key_bundle(&set, &bundle, force)?;
+                let overlay = Overlay { keymaster: bundle.keymaster.clone(), db_secret: Some((set.db_secret_arn.clone(), bundle.db_secret_value.to_string())) };
+                let params = RestoreParams {
+                    stack_name: set.stack_name.clone(),
+                    db_snapshot_id: set.db_snapshot_id.clone(),
+                    db_secret_arn: set.db_secret_arn.clone(),
+                    vault: set.vault.clone(),
+                    recovery_point_arn: set.recovery_point_arn.clone(),
+                };
+                let req = RestoreRequest { name, domain: domain.or(set.domain.clone()), region: region.or(Some(set.region.clone())), app_version: set.app_version.clone(), params };
+                (req, overlay, writes)
+            }
+        };
+        let checked = self.check_restore(&request, &overlay)?;
+        Ok(RestorePlan { request, checked, secret_writes })
+    }
+
+    /// The secrets of a backup's key bundle this home lacks (or, with
+    /// `force`, holds with another value): refused, changing nothing, when
+    /// they differ and `force` is not given.
+    fn plan_key_bundle(&self, set: &BackupSet, bundle: &KeyBundle, force: bool) -> Result<Vec<SecretWrite>> {
         let secrets = self.home.secrets();
-        let mut conflicts = vec![];
         let mut wanted: Vec<(String, SecretKind, Option<String>, String)> = bundle
             .keymaster
             .iter()
             .map(|(k, v)| (keymaster(&set.stack_name, k), SecretKind::Param, None, v.clone()))
             .collect();
         wanted.push((bundle.db_secret_name.clone(), SecretKind::Secret, Some(set.db_secret_arn.clone()), bundle.db_secret_value.to_string()));
-        for (name, _, arn, value) in &wanted {
-            let lookup = arn.as_deref().unwrap_or(name);
-            if let Some(meta) = secrets.find(lookup)? {
-                let current = if meta.deletion_date.is_some() { None } else { secrets.value(&meta.name)? };
-                let same = match (&current, arn) {
-                    (Some(c), Some(_)) => serde_json::from_str::<serde_json::Value>(c).ok() == serde_json::from_str::<serde_json::Value>(value).ok(),
-                    (Some(c), None) => c == value,
-                    (None, _) => false,
-                };
-                if !same {
+        let mut conflicts = vec![];
+        let mut writes = vec![];
+        for (name, kind, arn, value) in wanted {
+            let existing = secrets.find(arn.as_deref().unwrap_or(&name))?;
+            let replaces = match existing {
+                None => None,
+                Some(meta) => {
+                    let current = if meta.deletion_date.is_some() { None } else { secrets.value(&meta.name)? };
+                    let same = match (&current, &arn) {
+                        (Some(c), Some(_)) => serde_json::from_str::<serde_json::Value>(c).ok() == serde_json::from_str::<serde_json::Value>(&value).ok(),
+                        (Some(c), None) => *c == value,
+                        (None, _) => false,
+                    };
+                    if same {
+                        continue;
+                    }
                     conflicts.push(meta.name.clone());
+                    Some(meta.name)
                 }
-            }
+            };
+            writes.push(SecretWrite { name, kind, arn, stack: set.stack_name.clone(), value, replaces });
         }
         if !conflicts.is_empty() && !force {
-            return Err(Error::new("secret_conflict", format!(
+            return Err(Error::new(ErrorKind::SecretConflict, format!(
                 "this home already holds {} with a value different from the backup's key bundle; nothing was changed. Re-run with --force to replace them with the backup's values",
                 conflicts.join(", ")
             )));
         }
-        for (name, kind, arn, value) in wanted {
-            let existing = secrets.find(arn.as_deref().unwrap_or(&name))?;
-            if let Some(m) = &existing {
-                if !conflicts.contains(&m.name) && m.deletion_date.is_none() {
-                    continue;
-                }
-                self.note(&format!("replacing {} with the backup's value (--force)", m.name));
-                secrets.remove_now(&m.name)?;
-            } else {
-                self.note(&format!("restored {name} from the backup's key bundle"));
+        Ok(writes)
+    }
+
+    /// Write the key bundle's secrets, noting each (and the row it
+    /// replaces) in `made`, so that a failed restore puts the store back.
+    fn write_key_bundle(&self, writes: &[SecretWrite], made: &mut Made) -> Result<()> {
+        let secrets = self.home.secrets();
+        for w in writes {
+            let replaced = match &w.replaces {
+                Some(old) => self.home.catalog.secret_row(old)?.map(|(doc, sealed)| (old.clone(), doc, sealed)),
+                None => None,
+            };
+            made.secret_rows.push((w.name.clone(), replaced));
+            if let Some(old) = &w.replaces {
+                self.note(&format!("replacing {old} with the backup's value (--force)"));
+                secrets.remove_now(old)?;
             }
-            secrets.put(&name, kind, arn, Some(&set.stack_name), &value)?;
+            secrets.put(&w.name, w.kind.clone(), w.arn.clone(), Some(&w.stack), &w.value)?;
+            if w.replaces.is_none() {
+                self.note(&format!("restored {} from the backup's key bundle", w.name));
+            }
         }
         Ok(())
     }
 
     /// Refusals first: nothing is created unless every input is usable.
-    fn check_restore(&self, req: &RestoreRequest) -> Result<Checked> {
-        crate::ids::check_stack_name(&req.name)?;
-        if self.home.catalog.get::<Stack>(Kind::Stack, &req.name)?.is_some() {
-            return Err(stack_exists(&req.name));
-        }
+    fn check_restore(&self, req: &RestoreRequest, overlay: &Overlay) -> Result<Checked> {
+        self.ensure_new_stack(&req.name)?;
         let region = self.region_or_default(req.region.as_deref())?;
         self.check_provider(&region)?;
         let p = &req.params;
         let snapshot = self.db_snapshot(&p.db_snapshot_id)?;
         if snapshot.region != region.name {
-            return Err(Error::new("wrong_region", format!(
+            return Err(Error::new(ErrorKind::WrongRegion, format!(
                 "database snapshot {} is in region {}, not {}: restores work only within one region; copy the snapshot's vault to {} (`hubkeep vault attach … --region {}`) and restore there",
                 snapshot.id, snapshot.region, region.name, region.name, region.name
             )));
         }
-        let arn = VaultObjectArn::parse(&p.recovery_point_arn)?.expect_kind(ArnKind::RecoveryPoint)?;
+        let arn = p.recovery_point_arn.parts();
         if arn.region != region.name {
-            return Err(Error::new("wrong_region", format!(
+            return Err(Error::new(ErrorKind::WrongRegion, format!(
                 "recovery point {} is in region {}, not {}: restores work only within one region; copy its vault to {} first",
                 p.recovery_point_arn, arn.region, region.name, region.name
             )));
@@ -151,25 +243,32 @@ impl Hubkeep {
         let snapshot = self.available_snapshot(&snapshot.id)?;
         let recovery_point = self.available_recovery_point(&p.recovery_point_arn)?;
         if let Some(job) = recovery_point.job_id.as_deref().and_then(|j| self.job(j).ok()) {
-            if job.state != crate::jobs::COMPLETED {
-                return Err(Error::new("job_not_completed", format!("the backup job {} of recovery point {} is {}, not COMPLETED", job.job_id, p.recovery_point_arn, job.state)));
+            if job.state != JobState::Completed {
+                return Err(Error::new(ErrorKind::JobNotCompleted, format!("the backup job {} of recovery point {} is {}, not COMPLETED", job.job_id, p.recovery_point_arn, job.state)));
             }
         }
         let secrets = self.home.secrets();
-        let (_, secret) = secrets.get(&p.db_secret_arn).map_err(|e| e.context(format!("the source database secret {} is required", p.db_secret_arn)))?;
+        let secret = match &overlay.db_secret {
+            Some((arn, value)) if *arn == p.db_secret_arn => value.clone(),
+            _ => secrets.get(&p.db_secret_arn).map_err(|e| e.context(format!("the source database secret {} is required", p.db_secret_arn)))?.1,
+        };
         let source_secret: serde_json::Value = serde_json::from_str(&secret)?;
         let source_stack = self.home.catalog.get::<Stack>(Kind::Stack, &p.stack_name)?;
         let profile = source_stack.as_ref().map(|s| s.profile).or_else(|| self.profile_from_backups(&p.stack_name)).unwrap_or(Profile::Hubs);
         let mut source_keys = BTreeMap::new();
         for key in RESTORED_KEYS {
             let name = keymaster(&p.stack_name, key);
+            if let Some(value) = overlay.keymaster.get(key) {
+                source_keys.insert(key.to_string(), value.clone());
+                continue;
+            }
             match secrets.find(&name)? {
                 // `get` refuses a key scheduled for deletion, saying how to recover it.
                 Some(_) => {
                     source_keys.insert(key.to_string(), secrets.get(&name)?.1);
                 }
                 None if profile == Profile::Hubs && key == "phoenix-key" => {
-                    return Err(Error::new("secret_not_found", format!(
+                    return Err(Error::new(ErrorKind::SecretNotFound, format!(
                         "the required parameter {name} is missing: without the source stack's phoenix-key its blobs cannot be decrypted; add it with `hubkeep stack adopt`'s --param or restore it from the backup's key bundle (`hubkeep restore NEW --backup ID`)"
                     )));
                 }
@@ -183,19 +282,22 @@ impl Hubkeep {
         self.backup_sets().ok()?.into_iter().rev().find(|b| b.stack_name == stack).map(|b| b.profile)
     }
 
-    /// `stack create NEW --restore-*`.
-    pub fn restore_stack(&self, req: &RestoreRequest) -> Result<Restored> {
-        let checked = self.check_restore(req)?;
+    /// Carry out a plan: the stack is claimed, the key bundle's secrets
+    /// written, the database and files restored, the Hubs check run; a
+    /// failure undoes all of it (secrets included) and leaves CREATE_FAILED.
+    pub fn run_restore(&self, plan: RestorePlan) -> Result<Restored> {
+        let RestorePlan { request, checked, secret_writes } = plan;
+        let req = &request;
         let store = checked.region.storage_root.join(&req.name);
         self.check_file_store(Some(&req.name), &store, Some(&self.home.dir.join("storage").join(&req.name)))?;
         let _creation = self.begin_creation(&req.name, "restore")?;
         let mut stack = self.claim_stack(&req.name, &checked.region, req.domain.clone(), checked.profile, Origin::Restored, req.app_version.clone())?;
         stack.restored_from = Some(req.params.clone());
         self.save_stack(&stack)?;
-        let job = self.start_job("stack-restore", Some(&stack.name), Some(&req.params.vault))?;
+        let job = self.start_job("stack-restore", Some(&stack.name), Some(&req.params.vault), None)?;
         self.job_resource(&job, &req.params.recovery_point_arn)?;
         let mut made = Made::default();
-        let result = self.build_restored_stack(stack, &checked, &mut made);
+        let result = self.write_key_bundle(&secret_writes, &mut made).and_then(|()| self.build_restored_stack(stack, &checked, &mut made));
         let bytes = crate::jobs::Bytes { read: checked.snapshot.size_bytes + checked.recovery_point.bytes, ..Default::default() };
         match result {
             Ok(r) => {
@@ -254,7 +356,7 @@ impl Hubkeep {
                 // together: the restore is useless. Missing files are the
                 // source's own drift, restored faithfully: a warning.
                 if decrypt_failed(&report) {
-                    return Err(Error::new("hubs_check_failed", format!(
+                    return Err(Error::new(ErrorKind::HubsCheckFailed, format!(
                         "the Hubs check of the restored stack failed: {}; the keys do not match the data",
                         summarize_check(&report)
                     )));
@@ -268,7 +370,7 @@ impl Hubkeep {
             warnings.push("profile generic: the Hubs check was skipped".to_string());
             None
         };
-        stack.status = ONLINE.into();
+        stack.status = StackStatus::Online;
         stack.updated_at = now();
         self.save_stack(&stack)?;
         Ok(Restored { stack, daily_backup_vault: vault, hubs_check, warnings })
@@ -276,12 +378,12 @@ impl Hubkeep {
 
     /// The Hubs check over a stack's database, files and phoenix-key.
     pub fn hubs_check(&self, stack: &Stack, read_all: bool) -> Result<serde_json::Value> {
-        let o = stack.outputs.as_ref().ok_or_else(|| Error::new("stack_state", format!("stack {} has no resources", stack.name)))?;
+        let o = stack.outputs.as_ref().ok_or_else(|| Error::new(ErrorKind::StackState, format!("stack {} has no resources", stack.name)))?;
         let key = self.home.secrets().value(&keymaster(&stack.name, "phoenix-key"))?.ok_or_else(|| {
-            Error::new("secret_not_found", format!("stack {} has no /keymaster/{}/phoenix-key: the Hubs check cannot decrypt blobs", stack.name, stack.name))
+            Error::new(ErrorKind::SecretNotFound, format!("stack {} has no /keymaster/{}/phoenix-key: the Hubs check cannot decrypt blobs", stack.name, stack.name))
         })?;
-        let url = conn_url(&self.admin_conn(stack)?);
-        let report = hubkeep_hubs::check_hub(&url, &o.storage_path, &key, read_all, 20).map_err(|e| Error::new("hubs_check", e.to_string()))?;
+        let url = crate::provider::conn_url(&self.admin_conn(stack)?);
+        let report = hubkeep_hubs::check_hub(&url, &o.storage_path, &key, read_all, 20).map_err(|e| Error::new(ErrorKind::HubsCheck, e.to_string()))?;
         Ok(serde_json::to_value(report)?)
     }
 
@@ -315,63 +417,36 @@ impl Hubkeep {
                 .map(str::to_string)
                 .unwrap_or_else(|| self.home.default_region()),
         };
-        let rename = |arn: &str, kind: ArnKind| -> String {
-            VaultObjectArn::parse(arn).map(|a| VaultObjectArn::new(&region, name, kind, &a.id).to_string()).unwrap_or_else(|_| arn.to_string())
-        };
         let mut points = vec![];
         let mut snaps = vec![];
         let mut sets = vec![];
         for info in snapshots {
             let skip = |what: &str, e: &dyn std::fmt::Display| Skipped::new(&info.id, Some(&info.kind), format!("its meta is not a hubkeep {what} ({e})"));
             match info.kind.as_str() {
-                crate::files::KIND => match serde_json::from_value::<RecoveryPoint>(info.meta.clone()) {
-                    Ok(mut rp) => {
-                        rp.recovery_point_arn = rename(&rp.recovery_point_arn, ArnKind::RecoveryPoint);
-                        rp.vault = name.into();
-                        rp.region = region.clone();
-                        rp.completion_date = Some(info.created);
-                        rp.vault_snapshot_id = Some(info.id.clone());
-                        rp.files = info.stats.files;
-                        rp.bytes = info.stats.bytes;
-                        points.push(rp);
-                    }
+                RecoveryPoint::VAULT_KIND => match RecoveryPoint::from_vault(&info, &region, name) {
+                    Ok(rp) => points.push(rp),
                     Err(e) => skipped.push(skip("recovery point", &e)),
                 },
-                crate::dbsnap::KIND => match serde_json::from_value::<DbSnapshot>(info.meta.clone()) {
-                    Ok(mut s) => {
-                        let mut meta = Vec::new();
-                        let read = match probe.open_stream(&info.id, crate::dbsnap::META_STREAM) {
-                            Ok(mut r) => std::io::Read::read_to_end(&mut r, &mut meta).map_err(|e| e.to_string()),
-                            Err(e) if is_damage(&e) => Err(e.to_string()),
-                            Err(e) => return Err(failed(e, format!("reading snapshot {}", info.id))),
-                        };
-                        match read {
-                            Ok(_) => match serde_json::from_slice::<serde_json::Value>(&meta) {
-                                Ok(m) => {
-                                    s.vault = name.into();
-                                    s.region = region.clone();
-                                    s.status = crate::dbsnap::AVAILABLE.into();
-                                    s.vault_snapshot_id = Some(info.id.clone());
-                                    s.size_bytes = info.stats.bytes;
-                                    s.metadata = Some(m);
-                                    snaps.push(s);
-                                }
-                                Err(e) => skipped.push(skip(&format!("database snapshot: {} does not decode", crate::dbsnap::META_STREAM), &e)),
+                DbSnapshot::VAULT_KIND => {
+                    let mut meta = Vec::new();
+                    let read = match probe.open_stream(&info.id, DbSnapshot::META_STREAM) {
+                        Ok(mut r) => std::io::Read::read_to_end(&mut r, &mut meta).map_err(|e| e.to_string()),
+                        Err(e) if is_damage(&e) => Err(e.to_string()),
+                        Err(e) => return Err(failed(e, format!("reading snapshot {}", info.id))),
+                    };
+                    match read {
+                        Ok(_) => match serde_json::from_slice::<serde_json::Value>(&meta) {
+                            Ok(m) => match DbSnapshot::from_vault(&info, m, &region, name) {
+                                Ok(s) => snaps.push(s),
+                                Err(e) => skipped.push(skip("database snapshot", &e)),
                             },
-                            Err(e) => skipped.push(Skipped::new(&info.id, Some(&info.kind), format!("its {} cannot be read: {e}", crate::dbsnap::META_STREAM))),
-                        }
+                            Err(e) => skipped.push(skip(&format!("database snapshot: {} does not decode", DbSnapshot::META_STREAM), &e)),
+                        },
+                        Err(e) => skipped.push(Skipped::new(&info.id, Some(&info.kind), format!("its {} cannot be read: {e}", DbSnapshot::META_STREAM))),
                     }
-                    Err(e) => skipped.push(skip("database snapshot", &e)),
-                },
-                crate::backupset::KIND => match serde_json::from_value::<BackupSet>(info.meta.get("backup_set").cloned().unwrap_or_default()) {
-                    Ok(mut set) => {
-                        set.backup_id = rename(&set.backup_id, ArnKind::BackupSet);
-                        set.recovery_point_arn = rename(&set.recovery_point_arn, ArnKind::RecoveryPoint);
-                        set.vault = name.into();
-                        set.region = region.clone();
-                        set.vault_snapshot_id = Some(info.id.clone());
-                        sets.push(set);
-                    }
+                }
+                BackupSet::VAULT_KIND => match BackupSet::from_vault(&info, &region, name) {
+                    Ok(set) => sets.push(set),
                     Err(e) => skipped.push(skip("backup set", &e)),
                 },
                 other => skipped.push(Skipped::new(&info.id, Some(other), format!("kind `{other}` is not one hubkeep writes"))),
@@ -388,10 +463,10 @@ impl Hubkeep {
         let mut unverified = vec![];
         for rp in &mut points {
             if rp.vault_snapshot_id.as_deref().is_some_and(|id| unreadable.contains(id)) {
-                rp.status = crate::files::UNVERIFIED.into();
+                rp.status = RecoveryPointStatus::Unverified;
                 unverified.push(rp.recovery_point_arn.clone());
             } else {
-                rp.status = crate::files::AVAILABLE.into();
+                rp.status = RecoveryPointStatus::Available;
             }
         }
         // A set whose part is gone from the vault (deleted with --force on
@@ -399,13 +474,13 @@ impl Hubkeep {
         for set in &mut sets {
             let mut missing = vec![];
             if !points.iter().any(|p| p.recovery_point_arn == set.recovery_point_arn) {
-                missing.push(set.recovery_point_arn.clone());
+                missing.push(set.recovery_point_arn.to_string());
             }
             if !snaps.iter().any(|s| s.id == set.db_snapshot_id) && self.home.catalog.get::<DbSnapshot>(Kind::DbSnapshot, &set.db_snapshot_id)?.is_none() {
                 missing.push(set.db_snapshot_id.clone());
             }
             if !missing.is_empty() {
-                set.status = crate::backupset::BROKEN.into();
+                set.status = BackupSetStatus::Broken;
                 set.missing_parts = missing;
             }
         }
@@ -485,11 +560,6 @@ fn is_damage(e: &hubkeep_vault::VaultError) -> bool {
     !matches!(e.code(), "store" | "io" | "wrong_key" | "internal")
 }
 
-fn stack_exists(name: &str) -> Error {
-    Error::new("stack_exists", format!(
-        "stack {name} already exists: a backup is restored only into a NEW stack, never by updating an existing one; pick a new name, or delete {name} first (`hubkeep stack delete {name} --yes`)"
-    ))
-}
 
 fn decrypt_failed(report: &serde_json::Value) -> bool {
     report.get("categories").and_then(|c| c.as_array()).is_some_and(|cats| {
@@ -513,3 +583,4 @@ fn summarize_check(report: &serde_json::Value) -> String {
     }
     if parts.is_empty() { "see the report".into() } else { parts.join("; ") }
 }
+

@@ -6,41 +6,50 @@
 //! deleted secret is only scheduled for deletion, with a recovery window.
 
 use crate::catalog::Catalog;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
-pub const DEFAULT_RECOVERY_DAYS: i64 = 7;
-
+/// A database secret (with an ARN) or a parameter.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum SecretKind {
+    /// A database secret.
     Secret,
+    /// A parameter.
     Param,
 }
 
 /// What anyone may see about a secret: never its value.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SecretMeta {
+    /// Its name.
     pub name: String,
+    /// Its ARN (database secrets only).
     pub arn: Option<String>,
+    /// Secret or parameter.
     pub kind: SecretKind,
+    /// The stack it belongs to.
     pub stack: Option<String>,
+    /// When it was made.
     pub created_at: DateTime<Utc>,
+    /// When its value last changed.
     pub updated_at: DateTime<Utc>,
     /// Set while a deletion is scheduled: the secret is gone after this time.
     pub deletion_date: Option<DateTime<Utc>>,
 }
 
+/// The secret store of a home.
 pub struct SecretStore<'a> {
     catalog: &'a Catalog,
     cipher: XChaCha20Poly1305,
 }
 
 impl<'a> SecretStore<'a> {
+    /// The store over `catalog`, sealed with `key`.
     pub fn new(catalog: &'a Catalog, key: &[u8; 32]) -> SecretStore<'a> {
         SecretStore { catalog, cipher: XChaCha20Poly1305::new(key.into()) }
     }
@@ -60,7 +69,7 @@ impl<'a> SecretStore<'a> {
     fn open_sealed(&self, name: &str, sealed: &[u8]) -> Result<String> {
         let bad = || {
             Error::new(
-                "secret_store",
+                ErrorKind::SecretStore,
                 format!("the value of secret {name} cannot be decrypted: the home's secret-store key (keys/secret-store.key) does not match the catalog"),
             )
         };
@@ -77,7 +86,7 @@ impl<'a> SecretStore<'a> {
     /// Store a value; an existing secret of that name keeps its ARN.
     pub fn put(&self, name: &str, kind: SecretKind, arn: Option<String>, stack: Option<&str>, value: &str) -> Result<SecretMeta> {
         self.purge_expired()?;
-        let now = Utc::now();
+        let now = crate::now();
         let meta = match self.meta(name)? {
             Some(mut m) => {
                 m.updated_at = now;
@@ -98,6 +107,7 @@ impl<'a> SecretStore<'a> {
         Ok(meta)
     }
 
+    /// The metadata of `name`, if it exists.
     pub fn meta(&self, name: &str) -> Result<Option<SecretMeta>> {
         match self.catalog.secret_row(name)? {
             Some((doc, _)) => Ok(Some(serde_json::from_str(&doc)?)),
@@ -119,10 +129,10 @@ impl<'a> SecretStore<'a> {
     pub fn get(&self, name_or_arn: &str) -> Result<(SecretMeta, String)> {
         let meta = self
             .find(name_or_arn)?
-            .ok_or_else(|| Error::new("secret_not_found", format!("secret {name_or_arn} does not exist in the secret store")))?;
+            .ok_or_else(|| Error::new(ErrorKind::SecretNotFound, format!("secret {name_or_arn} does not exist in the secret store")))?;
         if let Some(when) = meta.deletion_date {
             return Err(Error::new(
-                "secret_scheduled_for_deletion",
+                ErrorKind::SecretScheduledForDeletion,
                 format!(
                     "secret {} is scheduled for deletion on {}; run `hubkeep secret restore '{}'` to recover it",
                     meta.name,
@@ -144,10 +154,12 @@ impl<'a> SecretStore<'a> {
         }
     }
 
+    /// Every secret and parameter, oldest first.
     pub fn list(&self) -> Result<Vec<SecretMeta>> {
         self.catalog.secret_docs()?.iter().map(|d| serde_json::from_str(d).map_err(Error::from)).collect()
     }
 
+    /// Those whose name starts with `prefix`.
     pub fn list_prefix(&self, prefix: &str) -> Result<Vec<SecretMeta>> {
         Ok(self.list()?.into_iter().filter(|m| m.name.starts_with(prefix)).collect())
     }
@@ -156,17 +168,18 @@ impl<'a> SecretStore<'a> {
     pub fn schedule_delete(&self, name_or_arn: &str, days: i64) -> Result<SecretMeta> {
         let mut meta = self
             .find(name_or_arn)?
-            .ok_or_else(|| Error::new("secret_not_found", format!("secret {name_or_arn} does not exist in the secret store")))?;
+            .ok_or_else(|| Error::new(ErrorKind::SecretNotFound, format!("secret {name_or_arn} does not exist in the secret store")))?;
         let (_, sealed) = self.catalog.secret_row(&meta.name)?.ok_or_else(|| Error::not_found(&meta.name))?;
-        meta.deletion_date = Some(Utc::now() + Duration::days(days));
+        meta.deletion_date = Some(crate::now() + Duration::days(days));
         self.catalog.put_secret_row(&meta.name, &serde_json::to_string(&meta)?, &sealed)?;
         Ok(meta)
     }
 
+    /// Undo a scheduled deletion.
     pub fn cancel_delete(&self, name_or_arn: &str) -> Result<SecretMeta> {
         let mut meta = self
             .find(name_or_arn)?
-            .ok_or_else(|| Error::new("secret_not_found", format!("secret {name_or_arn} does not exist (its recovery window may have passed)")))?;
+            .ok_or_else(|| Error::new(ErrorKind::SecretNotFound, format!("secret {name_or_arn} does not exist (its recovery window may have passed)")))?;
         let (_, sealed) = self.catalog.secret_row(&meta.name)?.ok_or_else(|| Error::not_found(&meta.name))?;
         meta.deletion_date = None;
         self.catalog.put_secret_row(&meta.name, &serde_json::to_string(&meta)?, &sealed)?;
@@ -190,7 +203,7 @@ impl<'a> SecretStore<'a> {
     }
 
     fn purge_expired(&self) -> Result<()> {
-        let now = Utc::now();
+        let now = crate::now();
         for m in self.list()? {
             if m.deletion_date.is_some_and(|d| d <= now) {
                 self.catalog.delete_secret_row(&m.name)?;

@@ -2,10 +2,11 @@
 //! fresh, adopted from an existing deployment, or restored from a backup.
 
 use crate::catalog::Kind;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::home::{Provider, Region};
 use crate::ids::{database_secret_name, secret_arn};
 use crate::provider::secret_value;
+use crate::states::StackStatus;
 use crate::records::{Hooks, Origin, Outputs, Profile, Stack};
 use crate::secrets::SecretKind;
 use crate::vaults::CreatedVault;
@@ -15,36 +16,48 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-pub const CREATE_IN_PROGRESS: &str = "CREATE_IN_PROGRESS";
-pub const CREATE_FAILED: &str = "CREATE_FAILED";
-pub const ONLINE: &str = "ONLINE";
-pub const OFFLINE: &str = "OFFLINE";
-pub const DELETE_IN_PROGRESS: &str = "DELETE_IN_PROGRESS";
 
 /// The keys a Hubs stack gets under `/keymaster/<stack>/`. The first two
 /// are copied on restore (they decrypt blobs and sign PostgREST tokens);
 /// the others are generated fresh.
 pub const RESTORED_KEYS: [&str; 2] = ["phoenix-key", "postgrest-db-secret"];
+/// The keys generated fresh for every new stack.
 pub const FRESH_KEYS: [&str; 3] = ["guardian-key", "cookie-secret", "perms-key"];
 
+/// Reticulum's database name, used in an embedded cluster of a Hubs stack.
 pub const HUBS_DATABASE: &str = "polycosm_production";
+/// The app's role in an embedded cluster.
 pub const OWNER_ROLE: &str = "reticulum";
 
+/// A fresh stack.
 pub struct CreateRequest {
+    /// Its name.
     pub name: String,
+    /// Its domain.
     pub domain: Option<String>,
+    /// Its region; the default when `None`.
     pub region: Option<String>,
+    /// Its app version.
     pub app_version: Option<String>,
+    /// Its profile.
     pub profile: Profile,
 }
 
+/// An existing deployment to register.
 pub struct AdoptRequest {
+    /// The stack's name.
     pub name: String,
+    /// The database URL, with its password.
     pub database_url: String,
+    /// The file store.
     pub storage: PathBuf,
+    /// Its region; the default when `None`.
     pub region: Option<String>,
+    /// Its domain.
     pub domain: Option<String>,
+    /// Its profile.
     pub profile: Profile,
+    /// Keymaster parameters, by short name.
     pub params: BTreeMap<String, String>,
 }
 
@@ -52,9 +65,12 @@ pub struct AdoptRequest {
 /// recovery key of its new daily vault.
 #[derive(Debug, serde::Serialize)]
 pub struct StackCreated {
+    /// The stack.
     #[serde(flatten)]
     pub stack: Stack,
+    /// Its daily vault (with the recovery key, once).
     pub daily_backup_vault: CreatedVault,
+    /// What the operator should know.
     pub warnings: Vec<String>,
 }
 
@@ -81,6 +97,13 @@ pub(crate) fn creations_in_this_process() -> Vec<String> {
     CREATING.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect()
 }
 
+/// The one refusal of a taken stack name, for every way of making a stack.
+pub(crate) fn stack_exists(name: &str) -> Error {
+    Error::new(ErrorKind::StackExists, format!(
+        "stack {name} already exists: hubkeep never replaces or updates a stack, nor restores a backup into an existing one; restore into a new stack name, or delete {name} first (`hubkeep stack delete {name} --yes`)"
+    ))
+}
+
 pub(crate) fn keymaster(stack: &str, key: &str) -> String {
     format!("/keymaster/{stack}/{key}")
 }
@@ -90,12 +113,14 @@ pub(crate) fn daily_vault_name(stack: &str) -> String {
 }
 
 impl Hubkeep {
+    /// The stack `name`.
     pub fn stack(&self, name: &str) -> Result<Stack> {
         self.home.catalog.get(Kind::Stack, name)?.ok_or_else(|| {
-            Error::new("stack_not_found", format!("stack {name} does not exist; `hubkeep stack list` shows the stacks"))
+            Error::new(ErrorKind::StackNotFound, format!("stack {name} does not exist; `hubkeep stack list` shows the stacks"))
         })
     }
 
+    /// Every stack, oldest first.
     pub fn stacks(&self) -> Result<Vec<Stack>> {
         self.home.catalog.list(Kind::Stack)
     }
@@ -104,9 +129,9 @@ impl Hubkeep {
         self.home.catalog.put(Kind::Stack, &stack.name, stack)
     }
 
-    pub(crate) fn set_status(&self, name: &str, status: &str, reason: Option<String>) -> Result<Stack> {
+    pub(crate) fn set_status(&self, name: &str, status: StackStatus, reason: Option<String>) -> Result<Stack> {
         self.home.catalog.update::<Stack, _>(Kind::Stack, name, |s| {
-            s.status = status.to_string();
+            s.status = status;
             s.status_reason = reason;
             s.updated_at = now();
             Ok(())
@@ -126,7 +151,7 @@ impl Hubkeep {
     /// run that died (SIGKILL, crash, power loss): it ends CREATE_FAILED and
     /// its embedded cluster is stopped; `stack delete` removes the rest.
     pub(crate) fn reap_interrupted_creations(&self) -> Result<()> {
-        for stack in self.stacks()?.into_iter().filter(|s| s.status == CREATE_IN_PROGRESS) {
+        for stack in self.stacks()?.into_iter().filter(|s| s.status == StackStatus::CreateInProgress) {
             let Some(_lock) = self.try_lock_stack(&stack.name, "ending an interrupted creation")? else { continue };
             let reason = format!(
                 "the hubkeep run creating this stack ended before it finished (it was killed or crashed); `hubkeep stack delete {} --yes` removes what it left and frees the name",
@@ -141,7 +166,7 @@ impl Hubkeep {
     /// embedded cluster, so no postmaster outlives it.
     pub(crate) fn end_interrupted_creation(&self, name: &str, reason: &str) -> Result<()> {
         let Some(stack) = self.home.catalog.get::<Stack>(Kind::Stack, name)? else { return Ok(()) };
-        if stack.status != CREATE_IN_PROGRESS {
+        if stack.status != StackStatus::CreateInProgress {
             return Ok(());
         }
         let mut reason = reason.to_string();
@@ -152,7 +177,7 @@ impl Hubkeep {
             }
         }
         self.home.catalog.update::<Stack, _>(Kind::Stack, name, |s| {
-            s.status = CREATE_FAILED.into();
+            s.status = StackStatus::CreateFailed;
             s.status_reason = Some(reason.clone());
             s.outputs = None;
             s.updated_at = now();
@@ -172,7 +197,7 @@ impl Hubkeep {
             domain,
             profile,
             app_version,
-            status: CREATE_IN_PROGRESS.into(),
+            status: StackStatus::CreateInProgress,
             status_reason: None,
             origin,
             outputs: None,
@@ -185,11 +210,20 @@ impl Hubkeep {
             made_database: None,
         };
         if !self.home.catalog.insert_new(Kind::Stack, name, &stack)? {
-            return Err(Error::new("stack_exists", format!(
-                "stack {name} already exists: hubkeep never replaces or updates a stack from a backup; restore into a new stack name, or delete {name} first (`hubkeep stack delete {name} --yes`)"
-            )));
+            return Err(stack_exists(name));
         }
         Ok(stack)
+    }
+
+    /// A valid name no stack has: the one place that decides "stack exists"
+    /// before a creation starts (`claim_stack` decides it again, atomically,
+    /// with the same refusal).
+    pub(crate) fn ensure_new_stack(&self, name: &str) -> Result<()> {
+        crate::ids::check_stack_name(name)?;
+        if self.home.catalog.get::<Stack>(Kind::Stack, name)?.is_some() {
+            return Err(stack_exists(name));
+        }
+        Ok(())
     }
 
     pub(crate) fn region_or_default(&self, region: Option<&str>) -> Result<Region> {
@@ -224,7 +258,7 @@ impl Hubkeep {
         }
         let vault = self.ensure_daily_vault(&stack.name, &region.name, made)?;
         stack.outputs = Some(outputs_for(&db.app, &dbname, &storage, &arn, &vault.name));
-        stack.status = ONLINE.into();
+        stack.status = StackStatus::Online;
         stack.updated_at = now();
         self.save_stack(&stack)?;
         Ok(StackCreated { stack, daily_backup_vault: vault, warnings: vec![] })
@@ -259,7 +293,7 @@ impl Hubkeep {
             }
             let vault = self.ensure_daily_vault(&stack.name, &region.name, &mut made)?;
             stack.outputs = Some(outputs_for(&app, &app.dbname, &storage, &arn, &vault.name));
-            stack.status = ONLINE.into();
+            stack.status = StackStatus::Online;
             stack.updated_at = now();
             self.save_stack(&stack)?;
             Ok(StackCreated { stack: stack.clone(), warnings: self.missing_key_warnings(&stack), daily_backup_vault: vault })
@@ -361,7 +395,7 @@ impl Hubkeep {
             Err(c) => format!("{} (and cleaning up failed too: {c}; `hubkeep stack delete {name} --yes` tries again)", error.message()),
         };
         let _ = self.home.catalog.update::<Stack, _>(Kind::Stack, name, |s| {
-            s.status = CREATE_FAILED.into();
+            s.status = StackStatus::CreateFailed;
             s.status_reason = Some(reason.clone());
             s.outputs = None;
             if cleaned {
@@ -389,6 +423,12 @@ impl Hubkeep {
         }
         for p in &made.params {
             secrets.remove_now(p)?;
+        }
+        for (written, previous) in made.secret_rows.iter().rev() {
+            secrets.remove_now(written)?;
+            if let Some((name, doc, sealed)) = previous {
+                self.home.catalog.put_secret_row(name, doc, sealed)?;
+            }
         }
         if let Some(v) = &made.vault {
             // The vault was made by this creation and holds nothing else:
@@ -438,7 +478,7 @@ impl Hubkeep {
     pub fn delete_stack(&self, name: &str) -> Result<Stack> {
         let stack = self.stack(name)?;
         let _lock = self.lock_stack(name, "stack delete")?;
-        let stack = self.set_status(name, DELETE_IN_PROGRESS, None).unwrap_or(stack);
+        let stack = self.set_status(name, StackStatus::DeleteInProgress, None).unwrap_or(stack);
         if stack.origin != Origin::Adopted {
             let region = self.home.region(&stack.region)?;
             if let Some(o) = &stack.outputs {
@@ -456,7 +496,7 @@ impl Hubkeep {
                     (Provider::Server { .. }, None) => {}
                 }
                 if let Some(dir) = stack.made_storage.as_ref().filter(|d| d.exists()) {
-                    std::fs::remove_dir_all(dir).map_err(|e| Error::new("io", format!("cannot remove the file store {} of stack {name}: {e}", dir.display())))?;
+                    std::fs::remove_dir_all(dir).map_err(|e| Error::new(ErrorKind::Io, format!("cannot remove the file store {} of stack {name}: {e}", dir.display())))?;
                 }
             }
         }
@@ -472,11 +512,19 @@ impl Hubkeep {
 /// What a creation made so far, to undo on failure.
 #[derive(Default)]
 pub(crate) struct Made {
+    /// A database and its owner role.
     pub database: Option<(String, String)>,
+    /// A file store.
     pub storage: Option<PathBuf>,
+    /// The database secret.
     pub secret: Option<String>,
+    /// Keymaster parameters.
     pub params: Vec<String>,
+    /// The daily vault.
     pub vault: Option<String>,
+    /// Secret-store rows a restore wrote from a key bundle: the name
+    /// written, and the row (name, metadata, sealed value) it replaced.
+    pub secret_rows: Vec<(String, Option<(String, String, Vec<u8>)>)>,
 }
 
 /// The app's database role: `reticulum` in a cluster of its own; on a
@@ -524,7 +572,7 @@ impl Hubkeep {
         let store = canonical_path(path)?;
         let refuse = |why: String| {
             Error::new(
-                "invalid_storage",
+                ErrorKind::InvalidStorage,
                 format!(
                     "the file store {} is refused: {why}; give the hub's own file store directory (Reticulum's storage_path), outside the hubkeep home {}, its vaults and other stacks' stores",
                     store.display(),

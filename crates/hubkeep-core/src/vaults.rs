@@ -2,7 +2,7 @@
 //! region's vault root, and the keys that open it (kept in the secret store).
 
 use crate::catalog::Kind;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::records::VaultRecord;
 use crate::secrets::SecretKind;
 use crate::{now, Hubkeep};
@@ -13,8 +13,11 @@ use std::sync::Arc;
 /// What `vault create` prints once.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CreatedVault {
+    /// Its name.
     pub name: String,
+    /// Its region.
     pub region: String,
+    /// Its location URL.
     pub location: String,
     /// Printed once, when the vault is created; `None` when an existing
     /// vault was reused (its key was printed then; `vault recovery-kit`).
@@ -34,6 +37,7 @@ pub(crate) fn open_store(location: &str) -> Result<Arc<dyn hubkeep_store::Object
 }
 
 impl Hubkeep {
+    /// Create a vault in a region (the default when `None`), its keys in the secret store.
     pub fn create_vault(&self, name: &str, region: Option<&str>, stack: Option<&str>) -> Result<CreatedVault> {
         crate::ids::check_vault_name(name)?;
         let region = self.home.region(region.unwrap_or(&self.home.default_region()))?;
@@ -58,12 +62,14 @@ impl Hubkeep {
         Ok(CreatedVault { name: name.to_string(), region: region.name, location, recovery_key: Some(created.recovery_key) })
     }
 
+    /// The vault `name` as this home knows it.
     pub fn vault_record(&self, name: &str) -> Result<VaultRecord> {
         self.home.catalog.get(Kind::Vault, name)?.ok_or_else(|| {
-            Error::new("vault_not_found", format!("vault {name} does not exist in this home; `hubkeep vault list` shows the vaults, `hubkeep vault attach` opens one from another install"))
+            Error::new(ErrorKind::VaultNotFound, format!("vault {name} does not exist in this home; `hubkeep vault list` shows the vaults, `hubkeep vault attach` opens one from another install"))
         })
     }
 
+    /// Every vault, oldest first.
     pub fn vaults(&self) -> Result<Vec<VaultRecord>> {
         self.home.catalog.list(Kind::Vault)
     }
@@ -75,7 +81,7 @@ impl Hubkeep {
         let key = match secrets.value(&access_key_param(name))? {
             Some(k) => k,
             None => secrets.value(&recovery_key_param(name))?.ok_or_else(|| {
-                Error::new("wrong_key", format!("this home holds no key for vault {name}; attach it again with `hubkeep vault attach {name} --location {} --recovery-key …`", record.location))
+                Error::new(ErrorKind::WrongKey, format!("this home holds no key for vault {name}; attach it again with `hubkeep vault attach {name} --location {} --recovery-key …`", record.location))
             })?,
         };
         Ok(Vault::open(open_store(&record.location)?, &key).map_err(|e| Error::from(e).context(format!("opening vault {name} at {}", record.location)))?)
@@ -85,7 +91,7 @@ impl Hubkeep {
     pub fn vault_recovery_key(&self, name: &str) -> Result<String> {
         self.vault_record(name)?;
         self.home.secrets().value(&recovery_key_param(name))?.ok_or_else(|| {
-            Error::new("secret_not_found", format!("the recovery key of vault {name} is not in this home's secret store"))
+            Error::new(ErrorKind::SecretNotFound, format!("the recovery key of vault {name} is not in this home's secret store"))
         })
     }
 
@@ -122,7 +128,7 @@ impl Hubkeep {
         let v = self.vault_record(name)?;
         if v.region != region {
             return Err(Error::new(
-                "wrong_region",
+                ErrorKind::WrongRegion,
                 format!(
                     "vault {name} is in region {}, not {region}: restores work only within one region; copy it to {region} first (attach its location there with `hubkeep vault attach NAME --location {} --recovery-key … --region {region}`)",
                     v.region, v.location

@@ -416,16 +416,6 @@ pub struct RestoreArgs {
     pub restore_recovery_point: Option<String>,
 }
 
-impl RestoreArgs {
-    pub fn any(&self) -> bool {
-        self.restore_stack_name.is_some()
-            || self.restore_db_snapshot.is_some()
-            || self.restore_db_secret_arn.is_some()
-            || self.restore_vault.is_some()
-            || self.restore_recovery_point.is_some()
-    }
-}
-
 #[derive(Subcommand)]
 pub enum DbSnapshotCmd {
     /// Snapshot a stack's database into a vault (the stack's daily vault by default).

@@ -1,5 +1,7 @@
-//! The `hubkeep` command: parses CLI.md's command line, calls the service
-//! layer, and prints one JSON document (`--json`) or text for people.
+//! The `hubkeep` command: parses CLI.md's command line, makes one call into
+//! the service layer per command, and prints its response: one JSON
+//! document (`--json`) or text for people. Every rule lives in
+//! `hubkeep-core`, where the scheduler and the HTTP API find it too.
 
 mod cli;
 mod output;
@@ -7,16 +9,25 @@ mod progress;
 
 use clap::Parser;
 use cli::*;
-use hubkeep_core::error::{Error, Result};
-use hubkeep_core::home::{default_home, Home, Provider, Region};
-use hubkeep_core::records::{Hooks, Profile, RestoreParams};
-use hubkeep_core::{dbpassword, AdoptRequest, BackupRequest, CreateRequest, Hubkeep, RestoreRequest, SnapshotRequest};
-use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use hubkeep_core::error::Result;
+use hubkeep_core::home::default_home;
+use hubkeep_core::ops::regions::RegionAdd;
+use hubkeep_core::ops::snapshots::SnapshotRestore;
+use hubkeep_core::ops::stacks::{RestoreArgs as CoreRestoreArgs, StackAdopt, StackCreate, StackUpdate};
+use hubkeep_core::records::Profile;
+use hubkeep_core::{BackupRequest, Hubkeep, SnapshotRequest};
+use serde_json::Value;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
+/// The variable through which a `--no-wait` parent names the first job of
+/// the run it starts in the background (read once, at start).
+const JOB_ID_VAR: &str = "HUBKEEP_JOB_ID";
+
 fn main() {
+    let parent_job_id = std::env::var(JOB_ID_VAR).ok().filter(|id| !id.is_empty());
+    // Read once: not inherited by the programs and hooks this run starts.
+    std::env::remove_var(JOB_ID_VAR);
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version
@@ -31,9 +42,13 @@ fn main() {
     let reveal = reveals_secrets(&cli.command);
     on_interrupt(home.clone(), json_mode);
     on_panic(json_mode);
-    match run(cli, &home) {
+    match run(cli, &home, parent_job_id) {
         Ok(v) => output::print(&v, json_mode, reveal),
         Err(e) => {
+            if let Some(report) = e.detail() {
+                // The full report goes to stderr: with --json, stdout holds only the error.
+                output::note(&serde_json::to_string_pretty(report).expect("a JSON value always serializes"));
+            }
             output::error(e.code(), e.message(), json_mode);
             std::process::exit(1);
         }
@@ -96,25 +111,21 @@ fn usage_error(e: clap::Error) -> ! {
     std::process::exit(2);
 }
 
-fn open(home: &Path) -> Result<Hubkeep> {
-    let mut hk = Hubkeep::open(home)?;
+/// A handle on the home for one command: opened (created first only by
+/// the commands that may create it), showing progress and notes on this
+/// terminal, with the home's settings installed and what an earlier, killed
+/// run left behind recovered.
+fn open(home: &Path, command: &Command) -> Result<Hubkeep> {
+    let mut hk = if may_create_home(command) { Hubkeep::open_or_init(home)? } else { Hubkeep::open(home)? };
     hk.progress = progress::terminal_bar();
     hk.notes = std::sync::Arc::new(output::note);
+    hk.settings()?.install();
+    hk.recover()?;
     Ok(hk)
 }
 
-/// A database connection from a URL and the password sources of
-/// `dbpassword` (a warning when the URL itself carries the password).
-fn connection(url: &str, option: &str, password_file: Option<&Path>) -> Result<hubkeep_pg::ConnInfo> {
-    let (conn, source) = dbpassword::resolve(url, password_file)?;
-    if source == Some(dbpassword::PasswordSource::Url) {
-        output::note(&dbpassword::password_in_url_warning(option));
-    }
-    Ok(conn)
-}
-
 fn to_value<T: serde::Serialize>(v: T) -> Result<Value> {
-    serde_json::to_value(v).map_err(Error::from)
+    serde_json::to_value(v).map_err(hubkeep_core::Error::from)
 }
 
 fn profile(p: ProfileArg) -> Profile {
@@ -124,30 +135,23 @@ fn profile(p: ProfileArg) -> Profile {
     }
 }
 
-fn parse_params(params: &[String]) -> Result<BTreeMap<String, String>> {
-    params
-        .iter()
-        .map(|p| {
-            p.split_once('=')
-                .map(|(k, v)| (k.trim().to_string(), v.to_string()))
-                .filter(|(k, _)| !k.is_empty())
-                .ok_or_else(|| Error::invalid(format!("`--param {}` must be NAME=VALUE, e.g. --param phoenix-key=…", p.split('=').next().unwrap_or(""))))
-        })
-        .collect()
+fn restore_args(r: RestoreArgs) -> CoreRestoreArgs {
+    CoreRestoreArgs {
+        stack_name: r.restore_stack_name,
+        db_snapshot: r.restore_db_snapshot,
+        db_secret_arn: r.restore_db_secret_arn,
+        vault: r.restore_vault,
+        recovery_point: r.restore_recovery_point,
+    }
 }
 
-/// Run the same command again in the background for `--no-wait`, naming
-/// its first job, and return that job id at once.
+/// `--no-wait`: the service layer names the job and its log; this runs
+/// the same command again in the background under that job id.
 fn detach(home: &Path) -> Result<Value> {
-    let job_id = hubkeep_core::ids::job_id();
+    let (detached, log) = Hubkeep::open(home)?.detach()?;
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--no-wait" && a != "--json").collect();
-    let logs = Home::open(home)?.logs_dir()?;
-    let log = {
-        use std::os::unix::fs::OpenOptionsExt;
-        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(logs.join(format!("{job_id}.log")))?
-    };
     let mut cmd = std::process::Command::new(std::env::current_exe()?);
-    cmd.args(&args).env("HUBKEEP_HOME", home).env("HUBKEEP_JOB_ID", &job_id).stdin(std::process::Stdio::null()).stdout(log.try_clone()?).stderr(log);
+    cmd.args(&args).env("HUBKEEP_HOME", home).env(JOB_ID_VAR, &detached.job_id).stdin(std::process::Stdio::null()).stdout(log.try_clone()?).stderr(log);
     unsafe {
         use std::os::unix::process::CommandExt;
         cmd.pre_exec(|| {
@@ -156,7 +160,7 @@ fn detach(home: &Path) -> Result<Value> {
         });
     }
     cmd.spawn()?;
-    Ok(json!({"job_id": job_id, "state": "CREATED", "log": logs.join(format!("{job_id}.log"))}))
+    to_value(detached)
 }
 
 /// Ctrl-C or SIGTERM, during any command: bring back online what this run
@@ -167,10 +171,9 @@ fn on_interrupt(home: PathBuf, json_mode: bool) {
     let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else { return };
     std::thread::spawn(move || {
         if let Some(sig) = signals.forever().next() {
-            if Home::exists(&home).unwrap_or(false) {
-                if let Ok(hk) = Home::open(&home).map(|h| Hubkeep { home: h, progress: None, notes: std::sync::Arc::new(output::note) }) {
-                    hk.abort_run();
-                }
+            if let Ok(mut hk) = Hubkeep::open(&home) {
+                hk.notes = std::sync::Arc::new(output::note);
+                hk.abort_run();
             }
             let name = if sig == SIGINT { "SIGINT" } else { "SIGTERM" };
             output::error(
@@ -183,350 +186,122 @@ fn on_interrupt(home: PathBuf, json_mode: bool) {
     });
 }
 
-fn run(cli: Cli, home: &Path) -> Result<Value> {
+/// The recovery kit shows a key: on a terminal the operator types the
+/// vault's name to see it; elsewhere `--yes` is required.
+fn confirm_recovery_kit(name: &str) -> Result<()> {
+    if !std::io::stdin().is_terminal() {
+        return Err(hubkeep_core::Error::invalid(format!("the recovery kit of vault {name} contains its recovery key; add --yes to print it")));
+    }
+    eprint!("The recovery kit shows vault {name}'s recovery key. Type the vault name to print it: ");
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    if answer.trim() != name {
+        return Err(hubkeep_core::Error::invalid("not confirmed; nothing was printed"));
+    }
+    Ok(())
+}
+
+fn run(cli: Cli, home: &Path, job_id: Option<String>) -> Result<Value> {
     if let Some(name) = new_stack_name(&cli.command) {
         hubkeep_core::ids::check_stack_name(name)?;
     }
-    if !may_create_home(&cli.command) {
-        Home::require(home)?;
+    let no_wait = matches!(
+        &cli.command,
+        Command::Backup { wait: Wait { no_wait: true }, .. }
+            | Command::BackupJob(BackupJobCmd::Start { wait: Wait { no_wait: true }, .. })
+            | Command::DbSnapshot(DbSnapshotCmd::Create { wait: Wait { no_wait: true }, .. })
+    );
+    if no_wait {
+        return detach(home);
     }
+    if let Command::Init { region } = &cli.command {
+        let init = hubkeep_core::ops::regions::init(home, region)?;
+        for w in &init.warnings {
+            output::note(&format!("warning: {w}"));
+        }
+        return to_value(init);
+    }
+    let hk = open(home, &cli.command)?;
     match cli.command {
-        Command::Init { region } => {
-            let (h, fresh) = Home::init(home, &region)?;
-            for w in &h.warnings {
-                output::note(&format!("warning: {w}"));
-            }
-            Ok(json!({"home": h.dir, "created": fresh, "region": region, "regions": h.regions()?, "warnings": h.warnings}))
-        }
-        Command::Region(c) => region(c, home),
-        Command::Stack(c) => stack(c, home),
-        Command::DbSnapshot(c) => db_snapshot(c, home),
-        Command::Vault(c) => vault(c, home),
-        Command::BackupJob(BackupJobCmd::Start { stack, vault, wait }) => {
-            if wait.no_wait {
-                return detach(home);
-            }
-            to_value(open(home)?.start_backup_job(&stack, vault.as_deref())?)
-        }
-        Command::RecoveryPoint(c) => {
-            let hk = open(home)?;
-            match c {
-                RecoveryPointCmd::List { vault } => to_value(hk.recovery_points(vault.as_deref())?),
-                RecoveryPointCmd::Show { arn } => to_value(hk.recovery_point(&arn)?),
-                RecoveryPointCmd::Delete { arn, force } => {
-                    let rp = hk.delete_recovery_point(&arn, force)?;
-                    let gc = hk.gc_vault(&rp.vault, std::time::Duration::from_secs(3600));
-                    Ok(
-                        json!({"recovery_point_arn": rp.recovery_point_arn, "status": "DELETED", "gc": gc.map(to_value).unwrap_or_else(|e| Ok(json!({"skipped": e.message()})))?}),
-                    )
-                }
-            }
-        }
-        Command::RestoreJob(RestoreJobCmd::Start { arn, target, skip_damaged }) => open(home)?.start_restore_job(&arn, &target, skip_damaged),
-        Command::Backup { stack, offline, vault, strict, wait } => {
-            if wait.no_wait {
-                return detach(home);
-            }
-            to_value(open(home)?.backup(&BackupRequest { stack: &stack, offline, vault, strict })?)
-        }
-        Command::Restore { new_stack, backup, domain, region, force } => to_value(open(home)?.restore_backup(&new_stack, &backup, domain, region, force)?),
-        Command::BackupSet(c) => {
-            let hk = open(home)?;
-            match c {
-                BackupSetCmd::List => to_value(hk.backup_sets()?),
-                BackupSetCmd::Show { id } => to_value(hk.backup_set(&id)?),
-            }
-        }
-        Command::Job(c) => {
-            let hk = open(home)?;
-            match c {
-                JobCmd::List { state, stack } => to_value(hk.jobs(state.as_deref(), stack.as_deref())?),
-                JobCmd::Show { id } => to_value(hk.job(&id)?),
-            }
-        }
-        Command::Verify { id, read_data } => verify(&open(home)?, &id, read_data),
-        Command::Secret(c) => secret(c, home),
-        Command::Param(c) => {
-            let hk = open(home)?;
-            let secrets = hk.home.secrets();
-            match c {
-                ParamCmd::List { prefix } => to_value(secrets.list_prefix(&prefix)?.into_iter().filter(|m| m.arn.is_none()).collect::<Vec<_>>()),
-                ParamCmd::Put { name, value, overwrite } => {
-                    if !name.starts_with('/') || name.ends_with('/') || name.contains("//") {
-                        return Err(Error::invalid(format!(
-                            "`{name}` is not a parameter name: use a path such as /keymaster/STACK/phoenix-key or /ita/STACK/SETTING"
-                        )));
-                    }
-                    if name.starts_with("/hubkeep/") {
-                        return Err(Error::invalid(format!("{name} is managed by hubkeep itself")));
-                    }
-                    if secrets.find(&name)?.is_some() && !overwrite {
-                        return Err(Error::conflict(format!("parameter {name} already exists; add --overwrite to replace its value")));
-                    }
-                    let stack = name.split('/').nth(2).filter(|_| name.starts_with("/keymaster/") || name.starts_with("/ita/"));
-                    let meta = secrets.put(&name, hubkeep_core::secrets::SecretKind::Param, None, stack, &value)?;
-                    Ok(json!({"name": meta.name, "updated_at": meta.updated_at}))
-                }
-                ParamCmd::Get { name } => {
-                    let (meta, value) = secrets.get(&name)?;
-                    Ok(json!({"name": meta.name, "value": value}))
-                }
-            }
-        }
-        Command::Demo => to_value(open(home)?.demo()?),
+        Command::Init { .. } => unreachable!("handled above"),
         Command::Completions { .. } => unreachable!("answered in main before a home is looked at"),
-    }
-}
-
-fn region(c: RegionCmd, home: &Path) -> Result<Value> {
-    let hk = open(home)?;
-    match c {
-        RegionCmd::Add { name, pg_url, password_file, storage_root, vault_root } => {
-            let provider = if pg_url == "embedded" {
-                Provider::Embedded
-            } else {
-                let mut conn = connection(&pg_url, "--pg-url", password_file.as_deref())?;
-                if let Some(pw) = conn.password.take() {
-                    hk.store_region_password(&name, &pw)?;
+        Command::Region(RegionCmd::Add { name, pg_url, password_file, storage_root, vault_root }) => {
+            to_value(hk.region_add(&RegionAdd { name, pg_url, password_file, storage_root, vault_root })?)
+        }
+        Command::Region(RegionCmd::List) => to_value(hk.regions()?),
+        Command::Stack(c) => match c {
+            StackCmd::Create { name, domain, region, app_version, profile: p, restore } => {
+                to_value(hk.stack_create(StackCreate { name, domain, region, app_version, profile: profile(p), restore: restore_args(restore) })?)
+            }
+            StackCmd::Adopt { name, database_url, database_password_file, storage, region, domain, profile: p, params } => {
+                to_value(hk.stack_adopt(StackAdopt { name, database_url, database_password_file, storage, region, domain, profile: profile(p), params })?)
+            }
+            StackCmd::Update { name, offline, redirect_url, online, app_version, params, offline_hook, online_hook, database_password_file, restore } => to_value(hk.stack_update(StackUpdate {
+                name,
+                offline,
+                redirect_url,
+                online,
+                app_version,
+                params,
+                offline_hook,
+                online_hook,
+                database_password_file,
+                restore: restore_args(restore),
+            })?),
+            StackCmd::List => to_value(hk.stacks()?),
+            StackCmd::Show { name } => to_value(hk.stack(&name)?),
+            StackCmd::Delete { name, yes } => to_value(hk.stack_delete(&name, yes)?),
+        },
+        Command::DbSnapshot(c) => match c {
+            DbSnapshotCmd::Create { stack, id, vault, automated, wait: _ } => to_value(hk.create_db_snapshot(&SnapshotRequest { stack: &stack, id, vault, automated, job_id })?),
+            DbSnapshotCmd::List { stack } => to_value(hk.db_snapshots(stack.as_deref())?),
+            DbSnapshotCmd::Show { id } => to_value(hk.db_snapshot(&id)?),
+            DbSnapshotCmd::Delete { id, force } => to_value(hk.db_snapshot_delete(&id, force)?),
+            DbSnapshotCmd::Restore { id, target_url, database_password_file } => {
+                to_value(hk.db_snapshot_restore(&SnapshotRestore { id, target_url, password_file: database_password_file })?)
+            }
+        },
+        Command::Vault(c) => match c {
+            VaultCmd::Create { name, region } => to_value(hk.vault_create(&name, region.as_deref())?),
+            VaultCmd::Attach { name, location, recovery_key, region } => hk.attach_vault(&name, &location, &recovery_key, region.as_deref()),
+            VaultCmd::RecoveryKit { name, yes } => {
+                hk.vault_record(&name)?;
+                if !yes {
+                    confirm_recovery_kit(&name)?;
                 }
-                Provider::Server { url: conn.url_without_password() }
-            };
-            if !(vault_root.starts_with("file:///") || vault_root.starts_with("s3://")) {
-                return Err(Error::invalid(format!("--vault-root {vault_root} must be file:///abs/path or s3://bucket/prefix")));
+                to_value(hk.recovery_kit(&name)?)
             }
-            let storage_root = hk.check_file_store(None, &storage_root, Some(&hk.home.dir.join("storage")))?;
-            std::fs::create_dir_all(&storage_root)?;
-            let r = Region { name, provider, storage_root, vault_root, created_at: chrono::Utc::now() };
-            hk.home.add_region(&r)?;
-            to_value(r)
-        }
-        RegionCmd::List => to_value(hk.home.regions()?),
-    }
-}
-
-fn stack(c: StackCmd, home: &Path) -> Result<Value> {
-    let hk = open(home)?;
-    match c {
-        StackCmd::Create { name, domain, region, app_version, profile: p, restore } => {
-            if restore.any() {
-                let missing: Vec<&str> = [
-                    ("--restore-stack-name", restore.restore_stack_name.is_none()),
-                    ("--restore-db-snapshot", restore.restore_db_snapshot.is_none()),
-                    ("--restore-db-secret-arn", restore.restore_db_secret_arn.is_none()),
-                    ("--restore-vault", restore.restore_vault.is_none()),
-                    ("--restore-recovery-point", restore.restore_recovery_point.is_none()),
-                ]
-                .into_iter()
-                .filter(|(_, m)| *m)
-                .map(|(n, _)| n)
-                .collect();
-                if !missing.is_empty() {
-                    return Err(Error::invalid(format!("a restore needs all five restore parameters; missing {}", missing.join(", "))));
-                }
-                let params = RestoreParams {
-                    stack_name: restore.restore_stack_name.unwrap_or_default(),
-                    db_snapshot_id: restore.restore_db_snapshot.unwrap_or_default(),
-                    db_secret_arn: restore.restore_db_secret_arn.unwrap_or_default(),
-                    vault: restore.restore_vault.unwrap_or_default(),
-                    recovery_point_arn: restore.restore_recovery_point.unwrap_or_default(),
-                };
-                return to_value(hk.restore_stack(&RestoreRequest { name, domain, region, app_version, params })?);
-            }
-            let created = hk.create_stack(&CreateRequest { name, domain, region, app_version, profile: profile(p) })?;
-            hk.note(&format!(
-                "the recovery key of vault {} is printed once: keep it offline (`hubkeep vault recovery-kit {}` shows what to keep)",
-                created.daily_backup_vault.name, created.daily_backup_vault.name
-            ));
-            to_value(created)
-        }
-        StackCmd::Adopt { name, database_url, database_password_file, storage, region, domain, profile: p, params } => {
-            let params = parse_params(&params)?;
-            let database_url = connection(&database_url, "--database-url", database_password_file.as_deref())?.url_with_password();
-            let adopted = hk.adopt_stack(&AdoptRequest { name, database_url, storage, region, domain, profile: profile(p), params })?;
-            for w in &adopted.warnings {
-                hk.note(&format!("warning: {w}"));
-            }
-            to_value(adopted)
-        }
-        StackCmd::Update { name, offline, redirect_url, online, app_version, params, offline_hook, online_hook, database_password_file, restore } => {
-            if restore.any() {
-                return Err(Error::new(
-                    "restore_on_update",
-                    format!("restore parameters cannot be given to `stack update`: updating {name} from a backup would replace its data; restore into a new stack instead (`hubkeep restore NEW --backup ID` or `hubkeep stack create NEW --restore-…`)"),
-                ));
-            }
-            let params = parse_params(&params)?;
-            let hooks = (offline_hook.is_some() || online_hook.is_some()).then_some(Hooks { offline: offline_hook, online: online_hook });
-            if let Some(file) = &database_password_file {
-                hk.set_database_password(&name, file)?;
-            }
-            let mut stack = hk.update_stack_settings(&name, app_version, hooks, &params)?;
-            if offline || online {
-                let _lock = hk.lock_stack(&name, if offline { "stack update --offline" } else { "stack update --online" })?;
-                stack = if offline { hk.take_offline(&name, redirect_url, None)? } else { hk.bring_online(&name)? };
-            }
-            to_value(stack)
-        }
-        StackCmd::List => to_value(hk.stacks()?),
-        StackCmd::Show { name } => to_value(hk.stack(&name)?),
-        StackCmd::Delete { name, yes } => {
-            if !yes {
-                return Err(Error::invalid(format!("deleting stack {name} removes its database and file store; add --yes to confirm (its keys, database secret, snapshots and recovery points are kept)")));
-            }
-            let s = hk.delete_stack(&name)?;
-            Ok(json!({"name": s.name, "status": "DELETE_COMPLETE"}))
-        }
-    }
-}
-
-fn db_snapshot(c: DbSnapshotCmd, home: &Path) -> Result<Value> {
-    match c {
-        DbSnapshotCmd::Create { stack, id, vault, automated, wait } => {
-            if wait.no_wait {
-                return detach(home);
-            }
-            to_value(open(home)?.create_db_snapshot(&SnapshotRequest { stack: &stack, id, vault, automated })?)
-        }
-        DbSnapshotCmd::List { stack } => to_value(open(home)?.db_snapshots(stack.as_deref())?),
-        DbSnapshotCmd::Show { id } => to_value(open(home)?.db_snapshot(&id)?),
-        DbSnapshotCmd::Delete { id, force } => {
-            let hk = open(home)?;
-            let s = hk.delete_db_snapshot(&id, force)?;
-            Ok(json!({"id": s.id, "status": "deleted"}))
-        }
-        DbSnapshotCmd::Restore { id, target_url, database_password_file } => {
-            let hk = open(home)?;
-            let target = connection(&target_url, "--target-url", database_password_file.as_deref())?;
-            to_value(hk.restore_db_snapshot(&id, &target, BTreeMap::new())?)
-        }
-    }
-}
-
-fn vault(c: VaultCmd, home: &Path) -> Result<Value> {
-    let hk = open(home)?;
-    match c {
-        VaultCmd::Create { name, region } => {
-            let v = hk.create_vault(&name, region.as_deref(), None)?;
-            hk.note(&format!(
-                "the recovery key is printed once: keep it offline; `hubkeep vault recovery-kit {name}` prints everything needed to restore on a new machine"
-            ));
-            to_value(v)
-        }
-        VaultCmd::Attach { name, location, recovery_key, region } => hk.attach_vault(&name, &location, &recovery_key, region.as_deref()),
-        VaultCmd::RecoveryKit { name, yes } => {
-            let record = hk.vault_record(&name)?;
-            if !yes {
-                if !std::io::stdin().is_terminal() {
-                    return Err(Error::invalid(format!("the recovery kit of vault {name} contains its recovery key; add --yes to print it")));
-                }
-                eprint!("The recovery kit shows vault {name}'s recovery key. Type the vault name to print it: ");
-                let mut answer = String::new();
-                std::io::stdin().read_line(&mut answer)?;
-                if answer.trim() != name {
-                    return Err(Error::invalid("not confirmed; nothing was printed"));
-                }
-            }
-            let key = hk.vault_recovery_key(&name)?;
-            let commands = vec![
-                "hubkeep init".to_string(),
-                format!("hubkeep vault attach {name} --location '{}' --recovery-key '{key}'", record.location),
-                "hubkeep backup-set list".to_string(),
-                "hubkeep restore NEW-STACK --backup BACKUP_ID --domain NEW.DOMAIN".to_string(),
-            ];
-            Ok(json!({
-                "name": name, "region": record.region, "location": record.location, "recovery_key": key,
-                "vault_id": record.vault_id,
-                "commands": commands,
-                "note": "Keep this offline (printed, or in a password manager). With the location and this key anyone can restore the hub's data and keys; without it no one can, ever.",
-            }))
-        }
-        VaultCmd::List => to_value(hk.vaults()?),
-        VaultCmd::Show { name } => {
-            let v = hk.vault_record(&name)?;
-            let points = hk.recovery_points(Some(&name))?.len();
-            let mut out = to_value(v)?;
-            out["recovery_points"] = json!(points);
-            out["backup_sets"] = to_value(hk.backup_sets()?.into_iter().filter(|b| b.vault == name).map(|b| b.backup_id).collect::<Vec<_>>())?;
-            Ok(out)
-        }
-        VaultCmd::Verify { name, read_data } => {
-            let report = hk.open_vault(&name)?.verify(None, read_data)?;
-            if !report.ok() {
-                output::note(&serde_json::to_string_pretty(&report).expect("a report always serializes"));
-                let first = report.problems.first().map(hubkeep_core::error::describe_problem).unwrap_or_default();
-                return Err(Error::new("verify_failed", format!("vault {name} failed verification: {first}")));
-            }
-            to_value(report)
-        }
-        VaultCmd::Gc { name, grace_seconds } => to_value(hk.gc_vault(&name, std::time::Duration::from_secs(grace_seconds))?),
-    }
-}
-
-fn verify(hk: &Hubkeep, id: &str, read_data: bool) -> Result<Value> {
-    let report = if id.contains(":recovery-point:") {
-        hk.verify_recovery_point(id, read_data)?
-    } else if id.contains(":backup-set:") {
-        let set = hk.backup_set(id)?;
-        let db = hk.verify_db_snapshot(&set.db_snapshot_id, read_data)?;
-        let files = hk.verify_recovery_point(&set.recovery_point_arn, read_data)?;
-        let hubs = if set.profile == Profile::Hubs {
-            Some(hk.hubs_check_backup(&set, read_data)?)
-        } else {
-            Some(json!({"skipped": "profile generic: no Hubs check"}))
-        };
-        let ok = db["ok"].as_bool().unwrap_or(false)
-            && files["ok"].as_bool().unwrap_or(false)
-            && hubs.as_ref().is_none_or(|h| h.get("passed").and_then(|p| p.as_bool()).unwrap_or(true));
-        json!({"id": id, "type": "backup_set", "ok": ok, "db_snapshot": db, "recovery_point": files, "hubs_check": hubs})
-    } else {
-        hk.verify_db_snapshot(id, read_data)?
-    };
-    if report["ok"].as_bool() != Some(true) {
-        // The full report goes to stderr: with --json, stdout holds only the error.
-        output::note(&serde_json::to_string_pretty(&report).expect("a JSON value always serializes"));
-        return Err(Error::new("verify_failed", format!("{id} failed verification: {}", first_problem(&report))));
-    }
-    Ok(report)
-}
-
-fn first_problem(report: &Value) -> String {
-    for key in ["problems", "/db_snapshot/problems", "/recovery_point/problems"] {
-        let p = if key.starts_with('/') { report.pointer(key) } else { report.get(key) };
-        if let Some(first) = p.and_then(|p| p.as_array()).and_then(|a| a.first()) {
-            return first.as_str().unwrap_or("").to_string();
-        }
-    }
-    "see the report above".into()
-}
-
-fn secret(c: SecretCmd, home: &Path) -> Result<Value> {
-    let hk = open(home)?;
-    let secrets = hk.home.secrets();
-    match c {
-        SecretCmd::List => to_value(secrets.list()?.into_iter().filter(|m| m.arn.is_some()).collect::<Vec<_>>()),
-        SecretCmd::Show { name } => to_value(secrets.find(&name)?.ok_or_else(|| Error::new("secret_not_found", format!("secret {name} does not exist")))?),
-        SecretCmd::Get { name } => {
-            let (meta, value) = secrets.get(&name)?;
-            let v: Value = serde_json::from_str(&value).unwrap_or(Value::String(value));
-            Ok(json!({"name": meta.name, "arn": meta.arn, "value": v}))
-        }
-        SecretCmd::Delete { name, recovery_window_days } => {
-            if !(1..=30).contains(&recovery_window_days) {
-                return Err(Error::invalid("--recovery-window-days must be between 1 and 30"));
-            }
-            let meta = secrets.find(&name)?.ok_or_else(|| Error::new("secret_not_found", format!("secret {name} does not exist")))?;
-            let users = hk.backups_needing_secret(&meta)?;
-            if !users.is_empty() {
-                hk.note(&format!(
-                    "warning: {} is needed to restore {} backup(s) (e.g. {}); without it they can never be restored. `hubkeep secret restore '{}'` undoes this within the recovery window",
-                    meta.name, users.len(), users[0], meta.name
-                ));
-            }
-            let m = secrets.schedule_delete(&name, recovery_window_days)?;
-            let mut v = to_value(m)?;
-            v["needed_by"] = json!(users);
-            Ok(v)
-        }
-        SecretCmd::Restore { name } => to_value(secrets.cancel_delete(&name)?),
+            VaultCmd::List => to_value(hk.vaults()?),
+            VaultCmd::Show { name } => to_value(hk.vault_show(&name)?),
+            VaultCmd::Verify { name, read_data } => to_value(hk.vault_verify(&name, read_data)?),
+            VaultCmd::Gc { name, grace_seconds } => to_value(hk.vault_gc(&name, grace_seconds)?),
+        },
+        Command::BackupJob(BackupJobCmd::Start { stack, vault, wait: _ }) => to_value(hk.start_backup_job(&stack, vault.as_deref(), job_id.as_deref())?),
+        Command::RecoveryPoint(c) => match c {
+            RecoveryPointCmd::List { vault } => to_value(hk.recovery_points(vault.as_deref())?),
+            RecoveryPointCmd::Show { arn } => to_value(hk.recovery_point(&arn)?),
+            RecoveryPointCmd::Delete { arn, force } => to_value(hk.recovery_point_delete(&arn, force)?),
+        },
+        Command::RestoreJob(RestoreJobCmd::Start { arn, target, skip_damaged }) => hk.start_restore_job(&arn, &target, skip_damaged),
+        Command::Backup { stack, offline, vault, strict, wait: _ } => to_value(hk.backup(&BackupRequest { stack: &stack, offline, vault, strict, job_id })?),
+        Command::Restore { new_stack, backup, domain, region, force } => to_value(hk.restore_backup(&new_stack, &backup, domain, region, force)?),
+        Command::BackupSet(BackupSetCmd::List) => to_value(hk.backup_sets()?),
+        Command::BackupSet(BackupSetCmd::Show { id }) => to_value(hk.backup_set(&id)?),
+        Command::Job(JobCmd::List { state, stack }) => to_value(hk.jobs(state.as_deref(), stack.as_deref())?),
+        Command::Job(JobCmd::Show { id }) => to_value(hk.job(&id)?),
+        Command::Verify { id, read_data } => hk.verify(&id, read_data),
+        Command::Secret(c) => match c {
+            SecretCmd::List => to_value(hk.secret_list()?),
+            SecretCmd::Show { name } => to_value(hk.secret_show(&name)?),
+            SecretCmd::Get { name } => to_value(hk.secret_get(&name)?),
+            SecretCmd::Delete { name, recovery_window_days } => to_value(hk.secret_delete(&name, recovery_window_days)?),
+            SecretCmd::Restore { name } => to_value(hk.secret_restore(&name)?),
+        },
+        Command::Param(c) => match c {
+            ParamCmd::List { prefix } => to_value(hk.param_list(&prefix)?),
+            ParamCmd::Put { name, value, overwrite } => to_value(hk.param_put(&name, &value, overwrite)?),
+            ParamCmd::Get { name } => to_value(hk.param_get(&name)?),
+        },
+        Command::Demo => to_value(hk.demo()?),
     }
 }

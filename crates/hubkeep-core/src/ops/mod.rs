@@ -1,0 +1,22 @@
+//! One call per command, for every front door (the CLI now; the scheduler
+//! and the HTTP API next): a typed request in, a typed, serde-serializable
+//! response out (the CLI's `--json` document is that response). Each module
+//! owns the rules of its commands that span several steps, so a second
+//! front door calls them instead of copying them.
+
+/// `--no-wait`.
+pub mod jobs;
+/// Deleting recovery points.
+pub mod recovery_points;
+/// The home and its regions.
+pub mod regions;
+/// Secrets and parameters.
+pub mod secrets;
+/// Database snapshot restore and delete.
+pub mod snapshots;
+/// Stack commands.
+pub mod stacks;
+/// Vault commands.
+pub mod vaults;
+/// Verification.
+pub mod verify;
