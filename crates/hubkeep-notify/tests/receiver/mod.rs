@@ -1,0 +1,105 @@
+//! A tiny HTTP receiver for the tests: it records every request and answers
+//! each connection as its script says.
+
+// Each test binary uses a different part of this helper.
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::mpsc::Receiver as Signal;
+use std::sync::{Arc, Mutex};
+
+/// How the receiver answers one connection.
+pub enum Reply {
+    /// Answer with this status.
+    Status(u16),
+    /// Read the request, keep the connection open without answering until
+    /// the signal, then close it.
+    HoldUntil(Signal<()>),
+    /// Read the request and close the connection without answering.
+    Close,
+}
+
+/// One request as the receiver saw it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    pub headers: BTreeMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+pub struct Receiver {
+    pub url: String,
+    requests: Arc<Mutex<Vec<Request>>>,
+}
+
+impl Receiver {
+    /// Starts a receiver answering connections by `script` in order, then 200.
+    pub fn start(script: Vec<Reply>) -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let seen = requests.clone();
+        let mut script: VecDeque<Reply> = script.into();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let reply = script.pop_front().unwrap_or(Reply::Status(200));
+                serve(stream, reply, &seen);
+            }
+        });
+        Receiver { url, requests }
+    }
+
+    /// The requests received so far.
+    pub fn requests(&self) -> Vec<Request> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+fn serve(stream: TcpStream, reply: Reply, seen: &Mutex<Vec<Request>>) {
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+        return;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or_default().to_string();
+    let path = parts.next().unwrap_or_default().to_string();
+    let mut headers = BTreeMap::new();
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header).unwrap_or(0) == 0 || header.trim().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_string());
+        }
+    }
+    let length: usize = headers
+        .get("content-length")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap();
+    seen.lock().unwrap().push(Request {
+        method,
+        path,
+        headers,
+        body,
+    });
+    let mut stream = reader.into_inner();
+    match reply {
+        Reply::Status(code) => {
+            let answer =
+                format!("HTTP/1.1 {code} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            let _ = stream.write_all(answer.as_bytes());
+        }
+        Reply::HoldUntil(signal) => {
+            let _ = signal.recv();
+        }
+        Reply::Close => {}
+    }
+}
