@@ -19,6 +19,7 @@ pub enum Kind {
     DbSnapshot,
     RecoveryPoint,
     BackupSet,
+    Plan,
 }
 
 impl Kind {
@@ -31,9 +32,10 @@ impl Kind {
             Kind::DbSnapshot => "db_snapshots",
             Kind::RecoveryPoint => "recovery_points",
             Kind::BackupSet => "backup_sets",
+            Kind::Plan => "plans",
         }
     }
-    const ALL: [Kind; 7] = [
+    const ALL: [Kind; 8] = [
         Kind::Region,
         Kind::Vault,
         Kind::Stack,
@@ -41,6 +43,7 @@ impl Kind {
         Kind::DbSnapshot,
         Kind::RecoveryPoint,
         Kind::BackupSet,
+        Kind::Plan,
     ];
 }
 

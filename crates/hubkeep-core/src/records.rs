@@ -202,6 +202,13 @@ pub struct BackupSet {
     /// The deleted parts of a BROKEN set (recovery point ARN, snapshot id).
     #[serde(default)]
     pub missing_parts: Vec<String>,
+    /// Made by a plan (`backup --automated`): retention may expire it.
+    #[serde(default)]
+    pub automated: bool,
+    /// When it last passed a full verify (`verify ID --read-data`): a
+    /// "good" set for retention and `stack show`'s `last_verified_at`.
+    #[serde(default)]
+    pub verified_at: Option<DateTime<Utc>>,
 }
 
 fn set_available() -> BackupSetStatus {

@@ -5,8 +5,10 @@
 //! front door calls them instead of copying them.
 
 pub mod jobs;
+pub mod plans;
 pub mod recovery_points;
 pub mod regions;
+pub mod retention;
 pub mod secrets;
 pub mod snapshots;
 pub mod stacks;
