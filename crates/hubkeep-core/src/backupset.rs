@@ -113,6 +113,12 @@ impl Hubkeep {
         };
         let snap = self.snapshot_database(&SnapshotRequest { stack: &stack.name, id: None, vault: Some(vault.clone()), automated: req.automated, job_id: req.job_id.clone() })?;
         let files = self.backup_files(&stack, Some(&vault), None)?;
+        if req.automated {
+            self.home.catalog.update::<crate::records::RecoveryPoint, _>(Kind::RecoveryPoint, &files.recovery_point_arn, |rp| {
+                rp.automated = true;
+                Ok(())
+            })?;
+        }
         warnings.extend(files.special_files.iter().map(|f| format!("skipped the {} {}: a vault stores no sockets, FIFOs or devices", f.kind, f.path)));
         if let Some(g) = guard {
             g.release()?;

@@ -163,6 +163,9 @@ pub struct RecoveryPoint {
     pub bytes: u64,
     pub bytes_new: u64,
     pub bytes_stored: u64,
+    /// Taken by a plan's backup (`backup --automated`).
+    #[serde(default)]
+    pub automated: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

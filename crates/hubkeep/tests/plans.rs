@@ -94,6 +94,11 @@ fn retention_expires_what_no_rule_keeps_and_the_kept_sets_restore_after_gc() {
     let first = take("2027-03-01T10:00:00Z", true, 1);
     assert_eq!(first["db_snapshot_id"], "auto-ret-2027-03-01-10-00", "HUBKEEP_CLOCK dates the automated snapshot id");
     assert!(first["started_at"].as_str().unwrap().starts_with("2027-03-01T10:00:"));
+    let snapshot = home.json(&["db-snapshot", "show", first["db_snapshot_id"].as_str().unwrap()]);
+    assert_eq!(snapshot["snapshot_type"], "automated");
+    assert!(snapshot["created_at"].as_str().unwrap().starts_with("2027-03-01T10:00:"), "records are dated by the clock: {snapshot}");
+    let point = home.json(&["recovery-point", "show", first["recovery_point_arn"].as_str().unwrap()]);
+    assert_eq!(point["automated"], true);
     take("2027-03-02T10:00:00Z", true, 2);
     take("2027-03-02T12:00:00Z", false, 3);
     for (i, day) in ["03", "04", "05", "06"].iter().enumerate() {
@@ -161,4 +166,6 @@ fn retention_expires_what_no_rule_keeps_and_the_kept_sets_restore_after_gc() {
         assert!(files.keys().next().unwrap().starts_with(kept), "the set taken at {kept} restores its own files: {:?}", files.keys());
     }
     assert_eq!(home.json(&["backup-set", "show", &id("2027-03-02T12:00:00Z")])["status"], "AVAILABLE", "the manual set is untouched");
+    let planned: Vec<Value> = home.json(&["plan", "list"]).as_array().unwrap().iter().map(|p| p["stack"].clone()).collect();
+    assert_eq!(planned, ["ret", "back0", "back1", "back2"], "a restored stack gets the default plan");
 }
