@@ -389,6 +389,8 @@ pub enum BackupSetCmd {
 }
 
 /// A stack's plan: when its backup runs and what retention keeps.
+// Parsed once per process: the size of `Set` costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub enum PlanCmd {
     /// A stack's plan, its next run and its last run.
