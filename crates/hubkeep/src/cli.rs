@@ -428,14 +428,19 @@ pub struct PlanSetArgs {
     /// Do not run this plan.
     #[arg(long)]
     pub disabled: bool,
+    /// Keep the newest N automated backup sets (at least 1 in effect).
     #[arg(long, value_name = "N")]
     pub keep_last: Option<u32>,
+    /// Keep the newest set of each of the last N days that have one.
     #[arg(long, value_name = "N")]
     pub keep_daily: Option<u32>,
+    /// Keep the newest set of each of the last N ISO weeks that have one.
     #[arg(long, value_name = "N")]
     pub keep_weekly: Option<u32>,
+    /// Keep the newest set of each of the last N months that have one.
     #[arg(long, value_name = "N")]
     pub keep_monthly: Option<u32>,
+    /// Keep the newest set of each of the last N years that have one.
     #[arg(long, value_name = "N")]
     pub keep_yearly: Option<u32>,
     /// Recovery point objective (e.g. 26h).
