@@ -287,6 +287,21 @@ fn retention_expires_what_no_rule_keeps_and_the_kept_sets_restore_after_gc() {
         gc["bytes_freed"].as_u64().unwrap() > 0,
         "gc frees the expired sets' data: {gc}"
     );
+    let listed: Vec<Value> = home
+        .json(&["backup-set", "list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["backup_id"].clone())
+        .collect();
+    assert_eq!(
+        listed.len(),
+        5,
+        "after gc the expired sets are gone from the list: {listed:?}"
+    );
+    assert!(expected_expire
+        .keys()
+        .all(|id| !listed.contains(&Value::from(id.as_str()))));
 
     for (n, kept) in [
         "2027-03-05T10:00:00Z",

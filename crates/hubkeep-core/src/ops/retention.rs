@@ -111,6 +111,19 @@ impl Hubkeep {
         Ok(report)
     }
 
+    /// After `vault gc`: the sets retention expired from this vault, whose
+    /// parts are all gone, leave the lists.
+    pub(crate) fn forget_expired_sets(&self, vault: &str) -> Result<()> {
+        for set in self.backup_sets()?.into_iter().filter(|s| {
+            s.vault == vault
+                && s.status == BackupSetStatus::Expired
+                && s.vault_snapshot_id.is_none()
+        }) {
+            self.home.catalog.delete(Kind::BackupSet, &set.backup_id)?;
+        }
+        Ok(())
+    }
+
     /// Expire one set: marked EXPIRED before any part goes, so a crash
     /// half-way leaves a set that is refused for restore, never one that
     /// looks whole; the next run finishes what is left (each step is
