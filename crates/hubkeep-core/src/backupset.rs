@@ -26,6 +26,8 @@ pub struct BackupRequest<'a> {
     pub strict: bool,
     /// The id of the backup's first job, when the caller named it (`--no-wait`).
     pub job_id: Option<String>,
+    /// A plan's backup (`--automated`): retention may expire it.
+    pub automated: bool,
 }
 
 /// Brings a hub back online when the backup that took it offline ends,
@@ -110,8 +112,14 @@ impl Hubkeep {
         } else {
             None
         };
-        let snap = self.snapshot_database(&SnapshotRequest { stack: &stack.name, id: None, vault: Some(vault.clone()), automated: false, job_id: req.job_id.clone() })?;
+        let snap = self.snapshot_database(&SnapshotRequest { stack: &stack.name, id: None, vault: Some(vault.clone()), automated: req.automated, job_id: req.job_id.clone() })?;
         let files = self.backup_files(&stack, Some(&vault), None)?;
+        if req.automated {
+            self.home.catalog.update::<crate::records::RecoveryPoint, _>(Kind::RecoveryPoint, &files.recovery_point_arn, |rp| {
+                rp.automated = true;
+                Ok(())
+            })?;
+        }
         warnings.extend(files.special_files.iter().map(|f| format!("skipped the {} {}: a vault stores no sockets, FIFOs or devices", f.kind, f.path)));
         if let Some(g) = guard {
             g.release()?;
@@ -143,6 +151,8 @@ impl Hubkeep {
             vault_snapshot_id: None,
             status: BackupSetStatus::Available,
             missing_parts: vec![],
+            automated: req.automated,
+            verified_at: None,
         };
         self.store_backup_set(&stack, &mut set)?;
         Ok(set)
@@ -222,7 +232,7 @@ impl Hubkeep {
     /// backup set unless `force`; with `force`, each set holding it is
     /// marked BROKEN, naming the part, before the part goes.
     pub(crate) fn release_backup_set_part(&self, part: &str, what: &str, force: bool) -> Result<()> {
-        let holders: Vec<BackupSet> = self.backup_sets()?.into_iter().filter(|s| s.recovery_point_arn == part || s.db_snapshot_id == part).collect();
+        let holders: Vec<BackupSet> = self.backup_sets()?.into_iter().filter(|s| s.status != BackupSetStatus::Expired && (s.recovery_point_arn == part || s.db_snapshot_id == part)).collect();
         if holders.is_empty() {
             return Ok(());
         }
@@ -252,6 +262,12 @@ impl Hubkeep {
     /// A backup set that can be restored, or a refusal naming what it lacks.
     pub(crate) fn whole_backup_set(&self, id: &str) -> Result<BackupSet> {
         let set = self.backup_set(id)?;
+        if set.status == BackupSetStatus::Expired {
+            return Err(Error::new(ErrorKind::BackupNotFound, format!(
+                "backup set {} was expired by retention and cannot be restored; restore another backup set (`hubkeep backup-set list`)",
+                set.backup_id
+            )));
+        }
         if set.status == BackupSetStatus::Broken {
             return Err(Error::new(ErrorKind::BackupBroken, format!(
                 "backup set {} is BROKEN and cannot be restored: its part(s) {} were deleted; restore another backup set (`hubkeep backup-set list`)",

@@ -26,6 +26,8 @@ pub enum Kind {
     RecoveryPoint,
     /// Backup sets.
     BackupSet,
+    /// Plans: one per stack.
+    Plan,
 }
 
 impl Kind {
@@ -38,9 +40,10 @@ impl Kind {
             Kind::DbSnapshot => "db_snapshots",
             Kind::RecoveryPoint => "recovery_points",
             Kind::BackupSet => "backup_sets",
+            Kind::Plan => "plans",
         }
     }
-    const ALL: [Kind; 7] = [
+    const ALL: [Kind; 8] = [
         Kind::Region,
         Kind::Vault,
         Kind::Stack,
@@ -48,6 +51,7 @@ impl Kind {
         Kind::DbSnapshot,
         Kind::RecoveryPoint,
         Kind::BackupSet,
+        Kind::Plan,
     ];
 }
 

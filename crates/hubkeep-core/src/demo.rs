@@ -56,7 +56,7 @@ impl Hubkeep {
         hubkeep_hubs::create_demo_schema(&admin, &app_user).map_err(hubs_err)?;
         let demo = hubkeep_hubs::populate_demo(&admin, &outputs.storage_path, &phoenix, 1).map_err(hubs_err)?;
         step(format!("filled it with Reticulum-format data: {} owned files (encrypted blobs), {} hubs, {} accounts", demo.owned_files, demo.hubs, demo.accounts), self);
-        let set = self.backup(&BackupRequest { stack: &source, offline: true, vault: None, strict: false, job_id: None })?;
+        let set = self.backup(&BackupRequest { stack: &source, offline: true, vault: None, strict: false, job_id: None, automated: false })?;
         step(format!("backed it up offline: backup set {}", set.backup_id), self);
         let before = hubkeep_hubs::check_hub(&admin, &outputs.storage_path, &phoenix, true, 0).map_err(hubs_err)?;
         let db_at_backup = crate::provider::database_fingerprint(&admin)?;

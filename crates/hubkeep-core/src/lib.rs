@@ -50,6 +50,7 @@ mod vault_meta;
 mod vaults;
 
 pub use cancel::CancelToken;
+pub use hubkeep_plan::{Plan, PlanChange};
 pub use error::{Error, ErrorKind, Result};
 pub use hubkeep_vault::Progress;
 pub use jobs::{new_job_id, JobHandle};
@@ -151,9 +152,10 @@ impl Hubkeep {
 }
 
 /// The time now: every timestamp hubkeep records or derives an id from
-/// comes from here, so that one place decides which clock hubkeep reads.
+/// comes from here, so that one place decides which clock hubkeep reads:
+/// the process clock of `hubkeep_plan` (`HUBKEEP_CLOCK`, or the real one).
 pub fn now() -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc::now()
+    hubkeep_plan::clock().now()
 }
 
 /// Set once a signal interrupts this process: no database server or

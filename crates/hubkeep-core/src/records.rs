@@ -256,6 +256,9 @@ pub struct RecoveryPoint {
     pub bytes_new: u64,
     /// Bytes written to the vault's store.
     pub bytes_stored: u64,
+    /// Taken by a plan's backup (`backup --automated`).
+    #[serde(default)]
+    pub automated: bool,
 }
 
 /// Where a Hubs file store and database disagree.
@@ -317,6 +320,13 @@ pub struct BackupSet {
     /// The deleted parts of a BROKEN set (recovery point ARN, snapshot id).
     #[serde(default)]
     pub missing_parts: Vec<String>,
+    /// Made by a plan (`backup --automated`): retention may expire it.
+    #[serde(default)]
+    pub automated: bool,
+    /// When it last passed a full verify (`verify ID --read-data`): a
+    /// "good" set for retention and `stack show`'s `last_verified_at`.
+    #[serde(default)]
+    pub verified_at: Option<DateTime<Utc>>,
 }
 
 fn set_available() -> BackupSetStatus {

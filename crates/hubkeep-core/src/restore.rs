@@ -373,6 +373,7 @@ impl Hubkeep {
         stack.status = StackStatus::Online;
         stack.updated_at = now();
         self.save_stack(&stack)?;
+        self.create_plan(&stack.name)?;
         Ok(Restored { stack, daily_backup_vault: vault, hubs_check, warnings })
     }
 

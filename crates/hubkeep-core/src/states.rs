@@ -97,6 +97,8 @@ state_enum! {
         Available => "AVAILABLE",
         /// A part was deleted (`--force`): listed, never restored.
         Broken => "BROKEN",
+        /// Expired by retention: its parts are deleted, gc frees their data.
+        Expired => "EXPIRED",
     }
 }
 

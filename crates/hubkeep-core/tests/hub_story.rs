@@ -194,6 +194,7 @@ fn a_hub_backed_up_offline_comes_back_as_it_was_in_a_new_stack() {
             offline: true,
             vault: None,
             strict: true,
+            automated: false,
             job_id: None,
         })
         .unwrap();
@@ -246,6 +247,7 @@ fn refused_restores_write_nothing_and_say_why() {
             offline: false,
             vault: None,
             strict: false,
+            automated: false,
             job_id: None,
         })
         .unwrap();
@@ -321,6 +323,7 @@ fn a_vault_attached_on_a_fresh_home_restores_the_hub_with_its_keys() {
             offline: true,
             vault: None,
             strict: false,
+            automated: false,
             job_id: None,
         })
         .unwrap();

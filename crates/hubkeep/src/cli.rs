@@ -97,6 +97,9 @@ pub enum Command {
         /// Fail when the database and the file store disagree (Hubs drift).
         #[arg(long)]
         strict: bool,
+        /// A plan's backup: id `auto-<stack>-<yyyy-mm-dd-hh-mm>`, and retention may expire it.
+        #[arg(long)]
+        automated: bool,
         #[command(flatten)]
         wait: Wait,
     },
@@ -147,6 +150,10 @@ pub enum Command {
     /// Parameters: a hub's keys (/keymaster/STACK/…) and settings (/ita/STACK/…).
     #[command(subcommand)]
     Param(ParamCmd),
+    #[command(subcommand)]
+    Plan(PlanCmd),
+    #[command(subcommand)]
+    Retention(RetentionCmd),
     /// Create a demo hub, back it up offline, change it, restore it into a new stack, check it.
     #[command(after_long_help = "Example:\n  hubkeep --home /var/lib/hubkeep demo      # about a minute; ends with the commands that remove it")]
     Demo,
@@ -671,5 +678,91 @@ pub enum BackupSetCmd {
     Show {
         /// The backup set's id.
         id: String,
+    },
+}
+
+/// A stack's plan: when its backup runs and what retention keeps.
+// Parsed once per process: the size of `Set` costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
+#[derive(Subcommand)]
+pub enum PlanCmd {
+    /// A stack's plan, its next run and its last run.
+    Show { stack: String },
+    /// Every stack's plan.
+    List,
+    /// Change a stack's plan; every option is checked before anything is stored.
+    Set {
+        stack: String,
+        #[command(flatten)]
+        change: PlanSetArgs,
+    },
+}
+
+#[derive(Args)]
+pub struct PlanSetArgs {
+    /// Five-field cron (minute hour day-of-month month day-of-week), in --timezone.
+    #[arg(long, value_name = "CRON")]
+    pub schedule: Option<String>,
+    /// An IANA time zone, e.g. Europe/Berlin.
+    #[arg(long, value_name = "TZ")]
+    pub timezone: Option<String>,
+    /// How long after its time a missed backup may still start (e.g. 8h).
+    #[arg(long, value_name = "DUR")]
+    pub start_window: Option<String>,
+    /// Take the hub offline for the backup.
+    #[arg(long, conflicts_with = "no_offline")]
+    pub offline: bool,
+    /// Keep the hub online during the backup.
+    #[arg(long)]
+    pub no_offline: bool,
+    /// Run this plan.
+    #[arg(long, conflicts_with = "disabled")]
+    pub enabled: bool,
+    /// Do not run this plan.
+    #[arg(long)]
+    pub disabled: bool,
+    /// Keep the newest N automated backup sets (at least 1 in effect).
+    #[arg(long, value_name = "N")]
+    pub keep_last: Option<u32>,
+    /// Keep the newest set of each of the last N days that have one.
+    #[arg(long, value_name = "N")]
+    pub keep_daily: Option<u32>,
+    /// Keep the newest set of each of the last N ISO weeks that have one.
+    #[arg(long, value_name = "N")]
+    pub keep_weekly: Option<u32>,
+    /// Keep the newest set of each of the last N months that have one.
+    #[arg(long, value_name = "N")]
+    pub keep_monthly: Option<u32>,
+    /// Keep the newest set of each of the last N years that have one.
+    #[arg(long, value_name = "N")]
+    pub keep_yearly: Option<u32>,
+    /// Recovery point objective (e.g. 26h).
+    #[arg(long, value_name = "DUR")]
+    pub rpo: Option<String>,
+    /// CRON, after-backup or off.
+    #[arg(long, value_name = "CRON|after-backup|off")]
+    pub verify: Option<String>,
+    /// CRON or off.
+    #[arg(long, value_name = "CRON|off")]
+    pub drill: Option<String>,
+    /// CRON or off.
+    #[arg(long, value_name = "CRON|off")]
+    pub gc: Option<String>,
+    /// A healthchecks-style URL, or off.
+    #[arg(long, value_name = "URL")]
+    pub ping_url: Option<String>,
+}
+
+/// Retention: expire the automated backup sets no plan rule keeps.
+#[derive(Subcommand)]
+pub enum RetentionCmd {
+    /// Decide each backup set's fate by its stack's plan, and expire those no rule keeps.
+    Run {
+        /// Only this stack.
+        #[arg(long)]
+        stack: Option<String>,
+        /// Show each set's fate and the rule that decided it; change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }

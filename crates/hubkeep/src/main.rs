@@ -12,6 +12,8 @@ use cli::*;
 use hubkeep_core::error::Result;
 use hubkeep_core::home::default_home;
 use hubkeep_core::ops::regions::RegionAdd;
+use hubkeep_core::ops::retention::RetentionRun;
+use hubkeep_core::PlanChange;
 use hubkeep_core::ops::snapshots::SnapshotRestore;
 use hubkeep_core::ops::stacks::{RestoreArgs as CoreRestoreArgs, StackAdopt, StackCreate, StackUpdate};
 use hubkeep_core::records::Profile;
@@ -38,6 +40,10 @@ fn main() {
         return;
     }
     let json_mode = cli.json;
+    if let Err(e) = hubkeep_core::ops::plans::init_clock() {
+        output::error(e.code(), e.message(), json_mode);
+        std::process::exit(2);
+    }
     let home = cli.home.clone().unwrap_or_else(default_home);
     let reveal = reveals_secrets(&cli.command);
     on_interrupt(home.clone(), json_mode);
@@ -132,6 +138,29 @@ fn profile(p: ProfileArg) -> Profile {
     match p {
         ProfileArg::Hubs => Profile::Hubs,
         ProfileArg::Generic => Profile::Generic,
+    }
+}
+
+/// `plan set`'s flags as the plan change they ask for (a pair of flags is
+/// one optional switch).
+fn plan_change(a: PlanSetArgs) -> PlanChange {
+    let switch = |on: bool, off: bool| if on { Some(true) } else if off { Some(false) } else { None };
+    PlanChange {
+        schedule: a.schedule,
+        timezone: a.timezone,
+        start_window: a.start_window,
+        offline: switch(a.offline, a.no_offline),
+        enabled: switch(a.enabled, a.disabled),
+        keep_last: a.keep_last,
+        keep_daily: a.keep_daily,
+        keep_weekly: a.keep_weekly,
+        keep_monthly: a.keep_monthly,
+        keep_yearly: a.keep_yearly,
+        rpo: a.rpo,
+        verify: a.verify,
+        drill: a.drill,
+        gc: a.gc,
+        ping_url: a.ping_url,
     }
 }
 
@@ -249,7 +278,7 @@ fn run(cli: Cli, home: &Path, job_id: Option<String>) -> Result<Value> {
                 restore: restore_args(restore),
             })?),
             StackCmd::List => to_value(hk.stacks()?),
-            StackCmd::Show { name } => to_value(hk.stack(&name)?),
+            StackCmd::Show { name } => to_value(hk.stack_show(&name)?),
             StackCmd::Delete { name, yes } => to_value(hk.stack_delete(&name, yes)?),
         },
         Command::DbSnapshot(c) => match c {
@@ -283,7 +312,7 @@ fn run(cli: Cli, home: &Path, job_id: Option<String>) -> Result<Value> {
             RecoveryPointCmd::Delete { arn, force } => to_value(hk.recovery_point_delete(&arn, force)?),
         },
         Command::RestoreJob(RestoreJobCmd::Start { arn, target, skip_damaged }) => hk.start_restore_job(&arn, &target, skip_damaged),
-        Command::Backup { stack, offline, vault, strict, wait: _ } => to_value(hk.backup(&BackupRequest { stack: &stack, offline, vault, strict, job_id })?),
+        Command::Backup { stack, offline, vault, strict, automated, wait: _ } => to_value(hk.backup(&BackupRequest { stack: &stack, offline, vault, strict, job_id, automated })?),
         Command::Restore { new_stack, backup, domain, region, force } => to_value(hk.restore_backup(&new_stack, &backup, domain, region, force)?),
         Command::BackupSet(BackupSetCmd::List) => to_value(hk.backup_sets()?),
         Command::BackupSet(BackupSetCmd::Show { id }) => to_value(hk.backup_set(&id)?),
@@ -303,5 +332,9 @@ fn run(cli: Cli, home: &Path, job_id: Option<String>) -> Result<Value> {
             ParamCmd::Get { name } => to_value(hk.param_get(&name)?),
         },
         Command::Demo => to_value(hk.demo()?),
+        Command::Plan(PlanCmd::Show { stack }) => to_value(hk.plan_show(&stack)?),
+        Command::Plan(PlanCmd::List) => to_value(hk.plan_list()?),
+        Command::Plan(PlanCmd::Set { stack, change }) => to_value(hk.plan_set(&stack, &plan_change(change))?),
+        Command::Retention(RetentionCmd::Run { stack, dry_run }) => to_value(hk.retention_run(&RetentionRun { stack, dry_run })?),
     }
 }

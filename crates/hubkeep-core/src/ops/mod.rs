@@ -6,10 +6,14 @@
 
 /// `--no-wait`.
 pub mod jobs;
+/// Plans: one per stack.
+pub mod plans;
 /// Deleting recovery points.
 pub mod recovery_points;
 /// The home and its regions.
 pub mod regions;
+/// Retention over backup sets.
+pub mod retention;
 /// Secrets and parameters.
 pub mod secrets;
 /// Database snapshot restore and delete.

@@ -186,6 +186,7 @@ impl Hubkeep {
             app_version: req.app_version,
             profile: req.profile,
         })?;
+        self.create_plan(&created.stack.name)?;
         let vault = &created.daily_backup_vault.name;
         self.note(&format!("the recovery key of vault {vault} is printed once: keep it offline (`hubkeep vault recovery-kit {vault}` shows what to keep)"));
         Ok(StackMade::Created(created))
@@ -210,6 +211,7 @@ impl Hubkeep {
             profile: req.profile,
             params,
         })?;
+        self.create_plan(&adopted.stack.name)?;
         for w in &adopted.warnings {
             self.note(&format!("warning: {w}"));
         }
@@ -262,6 +264,7 @@ impl Hubkeep {
             )));
         }
         let s = self.delete_stack(name)?;
+        self.delete_plan(&s.name)?;
         Ok(StackDeleted {
             name: s.name,
             status: "DELETE_COMPLETE",

@@ -90,6 +90,8 @@ impl Hubkeep {
 
     /// `vault gc NAME --grace-seconds N`.
     pub fn vault_gc(&self, name: &str, grace_seconds: u64) -> Result<hubkeep_vault::GcReport> {
-        self.gc_vault(name, std::time::Duration::from_secs(grace_seconds))
+        let report = self.gc_vault(name, std::time::Duration::from_secs(grace_seconds))?;
+        self.forget_expired_sets(name)?;
+        Ok(report)
     }
 }

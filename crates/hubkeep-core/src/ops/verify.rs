@@ -37,14 +37,18 @@ impl Hubkeep {
     /// Verify what `id` names; a report that is not ok is the error
     /// `verify_failed`, carrying the whole report as its detail.
     pub fn verify(&self, id: &str, read_data: bool) -> Result<Value> {
-        let report = match AnyId::parse(id)? {
+        let parsed = AnyId::parse(id)?;
+        let report = match &parsed {
             AnyId::RecoveryPoint(arn) => self.verify_recovery_point(&arn.to_string(), read_data)?,
             AnyId::BackupSet(arn) => self.verify_backup_set(&arn.to_string(), read_data)?,
-            AnyId::DbSnapshot(snapshot) => self.verify_db_snapshot(&snapshot, read_data)?,
+            AnyId::DbSnapshot(snapshot) => self.verify_db_snapshot(snapshot, read_data)?,
         };
         if report["ok"].as_bool() != Some(true) {
             let message = format!("{id} failed verification: {}", first_problem(&report));
             return Err(Error::new(ErrorKind::VerifyFailed, message).with_detail(report));
+        }
+        if let (AnyId::BackupSet(arn), true) = (&parsed, read_data) {
+            self.record_full_verify(&arn.to_string())?;
         }
         Ok(report)
     }

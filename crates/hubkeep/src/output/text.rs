@@ -26,7 +26,7 @@ impl View {
     pub fn for_stdout() -> View {
         use std::io::IsTerminal;
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        View { colour: !no_color && std::io::stdout().is_terminal(), now: Utc::now() }
+        View { colour: !no_color && std::io::stdout().is_terminal(), now: hubkeep_core::now() }
     }
 
     fn wrap(&self, code: &str, text: &str) -> String {
