@@ -465,7 +465,7 @@ fn verify(hk: &Hubkeep, id: &str, read_data: bool) -> Result<Value> {
         let db = hk.verify_db_snapshot(&set.db_snapshot_id, read_data)?;
         let files = hk.verify_recovery_point(&set.recovery_point_arn, read_data)?;
         let hubs = if set.profile == Profile::Hubs {
-            Some(hk.hubs_check_backup(&set, read_data)?)
+            Some(to_value(hk.hubs_check_backup(&set, read_data)?)?)
         } else {
             Some(json!({"skipped": "profile generic: no Hubs check"}))
         };
