@@ -9,7 +9,7 @@ use std::io::Read;
 
 use hubkeep_hubs::{CheckOptions, CheckReport, FileRow, HubSource, HubsError};
 use hubkeep_pg::{SnapshotMeta, TableMeta};
-use hubkeep_vault::{EntryKind, Vault};
+use hubkeep_vault::{EntryKind, SnapshotReader};
 
 use crate::dbsnap::VaultSource;
 use crate::error::{Error, Result};
@@ -43,8 +43,7 @@ impl Hubkeep {
             },
             meta,
             snapshot_id: snap.id.clone(),
-            files,
-            rp_snapshot,
+            files: files.snapshot_reader(&rp_snapshot)?,
             rp_arn: rp.recovery_point_arn.clone(),
             sizes,
             phoenix: bundle.keymaster.get("phoenix-key").cloned(),
@@ -62,8 +61,8 @@ struct BackupHub {
     rows: VaultSource,
     meta: SnapshotMeta,
     snapshot_id: String,
-    files: Vault,
-    rp_snapshot: String,
+    /// The recovery point, opened once for all the files read.
+    files: SnapshotReader,
     rp_arn: String,
     /// Size of every regular file of the recovery point, by relative path.
     sizes: HashMap<String, u64>,
@@ -133,7 +132,7 @@ impl HubSource for BackupHub {
             what: self.show_path(path),
             source: e,
         };
-        let stream = self.files.open_stream(&self.rp_snapshot, path).map_err(|e| unreadable(e.into()))?;
+        let stream = self.files.open_stream(path).map_err(|e| unreadable(e.into()))?;
         let mut bytes = Vec::with_capacity(limit.min(64 * 1024));
         stream.take(limit as u64).read_to_end(&mut bytes).map_err(|e| unreadable(e.into()))?;
         Ok(bytes)
