@@ -1,101 +1,149 @@
-//! The Hubs check of a backup set, without restoring it: every
-//! `ret0.owned_files` row in the database snapshot has its `.blob` and
-//! `.meta.json` in the recovery point, and blobs decrypt with the
-//! `phoenix-key` from the backup's own key bundle — proving that database
-//! rows, files and keys of the backup belong together.
+//! The Hubs check of a backup set, without restoring it. A backup is one
+//! more [`HubSource`] for `hubkeep-hubs`' one check: its rows come from the
+//! database snapshot's COPY streams, its files from the recovery point, its
+//! phoenix-key from the backup's own key bundle. So `verify` of a backup
+//! and the check after a restore judge by exactly the same rules.
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use hubkeep_hubs::{CheckOptions, CheckReport, FileRow, HubSource, HubsError};
+use hubkeep_pg::{SnapshotMeta, TableMeta};
+use hubkeep_vault::{EntryKind, SnapshotReader};
 
 use crate::dbsnap::VaultSource;
 use crate::error::{Error, ErrorKind, Result};
 use crate::records::BackupSet;
 use crate::Hubkeep;
-use hubkeep_pg::{SnapshotMeta, SnapshotSource};
-use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Read};
-
-/// How many blobs are decrypted without `--read-data`.
-const SAMPLE: usize = 20;
-
-struct Row {
-    uuid: String,
-    key: String,
-}
 
 impl Hubkeep {
-    /// The Hubs check of a backup set, read from its vault without restoring it.
-    pub fn hubs_check_backup(&self, set: &BackupSet, read_all: bool) -> Result<serde_json::Value> {
+    /// Checks a Hubs backup set in place: every `owned_files` and
+    /// `cached_files` row of its snapshot against its recovery point's
+    /// files, decrypting a sample of blobs (all with `read_all`) with the
+    /// phoenix-key of its key bundle.
+    pub fn hubs_check_backup(&self, set: &BackupSet, read_all: bool) -> Result<CheckReport> {
         let bundle = self.backup_key_bundle(set)?;
-        let Some(phoenix) = bundle.keymaster.get("phoenix-key") else {
-            return Ok(serde_json::json!({"passed": false, "categories": [], "note": "the backup holds no phoenix-key: its blobs cannot be decrypted"}));
-        };
         let snap = self.available_snapshot(&set.db_snapshot_id)?;
-        let meta: SnapshotMeta = serde_json::from_value(snap.metadata.clone().ok_or_else(|| Error::new(ErrorKind::Corrupt, "the snapshot has no metadata"))?)?;
-        let source = VaultSource { vault: self.open_vault(&snap.vault)?, snapshot: snap.vault_snapshot_id.clone().unwrap_or_default(), cancel: None };
-        let rows = owned_file_rows(&source, &meta)?;
+        let meta: SnapshotMeta = serde_json::from_value(snap.metadata.clone().ok_or_else(|| {
+            Error::new(ErrorKind::Corrupt, format!("database snapshot {} has no metadata", snap.id))
+        })?)?;
         let rp = self.available_recovery_point(&set.recovery_point_arn)?;
-        let files_vault = self.open_vault(&rp.vault)?;
-        let rp_id = rp.vault_snapshot_id.clone().unwrap_or_default();
-        let paths: HashSet<Vec<u8>> = files_vault.entries(&rp_id)?.into_iter().map(|e| e.path).collect();
-        let rel = |uuid: &str, ext: &str| format!("owned/{}/{}/{uuid}.{ext}", uuid.get(..2).unwrap_or(uuid), uuid.get(2..4).unwrap_or(""));
-        let (mut blob_problems, mut meta_problems, mut decrypt_problems) = (vec![], vec![], vec![]);
-        let mut decrypted = 0;
-        for (i, row) in rows.iter().enumerate() {
-            let blob = rel(&row.uuid, "blob");
-            if !paths.contains(blob.as_bytes()) {
-                blob_problems.push(format!("owned_files row {} has no {blob}", row.uuid));
-                continue;
-            }
-            if !paths.contains(rel(&row.uuid, "meta.json").as_bytes()) {
-                meta_problems.push(format!("owned_files row {} has no {}", row.uuid, rel(&row.uuid, "meta.json")));
-            }
-            if read_all || i < SAMPLE {
-                decrypted += 1;
-                let head = files_vault.open_stream(&rp_id, &blob).map_err(Error::from).and_then(|mut r| {
-                    let mut h = [0u8; 12];
-                    r.read_exact(&mut h).map_err(|e| Error::new(ErrorKind::Vault, format!("reading {blob}: {e}")))?;
-                    Ok(h)
-                });
-                match head.and_then(|h| hubkeep_hubs::decrypt_header(&row.key, phoenix, &h).map_err(|e| Error::new(ErrorKind::Hubs, e.to_string()))) {
-                    Ok(_) => {}
-                    Err(e) => decrypt_problems.push(format!("{blob}: {e}")),
-                }
-            }
-        }
-        let cat = |name: &str, checked: usize, problems: Vec<String>| {
-            serde_json::json!({"name": name, "checked": checked, "ok": checked - problems.len().min(checked), "problems": problems})
+        let files = self.open_vault(&rp.vault)?;
+        let rp_snapshot = rp.vault_snapshot_id.clone().unwrap_or_default();
+        let sizes = files
+            .entries(&rp_snapshot)?
+            .into_iter()
+            .filter(|e| e.kind == EntryKind::File)
+            .map(|e| (String::from_utf8_lossy(&e.path).into_owned(), e.size))
+            .collect();
+        let mut backup = BackupHub {
+            rows: VaultSource {
+                vault: self.open_vault(&snap.vault)?,
+                snapshot: snap.vault_snapshot_id.clone().unwrap_or_default(),
+                cancel: None,
+            },
+            meta,
+            snapshot_id: snap.id.clone(),
+            files: files.snapshot_reader(&rp_snapshot)?,
+            rp_arn: rp.recovery_point_arn.to_string(),
+            sizes,
+            phoenix: bundle.keymaster.get("phoenix-key").cloned(),
         };
-        let passed = blob_problems.is_empty() && meta_problems.is_empty() && decrypt_problems.is_empty();
-        Ok(serde_json::json!({
-            "passed": passed,
-            "sampled": decrypted,
-            "categories": [
-                cat("owned_files: blob present", rows.len(), blob_problems),
-                cat("owned_files: meta present", rows.len(), meta_problems),
-                cat("owned_files: decrypts with phoenix-key", decrypted, decrypt_problems),
-            ],
-        }))
+        let options = CheckOptions { read_all, ..CheckOptions::default() };
+        hubkeep_hubs::check(&mut backup, options).map_err(|e| {
+            Error::new(ErrorKind::HubsCheck, format!("the Hubs check of backup set {} could not run: {e}", set.backup_id))
+        })
     }
 }
 
-/// `owned_file_uuid` and `key` of every row, read from the snapshot's COPY
-/// stream of `ret0.owned_files` (text format: tab-separated, `\N` = NULL).
-fn owned_file_rows(source: &VaultSource, meta: &SnapshotMeta) -> Result<Vec<Row>> {
-    let Some(table) = meta.tables.iter().find(|t| t.schema == "ret0" && t.name == "owned_files") else {
-        return Ok(vec![]);
-    };
-    let col = |name: &str| {
-        table.columns.iter().position(|c| c == name).ok_or_else(|| Error::new(ErrorKind::Hubs, format!("ret0.owned_files has no column {name}: is this a Reticulum database?")))
-    };
-    let (uuid_at, key_at) = (col("owned_file_uuid")?, col("key")?);
-    let reader = BufReader::new(source.open_stream(&table.stream).map_err(|e| Error::new(ErrorKind::Vault, e.to_string()))?);
-    let mut rows = vec![];
-    for line in reader.lines() {
-        let line = line.map_err(|e| Error::new(ErrorKind::Vault, format!("reading ret0.owned_files from the snapshot: {e}")))?;
-        let fields: Vec<&str> = line.split('\t').collect();
-        if let (Some(u), Some(k)) = (fields.get(uuid_at), fields.get(key_at)) {
-            if *u != "\\N" && *k != "\\N" {
-                rows.push(Row { uuid: u.to_string(), key: k.to_string() });
-            }
+/// A backup set seen as a hub: snapshot rows, recovery point files, the
+/// key bundle's phoenix-key.
+struct BackupHub {
+    rows: VaultSource,
+    meta: SnapshotMeta,
+    snapshot_id: String,
+    /// The recovery point, opened once for all the files read.
+    files: SnapshotReader,
+    rp_arn: String,
+    /// Size of every regular file of the recovery point, by relative path.
+    sizes: HashMap<String, u64>,
+    phoenix: Option<String>,
+}
+
+impl BackupHub {
+    fn table(&self, name: &str) -> Option<&TableMeta> {
+        self.meta.tables.iter().find(|t| t.schema == "ret0" && t.name == name)
+    }
+
+    /// The `uuid`, `key` and (when named) `length` columns of every row of
+    /// `table`, decoded from its COPY stream.
+    fn rows(&self, table: &TableMeta, [uuid, key]: [&str; 2], length: Option<&str>) -> std::result::Result<Vec<FileRow>, HubsError> {
+        let unreadable = |e: Box<dyn std::error::Error + Send + Sync>| HubsError::Source {
+            what: format!("ret0.{} from database snapshot {}", table.name, self.snapshot_id),
+            source: e,
+        };
+        let column = |name: &str| {
+            table.columns.iter().position(|c| c == name).ok_or_else(|| {
+                unreadable(format!("the table has no column {name}: this is not a Reticulum database").into())
+            })
+        };
+        let (uuid_at, key_at) = (column(uuid)?, column(key)?);
+        let length_at = length.map(column).transpose()?;
+        let mut out = Vec::new();
+        for row in hubkeep_pg::copy_rows(&self.rows, table).map_err(|e| unreadable(e.into()))? {
+            let mut row = row.map_err(|e| unreadable(e.into()))?;
+            let content_length = match length_at.and_then(|at| row[at].take()) {
+                Some(text) => Some(text.parse::<i64>().map_err(|_| {
+                    unreadable(format!("content_length {text:?} is not a number").into())
+                })?),
+                None => None,
+            };
+            out.push(FileRow {
+                uuid: row[uuid_at].take().unwrap_or_default(),
+                key: row[key_at].take().unwrap_or_default(),
+                content_length,
+            });
+        }
+        Ok(out)
+    }
+}
+
+impl HubSource for BackupHub {
+    fn owned_files(&mut self) -> std::result::Result<Vec<FileRow>, HubsError> {
+        let table = self.table("owned_files").ok_or_else(|| HubsError::NotAHubDatabase {
+            target: format!("of database snapshot {}", self.snapshot_id),
+            table: "ret0.owned_files".into(),
+        })?;
+        self.rows(table, ["owned_file_uuid", "key"], Some("content_length"))
+    }
+
+    fn cached_files(&mut self) -> std::result::Result<Option<Vec<FileRow>>, HubsError> {
+        match self.table("cached_files") {
+            Some(table) => self.rows(table, ["file_uuid", "file_key"], None).map(Some),
+            None => Ok(None),
         }
     }
-    Ok(rows)
+
+    fn file_size(&mut self, path: &str) -> std::result::Result<Option<u64>, HubsError> {
+        Ok(self.sizes.get(path).copied())
+    }
+
+    fn read_prefix(&mut self, path: &str, limit: usize) -> std::result::Result<Vec<u8>, HubsError> {
+        let unreadable = |e: Box<dyn std::error::Error + Send + Sync>| HubsError::Source {
+            what: self.show_path(path),
+            source: e,
+        };
+        let stream = self.files.open_stream(path).map_err(|e| unreadable(e.into()))?;
+        let mut bytes = Vec::with_capacity(limit.min(64 * 1024));
+        stream.take(limit as u64).read_to_end(&mut bytes).map_err(|e| unreadable(e.into()))?;
+        Ok(bytes)
+    }
+
+    fn show_path(&self, path: &str) -> String {
+        format!("{path} in recovery point {}", self.rp_arn)
+    }
+
+    fn secret_key_base(&self) -> Option<&str> {
+        self.phoenix.as_deref()
+    }
 }

@@ -3,21 +3,33 @@
 //! and a sample of blobs must decrypt to the magic header and the length the
 //! meta file records. The same for `cached_files` where the table exists.
 //!
-//! A blob's size proves nothing (Reticulum pads short stream chunks), so the
-//! check reads and decrypts headers; it never compares sizes.
+//! A blob's size does not tell its content length (Reticulum pads short
+//! stream chunks), so the check reads and decrypts headers. Padding only
+//! ever adds bytes, though: a blob shorter than its 12-byte header plus the
+//! content length is truncated, and that is checked for every blob.
+//!
+//! The check runs over a [`HubSource`]: a live hub ([`LiveHub`]) or a backup
+//! of one, so a restore and a `verify` of a backup judge by the same rules.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rand::seq::index::sample as sample_indices;
 use serde::Serialize;
 
-use crate::crypto::decrypt_header;
-use crate::db::HubDb;
+use crate::crypto::{decrypt_header, HEADER_LEN};
 use crate::error::HubsError;
-use crate::layout::{file_paths, read_header, require_storage, Meta, StorageArea};
+use crate::layout::{Meta, StorageArea};
+use crate::live::LiveHub;
+use crate::source::{relative_path, FileRow, HubSource};
 
 /// At most this many problems are listed per category; the counts stay exact.
 const MAX_LISTED_PROBLEMS: usize = 50;
+
+/// How many blobs per table a check decrypts when not asked to read all.
+pub const DEFAULT_SAMPLE: usize = 20;
+
+/// A meta file is a one-line JSON object; anything longer is not one.
+const MAX_META_LEN: usize = 64 * 1024;
 
 pub const OWNED_BLOB: &str = "owned_files: blob present";
 pub const OWNED_META: &str = "owned_files: meta present";
@@ -93,15 +105,43 @@ impl CheckReport {
     }
 }
 
-/// One stored file as the database describes it.
+/// How much of a hub the check reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckOptions {
+    /// Decrypt the header of every blob instead of a sample.
+    pub read_all: bool,
+    /// How many blobs per table to decrypt when not `read_all`.
+    pub sample: usize,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            read_all: false,
+            sample: DEFAULT_SAMPLE,
+        }
+    }
+}
+
+/// One stored file as the database describes it, and what was found of it.
 struct StoredFile {
     table: &'static str,
-    uuid: String,
-    key: String,
-    /// The row's own length, when the table records one.
-    row_length: Option<i64>,
-    blob: Option<PathBuf>,
+    row: FileRow,
+    /// The blob's path and size, when one was found.
+    blob: Option<(String, u64)>,
     meta: Option<Meta>,
+}
+
+impl StoredFile {
+    /// The content length the blob must hold: the meta file's, or the
+    /// row's when the meta file is missing.
+    fn expected_length(&self) -> Option<(u64, &'static str)> {
+        match (&self.meta, self.row.content_length) {
+            (Some(meta), _) => Some((meta.content_length, "its meta file")),
+            (None, Some(row)) => Some((row.max(0) as u64, "its database row")),
+            (None, None) => None,
+        }
+    }
 }
 
 /// Checks the hub whose database is at `db_url` and whose file store is at
@@ -115,83 +155,45 @@ pub fn check_hub(
     read_all: bool,
     sample: usize,
 ) -> Result<CheckReport, HubsError> {
-    require_storage(storage)?;
-    let mut db = HubDb::connect(db_url)?;
-    db.require_table("owned_files")?;
+    let mut hub = LiveHub::open(db_url, storage, secret_key_base)?;
+    check(&mut hub, CheckOptions { read_all, sample })
+}
+
+/// The Hubs check over any [`HubSource`]: every `owned_files` row has its
+/// blob (long enough for its content) and meta file; sampled blobs decrypt
+/// with the phoenix-key to the length the meta file records; the same for
+/// `cached_files` where the table exists.
+pub fn check(source: &mut dyn HubSource, options: CheckOptions) -> Result<CheckReport, HubsError> {
     let mut categories = Vec::new();
     let mut sampled = 0;
 
-    let owned = db
-        .client
-        .query(
-            "SELECT owned_file_uuid, key, content_length FROM ret0.owned_files ORDER BY owned_file_id",
-            &[],
-        )
-        .map_err(db.failed("reading ret0.owned_files"))?;
-    let mut blob_cat = CategoryResult::new(OWNED_BLOB, true);
-    let mut meta_cat = CategoryResult::new(OWNED_META, true);
-    let files: Vec<StoredFile> = owned
-        .iter()
-        .map(|row| {
-            let uuid: String = row.get(0);
-            let paths = file_paths(storage, StorageArea::Owned, &uuid);
-            locate(
-                StoredFile {
-                    table: "owned file",
-                    uuid,
-                    key: row.get(1),
-                    row_length: Some(row.get(2)),
-                    blob: None,
-                    meta: None,
-                },
-                &[paths.blob],
-                &mut blob_cat,
-                &mut meta_cat,
-            )
-        })
-        .collect();
-    let decrypt_cat = decrypt_sample(&files, OWNED_DECRYPT, secret_key_base, read_all, sample);
+    let owned = source.owned_files()?;
+    let (blob_cat, meta_cat, files) = locate_all(
+        source,
+        owned,
+        "owned file",
+        &[StorageArea::Owned],
+        [OWNED_BLOB, OWNED_META],
+        true,
+    )?;
+    let decrypt_cat = decrypt_sample(source, &files, OWNED_DECRYPT, options);
     sampled += decrypt_cat.checked;
-    categories.extend([blob_cat.finish(), meta_cat.finish(), decrypt_cat]);
+    categories.extend([blob_cat, meta_cat, decrypt_cat]);
 
-    if db.has_table("cached_files")? {
-        let cached = db
-            .client
-            .query(
-                "SELECT file_uuid, file_key FROM ret0.cached_files ORDER BY cached_file_id",
-                &[],
-            )
-            .map_err(db.failed("reading ret0.cached_files"))?;
-        let mut blob_cat = CategoryResult::new(CACHED_BLOB, false);
-        let mut meta_cat = CategoryResult::new(CACHED_META, false);
-        let files: Vec<StoredFile> = cached
-            .iter()
-            .map(|row| {
-                let uuid: String = row.get(0);
-                // Reticulum still serves cached files written before cached/
-                // existed from expiring/ (Ret.Storage.migrate/1).
-                let places = [
-                    file_paths(storage, StorageArea::Cached, &uuid).blob,
-                    file_paths(storage, StorageArea::Expiring, &uuid).blob,
-                ];
-                locate(
-                    StoredFile {
-                        table: "cached file",
-                        uuid,
-                        key: row.get(1),
-                        row_length: None,
-                        blob: None,
-                        meta: None,
-                    },
-                    &places,
-                    &mut blob_cat,
-                    &mut meta_cat,
-                )
-            })
-            .collect();
-        let decrypt_cat = decrypt_sample(&files, CACHED_DECRYPT, secret_key_base, read_all, sample);
+    if let Some(cached) = source.cached_files()? {
+        // Reticulum still serves cached files written before cached/
+        // existed from expiring/ (Ret.Storage.migrate/1).
+        let (blob_cat, meta_cat, files) = locate_all(
+            source,
+            cached,
+            "cached file",
+            &[StorageArea::Cached, StorageArea::Expiring],
+            [CACHED_BLOB, CACHED_META],
+            false,
+        )?;
+        let decrypt_cat = decrypt_sample(source, &files, CACHED_DECRYPT, options);
         sampled += decrypt_cat.checked;
-        categories.extend([blob_cat.finish(), meta_cat.finish(), decrypt_cat]);
+        categories.extend([blob_cat, meta_cat, decrypt_cat]);
     }
 
     let passed = categories.iter().all(|c| !c.required || c.clean());
@@ -202,70 +204,115 @@ pub fn check_hub(
     })
 }
 
-/// Finds the file's blob among `places` (first hit wins) and reads its meta
-/// file next to it, recording both outcomes.
+/// Finds every row's blob and meta file, recording both outcomes in a
+/// "blob present" and a "meta present" category.
+fn locate_all(
+    source: &mut dyn HubSource,
+    rows: Vec<FileRow>,
+    table: &'static str,
+    areas: &[StorageArea],
+    [blob_name, meta_name]: [&str; 2],
+    required: bool,
+) -> Result<(CategoryResult, CategoryResult, Vec<StoredFile>), HubsError> {
+    let mut blob_cat = CategoryResult::new(blob_name, required);
+    let mut meta_cat = CategoryResult::new(meta_name, required);
+    let mut files = Vec::with_capacity(rows.len());
+    for row in rows {
+        let file = locate(source, row, table, areas, &mut blob_cat, &mut meta_cat)?;
+        files.push(file);
+    }
+    Ok((blob_cat.finish(), meta_cat.finish(), files))
+}
+
+/// Finds the file's blob in the first of `areas` that has it, reads its
+/// meta file next to it, and judges the blob's size against the content
+/// length: padding makes blobs longer, never shorter.
 fn locate(
-    mut file: StoredFile,
-    places: &[PathBuf],
+    source: &mut dyn HubSource,
+    row: FileRow,
+    table: &'static str,
+    areas: &[StorageArea],
     blob_cat: &mut CategoryResult,
     meta_cat: &mut CategoryResult,
-) -> StoredFile {
-    match places.iter().find(|p| p.is_file()) {
-        Some(blob) => {
-            blob_cat.pass();
-            file.blob = Some(blob.clone());
+) -> Result<StoredFile, HubsError> {
+    let mut file = StoredFile {
+        table,
+        row,
+        blob: None,
+        meta: None,
+    };
+    let uuid = file.row.uuid.clone();
+    let mut area = areas[0];
+    for &candidate in areas {
+        let path = relative_path(candidate, &uuid, "blob");
+        if let Some(size) = source.file_size(&path)? {
+            file.blob = Some((path, size));
+            area = candidate;
+            break;
         }
+    }
+
+    let meta_path = relative_path(area, &uuid, "meta.json");
+    if source.file_size(&meta_path)?.is_none() {
+        meta_cat.fail(format!(
+            "{table} {uuid}: meta file missing at {}",
+            source.show_path(&meta_path)
+        ));
+    } else {
+        let parsed = source
+            .read_prefix(&meta_path, MAX_META_LEN)
+            .and_then(|bytes| Meta::parse(&bytes, &source.show_path(&meta_path)));
+        match parsed {
+            Ok(meta) => {
+                meta_cat.pass();
+                file.meta = Some(meta);
+            }
+            Err(e) => meta_cat.fail(format!("{table} {uuid}: {e}")),
+        }
+    }
+
+    match &file.blob {
         None => blob_cat.fail(format!(
-            "{} {}: blob missing at {}",
-            file.table,
-            file.uuid,
-            places[0].display()
+            "{table} {uuid}: blob missing at {}",
+            source.show_path(&relative_path(areas[0], &uuid, "blob"))
         )),
-    }
-    let meta_path = file
-        .blob
-        .as_deref()
-        .unwrap_or(&places[0])
-        .with_file_name(format!("{}.meta.json", file.uuid));
-    match Meta::read(&meta_path) {
-        Ok(meta) => {
-            meta_cat.pass();
-            file.meta = Some(meta);
+        Some((path, size)) => {
+            let (content, said_by) = file.expected_length().unwrap_or((0, "its header"));
+            let needed = HEADER_LEN as u64 + content;
+            if *size < needed {
+                blob_cat.fail(format!(
+                    "{table} {uuid}: blob {} is truncated: it is {size} bytes long but {said_by} says it holds {content} bytes of content after the {HEADER_LEN}-byte header; restore it from a backup",
+                    source.show_path(path)
+                ));
+            } else {
+                blob_cat.pass();
+            }
         }
-        Err(HubsError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-            meta_cat.fail(format!(
-                "{} {}: meta file missing at {}",
-                file.table,
-                file.uuid,
-                meta_path.display()
-            ))
-        }
-        Err(e) => meta_cat.fail(format!("{} {}: {e}", file.table, file.uuid)),
     }
-    file
+    Ok(file)
 }
 
 /// Decrypts the headers of a random sample (or all) of the files that have
 /// a blob, comparing the declared length with the meta file's, or the row's
 /// when the meta file is missing.
 fn decrypt_sample(
+    source: &mut dyn HubSource,
     files: &[StoredFile],
     name: &str,
-    secret_key_base: &str,
-    read_all: bool,
-    sample: usize,
+    options: CheckOptions,
 ) -> CategoryResult {
     let mut cat = CategoryResult::new(name, true);
     let present: Vec<&StoredFile> = files.iter().filter(|f| f.blob.is_some()).collect();
-    let chosen: Vec<&StoredFile> = if read_all || sample >= present.len() {
+    let chosen: Vec<&StoredFile> = if options.read_all || options.sample >= present.len() {
         present
     } else {
-        let mut picks = sample_indices(&mut rand::thread_rng(), present.len(), sample).into_vec();
+        let mut picks =
+            sample_indices(&mut rand::thread_rng(), present.len(), options.sample).into_vec();
         picks.sort_unstable();
         picks.into_iter().map(|i| present[i]).collect()
     };
     for file in chosen {
-        match header_problem(file, secret_key_base) {
+        match header_problem(source, file) {
             None => cat.pass(),
             Some(problem) => cat.fail(problem),
         }
@@ -273,26 +320,33 @@ fn decrypt_sample(
     cat.finish()
 }
 
-fn header_problem(file: &StoredFile, secret_key_base: &str) -> Option<String> {
-    let blob = file.blob.as_deref()?;
-    let what = format!("{} {} ({})", file.table, file.uuid, blob.display());
-    let head = match read_header(blob) {
+fn header_problem(source: &mut dyn HubSource, file: &StoredFile) -> Option<String> {
+    let (path, _) = file.blob.as_ref()?;
+    let what = format!(
+        "{} {} ({})",
+        file.table,
+        file.row.uuid,
+        source.show_path(path)
+    );
+    let Some(secret_key_base) = source.secret_key_base() else {
+        return Some(format!(
+            "{what}: cannot be decrypted: there is no phoenix-key (secret_key_base) to decrypt it with, so these files can never be read; find the hub's phoenix-key"
+        ));
+    };
+    let secret_key_base = secret_key_base.to_string();
+    let head = match source.read_prefix(path, HEADER_LEN) {
         Ok(head) => head,
         Err(e) => return Some(format!("{what}: {e}")),
     };
-    let declared = match decrypt_header(&file.key, secret_key_base, &head) {
+    let declared = match decrypt_header(&file.row.key, &secret_key_base, &head) {
         Ok(length) => length,
         Err(e) => return Some(format!("{what}: {e}")),
     };
-    let (expected, source) = match (&file.meta, file.row_length) {
-        (Some(meta), _) => (meta.content_length, "its meta file"),
-        (None, Some(row)) => (row as u64, "its database row"),
-        (None, None) => return None,
-    };
+    let (expected, said_by) = file.expected_length()?;
     // The header holds the length modulo 2³² (Erlang's <<size::size(32)>>).
     if u64::from(declared) != expected & 0xFFFF_FFFF {
         return Some(format!(
-            "{what}: the blob declares {declared} bytes but {source} says {expected}: blob and metadata come from different files; restore them together"
+            "{what}: the blob declares {declared} bytes but {said_by} says {expected}: blob and metadata come from different files; restore them together"
         ));
     }
     None

@@ -45,6 +45,18 @@ pub enum HubsError {
         source: std::io::Error,
     },
 
+    #[error(
+        "the meta file {path} is not Reticulum's meta JSON ({reason}); restore it from a backup"
+    )]
+    BadMeta { path: String, reason: String },
+
+    #[error("cannot read {what}: {source}")]
+    Source {
+        what: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
     #[error("the blob is {len} bytes long, shorter than Reticulum's 12-byte header: it is truncated; restore it from a backup")]
     BlobTooShort { len: usize },
 

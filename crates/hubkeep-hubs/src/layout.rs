@@ -2,7 +2,6 @@
 //! `<storage>/<area>/<uuid[0:2]>/<uuid[2:4]>/<uuid>.blob` and `<uuid>.meta.json`.
 
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -66,12 +65,14 @@ pub struct Meta {
 impl Meta {
     pub fn read(path: &Path) -> Result<Meta, HubsError> {
         let text = fs::read(path).map_err(|e| HubsError::io("read", path, e))?;
-        serde_json::from_slice(&text).map_err(|e| {
-            HubsError::io(
-                "parse",
-                path,
-                std::io::Error::new(std::io::ErrorKind::InvalidData, e),
-            )
+        Meta::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses a meta file's bytes; `shown_as` names the file in the error.
+    pub fn parse(bytes: &[u8], shown_as: &str) -> Result<Meta, HubsError> {
+        serde_json::from_slice(bytes).map_err(|e| HubsError::BadMeta {
+            path: shown_as.to_string(),
+            reason: e.to_string(),
         })
     }
 
@@ -97,16 +98,6 @@ pub fn write_file(paths: &FilePaths, blob: &[u8], meta: &Meta) -> Result<(), Hub
     fs::write(&paths.blob, blob).map_err(|e| HubsError::io("write", &paths.blob, e))?;
     fs::write(&paths.meta, meta.to_json()).map_err(|e| HubsError::io("write", &paths.meta, e))?;
     Ok(())
-}
-
-/// The first 12 bytes of a blob, or fewer when it is shorter.
-pub fn read_header(path: &Path) -> Result<Vec<u8>, HubsError> {
-    let file = fs::File::open(path).map_err(|e| HubsError::io("open", path, e))?;
-    let mut head = Vec::with_capacity(crate::crypto::HEADER_LEN);
-    file.take(crate::crypto::HEADER_LEN as u64)
-        .read_to_end(&mut head)
-        .map_err(|e| HubsError::io("read", path, e))?;
-    Ok(head)
 }
 
 /// The uuids of every `<uuid>.blob` under `<storage>/<area>`, found at any

@@ -7,10 +7,12 @@
 //!
 //! - speaks Reticulum's blob format ([`encrypt_blob`], [`decrypt_header`],
 //!   [`decrypt_blob`]) and file-store layout ([`file_paths`], [`Meta`]);
-//! - runs the **Hubs check** ([`check_hub`]): every `owned_files` row has its
-//!   blob and meta file, and sampled blobs decrypt with the phoenix-key to
-//!   the recorded length; and finds **drift** between rows and blobs
-//!   ([`drift`]);
+//! - runs the **Hubs check** ([`check`] over a [`HubSource`]: a live hub,
+//!   [`LiveHub`] / [`check_hub`], or a backup the service layer reads):
+//!   every `owned_files` and `cached_files` row has its blob, long enough
+//!   for its content, and its meta file, and sampled blobs decrypt with the
+//!   phoenix-key to the recorded length; and finds **drift** between rows
+//!   and blobs of a live hub ([`drift`]);
 //! - builds a realistic **demo hub** ([`create_demo_schema`],
 //!   [`populate_demo`], [`mutate_demo`]) for tests and `hubkeep demo`.
 //!
@@ -39,11 +41,13 @@ mod demo;
 mod drift;
 mod error;
 mod layout;
+mod live;
 mod schema;
+mod source;
 
 pub use check::{
-    check_hub, CategoryResult, CheckReport, CACHED_BLOB, CACHED_DECRYPT, CACHED_META, OWNED_BLOB,
-    OWNED_DECRYPT, OWNED_META,
+    check, check_hub, CategoryResult, CheckOptions, CheckReport, CACHED_BLOB, CACHED_DECRYPT,
+    CACHED_META, DEFAULT_SAMPLE, OWNED_BLOB, OWNED_DECRYPT, OWNED_META,
 };
 pub use crypto::{
     decrypt_blob, decrypt_header, encrypt_blob, encrypt_stream, HEADER_LEN, MAGIC, STREAM_CHUNK,
@@ -52,4 +56,6 @@ pub use demo::{mutate_demo, populate_demo, DemoHub, DemoMutation};
 pub use drift::{drift, Drift};
 pub use error::HubsError;
 pub use layout::{file_paths, FilePaths, Meta, StorageArea};
+pub use live::LiveHub;
 pub use schema::create_demo_schema;
+pub use source::{relative_path, FileRow, HubSource};

@@ -387,3 +387,42 @@ fn connection_errors_name_the_database_but_never_the_password() {
     assert!(!message.contains("s3cret-pass"), "{message}");
     assert!(!format!("{err:?}").contains("s3cret-pass"));
 }
+
+#[test]
+fn truncated_blob_and_unreadable_meta_file_fail_the_check_naming_them() {
+    let Some(hub) = demo_hub(1) else { return };
+    let uuids = hub.owned_uuids();
+    // A file with content, so that cutting it keeps the 12-byte header.
+    let short = uuids
+        .iter()
+        .find(|u| {
+            hubkeep_hubs::Meta::read(&owned_paths(hub.storage(), u).meta)
+                .unwrap()
+                .content_length
+                > 0
+        })
+        .unwrap();
+    let garbled = uuids.iter().find(|u| *u != short).unwrap();
+    let paths = owned_paths(hub.storage(), short);
+    let blob = fs::read(&paths.blob).unwrap();
+    let meta = hubkeep_hubs::Meta::read(&paths.meta).unwrap();
+    // Cut the content short but keep the header: the header still decrypts.
+    fs::write(&paths.blob, &blob[..12 + meta.content_length as usize - 1]).unwrap();
+    fs::write(owned_paths(hub.storage(), garbled).meta, "{not json").unwrap();
+
+    let report = check_hub(&hub.url, hub.storage(), SKB, true, 0).unwrap();
+    assert!(!report.passed);
+    let blobs = &report.category(OWNED_BLOB).unwrap().problems;
+    assert_eq!(blobs.len(), 1, "{blobs:?}");
+    assert!(
+        blobs[0].contains(short.as_str()) && blobs[0].contains("truncated"),
+        "{blobs:?}"
+    );
+    let metas = &report.category(OWNED_META).unwrap().problems;
+    assert_eq!(metas.len(), 1, "{metas:?}");
+    assert!(
+        metas[0].contains(garbled.as_str()) && metas[0].contains("not Reticulum's meta JSON"),
+        "{metas:?}"
+    );
+    assert!(report.category(OWNED_DECRYPT).unwrap().clean());
+}

@@ -1,5 +1,7 @@
 //! Small administrative operations on a server: its version, whether a
-//! database is empty, provisioning a database with its owning role.
+//! database is empty, whether a role or database exists, provisioning a
+//! database (with its owning role) and dropping one. Every statement the
+//! service layer needs lives here, so it writes no SQL of its own.
 
 use crate::conninfo::ConnInfo;
 use crate::error::PgError;
@@ -7,6 +9,10 @@ use crate::inspect::{self, query_failed};
 use crate::roles::scram_verifier;
 use crate::sql::{ident, literal};
 use crate::tools::Version;
+
+/// Quotes an identifier for SQL text: `"name"` with embedded quotes
+/// doubled. The one quoting function of hubkeep.
+pub use crate::sql::ident as quote_ident;
 
 /// The server's version, e.g. 15.18.
 pub fn server_version(conn: &ConnInfo) -> Result<Version, PgError> {
@@ -42,27 +48,13 @@ pub fn create_role_and_database(
 ) -> Result<(), PgError> {
     let target = admin.target();
     let mut client = admin.connect()?;
-    let role_exists = client
-        .query_opt(
-            "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1",
-            &[&owner],
-        )
-        .map_err(query_failed(&target, "looking up the role"))?
-        .is_some();
-    if role_exists {
+    if exists(&mut client, admin, Existing::Role, owner)? {
         return Err(PgError::AlreadyExists {
             what: format!("role {owner}"),
             target: format!("{}:{}", admin.host, admin.port),
         });
     }
-    let db_exists = client
-        .query_opt(
-            "SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1",
-            &[&db],
-        )
-        .map_err(query_failed(&target, "looking up the database"))?
-        .is_some();
-    if db_exists {
+    if exists(&mut client, admin, Existing::Database, db)? {
         return Err(PgError::AlreadyExists {
             what: format!("database {db}"),
             target: format!("{}:{}", admin.host, admin.port),
@@ -77,14 +69,7 @@ pub fn create_role_and_database(
         .map_err(query_failed(&target, &format!("creating role {owner}")))?;
     // The role must be a member of itself for the creator to hand it a
     // database: a non-superuser creator needs membership (superusers don't).
-    let is_superuser: bool = client
-        .query_one(
-            "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user",
-            &[],
-        )
-        .map_err(query_failed(&target, "checking the administrator's rights"))?
-        .get(0);
-    if !is_superuser {
+    if !logged_in_as_superuser(&mut client, admin)? {
         client
             .batch_execute(&format!("GRANT {} TO CURRENT_USER", ident(owner)))
             .map_err(query_failed(
@@ -115,4 +100,93 @@ pub fn drop_database(admin: &ConnInfo, db: &str) -> Result<(), PgError> {
             &admin.target(),
             &format!("dropping database {db}"),
         ))
+}
+
+/// Creates the database `db` owned by the administrator `admin` logs in
+/// as (UTF8, template0), for an app that logs in as that same role.
+/// Refuses an existing database.
+pub fn create_database(admin: &ConnInfo, db: &str) -> Result<(), PgError> {
+    let mut client = admin.connect()?;
+    if exists(&mut client, admin, Existing::Database, db)? {
+        return Err(PgError::AlreadyExists {
+            what: format!("database {db}"),
+            target: format!("{}:{}", admin.host, admin.port),
+        });
+    }
+    client
+        .batch_execute(&format!(
+            "CREATE DATABASE {} ENCODING 'UTF8' TEMPLATE template0",
+            ident(db)
+        ))
+        .map_err(query_failed(
+            &admin.target(),
+            &format!("creating database {db}"),
+        ))
+}
+
+/// Drops a role; no error when it does not exist. Fails (naming what
+/// depends on it) while a database or object still belongs to it.
+pub fn drop_role(admin: &ConnInfo, role: &str) -> Result<(), PgError> {
+    let mut client = admin.connect()?;
+    client
+        .batch_execute(&format!("DROP ROLE IF EXISTS {}", ident(role)))
+        .map_err(query_failed(
+            &admin.target(),
+            &format!("dropping role {role}"),
+        ))
+}
+
+/// Whether the server `conn` reaches has a role named `role`.
+pub fn role_exists(conn: &ConnInfo, role: &str) -> Result<bool, PgError> {
+    exists(&mut conn.connect()?, conn, Existing::Role, role)
+}
+
+/// Whether the server `conn` reaches has a database named `db`.
+pub fn database_exists(conn: &ConnInfo, db: &str) -> Result<bool, PgError> {
+    exists(&mut conn.connect()?, conn, Existing::Database, db)
+}
+
+/// Whether the role `conn` logs in as is a superuser.
+pub fn is_superuser(conn: &ConnInfo) -> Result<bool, PgError> {
+    logged_in_as_superuser(&mut conn.connect()?, conn)
+}
+
+fn logged_in_as_superuser(client: &mut postgres::Client, conn: &ConnInfo) -> Result<bool, PgError> {
+    let row = client
+        .query_one(
+            "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user",
+            &[],
+        )
+        .map_err(query_failed(
+            &conn.target(),
+            "checking the login role's rights",
+        ))?;
+    Ok(row.get(0))
+}
+
+enum Existing {
+    Role,
+    Database,
+}
+
+fn exists(
+    client: &mut postgres::Client,
+    conn: &ConnInfo,
+    kind: Existing,
+    name: &str,
+) -> Result<bool, PgError> {
+    let (sql, what) = match kind {
+        Existing::Role => (
+            "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1",
+            "looking up the role",
+        ),
+        Existing::Database => (
+            "SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1",
+            "looking up the database",
+        ),
+    };
+    Ok(client
+        .query_opt(sql, &[&name])
+        .map_err(query_failed(&conn.target(), what))?
+        .is_some())
 }

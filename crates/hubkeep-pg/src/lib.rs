@@ -26,12 +26,15 @@ mod admin;
 pub mod cluster;
 mod conninfo;
 mod error;
+mod fingerprint;
 mod hashing;
 mod inspect;
 mod meta;
+mod offline;
 mod postdata;
 mod restore;
 mod roles;
+mod rows;
 mod snapshot;
 mod sql;
 mod tools;
@@ -39,16 +42,20 @@ mod undo;
 mod verify;
 
 pub use admin::{
-    create_role_and_database, database_user_objects, drop_database, server_major_version,
+    create_database, create_role_and_database, database_exists, database_user_objects,
+    drop_database, drop_role, is_superuser, quote_ident, role_exists, server_major_version,
     server_version,
 };
 pub use conninfo::{set_default_timeouts, ConnInfo, Timeouts};
 pub use error::PgError;
+pub use fingerprint::table_fingerprints;
 pub use meta::{
     DbSetting, MembershipMeta, RoleMeta, SequenceMeta, SnapshotMeta, StreamMeta, TableMeta,
     FORMAT_VERSION,
 };
+pub use offline::{block_connections, connection_limit, set_connection_limit};
 pub use restore::{restore_snapshot, RestoreOptions, RestoreReport, SnapshotSource, TableCheck};
+pub use rows::{copy_rows, CopyRows, Row};
 pub use snapshot::{create_snapshot, table_stream_name, Progress, SnapshotOptions, SnapshotSink};
 pub use tools::Version;
 pub use verify::verify_streams;

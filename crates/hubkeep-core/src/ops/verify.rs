@@ -58,7 +58,7 @@ impl Hubkeep {
         let db = self.verify_db_snapshot(&set.db_snapshot_id, read_data)?;
         let files = self.verify_recovery_point(&set.recovery_point_arn, read_data)?;
         let hubs = match set.profile {
-            Profile::Hubs => self.hubs_check_backup(&set, read_data)?,
+            Profile::Hubs => serde_json::to_value(self.hubs_check_backup(&set, read_data)?)?,
             Profile::Generic => json!({"skipped": "profile generic: no Hubs check"}),
         };
         let ok = db["ok"].as_bool().unwrap_or(false)
