@@ -8,9 +8,10 @@ use crate::jobs::{Bytes, JobHandle};
 use crate::records::{DbSnapshot, Stack};
 use crate::{now, Hubkeep};
 use hubkeep_pg::{ConnInfo, SnapshotMeta, SnapshotSink, SnapshotSource};
-use hubkeep_vault::{SnapshotWriter, Vault};
+use hubkeep_vault::{SnapshotFiles, SnapshotWriter, Vault};
 use std::collections::BTreeMap;
 use std::io::{self, Read};
+use std::sync::OnceLock;
 
 pub const CREATING: &str = "creating";
 pub const AVAILABLE: &str = "available";
@@ -38,14 +39,28 @@ impl SnapshotSink for VaultSink<'_> {
     }
 }
 
+/// A vault snapshot's streams. The manifest, tree and the vault's index are
+/// loaded once, when the first stream is opened, for all of them (a restore
+/// opens one stream per table).
 pub(crate) struct VaultSource {
-    pub vault: Vault,
-    pub snapshot: String,
+    vault: Vault,
+    snapshot: String,
+    files: OnceLock<std::result::Result<SnapshotFiles, String>>,
+}
+
+impl VaultSource {
+    pub(crate) fn new(vault: Vault, snapshot: String) -> VaultSource {
+        VaultSource { vault, snapshot, files: OnceLock::new() }
+    }
 }
 
 impl SnapshotSource for VaultSource {
     fn open_stream(&self, name: &str) -> io::Result<Box<dyn Read + Send>> {
-        self.vault.open_stream(&self.snapshot, name).map_err(|e| io::Error::other(e.to_string()))
+        let files = self.files.get_or_init(|| self.vault.snapshot_files(&self.snapshot).map_err(|e| e.to_string()));
+        match files {
+            Ok(files) => files.open_stream(name).map_err(|e| io::Error::other(e.to_string())),
+            Err(message) => Err(io::Error::other(message.clone())),
+        }
     }
 }
 
@@ -195,7 +210,7 @@ impl Hubkeep {
             )));
         }
         let meta: SnapshotMeta = serde_json::from_value(snap.metadata.clone().ok_or_else(|| Error::new("corrupt", format!("database snapshot {id} has no metadata")))?)?;
-        let source = VaultSource { vault: self.open_vault(&snap.vault)?, snapshot: snap.vault_snapshot_id.clone().unwrap_or_default() };
+        let source = VaultSource::new(self.open_vault(&snap.vault)?, snap.vault_snapshot_id.clone().unwrap_or_default());
         let job = self.start_job("db-restore", Some(&snap.stack), Some(&snap.vault))?;
         self.job_resource(&job, id)?;
         let opts = hubkeep_pg::RestoreOptions {
@@ -250,7 +265,7 @@ impl Hubkeep {
         if read_data && problems.is_empty() {
             if let Some(m) = &snap.metadata {
                 let meta: SnapshotMeta = serde_json::from_value(m.clone())?;
-                problems.extend(hubkeep_pg::verify_streams(&VaultSource { vault, snapshot: vid }, &meta)?);
+                problems.extend(hubkeep_pg::verify_streams(&VaultSource::new(vault, vid), &meta)?);
             }
         }
         Ok(serde_json::json!({

@@ -28,7 +28,7 @@ impl Hubkeep {
         };
         let snap = self.available_snapshot(&set.db_snapshot_id)?;
         let meta: SnapshotMeta = serde_json::from_value(snap.metadata.clone().ok_or_else(|| Error::new("corrupt", "the snapshot has no metadata"))?)?;
-        let source = VaultSource { vault: self.open_vault(&snap.vault)?, snapshot: snap.vault_snapshot_id.clone().unwrap_or_default() };
+        let source = VaultSource::new(self.open_vault(&snap.vault)?, snap.vault_snapshot_id.clone().unwrap_or_default());
         let rows = owned_file_rows(&source, &meta)?;
         let rp = self.available_recovery_point(&set.recovery_point_arn)?;
         let files_vault = self.open_vault(&rp.vault)?;

@@ -50,6 +50,7 @@ use std::sync::Arc;
 use hubkeep_store::{ObjectStore, StoreError};
 
 pub use error::VaultError;
+pub use reader::SnapshotFiles;
 pub use restore::clean_interrupted_restore;
 pub use types::*;
 pub use writer::SnapshotWriter;

@@ -4,10 +4,12 @@
 //! equal the sum of the chunk references, and each chunk must decode to its
 //! reference's length.
 
+use std::collections::HashMap;
 use std::io::{self, Read};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 
-use crate::manifest::{length_lie, KIND_FILE};
+use crate::index::IndexMap;
+use crate::manifest::{length_lie, Entry, KIND_FILE};
 use crate::{Vault, VaultError};
 
 const READ_AHEAD: usize = 4;
@@ -40,13 +42,50 @@ impl Read for ChunkStream {
 impl Vault {
     /// Opens the file entry `path` of snapshot `id` as a stream. Every chunk is
     /// checked against its id; a damaged one makes `read` fail naming the file.
+    /// To open several files of one snapshot, use [`Vault::snapshot_files`]:
+    /// it loads the manifest, tree and index once for all of them.
     pub fn open_stream(&self, id: &str, path: &str) -> Result<Box<dyn Read + Send>, VaultError> {
+        self.snapshot_files(id)?.open_stream(path)
+    }
+
+    /// Loads snapshot `id`'s manifest and tree and the vault's index once, so
+    /// that a database restore opening hundreds of table streams reads them
+    /// once instead of once per stream.
+    pub fn snapshot_files(&self, id: &str) -> Result<SnapshotFiles, VaultError> {
         let manifest = self.load_manifest(id)?;
         let index = self.load_index()?;
-        let entries = self.load_tree(&manifest, &index)?;
-        let entry = entries
+        let files = self
+            .load_tree(&manifest, &index)?
             .into_iter()
-            .find(|e| e.path.as_slice() == path.as_bytes() && e.kind == KIND_FILE)
+            .filter(|e| e.kind == KIND_FILE)
+            .map(|e| (e.path.to_vec(), Arc::new(e)))
+            .collect();
+        Ok(SnapshotFiles {
+            vault: self.clone(),
+            snapshot: id.to_string(),
+            index: Arc::new(index),
+            files,
+        })
+    }
+}
+
+/// The file entries of one snapshot with the vault's index, loaded once;
+/// any number of streams (also at once, from several threads) open from it.
+pub struct SnapshotFiles {
+    vault: Vault,
+    snapshot: String,
+    index: Arc<IndexMap>,
+    files: HashMap<Vec<u8>, Arc<Entry>>,
+}
+
+impl SnapshotFiles {
+    /// Opens the file entry `path` as a stream, like [`Vault::open_stream`].
+    pub fn open_stream(&self, path: &str) -> Result<Box<dyn Read + Send>, VaultError> {
+        let id = self.snapshot.as_str();
+        let entry = self
+            .files
+            .get(path.as_bytes())
+            .cloned()
             .ok_or_else(|| VaultError::EntryNotFound {
                 snapshot: id.into(),
                 path: path.into(),
@@ -59,7 +98,8 @@ impl Vault {
             });
         }
         let (tx, rx) = mpsc::sync_channel(READ_AHEAD);
-        let vault = self.clone();
+        let vault = self.vault.clone();
+        let index = Arc::clone(&self.index);
         let (snapshot, path) = (id.to_string(), path.to_string());
         std::thread::Builder::new()
             .name("hubkeep-stream".into())
