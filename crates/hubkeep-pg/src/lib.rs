@@ -25,11 +25,14 @@
 mod admin;
 pub mod cluster;
 mod conninfo;
+mod copy_out;
 mod error;
 mod hashing;
 mod inspect;
 mod meta;
+mod parallel_load;
 mod postdata;
+mod ranges;
 mod restore;
 mod roles;
 mod snapshot;

@@ -20,6 +20,7 @@ use crate::error::PgError;
 use crate::hashing::HashingReader;
 use crate::inspect::{self, query_failed};
 use crate::meta::{self, SnapshotMeta, TableMeta};
+use crate::parallel_load;
 use crate::postdata::{refresh_under_row_security, split_post_data, PostDataPlan};
 use crate::roles;
 use crate::snapshot::{column_list, Progress};
@@ -41,6 +42,11 @@ pub struct RestoreOptions {
     /// changed.
     pub role_passwords: BTreeMap<String, String>,
     pub progress: Option<Progress>,
+    /// A table whose stream is at least this large is loaded by all `jobs`
+    /// sessions at once (its rows cut into blocks at row ends), one such
+    /// table after another, before the smaller tables are loaded one per
+    /// session. Default 64 MiB; 0 never loads a table in parallel.
+    pub parallel_load_bytes: u64,
 }
 
 impl Default for RestoreOptions {
@@ -51,6 +57,7 @@ impl Default for RestoreOptions {
                 .unwrap_or(2),
             role_passwords: BTreeMap::new(),
             progress: None,
+            parallel_load_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -63,6 +70,7 @@ impl fmt::Debug for RestoreOptions {
                 "role_passwords",
                 &self.role_passwords.keys().collect::<Vec<_>>(),
             )
+            .field("parallel_load_bytes", &self.parallel_load_bytes)
             .finish()
     }
 }
@@ -245,6 +253,7 @@ fn restore_steps(
             post_data: &post_data,
         },
         opts.jobs.max(1),
+        opts.parallel_load_bytes,
         opts.progress.as_ref(),
     )?;
 
@@ -301,25 +310,107 @@ struct Builder<'a> {
     post_data: &'a PostDataPlan,
 }
 
-/// Loads every table with `jobs` COPY sessions, biggest tables first so the
-/// last one to finish is a small one; the session that loaded a table then
-/// builds its indexes and keys (one psql transaction) before taking the next.
+/// Loads every table. Tables of at least `parallel_bytes` first, biggest
+/// first, each by all `jobs` sessions at once; a builder thread builds each
+/// one's indexes and keys while the next loads. Then the others with `jobs`
+/// COPY sessions, biggest first so the last one to finish is a small one;
+/// the session that loaded a table then builds its indexes and keys (one
+/// psql transaction) before taking the next.
 fn copy_tables_in(
     source: &dyn SnapshotSource,
     meta: &SnapshotMeta,
     target: &ConnInfo,
     builder: &Builder,
     jobs: usize,
+    parallel_bytes: u64,
     progress: Option<&Progress>,
 ) -> Result<Vec<TableCheck>, PgError> {
     let mut order: Vec<&TableMeta> = meta.tables.iter().collect();
     order.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.stream.cmp(&b.stream)));
     let total = order.len();
-    let queue = Mutex::new(order.into_iter().enumerate().collect::<VecDeque<_>>());
+    let parallel = if jobs > 1 && parallel_bytes > 0 {
+        order
+            .iter()
+            .take_while(|t| t.bytes >= parallel_bytes)
+            .count()
+    } else {
+        0
+    };
+    let small = order.split_off(parallel);
+    let big = order;
+    let queue = Mutex::new(
+        small
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| (i + parallel, t))
+            .collect::<VecDeque<_>>(),
+    );
     let failed = AtomicBool::new(false);
     let first_error: Mutex<Option<PgError>> = Mutex::new(None);
+    let fail = |e: PgError| {
+        failed.store(true, Ordering::SeqCst);
+        first_error.lock().expect("error lock").get_or_insert(e);
+    };
     let checks = Mutex::new(Vec::with_capacity(total));
+    let say = |msg: String| {
+        if let Some(p) = progress {
+            p(&msg)
+        }
+    };
+    let build = |table: &TableMeta| -> Result<(), PgError> {
+        let key = (table.schema.clone(), table.name.clone());
+        if let Some(script) = builder.post_data.per_table.get(&key) {
+            say(format!(
+                "indexes and keys of table {}",
+                table.display_name()
+            ));
+            run_psql(
+                builder.psql,
+                target,
+                script,
+                &format!(
+                    "building the indexes and keys of table {}",
+                    table.display_name()
+                ),
+                true,
+            )?;
+        }
+        Ok(())
+    };
     std::thread::scope(|scope| {
+        let (built_tx, built_rx) = std::sync::mpsc::channel::<&TableMeta>();
+        let build = &build;
+        let fail = &fail;
+        let failed = &failed;
+        scope.spawn(move || {
+            for table in built_rx {
+                if failed.load(Ordering::SeqCst) {
+                    return;
+                }
+                if let Err(e) = build(table) {
+                    fail(e);
+                    return;
+                }
+            }
+        });
+        for (i, table) in big.into_iter().enumerate() {
+            if failed.load(Ordering::SeqCst) {
+                break;
+            }
+            say(format!(
+                "table {} ({}/{total}, {jobs} sessions)",
+                table.display_name(),
+                i + 1
+            ));
+            match parallel_load::load_table(target, source, table, jobs) {
+                Ok(check) => {
+                    checks.lock().expect("checks lock").push(check);
+                    let _ = built_tx.send(table);
+                }
+                Err(e) => fail(e),
+            }
+        }
+        drop(built_tx);
         for _ in 0..jobs.min(total.max(1)) {
             scope.spawn(|| {
                 let outcome = (|| -> Result<(), PgError> {
@@ -337,39 +428,18 @@ fn copy_tables_in(
                         let Some((i, table)) = queue.lock().expect("queue lock").pop_front() else {
                             return Ok(());
                         };
-                        if let Some(p) = progress {
-                            p(&format!(
-                                "table {} ({}/{total})",
-                                table.display_name(),
-                                i + 1
-                            ));
-                        }
+                        say(format!(
+                            "table {} ({}/{total})",
+                            table.display_name(),
+                            i + 1
+                        ));
                         let check = copy_table_in(&mut client, target, source, table)?;
                         checks.lock().expect("checks lock").push(check);
-                        let key = (table.schema.clone(), table.name.clone());
-                        if let Some(script) = builder.post_data.per_table.get(&key) {
-                            if let Some(p) = progress {
-                                p(&format!(
-                                    "indexes and keys of table {}",
-                                    table.display_name()
-                                ));
-                            }
-                            run_psql(
-                                builder.psql,
-                                target,
-                                script,
-                                &format!(
-                                    "building the indexes and keys of table {}",
-                                    table.display_name()
-                                ),
-                                true,
-                            )?;
-                        }
+                        build(table)?;
                     }
                 })();
                 if let Err(e) = outcome {
-                    failed.store(true, Ordering::SeqCst);
-                    first_error.lock().expect("error lock").get_or_insert(e);
+                    fail(e);
                 }
             });
         }
