@@ -416,7 +416,9 @@ fn copy_tables_in(
                 let outcome = (|| -> Result<(), PgError> {
                     let mut client = target.connect()?;
                     client
-                        .batch_execute(COPY_SESSION_SETTINGS)
+                        .batch_execute(&format!(
+                            "{COPY_SESSION_SETTINGS}; SET maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'"
+                        ))
                         .map_err(query_failed(
                             &target.target(),
                             "preparing a restore session",
@@ -435,7 +437,25 @@ fn copy_tables_in(
                         ));
                         let check = copy_table_in(&mut client, target, source, table)?;
                         checks.lock().expect("checks lock").push(check);
-                        build(table)?;
+                        let key = (table.schema.clone(), table.name.clone());
+                        if let Some(script) = builder.post_data.per_table.get(&key) {
+                            say(format!("indexes and keys of table {}", table.display_name()));
+                            if !build_in_session(&mut client, script) {
+                                // psql names the failing statement and its
+                                // pg_dump entry (or, if it was a passing
+                                // hiccup, builds them).
+                                run_psql(
+                                    builder.psql,
+                                    target,
+                                    script,
+                                    &format!(
+                                        "building the indexes and keys of table {}",
+                                        table.display_name()
+                                    ),
+                                    true,
+                                )?;
+                            }
+                        }
                     }
                 })();
                 if let Err(e) = outcome {
@@ -450,6 +470,33 @@ fn copy_tables_in(
     let mut checks = checks.into_inner().expect("checks lock");
     checks.sort_by(|a, b| a.table.cmp(&b.table));
     Ok(checks)
+}
+
+/// Index builds go faster with more sort memory.
+const MAINTENANCE_WORK_MEM: &str = "256MB";
+
+/// Builds a table's indexes and keys in the session that loaded it, in one
+/// transaction: a psql process per table costs more than many small tables'
+/// builds. The split script's only psql meta-commands are pg_dump's
+/// `\restrict` / `\unrestrict` lines, which only guard psql itself. False
+/// when anything failed (the transaction is rolled back; the caller then
+/// runs the script through psql, which names the failing statement).
+fn build_in_session(client: &mut postgres::Client, script: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(script) else {
+        return false;
+    };
+    let sql: String = text
+        .lines()
+        .filter(|l| !l.starts_with("\\restrict ") && !l.starts_with("\\unrestrict "))
+        .flat_map(|l| [l, "\n"])
+        .collect();
+    let Ok(mut tx) = client.transaction() else {
+        return false;
+    };
+    if tx.batch_execute(&sql).is_err() {
+        return false;
+    }
+    tx.commit().is_ok()
 }
 
 fn copy_table_in(
@@ -533,7 +580,10 @@ fn run_psql(
     let mut cmd = Command::new(program);
     let _password = target.apply_to(&mut cmd)?;
     // Index and key builds go faster with more sort memory.
-    cmd.env("PGOPTIONS", "-c maintenance_work_mem=256MB");
+    cmd.env(
+        "PGOPTIONS",
+        format!("-c maintenance_work_mem={MAINTENANCE_WORK_MEM}"),
+    );
     cmd.args([
         "--no-psqlrc",
         "--quiet",
