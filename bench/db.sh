@@ -202,7 +202,7 @@ fingerprint_all() {
 SELECT format('SELECT %L || '':'' || count(*) || '':'' || coalesce(sum(hashtext(x::text)::bigint), 0) FROM ONLY %I.%I x',
               n.nspname || '.' || c.relname, n.nspname, c.relname)
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
+ WHERE (c.relkind = 'r' OR (c.relkind = 'm' AND c.relispopulated)) AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
  ORDER BY n.nspname, c.relname \gexec
 SQL
 }
@@ -210,24 +210,26 @@ all_indexes() { psql_q -At -d "$1" -c "SELECT count(*) FROM pg_indexes WHERE sch
 if [ "${BENCH_REGRESS:-1}" = 1 ]; then
   log "regression-like database: fixture + $REGRESS_TABLES tables of $REGRESS_ROWS rows"
   createdb regress
-  psql_q -d regress -v DBNAME=regress -f "$REPO_ROOT/crates/hubkeep-pg/tests/fixtures/regress_kinds.sql" > /dev/null
-  psql_q -d regress -v tables="$REGRESS_TABLES" -v rows="$REGRESS_ROWS" > /dev/null <<'SQL'
+  # The fixture's event trigger says NOTICE for every DDL statement.
+  PGOPTIONS="-c client_min_messages=error" psql_q -d regress -v DBNAME=regress \
+    -f "$REPO_ROOT/crates/hubkeep-pg/tests/fixtures/regress_kinds.sql" > /dev/null
+  PGOPTIONS="-c client_min_messages=error" psql_q -d regress -v tables="$REGRESS_TABLES" -v rows="$REGRESS_ROWS" > /dev/null <<'SQL'
 CREATE SCHEMA rg;
 -- Four shapes, as the regression database mixes them: integer keys with a
 -- text index, composite (int, text) keys with jsonb, heap tables without a
 -- key, text keys with a unique index and a foreign key to a shape-0 table.
 SELECT CASE i % 4
   WHEN 0 THEN format('CREATE TABLE rg.t%s (id int PRIMARY KEY, name text, amount numeric(12,2), at timestamptz, tags text[]);
-    INSERT INTO rg.t%1$s SELECT g, md5(g::text), g / 7.0, timestamptz ''2024-01-01'' + g * interval ''1 hour'', ARRAY[md5((g + 1)::text), ''x'']
+    INSERT INTO rg.t%1$s SELECT g, md5((g + %1$s * 1000000)::text), g / 7.0, timestamptz ''2024-01-01'' + (g + %1$s) * interval ''1 hour'', ARRAY[md5((g + %1$s * 1000000 + 1)::text), ''x'']
       FROM generate_series(1, %s) g;
     CREATE INDEX ON rg.t%1$s (name);', i, :rows)
   WHEN 1 THEN format('CREATE TABLE rg.t%s (a int, b text, doc jsonb, PRIMARY KEY (a, b));
-    INSERT INTO rg.t%1$s SELECT g %% 50, ''k'' || md5(g::text), jsonb_build_object(''n'', g, ''s'', md5(g::text)) FROM generate_series(1, %s) g;', i, :rows)
+    INSERT INTO rg.t%1$s SELECT g %% 50, ''k'' || md5((g + %1$s * 1000000)::text), jsonb_build_object(''n'', g, ''s'', md5((g - %1$s * 1000000)::text)) FROM generate_series(1, %2$s) g;', i, :rows)
   WHEN 2 THEN format('CREATE TABLE rg.t%s (x int, y float8, z text, w bool);
-    INSERT INTO rg.t%1$s SELECT g, g * 0.37, repeat(''z'', g %% 40), g %% 2 = 0 FROM generate_series(1, %s) g;
+    INSERT INTO rg.t%1$s SELECT g + %1$s * 1000000, g * 0.37 + %1$s, md5((g + %1$s * 1000000)::text) || repeat(''z'', g %% 40), g %% 2 = 0 FROM generate_series(1, %2$s) g;
     CREATE INDEX ON rg.t%1$s (x, y);', i, :rows)
   ELSE format('CREATE TABLE rg.t%s (code text PRIMARY KEY, ref int REFERENCES rg.t%s (id), v int UNIQUE, note varchar(100));
-    INSERT INTO rg.t%1$s SELECT ''c'' || md5(g::text), 1 + g %% %3$s, g, ''note '' || g FROM generate_series(1, %3$s) g;', i, i - 3, :rows)
+    INSERT INTO rg.t%1$s SELECT ''c'' || md5((g + %1$s * 1000000)::text), 1 + g %% %3$s, g, ''note '' || (g + %1$s * 1000000) FROM generate_series(1, %3$s) g;', i, i - 3, :rows)
   END
 FROM generate_series(4, :tables + 3) i \gexec
 SQL

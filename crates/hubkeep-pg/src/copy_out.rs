@@ -1,16 +1,16 @@
 //! Several COPY sessions reading tables at once inside the one exported
 //! snapshot, while the sink takes the streams one after another. Each
 //! worker imports the snapshot (`SET TRANSACTION SNAPSHOT`) and takes the
-//! next copy in stream order; its output waits in a bounded buffer until the
-//! sink reaches it, so the sink never waits on the server while another
-//! session has rows ready, and memory stays bounded by
-//! `workers × BUFFERED_PER_COPY`.
+//! next copy in stream order; its output waits in memory until the sink
+//! reaches it, so the sink never waits on the server while another session
+//! has rows ready. What waits is bounded: the copy the sink is reading may
+//! hold `BUFFERED_PER_COPY` blocks, all the others together `AHEAD_BYTES`.
 
 use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::sync::Mutex;
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::Scope;
 use std::time::Duration;
 
@@ -25,8 +25,55 @@ use crate::sql::{literal, COPY_SESSION_SETTINGS};
 
 /// Bytes read from the server per message to the sink.
 const BLOCK: usize = 256 * 1024;
-/// How far a copy may run ahead of the sink: 128 blocks, 32 MiB.
-const BUFFERED_PER_COPY: usize = 128;
+/// How far the copy the sink is reading may run ahead of it: 16 MiB.
+const BUFFERED_PER_COPY: usize = 64;
+/// What all the copies the sink has not reached yet may hold together.
+const AHEAD_BYTES: usize = 32 * 1024 * 1024;
+
+/// Bytes waiting for the sink, and which copy (in queue order) it reads.
+#[derive(Default)]
+struct Budget {
+    state: Mutex<BudgetState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct BudgetState {
+    waiting_bytes: usize,
+    reading: usize,
+}
+
+impl Budget {
+    /// Waits until copy `index` may hand over `len` more bytes: at once for
+    /// the copy the sink reads (so it can always go on), else while the
+    /// bytes waiting stay within `AHEAD_BYTES`. False when the copies were
+    /// abandoned.
+    fn reserve(&self, index: usize, len: usize, failed: &AtomicBool) -> bool {
+        let mut state = self.state.lock().expect("budget lock");
+        while index != state.reading && state.waiting_bytes + len > AHEAD_BYTES {
+            if failed.load(Ordering::SeqCst) {
+                return false;
+            }
+            state = self
+                .changed
+                .wait_timeout(state, Duration::from_millis(100))
+                .expect("budget lock")
+                .0;
+        }
+        state.waiting_bytes += len;
+        true
+    }
+
+    fn consumed(&self, len: usize) {
+        self.state.lock().expect("budget lock").waiting_bytes -= len;
+        self.changed.notify_all();
+    }
+
+    fn next_copy(&self) {
+        self.state.lock().expect("budget lock").reading += 1;
+        self.changed.notify_all();
+    }
+}
 
 enum Piece {
     Data(Vec<u8>),
@@ -35,6 +82,8 @@ enum Piece {
 
 /// One COPY waiting for a worker.
 struct Pending<'a> {
+    /// Its place in stream order.
+    index: usize,
     table: &'a DataTable,
     query: &'a str,
     out: SyncSender<Piece>,
@@ -45,11 +94,13 @@ pub struct CopyQueue<'a> {
     pending: Mutex<VecDeque<Pending<'a>>>,
     failed: AtomicBool,
     error: Mutex<Option<PgError>>,
+    budget: Arc<Budget>,
 }
 
 /// The receiving end of one table's copies, in order.
 pub struct TableReceiver {
     parts: VecDeque<Receiver<Piece>>,
+    budget: Arc<Budget>,
 }
 
 impl<'a> CopyQueue<'a> {
@@ -58,20 +109,30 @@ impl<'a> CopyQueue<'a> {
     pub fn new(tables: &[(&'a DataTable, &'a [String])]) -> (CopyQueue<'a>, Vec<TableReceiver>) {
         let mut pending = VecDeque::new();
         let mut receivers = Vec::with_capacity(tables.len());
+        let budget = Arc::new(Budget::default());
         for (table, copies) in tables {
             let mut parts = VecDeque::with_capacity(copies.len());
             for query in copies.iter() {
                 let (out, rx) = sync_channel(BUFFERED_PER_COPY);
-                pending.push_back(Pending { table, query, out });
+                pending.push_back(Pending {
+                    index: pending.len(),
+                    table,
+                    query,
+                    out,
+                });
                 parts.push_back(rx);
             }
-            receivers.push(TableReceiver { parts });
+            receivers.push(TableReceiver {
+                parts,
+                budget: Arc::clone(&budget),
+            });
         }
         (
             CopyQueue {
                 pending: Mutex::new(pending),
                 failed: AtomicBool::new(false),
                 error: Mutex::new(None),
+                budget,
             },
             receivers,
         )
@@ -134,7 +195,7 @@ impl<'a> CopyQueue<'a> {
             let Some(next) = self.pending.lock().expect("queue lock").pop_front() else {
                 return Ok(());
             };
-            if !copy_one(&mut client, conn, &next, &mut block, lock_error)? {
+            if !copy_one(&mut client, conn, &next, &mut block, self, lock_error)? {
                 // The sink side is gone: nothing more is wanted.
                 return Ok(());
             }
@@ -170,6 +231,7 @@ fn copy_one(
     conn: &ConnInfo,
     job: &Pending,
     block: &mut [u8],
+    queue: &CopyQueue,
     lock_error: &(dyn Fn(&DataTable) -> PgError + Sync),
 ) -> Result<bool, PgError> {
     let read_err = |source| PgError::Query {
@@ -204,7 +266,10 @@ fn copy_one(
                 }
             }
         }
-        if filled > 0 && job.out.send(Piece::Data(block[..filled].to_vec())).is_err() {
+        if filled > 0
+            && (!queue.budget.reserve(job.index, filled, &queue.failed)
+                || job.out.send(Piece::Data(block[..filled].to_vec())).is_err())
+        {
             return Ok(false);
         }
     }
@@ -218,6 +283,7 @@ impl TableReceiver {
     pub fn into_reader(self) -> TableStream {
         TableStream {
             parts: self.parts,
+            budget: self.budget,
             current: Vec::new(),
             pos: 0,
         }
@@ -226,6 +292,7 @@ impl TableReceiver {
 
 pub struct TableStream {
     parts: VecDeque<Receiver<Piece>>,
+    budget: Arc<Budget>,
     current: Vec<u8>,
     pos: usize,
 }
@@ -238,11 +305,13 @@ impl Read for TableStream {
             };
             match part.recv() {
                 Ok(Piece::Data(block)) => {
+                    self.budget.consumed(block.len());
                     self.current = block;
                     self.pos = 0;
                 }
                 Ok(Piece::End) => {
                     self.parts.pop_front();
+                    self.budget.next_copy();
                 }
                 Err(_) => {
                     return Err(io::Error::other(

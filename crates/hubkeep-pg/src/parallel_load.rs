@@ -14,7 +14,7 @@ use crate::error::PgError;
 use crate::hashing::HashingReader;
 use crate::inspect::query_failed;
 use crate::meta::TableMeta;
-use crate::restore::{SnapshotSource, TableCheck};
+use crate::restore::{SnapshotSource, TableCheck, LOAD_SESSION_SETTINGS};
 use crate::snapshot::column_list;
 use crate::sql::{qualified, COPY_SESSION_SETTINGS};
 
@@ -178,7 +178,7 @@ fn copy_blocks<'c>(
         )
     };
     client
-        .batch_execute(COPY_SESSION_SETTINGS)
+        .batch_execute(&format!("{COPY_SESSION_SETTINGS}; {LOAD_SESSION_SETTINGS}"))
         .map_err(query_err("preparing to load"))?;
     let mut tx = client.transaction().map_err(query_err("loading"))?;
     let columns = if table.columns.is_empty() {

@@ -271,6 +271,13 @@ fn restore_steps(
         "applying database settings",
         true,
     )?;
+    // A commit with a transaction id, synchronous: it returns once all WAL
+    // written before it, the loading sessions' too, is on disk.
+    client
+        .batch_execute(
+            "SET synchronous_commit = on; BEGIN; SELECT pg_catalog.txid_current(); COMMIT",
+        )
+        .map_err(query_failed(&name, "flushing the restored data to disk"))?;
 
     Ok((tables, roles_created))
 }
@@ -416,9 +423,7 @@ fn copy_tables_in(
                 let outcome = (|| -> Result<(), PgError> {
                     let mut client = target.connect()?;
                     client
-                        .batch_execute(&format!(
-                            "{COPY_SESSION_SETTINGS}; SET maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'"
-                        ))
+                        .batch_execute(&format!("{COPY_SESSION_SETTINGS}; {LOAD_SESSION_SETTINGS}"))
                         .map_err(query_failed(
                             &target.target(),
                             "preparing a restore session",
@@ -439,7 +444,10 @@ fn copy_tables_in(
                         checks.lock().expect("checks lock").push(check);
                         let key = (table.schema.clone(), table.name.clone());
                         if let Some(script) = builder.post_data.per_table.get(&key) {
-                            say(format!("indexes and keys of table {}", table.display_name()));
+                            say(format!(
+                                "indexes and keys of table {}",
+                                table.display_name()
+                            ));
                             if !build_in_session(&mut client, script) {
                                 // psql names the failing statement and its
                                 // pg_dump entry (or, if it was a passing
@@ -474,6 +482,14 @@ fn copy_tables_in(
 
 /// Index builds go faster with more sort memory.
 const MAINTENANCE_WORK_MEM: &str = "256MB";
+
+/// For the sessions that load tables and build their indexes. Their commits
+/// do not wait for the WAL flush (hundreds of small tables would otherwise
+/// wait for hundreds of flushes); the restore ends with a synchronous
+/// commit, which flushes all WAL before it, so a finished restore is as
+/// durable as with synchronous commits (an unfinished one is undone).
+pub(crate) const LOAD_SESSION_SETTINGS: &str =
+    "SET maintenance_work_mem = '256MB'; SET synchronous_commit = off";
 
 /// Builds a table's indexes and keys in the session that loaded it, in one
 /// transaction: a psql process per table costs more than many small tables'
