@@ -483,6 +483,10 @@ fn copy_tables_in(
 /// Index builds go faster with more sort memory.
 const MAINTENANCE_WORK_MEM: &str = "256MB";
 
+/// Tables whose stream is at least this large are emptied and loaded
+/// `FREEZE` (see `copy_table_in`).
+const FREEZE_MIN_BYTES: u64 = 1024 * 1024;
+
 /// For the sessions that load tables and build their indexes. Their commits
 /// do not wait for the WAL flush (hundreds of small tables would otherwise
 /// wait for hundreds of flushes); the restore ends with a synchronous
@@ -541,12 +545,17 @@ fn copy_table_in(
     // The table is empty and has no foreign keys or triggers yet: emptying it
     // in this transaction lets COPY write its rows frozen and all-visible,
     // so the index builds that follow do not rewrite every page to set hint
-    // bits (nor does a later anti-wraparound vacuum).
+    // bits (nor does a later anti-wraparound vacuum). A small table is not
+    // worth the new files a TRUNCATE makes (hundreds of them add up).
     let mut tx = client.transaction().map_err(query_err("loading"))?;
-    tx.batch_execute(&format!("TRUNCATE ONLY {table_sql}"))
-        .map_err(query_err("emptying"))?;
+    let freeze = table.bytes >= FREEZE_MIN_BYTES;
+    if freeze {
+        tx.batch_execute(&format!("TRUNCATE ONLY {table_sql}"))
+            .map_err(query_err("emptying"))?;
+    }
+    let options = if freeze { " (FREEZE)" } else { "" };
     let mut writer = tx
-        .copy_in(format!("COPY {table_sql}{columns} FROM STDIN (FREEZE)").as_str())
+        .copy_in(format!("COPY {table_sql}{columns} FROM STDIN{options}").as_str())
         .map_err(query_err("loading"))?;
     let mut buf = vec![0u8; 256 * 1024];
     loop {
