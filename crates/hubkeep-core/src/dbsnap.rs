@@ -10,9 +10,10 @@ use crate::states::{SnapshotStatus, SnapshotType};
 use crate::records::{DbSnapshot, Stack};
 use crate::{now, Hubkeep};
 use hubkeep_pg::{ConnInfo, SnapshotMeta, SnapshotSink, SnapshotSource};
-use hubkeep_vault::{SnapshotWriter, Vault};
+use hubkeep_vault::{SnapshotFiles, SnapshotWriter, Vault};
 use std::collections::BTreeMap;
 use std::io::{self, Read};
+use std::sync::OnceLock;
 
 
 
@@ -35,13 +36,21 @@ impl SnapshotSink for VaultSink<'_> {
     }
 }
 
+/// A vault snapshot's streams. The manifest, tree and the vault's index are
+/// loaded once, when the first stream is opened, for all of them (a restore
+/// opens one stream per table).
 pub(crate) struct VaultSource {
-    /// The vault holding the snapshot.
-    pub vault: Vault,
-    /// The vault snapshot's id.
-    pub snapshot: String,
+    vault: Vault,
+    snapshot: String,
     /// Checked before each stream is opened (none for a read-only check).
-    pub cancel: Option<CancelToken>,
+    cancel: Option<CancelToken>,
+    files: OnceLock<std::result::Result<SnapshotFiles, String>>,
+}
+
+impl VaultSource {
+    pub(crate) fn new(vault: Vault, snapshot: String, cancel: Option<CancelToken>) -> VaultSource {
+        VaultSource { vault, snapshot, cancel, files: OnceLock::new() }
+    }
 }
 
 impl SnapshotSource for VaultSource {
@@ -49,7 +58,11 @@ impl SnapshotSource for VaultSource {
         if let Some(c) = &self.cancel {
             c.check("the database restore").map_err(|e| io::Error::other(e.to_string()))?;
         }
-        self.vault.open_stream(&self.snapshot, name).map_err(|e| io::Error::other(e.to_string()))
+        let files = self.files.get_or_init(|| self.vault.snapshot_files(&self.snapshot).map_err(|e| e.to_string()));
+        match files {
+            Ok(files) => files.open_stream(name).map_err(|e| io::Error::other(e.to_string())),
+            Err(message) => Err(io::Error::other(message.clone())),
+        }
     }
 }
 
@@ -207,7 +220,7 @@ impl Hubkeep {
             )));
         }
         let meta: SnapshotMeta = serde_json::from_value(snap.metadata.clone().ok_or_else(|| Error::new(ErrorKind::Corrupt, format!("database snapshot {id} has no metadata")))?)?;
-        let source = VaultSource { vault: self.open_vault(&snap.vault)?, snapshot: snap.vault_snapshot_id.clone().unwrap_or_default(), cancel: Some(self.cancel.clone()) };
+        let source = VaultSource::new(self.open_vault(&snap.vault)?, snap.vault_snapshot_id.clone().unwrap_or_default(), Some(self.cancel.clone()));
         let job = self.start_job("db-restore", Some(&snap.stack), Some(&snap.vault), None)?;
         self.job_resource(&job, id)?;
         let opts = hubkeep_pg::RestoreOptions {
@@ -262,7 +275,7 @@ impl Hubkeep {
         if read_data && problems.is_empty() {
             if let Some(m) = &snap.metadata {
                 let meta: SnapshotMeta = serde_json::from_value(m.clone())?;
-                problems.extend(hubkeep_pg::verify_streams(&VaultSource { vault, snapshot: vid, cancel: None }, &meta)?);
+                problems.extend(hubkeep_pg::verify_streams(&VaultSource::new(vault, vid, None), &meta)?);
             }
         }
         Ok(serde_json::json!({

@@ -9,7 +9,7 @@ use std::io::Read;
 
 use hubkeep_hubs::{CheckOptions, CheckReport, FileRow, HubSource, HubsError};
 use hubkeep_pg::{SnapshotMeta, TableMeta};
-use hubkeep_vault::{EntryKind, SnapshotReader};
+use hubkeep_vault::{EntryKind, SnapshotFiles};
 
 use crate::dbsnap::VaultSource;
 use crate::error::{Error, ErrorKind, Result};
@@ -37,14 +37,10 @@ impl Hubkeep {
             .map(|e| (String::from_utf8_lossy(&e.path).into_owned(), e.size))
             .collect();
         let mut backup = BackupHub {
-            rows: VaultSource {
-                vault: self.open_vault(&snap.vault)?,
-                snapshot: snap.vault_snapshot_id.clone().unwrap_or_default(),
-                cancel: None,
-            },
+            rows: VaultSource::new(self.open_vault(&snap.vault)?, snap.vault_snapshot_id.clone().unwrap_or_default(), None),
             meta,
             snapshot_id: snap.id.clone(),
-            files: files.snapshot_reader(&rp_snapshot)?,
+            files: files.snapshot_files(&rp_snapshot)?,
             rp_arn: rp.recovery_point_arn.to_string(),
             sizes,
             phoenix: bundle.keymaster.get("phoenix-key").cloned(),
@@ -63,7 +59,7 @@ struct BackupHub {
     meta: SnapshotMeta,
     snapshot_id: String,
     /// The recovery point, opened once for all the files read.
-    files: SnapshotReader,
+    files: SnapshotFiles,
     rp_arn: String,
     /// Size of every regular file of the recovery point, by relative path.
     sizes: HashMap<String, u64>,

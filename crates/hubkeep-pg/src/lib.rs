@@ -25,13 +25,16 @@
 mod admin;
 pub mod cluster;
 mod conninfo;
+mod copy_out;
 mod error;
 mod fingerprint;
 mod hashing;
 mod inspect;
 mod meta;
 mod offline;
+mod parallel_load;
 mod postdata;
+mod ranges;
 mod restore;
 mod roles;
 mod rows;

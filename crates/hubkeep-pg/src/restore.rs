@@ -20,6 +20,7 @@ use crate::error::PgError;
 use crate::hashing::HashingReader;
 use crate::inspect::{self, query_failed};
 use crate::meta::{self, SnapshotMeta, TableMeta};
+use crate::parallel_load;
 use crate::postdata::{refresh_under_row_security, split_post_data, PostDataPlan};
 use crate::roles;
 use crate::snapshot::{column_list, Progress};
@@ -41,6 +42,11 @@ pub struct RestoreOptions {
     /// changed.
     pub role_passwords: BTreeMap<String, String>,
     pub progress: Option<Progress>,
+    /// A table whose stream is at least this large is loaded by all `jobs`
+    /// sessions at once (its rows cut into blocks at row ends), one such
+    /// table after another, before the smaller tables are loaded one per
+    /// session. Default 64 MiB; 0 never loads a table in parallel.
+    pub parallel_load_bytes: u64,
 }
 
 impl Default for RestoreOptions {
@@ -51,6 +57,7 @@ impl Default for RestoreOptions {
                 .unwrap_or(2),
             role_passwords: BTreeMap::new(),
             progress: None,
+            parallel_load_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -63,6 +70,7 @@ impl fmt::Debug for RestoreOptions {
                 "role_passwords",
                 &self.role_passwords.keys().collect::<Vec<_>>(),
             )
+            .field("parallel_load_bytes", &self.parallel_load_bytes)
             .finish()
     }
 }
@@ -245,6 +253,7 @@ fn restore_steps(
             post_data: &post_data,
         },
         opts.jobs.max(1),
+        opts.parallel_load_bytes,
         opts.progress.as_ref(),
     )?;
 
@@ -262,6 +271,13 @@ fn restore_steps(
         "applying database settings",
         true,
     )?;
+    // A commit with a transaction id, synchronous: it returns once all WAL
+    // written before it, the loading sessions' too, is on disk.
+    client
+        .batch_execute(
+            "SET synchronous_commit = on; BEGIN; SELECT pg_catalog.txid_current(); COMMIT",
+        )
+        .map_err(query_failed(&name, "flushing the restored data to disk"))?;
 
     Ok((tables, roles_created))
 }
@@ -301,31 +317,113 @@ struct Builder<'a> {
     post_data: &'a PostDataPlan,
 }
 
-/// Loads every table with `jobs` COPY sessions, biggest tables first so the
-/// last one to finish is a small one; the session that loaded a table then
-/// builds its indexes and keys (one psql transaction) before taking the next.
+/// Loads every table. Tables of at least `parallel_bytes` first, biggest
+/// first, each by all `jobs` sessions at once; a builder thread builds each
+/// one's indexes and keys while the next loads. Then the others with `jobs`
+/// COPY sessions, biggest first so the last one to finish is a small one;
+/// the session that loaded a table then builds its indexes and keys (one
+/// psql transaction) before taking the next.
 fn copy_tables_in(
     source: &dyn SnapshotSource,
     meta: &SnapshotMeta,
     target: &ConnInfo,
     builder: &Builder,
     jobs: usize,
+    parallel_bytes: u64,
     progress: Option<&Progress>,
 ) -> Result<Vec<TableCheck>, PgError> {
     let mut order: Vec<&TableMeta> = meta.tables.iter().collect();
     order.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.stream.cmp(&b.stream)));
     let total = order.len();
-    let queue = Mutex::new(order.into_iter().enumerate().collect::<VecDeque<_>>());
+    let parallel = if jobs > 1 && parallel_bytes > 0 {
+        order
+            .iter()
+            .take_while(|t| t.bytes >= parallel_bytes)
+            .count()
+    } else {
+        0
+    };
+    let small = order.split_off(parallel);
+    let big = order;
+    let queue = Mutex::new(
+        small
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| (i + parallel, t))
+            .collect::<VecDeque<_>>(),
+    );
     let failed = AtomicBool::new(false);
     let first_error: Mutex<Option<PgError>> = Mutex::new(None);
+    let fail = |e: PgError| {
+        failed.store(true, Ordering::SeqCst);
+        first_error.lock().expect("error lock").get_or_insert(e);
+    };
     let checks = Mutex::new(Vec::with_capacity(total));
+    let say = |msg: String| {
+        if let Some(p) = progress {
+            p(&msg)
+        }
+    };
+    let build = |table: &TableMeta| -> Result<(), PgError> {
+        let key = (table.schema.clone(), table.name.clone());
+        if let Some(script) = builder.post_data.per_table.get(&key) {
+            say(format!(
+                "indexes and keys of table {}",
+                table.display_name()
+            ));
+            run_psql(
+                builder.psql,
+                target,
+                script,
+                &format!(
+                    "building the indexes and keys of table {}",
+                    table.display_name()
+                ),
+                true,
+            )?;
+        }
+        Ok(())
+    };
     std::thread::scope(|scope| {
+        let (built_tx, built_rx) = std::sync::mpsc::channel::<&TableMeta>();
+        let build = &build;
+        let fail = &fail;
+        let failed = &failed;
+        scope.spawn(move || {
+            for table in built_rx {
+                if failed.load(Ordering::SeqCst) {
+                    return;
+                }
+                if let Err(e) = build(table) {
+                    fail(e);
+                    return;
+                }
+            }
+        });
+        for (i, table) in big.into_iter().enumerate() {
+            if failed.load(Ordering::SeqCst) {
+                break;
+            }
+            say(format!(
+                "table {} ({}/{total}, {jobs} sessions)",
+                table.display_name(),
+                i + 1
+            ));
+            match parallel_load::load_table(target, source, table, jobs) {
+                Ok(check) => {
+                    checks.lock().expect("checks lock").push(check);
+                    let _ = built_tx.send(table);
+                }
+                Err(e) => fail(e),
+            }
+        }
+        drop(built_tx);
         for _ in 0..jobs.min(total.max(1)) {
             scope.spawn(|| {
                 let outcome = (|| -> Result<(), PgError> {
                     let mut client = target.connect()?;
                     client
-                        .batch_execute(COPY_SESSION_SETTINGS)
+                        .batch_execute(&format!("{COPY_SESSION_SETTINGS}; {LOAD_SESSION_SETTINGS}"))
                         .map_err(query_failed(
                             &target.target(),
                             "preparing a restore session",
@@ -337,39 +435,39 @@ fn copy_tables_in(
                         let Some((i, table)) = queue.lock().expect("queue lock").pop_front() else {
                             return Ok(());
                         };
-                        if let Some(p) = progress {
-                            p(&format!(
-                                "table {} ({}/{total})",
-                                table.display_name(),
-                                i + 1
-                            ));
-                        }
+                        say(format!(
+                            "table {} ({}/{total})",
+                            table.display_name(),
+                            i + 1
+                        ));
                         let check = copy_table_in(&mut client, target, source, table)?;
                         checks.lock().expect("checks lock").push(check);
                         let key = (table.schema.clone(), table.name.clone());
                         if let Some(script) = builder.post_data.per_table.get(&key) {
-                            if let Some(p) = progress {
-                                p(&format!(
-                                    "indexes and keys of table {}",
-                                    table.display_name()
-                                ));
+                            say(format!(
+                                "indexes and keys of table {}",
+                                table.display_name()
+                            ));
+                            if !build_in_session(&mut client, script) {
+                                // psql names the failing statement and its
+                                // pg_dump entry (or, if it was a passing
+                                // hiccup, builds them).
+                                run_psql(
+                                    builder.psql,
+                                    target,
+                                    script,
+                                    &format!(
+                                        "building the indexes and keys of table {}",
+                                        table.display_name()
+                                    ),
+                                    true,
+                                )?;
                             }
-                            run_psql(
-                                builder.psql,
-                                target,
-                                script,
-                                &format!(
-                                    "building the indexes and keys of table {}",
-                                    table.display_name()
-                                ),
-                                true,
-                            )?;
                         }
                     }
                 })();
                 if let Err(e) = outcome {
-                    failed.store(true, Ordering::SeqCst);
-                    first_error.lock().expect("error lock").get_or_insert(e);
+                    fail(e);
                 }
             });
         }
@@ -380,6 +478,45 @@ fn copy_tables_in(
     let mut checks = checks.into_inner().expect("checks lock");
     checks.sort_by(|a, b| a.table.cmp(&b.table));
     Ok(checks)
+}
+
+/// Index builds go faster with more sort memory.
+const MAINTENANCE_WORK_MEM: &str = "256MB";
+
+/// Tables whose stream is at least this large are emptied and loaded
+/// `FREEZE` (see `copy_table_in`).
+const FREEZE_MIN_BYTES: u64 = 1024 * 1024;
+
+/// For the sessions that load tables and build their indexes. Their commits
+/// do not wait for the WAL flush (hundreds of small tables would otherwise
+/// wait for hundreds of flushes); the restore ends with a synchronous
+/// commit, which flushes all WAL before it, so a finished restore is as
+/// durable as with synchronous commits (an unfinished one is undone).
+pub(crate) const LOAD_SESSION_SETTINGS: &str =
+    "SET maintenance_work_mem = '256MB'; SET synchronous_commit = off";
+
+/// Builds a table's indexes and keys in the session that loaded it, in one
+/// transaction: a psql process per table costs more than many small tables'
+/// builds. The split script's only psql meta-commands are pg_dump's
+/// `\restrict` / `\unrestrict` lines, which only guard psql itself. False
+/// when anything failed (the transaction is rolled back; the caller then
+/// runs the script through psql, which names the failing statement).
+fn build_in_session(client: &mut postgres::Client, script: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(script) else {
+        return false;
+    };
+    let sql: String = text
+        .lines()
+        .filter(|l| !l.starts_with("\\restrict ") && !l.starts_with("\\unrestrict "))
+        .flat_map(|l| [l, "\n"])
+        .collect();
+    let Ok(mut tx) = client.transaction() else {
+        return false;
+    };
+    if tx.batch_execute(&sql).is_err() {
+        return false;
+    }
+    tx.commit().is_ok()
 }
 
 fn copy_table_in(
@@ -408,12 +545,17 @@ fn copy_table_in(
     // The table is empty and has no foreign keys or triggers yet: emptying it
     // in this transaction lets COPY write its rows frozen and all-visible,
     // so the index builds that follow do not rewrite every page to set hint
-    // bits (nor does a later anti-wraparound vacuum).
+    // bits (nor does a later anti-wraparound vacuum). A small table is not
+    // worth the new files a TRUNCATE makes (hundreds of them add up).
     let mut tx = client.transaction().map_err(query_err("loading"))?;
-    tx.batch_execute(&format!("TRUNCATE ONLY {table_sql}"))
-        .map_err(query_err("emptying"))?;
+    let freeze = table.bytes >= FREEZE_MIN_BYTES;
+    if freeze {
+        tx.batch_execute(&format!("TRUNCATE ONLY {table_sql}"))
+            .map_err(query_err("emptying"))?;
+    }
+    let options = if freeze { " (FREEZE)" } else { "" };
     let mut writer = tx
-        .copy_in(format!("COPY {table_sql}{columns} FROM STDIN (FREEZE)").as_str())
+        .copy_in(format!("COPY {table_sql}{columns} FROM STDIN{options}").as_str())
         .map_err(query_err("loading"))?;
     let mut buf = vec![0u8; 256 * 1024];
     loop {
@@ -463,7 +605,10 @@ fn run_psql(
     let mut cmd = Command::new(program);
     let _password = target.apply_to(&mut cmd)?;
     // Index and key builds go faster with more sort memory.
-    cmd.env("PGOPTIONS", "-c maintenance_work_mem=256MB");
+    cmd.env(
+        "PGOPTIONS",
+        format!("-c maintenance_work_mem={MAINTENANCE_WORK_MEM}"),
+    );
     cmd.args([
         "--no-psqlrc",
         "--quiet",

@@ -16,12 +16,14 @@ use postgres::error::SqlState;
 use postgres::Client;
 
 use crate::conninfo::ConnInfo;
+use crate::copy_out::{CopyQueue, TableReceiver};
 use crate::error::PgError;
 use crate::hashing::HashingReader;
 use crate::inspect::{self, query_failed, DataTable};
 use crate::meta::{self, SnapshotMeta, StreamMeta, TableMeta};
+use crate::ranges::{self, TablePlan};
 use crate::roles;
-use crate::sql::{ident, literal, qualified, COPY_SESSION_SETTINGS};
+use crate::sql::{ident, literal, qualified};
 use crate::tools::{self, exit_text, StderrTail, Version};
 
 /// Where a snapshot's streams go, one after another, each read to its end.
@@ -48,6 +50,14 @@ pub struct SnapshotOptions {
     /// set a temporary one.
     pub ignore_db_settings: Vec<String>,
     pub progress: Option<Progress>,
+    /// Sessions copying tables at once, all inside the one exported
+    /// snapshot. Default: the number of cores (at least 2).
+    pub jobs: usize,
+    /// A table whose primary key can be sorted and whose heap is larger
+    /// than this is copied as key ranges of about this size, by several
+    /// sessions at once; its stream is the same bytes either way. Default
+    /// 64 MiB; 0 never splits.
+    pub range_bytes: u64,
 }
 
 impl Default for SnapshotOptions {
@@ -57,6 +67,11 @@ impl Default for SnapshotOptions {
             role_passwords: BTreeMap::new(),
             ignore_db_settings: Vec::new(),
             progress: None,
+            jobs: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+                .max(2),
+            range_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -70,6 +85,8 @@ impl fmt::Debug for SnapshotOptions {
                 &self.role_passwords.keys().collect::<Vec<_>>(),
             )
             .field("ignore_db_settings", &self.ignore_db_settings)
+            .field("jobs", &self.jobs)
+            .field("range_bytes", &self.range_bytes)
             .finish()
     }
 }
@@ -169,54 +186,87 @@ pub fn create_snapshot(
         .filter(|s| !ignored.contains(&s.name.to_ascii_lowercase()))
         .collect();
 
-    let mut scripts = Vec::new();
-    progress("roles");
-    let roles_sql = roles::roles_script(&role_list, &memberships, &verifiers, stored.is_some());
-    scripts.push(put_bytes(sink, meta::STREAM_ROLES, roles_sql.as_bytes())?);
-
-    progress("pre-data schema");
+    let plans = ranges::plan_tables(
+        &mut main,
+        &target,
+        &exported.tables,
+        opts.range_bytes,
+        &|t, n| progress(&format!("table {} in {n} key ranges", t.display_name())),
+    )?;
     let dump = PgDump {
         program: &pg_dump,
         conn,
         snapshot_id: &exported.snapshot_id,
         lock_timeout: opts.lock_timeout,
     };
-    scripts.push(dump.section("pre-data", meta::STREAM_PRE_DATA, sink)?);
-
-    let mut worker = snapshot_worker(conn, &exported.snapshot_id, opts.lock_timeout)?;
-    let mut tables = Vec::with_capacity(exported.tables.len());
-    let count = exported.tables.len();
-    for (i, table) in exported.tables.iter().enumerate() {
-        progress(&format!(
-            "table {} ({}/{count})",
-            table.display_name(),
-            i + 1
-        ));
-        tables.push(copy_table(
-            &mut worker,
+    let copies: Vec<(&DataTable, &[String])> = exported
+        .tables
+        .iter()
+        .zip(&plans)
+        .map(|(t, p)| (t, p.copies.as_slice()))
+        .collect();
+    let (queue, receivers) = CopyQueue::new(&copies);
+    let lock_error =
+        |t: &DataTable| LockFailure::Timeout(t.clone()).into_error(conn, opts.lock_timeout);
+    let roles_sql = roles::roles_script(&role_list, &memberships, &verifiers, stored.is_some());
+    let written = std::thread::scope(|scope| {
+        // Both schema sections are dumped while the tables are copied.
+        let pre_data = scope.spawn(|| dump.section("pre-data"));
+        let post_data = scope.spawn(|| dump.section("post-data"));
+        queue.start(
+            scope,
+            opts.jobs,
             conn,
-            table,
+            &exported.snapshot_id,
             opts.lock_timeout,
-            sink,
-        )?);
-    }
-    drop(worker);
-
-    progress("sequences");
-    scripts.push(put_bytes(
-        sink,
-        meta::STREAM_SEQUENCES,
-        sequences_script(&sequences).as_bytes(),
-    )?);
-    progress("database settings");
-    let settings_sql = settings_script(&db_settings);
-    scripts.push(put_bytes(
-        sink,
-        meta::STREAM_DB_SETTINGS,
-        settings_sql.as_bytes(),
-    )?);
-    progress("post-data schema");
-    scripts.push(dump.section("post-data", meta::STREAM_POST_DATA, sink)?);
+            &lock_error,
+        );
+        let written = (|| {
+            let mut scripts = Vec::new();
+            progress("roles");
+            scripts.push(put_bytes(sink, meta::STREAM_ROLES, roles_sql.as_bytes())?);
+            progress("pre-data schema");
+            let pre = join_dump(pre_data)?;
+            scripts.push(put_bytes(sink, meta::STREAM_PRE_DATA, &pre)?);
+            let count = exported.tables.len();
+            let mut tables = Vec::with_capacity(count);
+            for (i, ((table, plan), rx)) in exported
+                .tables
+                .iter()
+                .zip(&plans)
+                .zip(receivers)
+                .enumerate()
+            {
+                progress(&format!(
+                    "table {} ({}/{count})",
+                    table.display_name(),
+                    i + 1
+                ));
+                tables.push(copy_table(sink, table, plan, rx, &queue)?);
+            }
+            progress("sequences");
+            scripts.push(put_bytes(
+                sink,
+                meta::STREAM_SEQUENCES,
+                sequences_script(&sequences).as_bytes(),
+            )?);
+            progress("database settings");
+            scripts.push(put_bytes(
+                sink,
+                meta::STREAM_DB_SETTINGS,
+                settings_script(&db_settings).as_bytes(),
+            )?);
+            progress("post-data schema");
+            let post = join_dump(post_data)?;
+            scripts.push(put_bytes(sink, meta::STREAM_POST_DATA, &post)?);
+            Ok((scripts, tables))
+        })();
+        if written.is_err() {
+            queue.abandon();
+        }
+        written
+    });
+    let (scripts, tables) = written?;
 
     // Every table has been read: the locks and the exported snapshot can go.
     main.batch_execute("COMMIT")
@@ -424,29 +474,6 @@ fn describe_lock_holder(conn: &ConnInfo, table_oid: u32) -> String {
     }
 }
 
-/// A second session inside the exported snapshot, for the COPYs.
-fn snapshot_worker(
-    conn: &ConnInfo,
-    snapshot_id: &str,
-    timeout: Duration,
-) -> Result<Client, PgError> {
-    let target = conn.target();
-    let mut worker = conn.connect()?;
-    worker
-        .batch_execute(&format!(
-            "{COPY_SESSION_SETTINGS}; SET lock_timeout = {};
-             BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;
-             SET TRANSACTION SNAPSHOT {}",
-            timeout.as_millis().max(1),
-            literal(snapshot_id)
-        ))
-        .map_err(query_failed(
-            &target,
-            "importing the snapshot into a worker session",
-        ))?;
-    Ok(worker)
-}
-
 /// The stream name of a table's data: `data/<schema>.<table>.copy` with
 /// bytes outside `[A-Za-z0-9_-]` percent-encoded (a `.` too, so the first
 /// unencoded dot always separates schema from table).
@@ -473,108 +500,37 @@ pub(crate) fn column_list(columns: &[String]) -> String {
         .join(", ")
 }
 
-fn copy_out_query(t: &DataTable, ordered: bool) -> String {
-    let order = if t.primary_key.is_empty() || !ordered {
-        String::new()
-    } else {
-        format!(" ORDER BY {}", column_list(&t.primary_key))
-    };
-    format!(
-        "COPY (SELECT {} FROM ONLY {}{order}) TO STDOUT",
-        column_list(&t.columns),
-        qualified(&t.schema, &t.name)
-    )
-}
-
-/// Copies one table into its stream, in primary-key order when the key's
-/// types can be sorted by their default btree ordering. A key on a type
-/// with only a non-default btree operator class (or none) cannot be
-/// `ORDER BY`ed: the server refuses it at planning, before any row is
-/// sent, so a savepoint lets the same snapshot copy it in physical order
-/// instead, and the metadata says why.
+/// Writes one table's stream from its copies (one, or one per key range),
+/// counting and hashing it on the way.
 fn copy_table(
-    worker: &mut Client,
-    conn: &ConnInfo,
-    table: &DataTable,
-    timeout: Duration,
     sink: &mut dyn SnapshotSink,
+    table: &DataTable,
+    plan: &TablePlan,
+    rows: TableReceiver,
+    queue: &CopyQueue,
 ) -> Result<TableMeta, PgError> {
     let stream = table_stream_name(&table.schema, &table.name);
-    let read_err = |source| PgError::Query {
-        target: conn.target(),
-        what: format!("reading table {}", table.display_name()),
-        source,
-    };
-    let mut physical_order_reason = None;
-    if !table.primary_key.is_empty() {
-        worker
-            .batch_execute("SAVEPOINT hubkeep_order")
-            .map_err(read_err)?;
-    }
-    let ordered = match worker.copy_out(copy_out_query(table, true).as_str()) {
-        Ok(reader) => Some(stream_into(sink, &stream, reader)?),
-        Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
-            return Err(LockFailure::Timeout(table.clone()).into_error(conn, timeout))
-        }
-        Err(e)
-            if !table.primary_key.is_empty() && e.code() == Some(&SqlState::UNDEFINED_FUNCTION) =>
-        {
-            let reason = e
-                .as_db_error()
-                .map(|d| d.message().to_string())
-                .unwrap_or_else(|| e.to_string());
-            physical_order_reason = Some(format!(
-                "its primary key ({}) cannot be sorted: {reason}",
-                table.primary_key.join(", ")
-            ));
-            None
-        }
-        Err(source) => return Err(read_err(source)),
-    };
-    let (rows, bytes, blake3) = match ordered {
-        Some(done) => done,
-        None => {
-            worker
-                .batch_execute("ROLLBACK TO SAVEPOINT hubkeep_order")
-                .map_err(read_err)?;
-            let reader = worker
-                .copy_out(copy_out_query(table, false).as_str())
-                .map_err(read_err)?;
-            stream_into(sink, &stream, reader)?
-        }
-    };
-    if !table.primary_key.is_empty() {
-        worker
-            .batch_execute("RELEASE SAVEPOINT hubkeep_order")
-            .map_err(read_err)?;
+    let mut hashing = HashingReader::new(rows.into_reader());
+    if let Err(e) = put_all(sink, &stream, &mut hashing) {
+        // A failed copy session says why better than the sink's read error.
+        return Err(queue.take_error().unwrap_or(e));
     }
     Ok(TableMeta {
         schema: table.schema.clone(),
         name: table.name.clone(),
         stream,
         columns: table.columns.clone(),
-        order_by: if physical_order_reason.is_some() {
-            Vec::new()
-        } else {
+        order_by: if plan.ordered {
             table.primary_key.clone()
+        } else {
+            Vec::new()
         },
         has_pk: !table.primary_key.is_empty(),
-        rows,
-        bytes,
-        blake3,
-        physical_order_reason,
+        rows: hashing.rows(),
+        bytes: hashing.byte_count(),
+        blake3: hashing.hex_digest(),
+        physical_order_reason: plan.physical_order_reason.clone(),
     })
-}
-
-/// Streams a table's COPY output into the sink: (rows, bytes, BLAKE3 hex).
-fn stream_into<R: Read>(
-    sink: &mut dyn SnapshotSink,
-    stream: &str,
-    reader: R,
-) -> Result<(u64, u64, String), PgError> {
-    let mut hashing = HashingReader::new(reader);
-    put_all(sink, stream, &mut hashing)?;
-    Ok((hashing.rows(), hashing.byte_count(), hashing.hex_digest()))
 }
 
 /// Hands one stream to the sink and makes sure it was consumed to the end.
@@ -615,12 +571,9 @@ struct PgDump<'a> {
 }
 
 impl PgDump<'_> {
-    fn section(
-        &self,
-        section: &str,
-        stream: &str,
-        sink: &mut dyn SnapshotSink,
-    ) -> Result<StreamMeta, PgError> {
+    /// One section's script, read whole (a schema is small next to the
+    /// data), so that it can be dumped while the tables are copied.
+    fn section(&self, section: &str) -> Result<Vec<u8>, PgError> {
         let mut cmd = Command::new(self.program);
         let _password = self.conn.apply_to(&mut cmd)?;
         cmd.arg("--no-password")
@@ -635,30 +588,25 @@ impl PgDump<'_> {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let mut child = cmd.spawn().map_err(|source| PgError::Spawn {
+        let spawn_err = |source| PgError::Spawn {
             program: self.program.display().to_string(),
             source,
-        })?;
+        };
+        let mut child = cmd.spawn().map_err(spawn_err)?;
         let stderr = StderrTail::capture(&mut child);
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let mut hashing = HashingReader::new(stdout);
-        let put = put_all(sink, stream, &mut hashing);
-        if put.is_err() {
-            // The sink gave up: pg_dump must not linger on a full pipe.
+        let mut script = Vec::new();
+        let read = child
+            .stdout
+            .take()
+            .expect("stdout is piped")
+            .read_to_end(&mut script);
+        if read.is_err() {
+            // pg_dump must not linger on a pipe nobody reads.
             let _ = child.kill();
         }
-        let written = StreamMeta {
-            name: stream.to_string(),
-            bytes: hashing.byte_count(),
-            blake3: hashing.hex_digest(),
-        };
-        drop(hashing);
-        let status = child.wait().map_err(|source| PgError::Spawn {
-            program: self.program.display().to_string(),
-            source,
-        })?;
+        let status = child.wait().map_err(spawn_err)?;
         let stderr = stderr.finish();
-        put?;
+        read.map_err(spawn_err)?;
         if !status.success() {
             return Err(PgError::Tool {
                 tool: "pg_dump".into(),
@@ -667,8 +615,16 @@ impl PgDump<'_> {
                 stderr,
             });
         }
-        Ok(written)
+        Ok(script)
     }
+}
+
+/// The script of a pg_dump section dumped on another thread.
+fn join_dump(
+    dump: std::thread::ScopedJoinHandle<'_, Result<Vec<u8>, PgError>>,
+) -> Result<Vec<u8>, PgError> {
+    dump.join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 fn sequences_script(sequences: &[meta::SequenceMeta]) -> String {

@@ -50,9 +50,9 @@ use std::sync::Arc;
 use hubkeep_store::{ObjectStore, StoreError};
 
 pub use error::VaultError;
+pub use reader::SnapshotFiles;
 pub use restore::clean_interrupted_restore;
 pub use types::*;
-pub use reader::SnapshotReader;
 pub use writer::SnapshotWriter;
 
 use config::{Config, CONFIG_OBJECT};

@@ -39,33 +39,28 @@ impl Read for ChunkStream {
     }
 }
 
-/// One snapshot opened for reading many of its files: the manifest, the
-/// index and the tree are loaded once, not once per file.
-pub struct SnapshotReader {
-    vault: Vault,
-    snapshot: String,
-    index: Arc<IndexMap>,
-    files: HashMap<Vec<u8>, Entry>,
-}
-
 impl Vault {
     /// Opens the file entry `path` of snapshot `id` as a stream. Every chunk is
     /// checked against its id; a damaged one makes `read` fail naming the file.
+    /// To open several files of one snapshot, use [`Vault::snapshot_files`]:
+    /// it loads the manifest, tree and index once for all of them.
     pub fn open_stream(&self, id: &str, path: &str) -> Result<Box<dyn Read + Send>, VaultError> {
-        self.snapshot_reader(id)?.open_stream(path)
+        self.snapshot_files(id)?.open_stream(path)
     }
 
-    /// Opens snapshot `id` for reading several of its files by path.
-    pub fn snapshot_reader(&self, id: &str) -> Result<SnapshotReader, VaultError> {
+    /// Loads snapshot `id`'s manifest and tree and the vault's index once, so
+    /// that a database restore opening hundreds of table streams reads them
+    /// once instead of once per stream.
+    pub fn snapshot_files(&self, id: &str) -> Result<SnapshotFiles, VaultError> {
         let manifest = self.load_manifest(id)?;
         let index = self.load_index()?;
         let files = self
             .load_tree(&manifest, &index)?
             .into_iter()
             .filter(|e| e.kind == KIND_FILE)
-            .map(|e| (e.path.to_vec(), e))
+            .map(|e| (e.path.to_vec(), Arc::new(e)))
             .collect();
-        Ok(SnapshotReader {
+        Ok(SnapshotFiles {
             vault: self.clone(),
             snapshot: id.to_string(),
             index: Arc::new(index),
@@ -74,8 +69,17 @@ impl Vault {
     }
 }
 
-impl SnapshotReader {
-    /// Opens the file entry `path` as a stream, as [`Vault::open_stream`] does.
+/// The file entries of one snapshot with the vault's index, loaded once;
+/// any number of streams (also at once, from several threads) open from it.
+pub struct SnapshotFiles {
+    vault: Vault,
+    snapshot: String,
+    index: Arc<IndexMap>,
+    files: HashMap<Vec<u8>, Arc<Entry>>,
+}
+
+impl SnapshotFiles {
+    /// Opens the file entry `path` as a stream, like [`Vault::open_stream`].
     pub fn open_stream(&self, path: &str) -> Result<Box<dyn Read + Send>, VaultError> {
         let id = self.snapshot.as_str();
         let entry = self
