@@ -5,7 +5,7 @@
 //! reference's length.
 
 use std::io::{self, Read};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 
 use crate::manifest::{length_lie, KIND_FILE};
 use crate::{Vault, VaultError};
@@ -42,7 +42,7 @@ impl Vault {
     /// checked against its id; a damaged one makes `read` fail naming the file.
     pub fn open_stream(&self, id: &str, path: &str) -> Result<Box<dyn Read + Send>, VaultError> {
         let manifest = self.load_manifest(id)?;
-        let index = self.load_index()?;
+        let index = Arc::new(self.load_index()?);
         let entries = self.load_tree(&manifest, &index)?;
         let entry = entries
             .into_iter()
