@@ -59,10 +59,41 @@ impl IndexMap {
         Ok(map)
     }
 
+    /// Where every chunk lives, without the per-pack entry lists: what a
+    /// restore needs. Built as each index arrives, so no more than one
+    /// decoded index is held besides the map.
+    pub fn load_locations(
+        store: &Arc<dyn ObjectStore>,
+        keys: &VaultKeys,
+    ) -> Result<IndexMap, VaultError> {
+        let mut map = IndexMap::default();
+        scan(store, keys, |name, decoded| match decoded {
+            Ok(index) => {
+                map.add_locations(&index);
+            }
+            Err(detail) => map.damaged.push((name, detail)),
+        })?;
+        map.damaged.sort();
+        map.refused.sort();
+        // Copies in the order of their index names (an index is named
+        // after its pack); the sort is stable, so the copies within one
+        // index keep their order.
+        for copies in map.chunks.values_mut().filter(|c| c.len() > 1) {
+            copies.sort_by(|a, b| a.pack.cmp(&b.pack));
+        }
+        Ok(map)
+    }
+
     pub fn add(&mut self, index: PackIndex) {
+        let pack = self.add_locations(&index);
+        self.packs.insert(pack, index.chunks);
+    }
+
+    /// Records where each chunk of `index` lives; returns its pack's name.
+    fn add_locations(&mut self, index: &PackIndex) -> Arc<str> {
         let pack: Arc<str> = Arc::from(index.pack.as_str());
         let object = PackIndex::object_name(&index.pack);
-        for (i, why) in index.refused {
+        for (i, why) in &index.refused {
             self.refused
                 .push((object.clone(), format!("entry {i} is refused: {why}")));
         }
@@ -74,7 +105,7 @@ impl IndexMap {
                 raw_len: e.3,
             });
         }
-        self.packs.insert(pack, index.chunks);
+        pack
     }
 
     /// The copies of a chunk, best first; empty when no index lists it.

@@ -845,7 +845,10 @@ impl Vault {
     ) -> Result<RestoreSummary, VaultError> {
         let started = Instant::now();
         let manifest = self.load_manifest(id)?;
-        let index = Arc::new(self.load_index()?);
+        let index = Arc::new(IndexMap::load_locations(
+            &self.inner.store,
+            &self.inner.keys,
+        )?);
         let mut validator = Validator::new(id);
         let mut total = 0;
         for e in TreeStream::open(self, &manifest, index.clone()) {
