@@ -12,7 +12,9 @@
 # Steps, each tool in turn with the page cache dropped before every measured
 # command: first backup of the tree; change 1% of each group of files; second
 # backup; a third with nothing changed (each tool's fixed cost); full restore of the second backup into an empty dir (checked
-# against the tree with diff -r, outside the timing); repository size (du -sb).
+# against the tree with diff -r, outside the timing); repository size (du -sb);
+# then 1% of the dump's rows edited in scattered places plus 1,000 rows
+# inserted in its middle (gen_files.py scatter), and a fourth backup.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -93,6 +95,12 @@ if [ "$USE_BORG" = 1 ]; then
   measure borg_restore bash -c 'cd "$1" && borg extract "::night2"' _ "$WORK/restore-borg"
 fi
 
+# --- the big file changed in scattered places, fourth backup ---
+python3 "$BENCH_DIR/gen_files.py" scatter "$TREE" "$BENCH_SCALE" "$WORK/gen-state.json"
+measure hk_b4 "$HUBKEEP" --home "$HK_HOME" --json backup-job start "$STACK"
+measure restic_b4 "${RESTIC_BACKUP[@]}"
+[ "$USE_BORG" = 1 ] && measure borg_b4 borg create "::night4" "$TREE"
+
 # Where each tool puts the tree: hubkeep at the target, restic and borg under
 # the tree's absolute path. Each must equal the tree byte for byte.
 check_restore() {
@@ -109,9 +117,9 @@ hkj() { json "$WORK/$1.out" "$2"; }
 maxf() { awk -v a="$1" -v b="$2" 'BEGIN { print (a + 0 > b + 0) ? a : b }'; }
 HK_BRSS=$(maxf "${RSS[hk_b1]}" "${RSS[hk_b2]}")
 RESTIC_BRSS=$(maxf "${RSS[restic_b1]}" "${RSS[restic_b2]}")
-BORG_BRSS=-; BORG_B1=-; BORG_B2=-; BORG_B3=-; BORG_R=-; BORG_RRSS=-; BORG_S1=-; BORG_S2=-; BORG_CHECK=${BORG_CHECK:--}
+BORG_BRSS=-; BORG_B1=-; BORG_B2=-; BORG_B3=-; BORG_B4=-; BORG_R=-; BORG_RRSS=-; BORG_S1=-; BORG_S2=-; BORG_CHECK=${BORG_CHECK:--}
 if [ "$USE_BORG" = 1 ]; then
-  BORG_BRSS=$(maxf "${RSS[borg_b1]}" "${RSS[borg_b2]}"); BORG_B1=${WALL[borg_b1]}; BORG_B2=${WALL[borg_b2]}; BORG_B3=${WALL[borg_b3]}
+  BORG_BRSS=$(maxf "${RSS[borg_b1]}" "${RSS[borg_b2]}"); BORG_B1=${WALL[borg_b1]}; BORG_B2=${WALL[borg_b2]}; BORG_B3=${WALL[borg_b3]}; BORG_B4=${WALL[borg_b4]}
   BORG_R=${WALL[borg_restore]}; BORG_RRSS=${RSS[borg_restore]}; BORG_S1=$(mib "$BORG_SIZE1"); BORG_S2=$(mib "$BORG_SIZE2")
 fi
 
@@ -123,6 +131,7 @@ echo "versions: $("$HUBKEEP" --version 2>/dev/null || echo hubkeep), $(restic ve
 echo "tree: $TREE_FILES files, $(mib "$TREE_BYTES") MiB; page cache dropped before each measured command: $DROPS_OK ok, $DROPS_FAILED failed"
 echo "hubkeep backup 1: read $(mib "$(hkj hk_b1 .bytes_read)") MiB, new $(mib "$(hkj hk_b1 .bytes_new)") MiB, stored $(mib "$(hkj hk_b1 .bytes_stored)") MiB, files $(hkj hk_b1 .files) (unchanged $(hkj hk_b1 .files_unchanged))"
 echo "hubkeep backup 2: read $(mib "$(hkj hk_b2 .bytes_read)") MiB, new $(mib "$(hkj hk_b2 .bytes_new)") MiB, stored $(mib "$(hkj hk_b2 .bytes_stored)") MiB, files $(hkj hk_b2 .files) (unchanged $(hkj hk_b2 .files_unchanged))"
+echo "hubkeep backup 4 (dump.sql edited in scattered places): read $(mib "$(hkj hk_b4 .bytes_read)") MiB, new $(mib "$(hkj hk_b4 .bytes_new)") MiB, stored $(mib "$(hkj hk_b4 .bytes_stored)") MiB; cpu seconds hubkeep ${CPU[hk_b4]}, restic ${CPU[restic_b4]}"
 echo "cpu seconds (user+sys): hubkeep ${CPU[hk_b1]} / ${CPU[hk_b2]} / ${CPU[hk_restore]}, restic ${CPU[restic_b1]} / ${CPU[restic_b2]} / ${CPU[restic_restore]}$([ "$USE_BORG" = 1 ] && echo ", borg ${CPU[borg_b1]} / ${CPU[borg_b2]} / ${CPU[borg_restore]}") (backup 1 / backup 2 / restore)"
 echo "cold read of the whole tree (find | xargs cat > /dev/null): ${WALL[read_floor]} s ($(awk -v b="$TREE_BYTES" -v t="${WALL[read_floor]}" 'BEGIN { printf "%.0f", b / 1048576 / t }') MiB/s)"
 echo "restore check (diff -r against the tree): hubkeep $HK_CHECK, restic $RESTIC_CHECK, borg $BORG_CHECK"
@@ -131,6 +140,7 @@ row() { printf '%-28s %10s %10s %10s %11s %14s %8s\n' "$@"; }
 row "metric" "hubkeep" "restic" "borg" "hk/restic" "target" "verdict"
 row "first backup (s)" "${WALL[hk_b1]}" "${WALL[restic_b1]}" "$BORG_B1" "$(ratio "${WALL[hk_b1]}" "${WALL[restic_b1]}")" "<= 0.50x" "$(verdict "$(ratio "${WALL[hk_b1]}" "${WALL[restic_b1]}")" 0.5)"
 row "1%-changed backup (s)" "${WALL[hk_b2]}" "${WALL[restic_b2]}" "$BORG_B2" "$(ratio "${WALL[hk_b2]}" "${WALL[restic_b2]}")" "<= 0.25x" "$(verdict "$(ratio "${WALL[hk_b2]}" "${WALL[restic_b2]}")" 0.25)"
+row "scattered-change backup (s)" "${WALL[hk_b4]}" "${WALL[restic_b4]}" "$BORG_B4" "$(ratio "${WALL[hk_b4]}" "${WALL[restic_b4]}")" "<= 0.20x" "$(verdict "$(ratio "${WALL[hk_b4]}" "${WALL[restic_b4]}")" 0.2)"
 row "unchanged backup (s)" "${WALL[hk_b3]}" "${WALL[restic_b3]}" "$BORG_B3" "$(ratio "${WALL[hk_b3]}" "${WALL[restic_b3]}")" "-" "-"
 row "full restore (s)" "${WALL[hk_restore]}" "${WALL[restic_restore]}" "$BORG_R" "$(ratio "${WALL[hk_restore]}" "${WALL[restic_restore]}")" "<= 0.70x" "$(verdict "$(ratio "${WALL[hk_restore]}" "${WALL[restic_restore]}")" 0.7)"
 row "backup peak RSS (MiB)" "$HK_BRSS" "$RESTIC_BRSS" "$BORG_BRSS" "$(ratio "$HK_BRSS" "$RESTIC_BRSS")" "<= 100 MB" "$(verdict "$HK_BRSS" 95.4)"

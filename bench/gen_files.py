@@ -3,6 +3,9 @@
 
     gen_files.py create ROOT SCALE STATE   # ~1.2 GiB at SCALE 1
     gen_files.py change ROOT SCALE STATE   # rewrite 1% of each group
+    gen_files.py scatter ROOT SCALE STATE  # edit 1% of the dump's rows in scattered places
+    gen_files.py hubs ROOT UPLOADS         # a Hubs-shaped store (bench/many-files.sh)
+    gen_files.py hubs-change ROOT UPLOADS  # rewrite 1% of its files
 
 The tree (at SCALE 1):
   bin/    200 incompressible files of 1-8 MiB (AES-256-CTR keystream from
@@ -15,6 +18,17 @@ content, and rewrites the newest 1% of the dump's rows in place (truncate at
 their first byte and write new rows): the usual web-app pattern, recent rows
 change. STATE is a small file outside the tree that remembers where those
 rows start.
+
+`scatter` edits 1% of the dump's rows in 20 runs spread evenly over the file
+(each edited row gets a new version and a longer body) and inserts 1,000
+new rows in the middle: a dump of a database whose old rows were updated
+here and there, so the big file changes in many places, not at its end.
+
+`hubs` makes UPLOADS uploads as Hubs stores them: `owned/<aa>/<bb>/<uuid>.blob`
+(1-6 KiB of random bytes) and `<uuid>.meta.json` beside it, 2 files per
+upload. Upload i depends on i alone, so a smaller store is a prefix of a
+larger one. `hubs-change` rewrites the blob and the metadata of 1% of the
+uploads (every upload i with i % 100 == 7): 1% of the files.
 """
 
 import json
@@ -127,11 +141,76 @@ def change(root, scale, state_path):
         f.write("\\.\n")
 
 
+def scatter(root, scale, state_path):
+    with open(state_path) as s:
+        rows = json.load(s)["rows"]
+    runs = 20
+    run_len = max(1, rows // 100 // runs)
+    starts = [(k * rows) // runs + rows // (2 * runs) for k in range(runs)]
+    edited = set()
+    for start in starts:
+        edited.update(range(start, start + run_len))
+    middle = rows // 2
+    vocab = vocabulary(random.Random(20240601))
+    path = os.path.join(root, "dump.sql")
+    with open(path, "rb") as src, open(path + ".new", "wb") as out:
+        row = 0
+        for line in src:
+            fields = line.split(b"\t")
+            if len(fields) == 6 and fields[0].isdigit():
+                row = int(fields[0])
+                if row in edited:
+                    fields[4] = b"v2"
+                    fields[5] = fields[5].rstrip(b"\n") + b" (edited)\n"
+                    line = b"\t".join(fields)
+            out.write(line)
+            if row == middle and len(fields) == 6:
+                inserted = dump_rows(random.Random(-middle), vocab, rows + 1, 1000, "v2")
+                out.write(inserted.encode())
+                row = -1
+    os.replace(path + ".new", path)
+
+
+def hubs_upload(i):
+    rng = random.Random(1_000_000 + i)
+    uid = "%032x" % rng.getrandbits(128)
+    uid = f"{uid[:8]}-{uid[8:12]}-4{uid[13:16]}-a{uid[17:20]}-{uid[20:]}"
+    return uid, rng
+
+
+def write_upload(root, i, version):
+    uid, rng = hubs_upload(i)
+    sub = os.path.join(root, "owned", uid[:2], uid[2:4])
+    os.makedirs(sub, exist_ok=True)
+    if version:
+        rng = random.Random(-1_000_000 - i)
+    blob = rng.randbytes(rng.randint(1024, 6 * 1024))
+    with open(os.path.join(sub, uid + ".blob"), "wb") as f:
+        f.write(blob)
+    with open(os.path.join(sub, uid + ".meta.json"), "w") as f:
+        json.dump({"content_type": "image/png", "content_length": len(blob),
+                   "promotion_token": "%032x" % rng.getrandbits(128), "version": version}, f)
+
+
+def hubs(root, uploads):
+    for i in range(uploads):
+        write_upload(root, i, 0)
+
+
+def hubs_change(root, uploads):
+    for i in range(7, uploads, 100):
+        write_upload(root, i, 1)
+
+
 def main():
-    if len(sys.argv) != 5 or sys.argv[1] not in ("create", "change"):
+    commands = {"create": create, "change": change, "scatter": scatter}
+    if len(sys.argv) == 4 and sys.argv[1] in ("hubs", "hubs-change"):
+        (hubs if sys.argv[1] == "hubs" else hubs_change)(sys.argv[2], int(sys.argv[3]))
+        return
+    if len(sys.argv) != 5 or sys.argv[1] not in commands:
         sys.exit(__doc__)
     cmd, root, scale, state = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
-    (create if cmd == "create" else change)(root, scale, state)
+    commands[cmd](root, scale, state)
 
 
 if __name__ == "__main__":

@@ -537,7 +537,7 @@ def validate(sid, entries):
     def refuse(path, reason):
         raise Refused("snapshot %s: entry %r is refused: %s" % (sid, lossy(path), reason))
 
-    seen, non_dirs = set(), set()
+    seen, non_dirs, last = set(), set(), b""
     for e in entries:
         p = e["path"]
         if not p:
@@ -554,7 +554,10 @@ def validate(sid, entries):
             refuse(p, "mode %o has bits beyond 0o7777" % e["mode"])
         if p in seen:
             refuse(p, "listed twice")
+        if seen and p < last:
+            refuse(p, "out of path order (a tree is sorted by path bytes)")
         seen.add(p)
+        last = p
         if e["kind"] == KIND_FILE:
             total = sum(length for _, length in e["chunks"])
             if e["size"] != total:

@@ -193,8 +193,14 @@ class ReaderChecks(unittest.TestCase):
     def test_a_file_claiming_more_bytes_than_its_chunks_is_refused_before_anything_is_written(self):
         c = self.vault.chunk(b"12345")
         self.vault.pack()
-        sid = self.vault.snapshot([entry(b"ok", chunks=[(c, 5)]), entry(b"huge", chunks=[(c, 5)], size=10 * 10**9)])
+        sid = self.vault.snapshot([entry(b"huge", chunks=[(c, 5)], size=10 * 10**9), entry(b"ok", chunks=[(c, 5)])])
         self.assert_refused(sid, "'huge'", "its size is 10000000000 but its chunks hold 5 bytes")
+
+    def test_a_tree_out_of_path_order_is_refused_before_anything_is_written(self):
+        c = self.vault.chunk(b"12345")
+        self.vault.pack()
+        sid = self.vault.snapshot([entry(b"b", chunks=[(c, 5)]), entry(b"a", chunks=[(c, 5)])])
+        self.assert_refused(sid, "'a'", "out of path order")
 
     def test_a_reference_shorter_than_its_chunk_fails_naming_the_file_and_leaves_nothing(self):
         c = self.vault.chunk(b"12345")

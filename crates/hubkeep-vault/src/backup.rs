@@ -1,101 +1,28 @@
-//! Backing up a directory tree: walk it, reuse the parent's chunk lists for
-//! unchanged files, and stream every other file through a [`SnapshotWriter`],
-//! read ahead on their own thread.
+//! Backing up a directory tree: walk it in path order on its own thread,
+//! merging the walk with the parent snapshot's tree as both stream by;
+//! unchanged files reuse the parent's chunk lists, every other file is read
+//! ahead on its own thread and streamed through a [`SnapshotWriter`], whose
+//! tree goes out in chunks as it grows. Nothing holds the whole tree: memory
+//! does not grow with the number of files.
 
 use std::fs::{self, Metadata};
-use std::io;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 
 use serde_bytes::ByteBuf;
 
 use crate::manifest::{Entry, KIND_DIR, KIND_FILE, KIND_SYMLINK};
 use crate::readahead::{ReadAhead, ReadEvent};
-use crate::writer::{ParentMap, SnapshotWriter};
-use crate::{BackupOptions, SnapshotSummary, SpecialFile, SpecialKind, Vault, VaultError};
+use crate::tree::TreeStream;
+use crate::walk::{Found, Walk};
+use crate::writer::{KnownChunks, Order, SnapshotWriter};
+use crate::{BackupOptions, SnapshotSummary, SpecialFile, Vault, VaultError};
 
-struct Found {
-    rel: Vec<u8>,
-    abs: PathBuf,
-    meta: Metadata,
-}
-
-/// What a walk found: entries to store, paths that vanished, special files.
-type Walked = (Vec<Found>, Vec<String>, Vec<SpecialFile>);
-
-/// Every entry below `root` (not `root` itself), depth first; sockets, FIFOs and
-/// devices are returned separately, as are paths that vanished.
-fn walk(root: &Path) -> Result<Walked, VaultError> {
-    let root_meta =
-        fs::metadata(root).map_err(|e| VaultError::io("read the backup source", root, e))?;
-    if !root_meta.is_dir() {
-        return Err(VaultError::io(
-            "back up",
-            root,
-            io::Error::other("it is not a directory"),
-        ));
-    }
-    let mut found = Vec::new();
-    let mut skipped = Vec::new();
-    let mut special = Vec::new();
-    let mut stack = vec![(root.to_path_buf(), Vec::<u8>::new())];
-    while let Some((dir, rel)) = stack.pop() {
-        let entries = match fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == io::ErrorKind::NotFound && !rel.is_empty() => continue,
-            Err(e) => return Err(VaultError::io("list directory", &dir, e)),
-        };
-        for entry in entries {
-            let entry = entry.map_err(|e| VaultError::io("list directory", &dir, e))?;
-            let mut child_rel = rel.clone();
-            if !child_rel.is_empty() {
-                child_rel.push(b'/');
-            }
-            child_rel.extend_from_slice(entry.file_name().as_bytes());
-            let abs = entry.path();
-            let meta = match fs::symlink_metadata(&abs) {
-                Ok(m) => m,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    skipped.push(String::from_utf8_lossy(&child_rel).into_owned());
-                    continue;
-                }
-                Err(e) => return Err(VaultError::io("read metadata of", &abs, e)),
-            };
-            let ft = meta.file_type();
-            if ft.is_dir() {
-                stack.push((abs.clone(), child_rel.clone()));
-            } else if !ft.is_file() && !ft.is_symlink() {
-                let kind = if ft.is_fifo() {
-                    SpecialKind::Fifo
-                } else if ft.is_socket() {
-                    SpecialKind::Socket
-                } else if ft.is_block_device() {
-                    SpecialKind::BlockDevice
-                } else {
-                    SpecialKind::CharDevice
-                };
-                special.push(SpecialFile {
-                    path: String::from_utf8_lossy(&child_rel).into_owned(),
-                    kind,
-                });
-                continue;
-            }
-            found.push(Found {
-                rel: child_rel,
-                abs,
-                meta,
-            });
-        }
-    }
-    special.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok((found, skipped, special))
-}
-
-fn entry_for(found: &Found, kind: u8) -> Entry {
-    let m = &found.meta;
+fn entry_for(rel: &[u8], m: &Metadata, kind: u8) -> Entry {
     Entry {
-        path: ByteBuf::from(found.rel.clone()),
+        path: ByteBuf::from(rel.to_vec()),
         kind,
         mode: m.mode() & 0o7777,
         uid: m.uid(),
@@ -122,6 +49,112 @@ fn unchanged(entry: &Entry, parent: &Entry) -> bool {
         && entry.ino == parent.ino
 }
 
+/// What the walk decided about one entry, in path order.
+enum Step {
+    /// A directory, a symlink, or an unchanged file with its parent's chunks.
+    Ready { entry: Entry, reused: bool },
+    /// A file to read: its bytes come from the read-ahead, in the same order.
+    Read { entry: Entry, abs: PathBuf },
+    /// The walk is over.
+    End {
+        skipped: Vec<String>,
+        special: Vec<SpecialFile>,
+    },
+}
+
+/// Entries the walk may be ahead of the writer: enough to keep read-ahead's
+/// prefetch busy, small next to a directory listing.
+const WALK_AHEAD: usize = 1024;
+
+/// The parent's tree, read as far as the walk has come.
+struct ParentCursor {
+    stream: Option<TreeStream>,
+    head: Option<Entry>,
+}
+
+impl ParentCursor {
+    /// The parent's entry at `path`, if any; paths before it are passed over.
+    fn find(&mut self, path: &[u8]) -> Result<Option<&Entry>, VaultError> {
+        let Some(stream) = &mut self.stream else {
+            return Ok(None);
+        };
+        loop {
+            match &self.head {
+                Some(h) if h.path.as_slice() >= path => break,
+                _ => match stream.next().transpose()? {
+                    Some(e) => self.head = Some(e),
+                    None => {
+                        self.stream = None;
+                        self.head = None;
+                        return Ok(None);
+                    }
+                },
+            }
+        }
+        Ok(self.head.as_ref().filter(|h| h.path.as_slice() == path))
+    }
+}
+
+/// The walk thread: decides, in path order, what each entry needs and sends
+/// the files to read to the read-ahead before their steps to the writer.
+fn walk_and_merge(
+    mut walk: Walk,
+    mut parent: ParentCursor,
+    known: &KnownChunks,
+    steps: &SyncSender<Result<Step, VaultError>>,
+    to_read: Sender<(PathBuf, u64)>,
+) -> Result<(), VaultError> {
+    for found in walk.by_ref() {
+        let Found { rel, abs, meta } = found?;
+        let ft = meta.file_type();
+        let step = if ft.is_dir() {
+            Step::Ready {
+                entry: entry_for(&rel, &meta, KIND_DIR),
+                reused: false,
+            }
+        } else if ft.is_symlink() {
+            let mut entry = entry_for(&rel, &meta, KIND_SYMLINK);
+            let target =
+                fs::read_link(&abs).map_err(|e| VaultError::io("read symlink", &abs, e))?;
+            entry.target = Some(ByteBuf::from(target.as_os_str().as_bytes().to_vec()));
+            Step::Ready {
+                entry,
+                reused: false,
+            }
+        } else {
+            let mut entry = entry_for(&rel, &meta, KIND_FILE);
+            let reusable = parent
+                .find(&rel)?
+                .filter(|p| unchanged(&entry, p) && known.contain_all(&p.chunks));
+            match reusable {
+                Some(p) => {
+                    entry.chunks = p.chunks.clone();
+                    Step::Ready {
+                        entry,
+                        reused: true,
+                    }
+                }
+                None => {
+                    if to_read.send((abs.clone(), meta.len())).is_err() {
+                        return Ok(());
+                    }
+                    Step::Read { entry, abs }
+                }
+            }
+        };
+        if steps.send(Ok(step)).is_err() {
+            return Ok(());
+        }
+    }
+    let mut special = std::mem::take(&mut walk.special);
+    special.sort_by(|a, b| a.path.cmp(&b.path));
+    let _ = steps.send(Ok(Step::End {
+        skipped: std::mem::take(&mut walk.skipped),
+        special,
+    }));
+    Ok(())
+}
+
 impl Vault {
     /// Backs up the directory `root` (its contents; `root` itself is not an entry)
     /// as one snapshot.
@@ -130,79 +163,87 @@ impl Vault {
         root: &Path,
         opts: &BackupOptions,
     ) -> Result<SnapshotSummary, VaultError> {
-        let parent: ParentMap = match &opts.parent {
-            Some(id) => self
-                .load_entries(id)?
-                .into_iter()
-                .map(|e| (e.path.to_vec(), e))
-                .collect(),
-            None => ParentMap::new(),
-        };
+        let walk = Walk::new(root)?;
         let mut writer = SnapshotWriter::new(
             self,
             &opts.kind,
             opts.meta.clone(),
             opts.parent.clone(),
             opts.progress.clone(),
+            Order::Sorted,
         )?;
-        let (found, skipped, special) = walk(root)?;
-        writer.counters.skipped = skipped;
-        writer.counters.special_files = special;
         if let Some(p) = writer.progress() {
-            p.start(
-                found
-                    .iter()
-                    .filter(|f| f.meta.is_file())
-                    .map(|f| f.meta.len())
-                    .sum(),
-            );
-        }
-        // Decide first which files must be read, so read-ahead can start on them.
-        let mut reuse: Vec<Option<&Entry>> = Vec::with_capacity(found.len());
-        let mut to_read = Vec::new();
-        for f in &found {
-            let parent_entry = if f.meta.is_file() {
-                parent.get(&f.rel).filter(|p| {
-                    unchanged(&entry_for(f, KIND_FILE), p) && writer.all_known(&p.chunks)
-                })
-            } else {
-                None
-            };
-            if f.meta.is_file() && parent_entry.is_none() {
-                to_read.push((f.abs.clone(), f.meta.len()));
-            }
-            reuse.push(parent_entry);
-        }
-        let reader = ReadAhead::start(to_read, writer.pool())?;
-        let mut events = std::collections::VecDeque::new();
-        let mut next_event = || -> Result<ReadEvent, VaultError> {
-            if events.is_empty() {
-                events.extend(reader.next_batch().ok_or_else(|| VaultError::Internal {
-                    detail: "the read-ahead thread stopped early".into(),
-                })?);
-            }
-            Ok(events.pop_front().expect("a batch is never empty"))
-        };
-        let mut read_index = 0;
-        for (f, reused) in found.iter().zip(reuse) {
-            let ft = f.meta.file_type();
-            if ft.is_dir() {
-                writer.push_entry(entry_for(f, KIND_DIR));
-            } else if ft.is_symlink() {
-                let mut entry = entry_for(f, KIND_SYMLINK);
-                let target =
-                    fs::read_link(&f.abs).map_err(|e| VaultError::io("read symlink", &f.abs, e))?;
-                entry.target = Some(ByteBuf::from(target.as_os_str().as_bytes().to_vec()));
-                writer.push_entry(entry);
-            } else if let Some(p) = reused {
-                let mut entry = entry_for(f, KIND_FILE);
-                entry.chunks = p.chunks.clone();
-                writer.counters.files_unchanged += 1;
-                if let Some(progress) = writer.progress() {
-                    progress.advance(entry.size);
+            // Only a progress bar needs the total up front: one more pass
+            // over the metadata, none over the contents.
+            let mut total = 0;
+            for found in Walk::new(root)? {
+                let found = found?;
+                if found.meta.is_file() {
+                    total += found.meta.len();
                 }
-                writer.push_entry(entry);
-            } else {
+            }
+            p.start(total);
+        }
+        let parent = ParentCursor {
+            stream: writer.take_parent_tree(),
+            head: None,
+        };
+        let known = writer.known();
+        let (steps_tx, steps_rx) = mpsc::sync_channel(WALK_AHEAD);
+        let (read_tx, read_rx) = mpsc::channel();
+        let reader = ReadAhead::start(read_rx, writer.pool())?;
+        std::thread::scope(|s| {
+            std::thread::Builder::new()
+                .name("hubkeep-walk".into())
+                .spawn_scoped(s, move || {
+                    if let Err(e) = walk_and_merge(walk, parent, &known, &steps_tx, read_tx) {
+                        let _ = steps_tx.send(Err(e));
+                    }
+                })
+                .map_err(|e| VaultError::Internal {
+                    detail: format!("cannot start the walk thread: {e}"),
+                })?;
+            let stored = store_steps(&mut writer, &steps_rx, &reader);
+            // Unblock the walk and the read-ahead before the scope joins them.
+            drop(steps_rx);
+            drop(reader);
+            stored
+        })?;
+        writer.commit()
+    }
+}
+
+/// Feeds the walk's steps to the writer, file contents from the read-ahead.
+fn store_steps(
+    writer: &mut SnapshotWriter,
+    steps: &Receiver<Result<Step, VaultError>>,
+    reader: &ReadAhead,
+) -> Result<(), VaultError> {
+    let mut events = std::collections::VecDeque::new();
+    let mut next_event = || -> Result<ReadEvent, VaultError> {
+        if events.is_empty() {
+            events.extend(reader.next_batch().ok_or_else(|| VaultError::Internal {
+                detail: "the read-ahead thread stopped early".into(),
+            })?);
+        }
+        Ok(events.pop_front().expect("a batch is never empty"))
+    };
+    let mut read_index = 0;
+    loop {
+        let step = steps.recv().map_err(|_| VaultError::Internal {
+            detail: "the walk thread stopped early".into(),
+        })??;
+        match step {
+            Step::Ready { entry, reused } => {
+                if reused {
+                    writer.counters.files_unchanged += 1;
+                    if let Some(progress) = writer.progress() {
+                        progress.advance(entry.size);
+                    }
+                }
+                writer.push_entry(entry)?;
+            }
+            Step::Read { entry, abs } => {
                 let this = read_index;
                 read_index += 1;
                 writer.begin_file();
@@ -217,7 +258,7 @@ impl Vault {
                             debug_assert_eq!(file, this);
                             writer.feed_file(&block, range, last)?;
                             if last {
-                                writer.end_file(entry_for(f, KIND_FILE));
+                                writer.end_file(entry)?;
                                 break;
                             }
                         }
@@ -226,7 +267,7 @@ impl Vault {
                             writer
                                 .counters
                                 .skipped
-                                .push(String::from_utf8_lossy(&f.rel).into_owned());
+                                .push(String::from_utf8_lossy(&entry.path).into_owned());
                             break;
                         }
                         ReadEvent::Failed {
@@ -235,14 +276,17 @@ impl Vault {
                             error,
                         } => {
                             debug_assert_eq!(file, this);
-                            return Err(VaultError::io(action, &f.abs, error));
+                            return Err(VaultError::io(action, &abs, error));
                         }
                     }
                 }
             }
+            Step::End { skipped, special } => {
+                writer.counters.skipped.extend(skipped);
+                writer.counters.special_files = special;
+                return Ok(());
+            }
         }
-        drop(reader);
-        writer.commit()
     }
 }
 

@@ -174,7 +174,7 @@ pub fn replace_tree(vault: &Vault, id: &str, entries: Vec<CraftedEntry>) -> Resu
     }
     let stats = SnapshotStats::of_tree(&tree_entries);
     for e in tree_entries {
-        w.push_entry(e);
+        w.push_entry(e)?;
     }
     let tree = w.store_tree()?;
     let manifest = Manifest { tree, stats, ..old };

@@ -25,7 +25,7 @@ impl Vault {
     pub fn gc(&self, grace: Duration) -> Result<GcReport, VaultError> {
         let store = &self.inner.store;
         let _lease = Lease::acquire(store, Role::Gc)?;
-        let index = self.load_index()?;
+        let index = Arc::new(self.load_index()?);
         let mut report = GcReport {
             leases_removed: crate::lease::remove_stale(store)?,
             ..Default::default()

@@ -46,39 +46,9 @@ const FETCH_THREADS: usize = 4;
 impl IndexMap {
     /// Reads every index object (a few at a time, for S3 latency).
     pub fn load(store: &Arc<dyn ObjectStore>, keys: &VaultKeys) -> Result<IndexMap, VaultError> {
-        let names: Vec<String> = store.list("index/")?.into_iter().map(|m| m.name).collect();
-        let next = Mutex::new(names.iter());
-        let results = Mutex::new(Vec::with_capacity(names.len()));
-        let first_error: Mutex<Option<StoreError>> = Mutex::new(None);
-        std::thread::scope(|s| {
-            for _ in 0..FETCH_THREADS.min(names.len()) {
-                s.spawn(|| loop {
-                    let Some(name) = next.lock().expect("index iterator").next() else {
-                        return;
-                    };
-                    match store.get(name) {
-                        Ok(bytes) => {
-                            let pack = name.strip_prefix("index/").unwrap_or(name);
-                            let decoded = PackIndex::decode(keys, pack, &bytes);
-                            results
-                                .lock()
-                                .expect("index results")
-                                .push((name.clone(), decoded));
-                        }
-                        Err(StoreError::NotFound { .. }) => {}
-                        Err(e) => {
-                            first_error.lock().expect("index error").get_or_insert(e);
-                            return;
-                        }
-                    }
-                });
-            }
-        });
-        if let Some(e) = first_error.into_inner().expect("index error") {
-            return Err(e.into());
-        }
+        let mut results = Vec::new();
+        scan(store, keys, |name, decoded| results.push((name, decoded)))?;
         let mut map = IndexMap::default();
-        let mut results = results.into_inner().expect("index results");
         results.sort_by(|a, b| a.0.cmp(&b.0));
         for (name, decoded) in results {
             match decoded {
@@ -89,10 +59,41 @@ impl IndexMap {
         Ok(map)
     }
 
+    /// Where every chunk lives, without the per-pack entry lists: what a
+    /// restore needs. Built as each index arrives, so no more than one
+    /// decoded index is held besides the map.
+    pub fn load_locations(
+        store: &Arc<dyn ObjectStore>,
+        keys: &VaultKeys,
+    ) -> Result<IndexMap, VaultError> {
+        let mut map = IndexMap::default();
+        scan(store, keys, |name, decoded| match decoded {
+            Ok(index) => {
+                map.add_locations(&index);
+            }
+            Err(detail) => map.damaged.push((name, detail)),
+        })?;
+        map.damaged.sort();
+        map.refused.sort();
+        // Copies in the order of their index names (an index is named
+        // after its pack); the sort is stable, so the copies within one
+        // index keep their order.
+        for copies in map.chunks.values_mut().filter(|c| c.len() > 1) {
+            copies.sort_by(|a, b| a.pack.cmp(&b.pack));
+        }
+        Ok(map)
+    }
+
     pub fn add(&mut self, index: PackIndex) {
+        let pack = self.add_locations(&index);
+        self.packs.insert(pack, index.chunks);
+    }
+
+    /// Records where each chunk of `index` lives; returns its pack's name.
+    fn add_locations(&mut self, index: &PackIndex) -> Arc<str> {
         let pack: Arc<str> = Arc::from(index.pack.as_str());
         let object = PackIndex::object_name(&index.pack);
-        for (i, why) in index.refused {
+        for (i, why) in &index.refused {
             self.refused
                 .push((object.clone(), format!("entry {i} is refused: {why}")));
         }
@@ -104,11 +105,52 @@ impl IndexMap {
                 raw_len: e.3,
             });
         }
-        self.packs.insert(pack, index.chunks);
+        pack
     }
 
     /// The copies of a chunk, best first; empty when no index lists it.
     pub fn copies(&self, id: &ChunkId) -> &[Location] {
         self.chunks.get(id).map(Vec::as_slice).unwrap_or_default()
+    }
+}
+
+/// Fetches and decodes every index object, a few at a time (for S3
+/// latency), and hands each to `visit` as soon as it is decoded, in no
+/// particular order: (object name, the index or what is wrong with it).
+/// A caller that keeps only part of each index never holds them all.
+pub(crate) fn scan(
+    store: &Arc<dyn ObjectStore>,
+    keys: &VaultKeys,
+    visit: impl FnMut(String, Result<PackIndex, String>) + Send,
+) -> Result<(), VaultError> {
+    let names: Vec<String> = store.list("index/")?.into_iter().map(|m| m.name).collect();
+    let next = Mutex::new(names.iter());
+    let visit = Mutex::new(visit);
+    let first_error: Mutex<Option<StoreError>> = Mutex::new(None);
+    std::thread::scope(|s| {
+        for _ in 0..FETCH_THREADS.min(names.len()) {
+            s.spawn(|| loop {
+                let Some(name) = next.lock().expect("index iterator").next() else {
+                    return;
+                };
+                match store.get(name) {
+                    Ok(bytes) => {
+                        let pack = name.strip_prefix("index/").unwrap_or(name);
+                        let decoded = PackIndex::decode(keys, pack, &bytes);
+                        drop(bytes);
+                        (visit.lock().expect("index visitor"))(name.clone(), decoded);
+                    }
+                    Err(StoreError::NotFound { .. }) => {}
+                    Err(e) => {
+                        first_error.lock().expect("index error").get_or_insert(e);
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    match first_error.into_inner().expect("index error") {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
     }
 }

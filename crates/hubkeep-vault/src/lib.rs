@@ -41,8 +41,10 @@ mod readahead;
 mod reader;
 mod restore;
 mod snapshot_id;
+mod tree;
 mod types;
 mod verify;
+mod walk;
 mod writer;
 
 use std::sync::Arc;
@@ -173,7 +175,7 @@ impl Vault {
         kind: &str,
         meta: serde_json::Value,
     ) -> Result<SnapshotWriter, VaultError> {
-        SnapshotWriter::new(self, kind, meta, None, None)
+        SnapshotWriter::new(self, kind, meta, None, None, writer::Order::Any)
     }
 
     /// The ids of every committed snapshot, oldest first, without reading
@@ -263,31 +265,18 @@ impl Vault {
 
     pub(crate) fn load_entries(&self, id: &str) -> Result<Vec<Entry>, VaultError> {
         let manifest = self.load_manifest(id)?;
-        let index = self.load_index()?;
+        let index = Arc::new(self.load_index()?);
         self.load_tree(&manifest, &index)
     }
 
+    /// Every entry of a snapshot's tree, in memory (for callers that need
+    /// them all at once; restore and backup stream them instead).
     pub(crate) fn load_tree(
         &self,
         manifest: &Manifest,
-        index: &IndexMap,
+        index: &Arc<IndexMap>,
     ) -> Result<Vec<Entry>, VaultError> {
-        let mut bytes = Vec::new();
-        for c in &manifest.tree {
-            bytes.extend(self.fetch_chunk(index, &c.id(), c.len()).map_err(
-                |(object, detail)| {
-                    self.corrupt(
-                        &object,
-                        format!(
-                            "the tree of snapshot {} cannot be read: {detail}",
-                            manifest.id
-                        ),
-                    )
-                },
-            )?);
-        }
-        manifest::decode_tree(&bytes)
-            .map_err(|d| self.corrupt(&Manifest::object_name(&manifest.id), d))
+        tree::TreeStream::open(self, manifest, index.clone()).collect()
     }
 
     /// Reads and checks one chunk of `len` plaintext bytes, falling back from a

@@ -10,7 +10,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::ops::Range;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Condvar, Mutex};
@@ -192,10 +192,11 @@ pub(crate) struct ReadAhead {
 }
 
 impl ReadAhead {
-    /// Starts reading `files` in order into blocks of `pool`.
-    /// `files` are paths and their sizes when listed.
+    /// Starts reading the files `files` yields, in order, into blocks of
+    /// `pool`: paths and their sizes when listed. Files come as the walk
+    /// finds them; the reading ends when the sender is dropped.
     pub fn start(
-        files: Vec<(PathBuf, u64)>,
+        files: Receiver<(PathBuf, u64)>,
         pool: Arc<BlockPool>,
     ) -> Result<ReadAhead, VaultError> {
         let (tx, rx) = mpsc::sync_channel::<Vec<ReadEvent>>(1);
@@ -204,7 +205,10 @@ impl ReadAhead {
             let stop = stop.clone();
             std::thread::Builder::new()
                 .name("hubkeep-read".into())
-                .spawn(move || read_files(&files, &pool, &stop, |batch| tx.send(batch).is_ok()))
+                .spawn(move || {
+                    let mut prefetch = Prefetch::new(files);
+                    read_files(&mut prefetch, &pool, &stop, |batch| tx.send(batch).is_ok())
+                })
                 .map_err(|e| VaultError::Internal {
                     detail: format!("cannot start the read-ahead thread: {e}"),
                 })?
@@ -235,10 +239,9 @@ impl Drop for ReadAhead {
 /// Files opened ahead of the one being read, each with the kernel asked to
 /// start reading it (`POSIX_FADV_WILLNEED`): small files are latency-bound,
 /// and this keeps several of their reads in flight on the disk at once.
-#[derive(Default)]
 struct Prefetch {
-    opened: std::collections::VecDeque<(usize, io::Result<File>, u64)>,
-    next: usize,
+    files: Receiver<(PathBuf, u64)>,
+    opened: std::collections::VecDeque<(io::Result<File>, u64)>,
     bytes: u64,
 }
 
@@ -247,73 +250,105 @@ const PREFETCH_FILES: usize = 64;
 const PREFETCH_BYTES: u64 = 16 * 1024 * 1024;
 
 impl Prefetch {
-    fn fill(&mut self, files: &[(PathBuf, u64)]) {
-        while self.next < files.len()
-            && self.opened.len() < PREFETCH_FILES
-            && (self.bytes < PREFETCH_BYTES || self.opened.is_empty())
-        {
-            let (path, size) = &files[self.next];
-            let opened = File::options()
-                .read(true)
-                .custom_flags(libc::O_NOFOLLOW)
-                .open(path);
-            let want = (*size).min(PREFETCH_BYTES.saturating_sub(self.bytes));
-            if let Ok(f) = &opened {
-                use std::os::fd::AsRawFd;
-                // SAFETY: advice on an open descriptor; failure only loses the hint.
-                unsafe {
-                    libc::posix_fadvise(
-                        f.as_raw_fd(),
-                        0,
-                        want as libc::off_t,
-                        libc::POSIX_FADV_WILLNEED,
-                    )
-                };
-            }
-            self.bytes += want;
-            self.opened.push_back((self.next, opened, want));
-            self.next += 1;
+    fn new(files: Receiver<(PathBuf, u64)>) -> Self {
+        Prefetch {
+            files,
+            opened: std::collections::VecDeque::new(),
+            bytes: 0,
         }
     }
 
-    /// The opened file `index` (the next one in order).
-    fn next(&mut self, index: usize) -> io::Result<File> {
-        let (i, opened, want) = self.opened.pop_front().expect("filled before");
-        debug_assert_eq!(i, index);
+    fn open(&mut self, path: &Path, size: u64) {
+        let opened = File::options()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path);
+        let want = size.min(PREFETCH_BYTES.saturating_sub(self.bytes));
+        if let Ok(f) = &opened {
+            use std::os::fd::AsRawFd;
+            // SAFETY: advice on an open descriptor; failure only loses the hint.
+            unsafe {
+                libc::posix_fadvise(
+                    f.as_raw_fd(),
+                    0,
+                    want as libc::off_t,
+                    libc::POSIX_FADV_WILLNEED,
+                )
+            };
+        }
+        self.bytes += want;
+        self.opened.push_back((opened, want));
+    }
+
+    /// Opens the files already queued, up to the limits, without waiting.
+    fn fill(&mut self) {
+        while self.opened.len() < PREFETCH_FILES
+            && (self.bytes < PREFETCH_BYTES || self.opened.is_empty())
+        {
+            match self.files.try_recv() {
+                Ok((path, size)) => self.open(&path, size),
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// The next file in order. When none is queued, `before_waiting` runs
+    /// (false: give up) and the walk is waited for. `None` once the walk ended.
+    fn next(&mut self, before_waiting: impl FnOnce() -> bool) -> Option<io::Result<File>> {
+        self.fill();
+        if self.opened.is_empty() {
+            if !before_waiting() {
+                return None;
+            }
+            let (path, size) = self.files.recv().ok()?;
+            self.open(&path, size);
+        }
+        let (opened, want) = self.opened.pop_front().expect("one was opened");
         self.bytes -= want;
-        opened
+        Some(opened)
     }
 }
 
 /// Reads every file into blocks; `send` returns false when nobody listens.
+///
+/// Small files share a block, which is sent when full, or as soon as the
+/// next file is not known yet: the consumer may be waiting for these very
+/// files before the walk can go on.
 fn read_files(
-    files: &[(PathBuf, u64)],
+    prefetch: &mut Prefetch,
     pool: &Arc<BlockPool>,
     stop: &AtomicBool,
     mut send: impl FnMut(Vec<ReadEvent>) -> bool,
 ) {
     // Data events point into `block` and wait in `pending` until it is frozen.
-    let mut block = match pool.take(stop) {
-        Some(b) => b,
-        None => return,
-    };
+    let mut block: Option<BlockBuf> = None;
     let mut pending: Vec<(usize, Range<usize>, bool)> = Vec::new();
     let mut other: Vec<(usize, ReadEvent)> = Vec::new();
     // Sequence numbers interleave data and failure events in file order.
     let mut seq = 0usize;
     let mut data_seq: Vec<usize> = Vec::new();
-    let mut prefetch = Prefetch::default();
-    for (i, _) in files.iter().enumerate() {
-        prefetch.fill(files);
-        let opened = prefetch.next(i);
+    let mut i = 0usize;
+    loop {
+        let opened = prefetch.next(|| {
+            if pending.is_empty() && other.is_empty() {
+                return true;
+            }
+            let full = block.take();
+            flush_in_order(full, &mut pending, &mut data_seq, &mut other, &mut send)
+        });
+        let Some(opened) = opened else {
+            break;
+        };
+        let this = i;
+        i += 1;
         let mut file = match opened {
             Ok(f) => f,
             Err(e) => {
                 let event = if e.kind() == io::ErrorKind::NotFound {
-                    ReadEvent::Vanished { file: i }
+                    ReadEvent::Vanished { file: this }
                 } else {
                     ReadEvent::Failed {
-                        file: i,
+                        file: this,
                         action: "open",
                         error: e,
                     }
@@ -327,26 +362,34 @@ fn read_files(
             if stop.load(Ordering::SeqCst) {
                 return;
             }
-            let start = block.len();
-            let result = block.fill_from(&mut file);
-            let end = block.len();
+            let buf = match &mut block {
+                Some(b) => b,
+                None => match pool.take(stop) {
+                    Some(b) => block.insert(b),
+                    None => return,
+                },
+            };
+            let start = buf.len();
+            let result = buf.fill_from(&mut file);
+            let end = buf.len();
+            let full = buf.is_full();
             match result {
                 Ok(eof) => {
                     if end > start || eof {
-                        pending.push((i, start..end, eof));
+                        pending.push((this, start..end, eof));
                         data_seq.push(seq);
                         seq += 1;
                     }
-                    if block.is_full() {
-                        let next = match pool.take(stop) {
-                            Some(b) => b,
-                            None => return,
-                        };
-                        let full = std::mem::replace(&mut block, next);
-                        if !flush_in_order(full, &mut pending, &mut data_seq, &mut other, &mut send)
-                        {
-                            return;
-                        }
+                    if full
+                        && !flush_in_order(
+                            block.take(),
+                            &mut pending,
+                            &mut data_seq,
+                            &mut other,
+                            &mut send,
+                        )
+                    {
+                        return;
                     }
                     if eof {
                         break;
@@ -354,14 +397,14 @@ fn read_files(
                 }
                 Err(error) => {
                     if end > start {
-                        pending.push((i, start..end, false));
+                        pending.push((this, start..end, false));
                         data_seq.push(seq);
                         seq += 1;
                     }
                     other.push((
                         seq,
                         ReadEvent::Failed {
-                            file: i,
+                            file: this,
                             action: "read",
                             error,
                         },
@@ -379,14 +422,15 @@ fn read_files(
 
 /// Freezes `block` and sends its data events merged with the failure events
 /// by sequence number, so the consumer sees every file's events in order.
+/// (`block` is `None` only when there are no data events.)
 fn flush_in_order(
-    block: BlockBuf,
+    block: Option<BlockBuf>,
     pending: &mut Vec<(usize, Range<usize>, bool)>,
     data_seq: &mut Vec<usize>,
     other: &mut Vec<(usize, ReadEvent)>,
     send: &mut dyn FnMut(Vec<ReadEvent>) -> bool,
 ) -> bool {
-    let frozen = block.freeze();
+    let frozen = block.map(BlockBuf::freeze);
     let mut batch: Vec<(usize, ReadEvent)> = pending
         .drain(..)
         .zip(data_seq.drain(..))
@@ -395,7 +439,7 @@ fn flush_in_order(
                 seq,
                 ReadEvent::Data {
                     file,
-                    block: frozen.clone(),
+                    block: frozen.clone().expect("data events have a block"),
                     range,
                     last,
                 },

@@ -53,7 +53,7 @@ impl Vault {
     /// once instead of once per stream.
     pub fn snapshot_files(&self, id: &str) -> Result<SnapshotFiles, VaultError> {
         let manifest = self.load_manifest(id)?;
-        let index = self.load_index()?;
+        let index = Arc::new(self.load_index()?);
         let files = self
             .load_tree(&manifest, &index)?
             .into_iter()
@@ -63,7 +63,7 @@ impl Vault {
         Ok(SnapshotFiles {
             vault: self.clone(),
             snapshot: id.to_string(),
-            index: Arc::new(index),
+            index,
             files,
         })
     }

@@ -25,6 +25,7 @@ use filetime::FileTime;
 use crate::crypto::ChunkId;
 use crate::index::IndexMap;
 use crate::manifest::{length_lie, Entry, KIND_DIR, KIND_FILE, KIND_SYMLINK};
+use crate::tree::TreeStream;
 use crate::{blob, holder, RestoreOptions, RestoreSummary, Vault, VaultError};
 
 /// Ranges of a pack closer than this are read as one request.
@@ -42,14 +43,42 @@ fn lossy(path: &[u8]) -> String {
 
 /// Refuses any entry that could write outside the target or is ambiguous.
 pub(crate) fn validate_entries(snapshot: &str, entries: &[Entry]) -> Result<(), VaultError> {
-    let unsafe_entry = |path: &[u8], reason: &str| VaultError::UnsafeEntry {
-        snapshot: snapshot.to_string(),
-        path: lossy(path),
-        reason: reason.to_string(),
-    };
-    let mut seen = HashSet::new();
-    let mut non_dirs = HashSet::new();
-    for e in entries {
+    let mut validator = Validator::new(snapshot);
+    entries.iter().try_for_each(|e| validator.check(e))
+}
+
+/// Checks a tree's entries one by one as they stream by, in memory that
+/// does not grow with the tree: the paths must increase strictly (so none
+/// appears twice), and no entry may lie under a file or a symlink.
+pub(crate) struct Validator<'a> {
+    snapshot: &'a str,
+    last: Option<Vec<u8>>,
+    /// Files and symlinks that a later entry could still lie under; each is
+    /// a prefix of the last path, so there are at most as many as its depth.
+    non_dirs: Vec<Vec<u8>>,
+}
+
+/// True while paths at or after `path` may still lie under `parent`: the
+/// paths under it sort in `[parent/, parent0)` (`0` follows `/`).
+fn may_lie_under(path: &[u8], parent: &[u8]) -> bool {
+    path.iter().cmp(parent.iter().chain(b"0")) == std::cmp::Ordering::Less
+}
+
+impl<'a> Validator<'a> {
+    pub fn new(snapshot: &'a str) -> Self {
+        Validator {
+            snapshot,
+            last: None,
+            non_dirs: Vec::new(),
+        }
+    }
+
+    pub fn check(&mut self, e: &Entry) -> Result<(), VaultError> {
+        let unsafe_entry = |path: &[u8], reason: &str| VaultError::UnsafeEntry {
+            snapshot: self.snapshot.to_string(),
+            path: lossy(path),
+            reason: reason.to_string(),
+        };
         let p = e.path.as_slice();
         if p.is_empty() {
             return Err(unsafe_entry(p, "empty path"));
@@ -94,28 +123,33 @@ pub(crate) fn validate_entries(snapshot: &str, entries: &[Entry]) -> Result<(), 
         if e.mtime_ns >= 1_000_000_000 || e.ctime_ns >= 1_000_000_000 {
             return Err(unsafe_entry(p, "nanoseconds of 10^9 or more"));
         }
-        if !seen.insert(p) {
-            return Err(unsafe_entry(p, "listed twice"));
-        }
-        if e.kind != KIND_DIR {
-            non_dirs.insert(p);
-        }
-    }
-    for e in entries {
-        let p = e.path.as_slice();
-        for (i, _) in p.iter().enumerate().filter(|(_, b)| **b == b'/') {
-            if non_dirs.contains(&p[..i]) {
+        match self.last.as_deref().map(|last| p.cmp(last)) {
+            Some(std::cmp::Ordering::Equal) => return Err(unsafe_entry(p, "listed twice")),
+            Some(std::cmp::Ordering::Less) => {
                 return Err(unsafe_entry(
                     p,
-                    &format!(
-                        "it lies under {:?}, which is a symlink or file",
-                        lossy(&p[..i])
-                    ),
-                ));
+                    "out of path order (a tree is sorted by path bytes)",
+                ))
             }
+            _ => {}
         }
+        self.non_dirs.retain(|n| may_lie_under(p, n));
+        if let Some(n) = self
+            .non_dirs
+            .iter()
+            .find(|n| p.starts_with(n) && p.get(n.len()) == Some(&b'/'))
+        {
+            return Err(unsafe_entry(
+                p,
+                &format!("it lies under {:?}, which is a symlink or file", lossy(n)),
+            ));
+        }
+        if e.kind != KIND_DIR {
+            self.non_dirs.push(p.to_vec());
+        }
+        self.last = Some(p.to_vec());
+        Ok(())
     }
-    Ok(())
 }
 
 /// Checks that the target is empty, creating it when missing; true when created.
@@ -398,33 +432,20 @@ impl Filler<'_> {
 }
 
 /// What a restore created in its target, removed again unless the restore
-/// succeeds: a failed restore leaves no partial or zero-filled files, and
-/// no directories it made. Files in `keep` (complete ones, with
-/// skip-damaged) stay, and so do the directories that hold them.
+/// succeeds: a failed restore leaves no partial or zero-filled files, and no
+/// directories it made. The target was empty when the restore began, so all
+/// it holds is the restore's. With skip-damaged, complete files stay (and
+/// the directories that hold them); only the files being filled go.
 struct Undo {
     /// The journal that marks the restore as under way; removed either way.
     journal: Option<PathBuf>,
-    /// The target, when this restore created it.
-    target: Option<PathBuf>,
-    dirs: Vec<PathBuf>,
-    files: Vec<PathBuf>,
-    keep: HashSet<PathBuf>,
+    target: PathBuf,
+    /// The restore created the target (so it goes too).
+    created_target: bool,
+    keep_complete: bool,
+    /// Files created and not known to be complete.
+    unfinished: Vec<PathBuf>,
     armed: bool,
-}
-
-impl Undo {
-    fn dir(&mut self, path: &Path, target: &Path) {
-        // `create_dir_all` may have made parents that no entry names.
-        let mut p = path;
-        let first_new = self.dirs.len();
-        while p != target && p.starts_with(target) {
-            self.dirs.insert(first_new, p.to_path_buf());
-            match p.parent() {
-                Some(parent) => p = parent,
-                None => break,
-            }
-        }
-    }
 }
 
 impl Drop for Undo {
@@ -443,23 +464,50 @@ impl Drop for Undo {
 impl Undo {
     fn undo(&mut self) {
         // A directory restored read-only must be writable to be emptied.
-        for d in &self.dirs {
-            let _ = fs::set_permissions(d, fs::Permissions::from_mode(0o700));
+        make_writable(&self.target);
+        if self.keep_complete {
+            for f in &self.unfinished {
+                let _ = fs::remove_file(f);
+            }
+            remove_empty_dirs(&self.target);
+        } else {
+            let _ = empty_dir(&self.target);
         }
-        for f in self.files.iter().filter(|f| !self.keep.contains(*f)) {
-            let _ = fs::remove_file(f);
-        }
-        let mut dirs = self.dirs.clone();
-        dirs.sort();
-        dirs.dedup();
-        // Deepest first; one that still holds a kept file stays.
-        for d in dirs.iter().rev() {
-            let _ = fs::remove_dir(d);
-        }
-        if let Some(t) = &self.target {
-            let _ = fs::remove_dir(t);
+        if self.created_target {
+            let _ = fs::remove_dir(&self.target);
         }
     }
+}
+
+/// Removes every directory below `dir` that holds nothing but empty
+/// directories (deepest first).
+fn remove_empty_dirs(dir: &Path) {
+    if let Ok(entries) = fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                let p = e.path();
+                remove_empty_dirs(&p);
+                let _ = fs::remove_dir(&p);
+            }
+        }
+    }
+}
+
+/// Removes everything in `dir` (not following symlinks), keeping `dir`.
+fn empty_dir(dir: &Path) -> Result<(), VaultError> {
+    for e in fs::read_dir(dir)
+        .map_err(|e| VaultError::io("read restore target", dir, e))?
+        .flatten()
+    {
+        let p = e.path();
+        let removed = if e.file_type().is_ok_and(|t| t.is_dir()) {
+            fs::remove_dir_all(&p)
+        } else {
+            fs::remove_file(&p)
+        };
+        removed.map_err(|err| VaultError::io("remove the interrupted restore's", &p, err))?;
+    }
+    Ok(())
 }
 
 /// A restore under way, recorded next to its target (`.<name>.hubkeep-restore`
@@ -550,19 +598,7 @@ pub fn clean_interrupted_restore(target: &Path) -> Result<bool, VaultError> {
         }
         if target.is_dir() {
             make_writable(target);
-            for e in fs::read_dir(target)
-                .map_err(|e| VaultError::io("read restore target", target, e))?
-                .flatten()
-            {
-                let p = e.path();
-                let removed = if e.file_type().is_ok_and(|t| t.is_dir()) {
-                    fs::remove_dir_all(&p)
-                } else {
-                    fs::remove_file(&p)
-                };
-                removed
-                    .map_err(|err| VaultError::io("remove the interrupted restore's", &p, err))?;
-            }
+            empty_dir(target)?;
         }
         if j.created_target {
             let _ = fs::remove_dir(target);
@@ -592,58 +628,74 @@ fn set_mode(path: &Path, e: &Entry) -> Result<(), VaultError> {
         .map_err(|err| VaultError::io("set permissions of", path, err))
 }
 
-impl Vault {
-    /// Restores snapshot `id` into `target`, which must be missing or empty.
-    ///
-    /// A file is written only as its snapshot describes it: its size must be
-    /// the sum of its chunk references and each chunk must decode to its
-    /// reference's length; a chunk whose copy fails is read from its next
-    /// copy. On any error everything the restore wrote is removed again —
-    /// with `skip_damaged`, complete files stay.
-    pub fn restore_dir(
-        &self,
-        id: &str,
-        target: &Path,
-        opts: &RestoreOptions,
-    ) -> Result<RestoreSummary, VaultError> {
-        let started = Instant::now();
-        let manifest = self.load_manifest(id)?;
-        let index = self.load_index()?;
-        let entries = self.load_tree(&manifest, &index)?;
-        validate_entries(id, &entries)?;
-        clean_interrupted_restore(target)?;
-        let created_target = check_target(target)?;
-        let mut undo = Undo {
-            journal: None,
-            target: created_target.then(|| target.to_path_buf()),
-            dirs: Vec::new(),
-            files: Vec::new(),
-            keep: HashSet::new(),
-            armed: true,
-        };
-        undo.journal = Some(write_journal(target, created_target)?);
-        let full = |e: &Entry| target.join(OsStr::from_bytes(&e.path));
+/// A batch of the tree is restored (created, filled, given its metadata)
+/// once it holds this many files or bytes: the memory a restore needs is
+/// that of one batch, whatever the size of the tree.
+const BATCH_FILES: usize = 16_384;
+const BATCH_BYTES: u64 = 1024 * 1024 * 1024;
 
-        let mut summary = RestoreSummary {
-            snapshot: id.to_string(),
-            ..Default::default()
-        };
-        let files: Vec<&Entry> = entries.iter().filter(|e| e.kind == KIND_FILE).collect();
+/// A restore under way: the tree streams through it in batches.
+struct Restorer<'a> {
+    vault: &'a Vault,
+    index: &'a IndexMap,
+    snapshot: &'a str,
+    target: &'a Path,
+    opts: &'a RestoreOptions,
+    batch: Vec<Entry>,
+    batch_bytes: u64,
+    /// Directories whose contents may still come, each sorting inside the
+    /// one below it (a chain as deep as the paths).
+    open_dirs: Vec<Entry>,
+    /// Directories whose contents have all come, deepest first: their
+    /// mode, owner and times are set once their batch is filled.
+    closed_dirs: Vec<Entry>,
+    summary: RestoreSummary,
+}
+
+impl Restorer<'_> {
+    fn full(&self, e: &Entry) -> PathBuf {
+        self.target.join(OsStr::from_bytes(&e.path))
+    }
+
+    fn add(&mut self, e: Entry, undo: &mut Undo) -> Result<(), VaultError> {
+        while self
+            .open_dirs
+            .last()
+            .is_some_and(|d| !may_lie_under(&e.path, &d.path))
+        {
+            let done = self.open_dirs.pop().expect("a last directory");
+            self.closed_dirs.push(done);
+        }
+        if e.kind == KIND_DIR {
+            self.open_dirs.push(e.clone());
+        }
+        self.batch_bytes += e.size;
+        self.batch.push(e);
+        if self.batch.len() >= BATCH_FILES || self.batch_bytes >= BATCH_BYTES {
+            self.restore_batch(undo)?;
+        }
+        Ok(())
+    }
+
+    /// Restores the batch: directories and empty files, then their
+    /// contents pack by pack, then the files' and symlinks' metadata, then
+    /// that of the directories that are complete.
+    fn restore_batch(&mut self, undo: &mut Undo) -> Result<(), VaultError> {
+        let entries = std::mem::take(&mut self.batch);
+        self.batch_bytes = 0;
         for e in &entries {
-            let path = full(e);
+            let path = self.full(e);
             match e.kind {
                 KIND_DIR => {
-                    undo.dir(&path, target);
                     fs::DirBuilder::new()
                         .recursive(true)
                         .mode(0o700)
                         .create(&path)
                         .map_err(|err| VaultError::io("create directory", &path, err))?;
-                    summary.dirs += 1;
+                    self.summary.dirs += 1;
                 }
                 KIND_FILE => {
                     if let Some(parent) = path.parent() {
-                        undo.dir(parent, target);
                         fs::DirBuilder::new()
                             .recursive(true)
                             .mode(0o700)
@@ -652,7 +704,7 @@ impl Vault {
                     }
                     // Empty until its chunks arrive: the size comes from
                     // them, so a failed restore leaves no zero-filled file.
-                    undo.files.push(path.clone());
+                    undo.unfinished.push(path.clone());
                     File::options()
                         .write(true)
                         .create_new(true)
@@ -664,15 +716,37 @@ impl Vault {
                 _ => {}
             }
         }
-
-        let plan = plan(&files, &index);
-        if let Some(p) = &opts.progress {
-            p.start(files.iter().map(|f| f.size).sum());
+        let files: Vec<&Entry> = entries.iter().filter(|e| e.kind == KIND_FILE).collect();
+        self.fill(&files, undo)?;
+        undo.unfinished.clear();
+        for e in entries.iter().filter(|e| e.kind == KIND_SYMLINK) {
+            let path = self.full(e);
+            let link_target = OsStr::from_bytes(e.target.as_ref().expect("validated"));
+            std::os::unix::fs::symlink(link_target, &path)
+                .map_err(|err| VaultError::io("create symlink", &path, err))?;
+            set_owner(&path, e)?;
+            set_times(&path, e)?;
+            self.summary.symlinks += 1;
         }
+        for e in std::mem::take(&mut self.closed_dirs) {
+            let path = self.full(&e);
+            set_owner(&path, &e)?;
+            set_mode(&path, &e)?;
+            set_times(&path, &e)?;
+        }
+        Ok(())
+    }
+
+    /// Fills the batch's files, pack by pack on several threads, and gives
+    /// the complete ones their metadata; damaged ones fail the restore or,
+    /// with skip-damaged, are removed and listed.
+    fn fill(&mut self, files: &[&Entry], undo: &mut Undo) -> Result<(), VaultError> {
+        let (opts, index) = (self.opts, self.index);
+        let plan = plan(files, index);
         let filler = Filler {
-            vault: self,
-            index: &index,
-            paths: files.iter().map(|e| full(e)).collect(),
+            vault: self.vault,
+            index,
+            paths: files.iter().map(|e| self.full(e)).collect(),
             plan: &plan,
             skip_damaged: opts.skip_damaged,
             abort: AtomicBool::new(!opts.skip_damaged && !plan.missing.is_empty()),
@@ -689,7 +763,7 @@ impl Vault {
             .clamp(2, 8)
             * FILLERS_PER_CORE;
         std::thread::scope(|s| {
-            for _ in 0..threads {
+            for _ in 0..threads.min(plan.packs.len()) {
                 s.spawn(|| loop {
                     if filler.abort.load(Ordering::SeqCst) {
                         return;
@@ -710,10 +784,10 @@ impl Vault {
             })
             .collect();
         if let Some(e) = filler.io_error.into_inner().expect("io error") {
-            if opts.skip_damaged {
-                undo.keep
-                    .extend(complete.iter().map(|i| filler.paths[*i].clone()));
-            }
+            undo.unfinished = (0..files.len())
+                .filter(|i| !complete.contains(i))
+                .map(|i| filler.paths[i].clone())
+                .collect();
             return Err(e);
         }
 
@@ -724,7 +798,7 @@ impl Vault {
             if !opts.skip_damaged {
                 let (i, why) = &list[0];
                 return Err(VaultError::DamagedFile {
-                    snapshot: id.into(),
+                    snapshot: self.snapshot.into(),
                     path: lossy(&files[*i].path),
                     detail: why.clone(),
                 });
@@ -732,11 +806,9 @@ impl Vault {
             for (i, _) in &list {
                 fs::remove_file(&filler.paths[*i])
                     .map_err(|err| VaultError::io("remove damaged file", &filler.paths[*i], err))?;
-                summary.damaged_files.push(lossy(&files[*i].path));
+                self.summary.damaged_files.push(lossy(&files[*i].path));
             }
         }
-        debug_assert_eq!(complete.len() + summary.damaged_files.len(), files.len());
-
         for (i, e) in files
             .iter()
             .enumerate()
@@ -746,26 +818,84 @@ impl Vault {
             set_owner(path, e)?;
             set_mode(path, e)?;
             set_times(path, e)?;
-            summary.files += 1;
-            summary.bytes += e.size;
+            self.summary.files += 1;
+            self.summary.bytes += e.size;
         }
-        for e in entries.iter().filter(|e| e.kind == KIND_SYMLINK) {
-            let path = full(e);
-            let link_target = OsStr::from_bytes(e.target.as_ref().expect("validated"));
-            undo.files.push(path.clone());
-            std::os::unix::fs::symlink(link_target, &path)
-                .map_err(|err| VaultError::io("create symlink", &path, err))?;
-            set_owner(&path, e)?;
-            set_times(&path, e)?;
-            summary.symlinks += 1;
+        Ok(())
+    }
+}
+
+impl Vault {
+    /// Restores snapshot `id` into `target`, which must be missing or empty.
+    ///
+    /// A file is written only as its snapshot describes it: its size must be
+    /// the sum of its chunk references and each chunk must decode to its
+    /// reference's length; a chunk whose copy fails is read from its next
+    /// copy. On any error everything the restore wrote is removed again —
+    /// with `skip_damaged`, complete files stay.
+    ///
+    /// The tree is read twice as a stream, never held whole: once to refuse
+    /// an unsafe tree before anything is written, once to restore it batch
+    /// by batch.
+    pub fn restore_dir(
+        &self,
+        id: &str,
+        target: &Path,
+        opts: &RestoreOptions,
+    ) -> Result<RestoreSummary, VaultError> {
+        let started = Instant::now();
+        let manifest = self.load_manifest(id)?;
+        let index = Arc::new(IndexMap::load_locations(
+            &self.inner.store,
+            &self.inner.keys,
+        )?);
+        let mut validator = Validator::new(id);
+        let mut total = 0;
+        for e in TreeStream::open(self, &manifest, index.clone()) {
+            let e = e?;
+            validator.check(&e)?;
+            if e.kind == KIND_FILE {
+                total += e.size;
+            }
         }
-        for e in entries.iter().rev().filter(|e| e.kind == KIND_DIR) {
-            let path = full(e);
-            set_owner(&path, e)?;
-            set_mode(&path, e)?;
-            set_times(&path, e)?;
+        clean_interrupted_restore(target)?;
+        let created_target = check_target(target)?;
+        let mut undo = Undo {
+            journal: None,
+            target: target.to_path_buf(),
+            created_target,
+            keep_complete: opts.skip_damaged,
+            unfinished: Vec::new(),
+            armed: true,
+        };
+        undo.journal = Some(write_journal(target, created_target)?);
+        if let Some(p) = &opts.progress {
+            p.start(total);
         }
+        let mut restorer = Restorer {
+            vault: self,
+            index: &index,
+            snapshot: id,
+            target,
+            opts,
+            batch: Vec::new(),
+            batch_bytes: 0,
+            open_dirs: Vec::new(),
+            closed_dirs: Vec::new(),
+            summary: RestoreSummary {
+                snapshot: id.to_string(),
+                ..Default::default()
+            },
+        };
+        for e in TreeStream::open(self, &manifest, index.clone()) {
+            restorer.add(e?, &mut undo)?;
+        }
+        restorer
+            .closed_dirs
+            .extend(std::mem::take(&mut restorer.open_dirs).into_iter().rev());
+        restorer.restore_batch(&mut undo)?;
         undo.armed = false;
+        let mut summary = restorer.summary;
         summary.duration_secs = started.elapsed().as_secs_f64();
         Ok(summary)
     }
@@ -876,7 +1006,7 @@ mod crafted {
         for mut e in entries {
             e.chunks.clear();
             e.size = 0;
-            w.push_entry(e);
+            w.push_entry(e).unwrap();
         }
         w.commit().unwrap().id
     }

@@ -115,7 +115,7 @@ impl Vault {
             ..Default::default()
         };
         let mut findings = Findings::default();
-        let index = self.load_index()?;
+        let index = Arc::new(self.load_index()?);
         report.objects_checked += index.packs.len() + index.damaged.len();
 
         let ids: Vec<String> = match ids {

@@ -13,7 +13,7 @@
 //! the "already known" set is shared, so a chunk is stored once per vault
 //! whichever worker sees it first.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashSet, VecDeque};
 use std::io::Read;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -27,12 +27,12 @@ use serde_bytes::ByteBuf;
 
 use crate::chunker::{Chunker, Cut};
 use crate::crypto::{ChunkId, VaultKeys};
+use crate::index::{self, IndexMap};
 use crate::lease::{Lease, Role};
-use crate::manifest::{
-    encode_tree, ChunkRef, Entry, Manifest, SnapshotStats, KIND_DIR, KIND_FILE, KIND_SYMLINK,
-};
+use crate::manifest::{ChunkRef, Entry, Manifest, SnapshotStats, KIND_FILE};
 use crate::pack::{ChunkKind, PackBuilder};
 use crate::readahead::{Block, BlockPool, BLOCK_SIZE};
+use crate::tree::TreeStream;
 use crate::{blob, snapshot_id, Progress, SnapshotSummary, StreamStats, Vault, VaultError};
 
 /// Builds one snapshot. Nothing is visible until [`SnapshotWriter::commit`];
@@ -44,12 +44,12 @@ pub struct SnapshotWriter {
     kind: String,
     meta: serde_json::Value,
     parent: Option<String>,
-    entries: Vec<Entry>,
-    /// Entries whose chunk ids are still being hashed: (entry index, chunks).
-    unresolved: Vec<(usize, Vec<Pending>)>,
+    /// The parent's tree, for a backup to merge with its walk.
+    parent_tree: Option<TreeStream>,
+    entries: Entries,
+    tree: TreeOut,
     /// The chunks of the file being fed.
     current: Vec<Pending>,
-    paths: HashSet<Vec<u8>>,
     chunker: Chunker,
     pool: Arc<BlockPool>,
     pipeline: Pipeline,
@@ -64,8 +64,7 @@ impl std::fmt::Debug for SnapshotWriter {
         f.debug_struct("SnapshotWriter")
             .field("id", &self.id)
             .field("kind", &self.kind)
-            .field("entries", &self.entries.len())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -178,8 +177,24 @@ struct Pipeline {
     error: Arc<Mutex<Option<VaultError>>>,
     /// Every chunk of the snapshot.
     all: Arc<Tracker>,
-    /// Chunk ids in the vault or already stored by this writer.
-    known: Arc<Mutex<HashSet<ChunkId>>>,
+    known: KnownChunks,
+}
+
+/// Chunk ids in the vault or already stored by this writer.
+#[derive(Clone)]
+pub(crate) struct KnownChunks(Arc<Mutex<HashSet<ChunkId>>>);
+
+impl KnownChunks {
+    /// True when every chunk is already in the vault (so a parent's list can be reused).
+    pub fn contain_all(&self, chunks: &[ChunkRef]) -> bool {
+        let known = self.0.lock().expect("known chunks");
+        chunks.iter().all(|c| known.contains(&c.id()))
+    }
+
+    /// True when `id` was not known before (the caller stores it).
+    fn insert(&self, id: ChunkId) -> bool {
+        self.0.lock().expect("known chunks").insert(id)
+    }
 }
 
 fn record_error(slot: &Mutex<Option<VaultError>>, abort: &AtomicBool, e: VaultError) {
@@ -215,7 +230,7 @@ impl Pipeline {
         let abort = Arc::new(AtomicBool::new(false));
         let error = Arc::new(Mutex::new(None));
         let all = Arc::new(Tracker::default());
-        let known = Arc::new(Mutex::new(known));
+        let known = KnownChunks(Arc::new(Mutex::new(known)));
         let work_rx = Arc::new(Mutex::new(work_rx));
         let spawn_err = |e: std::io::Error| VaultError::Internal {
             detail: format!("cannot start a worker thread: {e}"),
@@ -331,7 +346,7 @@ fn seal_worker(
     keys: &VaultKeys,
     rx: &Mutex<Receiver<Job>>,
     tx: &SyncSender<Sealed>,
-    known: &Mutex<HashSet<ChunkId>>,
+    known: &KnownChunks,
     all: &Tracker,
 ) {
     loop {
@@ -342,7 +357,7 @@ fn seal_worker(
         let data = job.data.bytes();
         let id = keys.chunk_id(data);
         job.slot.set(id).expect("each slot is filled once");
-        let new = known.lock().expect("known chunks").insert(id);
+        let new = known.insert(id);
         let sealed = new.then(|| Sealed {
             id,
             sealed: blob::encode(keys, &id, data),
@@ -472,20 +487,73 @@ fn validate_stream_path(path: &str) -> Result<(), VaultError> {
     }
 }
 
+/// How entries reach a writer.
+pub(crate) enum Order {
+    /// In strictly increasing path order (a backup's walk): each entry goes
+    /// into the tree as soon as its chunks are hashed.
+    Sorted,
+    /// In any order (named streams, crafted trees): kept, sorted at commit.
+    Any,
+}
+
+/// The entries not yet handed to the tree.
+enum Entries {
+    Sorted {
+        last: Option<Vec<u8>>,
+        /// The first path that came out of order (a bug of the caller).
+        misordered: Option<Vec<u8>>,
+    },
+    Any {
+        entries: Vec<(Entry, Option<Vec<Pending>>)>,
+        paths: HashSet<Vec<u8>>,
+    },
+}
+
 impl SnapshotWriter {
+    /// A writer whose snapshot records `parent`; the parent's tree is then
+    /// ready to stream with [`SnapshotWriter::take_parent_tree`].
     pub(crate) fn new(
         vault: &Vault,
         kind: &str,
         meta: serde_json::Value,
         parent: Option<String>,
         progress: Option<Arc<dyn Progress>>,
+        order: Order,
     ) -> Result<SnapshotWriter, VaultError> {
         // The lease comes first: from here on gc cannot delete what the index shows us.
         let lease = Lease::acquire(&vault.inner.store, Role::Backup)?;
-        let index = vault.load_index()?;
-        let known: HashSet<ChunkId> = index.chunks.keys().copied().collect();
-        drop(index);
+        let parent_manifest = parent
+            .as_deref()
+            .map(|id| vault.load_manifest(id))
+            .transpose()?;
+        let wanted: HashSet<ChunkId> = parent_manifest
+            .iter()
+            .flat_map(|m| m.tree.iter().map(ChunkRef::id))
+            .collect();
+        // One pass over the indexes: every chunk id (to skip known chunks),
+        // and the places of the parent's tree chunks only.
+        let mut known = HashSet::new();
+        let mut tree_indexes = Vec::new();
+        index::scan(&vault.inner.store, &vault.inner.keys, |name, decoded| {
+            if let Ok(mut index) = decoded {
+                known.extend(index.chunks.iter().map(|e| e.id()));
+                index.chunks.retain(|e| wanted.contains(&e.id()));
+                index.refused.clear();
+                if !index.chunks.is_empty() {
+                    tree_indexes.push((name, index));
+                }
+            }
+        })?;
+        tree_indexes.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut tree_index = IndexMap::default();
+        for (_, index) in tree_indexes {
+            tree_index.add(index);
+        }
+        let parent_tree =
+            parent_manifest.map(|m| TreeStream::open(vault, &m, Arc::new(tree_index)));
         let created = Utc::now();
+        let new_chunker =
+            || Chunker::new(vault.inner.config.chunker, vault.inner.keys.chunker_seed);
         Ok(SnapshotWriter {
             vault: vault.clone(),
             id: snapshot_id::generate(created),
@@ -493,11 +561,26 @@ impl SnapshotWriter {
             kind: kind.to_string(),
             meta,
             parent,
-            entries: Vec::new(),
-            unresolved: Vec::new(),
+            parent_tree,
+            entries: match order {
+                Order::Sorted => Entries::Sorted {
+                    last: None,
+                    misordered: None,
+                },
+                Order::Any => Entries::Any {
+                    entries: Vec::new(),
+                    paths: HashSet::new(),
+                },
+            },
+            tree: TreeOut {
+                waiting: VecDeque::new(),
+                encoded: Vec::new(),
+                chunker: new_chunker(),
+                chunks: Vec::new(),
+                stats: SnapshotStats::default(),
+            },
             current: Vec::new(),
-            paths: HashSet::new(),
-            chunker: Chunker::new(vault.inner.config.chunker, vault.inner.keys.chunker_seed),
+            chunker: new_chunker(),
             pool: BlockPool::new(POOL_BLOCKS, BLOCK_SIZE),
             pipeline: Pipeline::start(vault, known)?,
             progress,
@@ -520,8 +603,10 @@ impl SnapshotWriter {
         data: &mut dyn Read,
     ) -> Result<StreamStats, VaultError> {
         validate_stream_path(path)?;
-        if self.paths.contains(path.as_bytes()) {
-            return Err(VaultError::DuplicatePath { path: path.into() });
+        if let Entries::Any { paths, .. } = &self.entries {
+            if paths.contains(path.as_bytes()) {
+                return Err(VaultError::DuplicatePath { path: path.into() });
+            }
         }
         let tracker = Arc::new(Tracker::default());
         let bytes = self.chunk_stream(data, &tracker).map_err(|e| {
@@ -551,7 +636,7 @@ impl SnapshotWriter {
             size: bytes,
             target: None,
             chunks,
-        });
+        })?;
         Ok(StreamStats {
             bytes,
             new_bytes: tracker.new_bytes.load(Ordering::Relaxed),
@@ -635,33 +720,54 @@ impl SnapshotWriter {
         })
     }
 
-    /// Ends the current file: `entry` gets its chunks once they are hashed.
-    pub(crate) fn end_file(&mut self, entry: Entry) {
+    /// Ends the current file: `entry` gets its chunks (and its size, their
+    /// sum) once they are hashed.
+    pub(crate) fn end_file(&mut self, entry: Entry) -> Result<(), VaultError> {
         let chunks = std::mem::take(&mut self.current);
-        self.unresolved.push((self.entries.len(), chunks));
-        self.push_entry(entry);
+        self.add(entry, Some(chunks))
     }
 
-    /// True when every chunk is already in the vault (so a parent's list can be reused).
-    pub(crate) fn all_known(&self, chunks: &[ChunkRef]) -> bool {
-        let known = self.pipeline.known.lock().expect("known chunks");
-        chunks.iter().all(|c| known.contains(&c.id()))
+    /// Chunk ids already in the vault, shared with the workers.
+    pub(crate) fn known(&self) -> KnownChunks {
+        self.pipeline.known.clone()
+    }
+
+    /// The parent snapshot's tree, once.
+    pub(crate) fn take_parent_tree(&mut self) -> Option<TreeStream> {
+        self.parent_tree.take()
     }
 
     pub(crate) fn progress(&self) -> Option<&Arc<dyn Progress>> {
         self.progress.as_ref()
     }
 
-    pub(crate) fn push_entry(&mut self, entry: Entry) {
-        self.paths.insert(entry.path.to_vec());
-        self.entries.push(entry);
+    /// Adds an entry whose chunks are all known.
+    pub(crate) fn push_entry(&mut self, entry: Entry) -> Result<(), VaultError> {
+        self.add(entry, None)
+    }
+
+    fn add(&mut self, entry: Entry, pending: Option<Vec<Pending>>) -> Result<(), VaultError> {
+        match &mut self.entries {
+            Entries::Sorted { last, misordered } => {
+                if last.as_deref().is_some_and(|l| l >= entry.path.as_slice()) {
+                    misordered.get_or_insert_with(|| entry.path.to_vec());
+                }
+                *last = Some(entry.path.to_vec());
+                self.tree.push(entry, pending, &self.pipeline)
+            }
+            Entries::Any { entries, paths } => {
+                paths.insert(entry.path.to_vec());
+                entries.push((entry, pending));
+                Ok(())
+            }
+        }
     }
 
     /// Stores the tree, waits for every upload, then writes the manifest — the
     /// moment the snapshot exists.
     pub fn commit(mut self) -> Result<SnapshotSummary, VaultError> {
         let tree = self.store_tree()?;
-        let stats = self.stats();
+        let stats = self.tree.stats.clone();
         let manifest = Manifest {
             version: 1,
             id: self.id.clone(),
@@ -703,53 +809,109 @@ impl SnapshotWriter {
         })
     }
 
-    /// Sorts the entries and stores them as the tree, once every chunk is
-    /// uploaded; returns the tree's chunk references.
+    /// Stores the rest of the tree and waits for every upload; returns the
+    /// tree's chunk references.
     pub(crate) fn store_tree(&mut self) -> Result<Vec<ChunkRef>, VaultError> {
         self.pipeline.wait(&self.pipeline.all)?;
-        for (i, chunks) in std::mem::take(&mut self.unresolved) {
-            let entry = &mut self.entries[i];
-            entry.chunks = chunks.iter().map(Pending::resolve).collect();
-            entry.size = entry.chunks.iter().map(ChunkRef::len).sum();
-        }
-        self.entries.sort_unstable_by(|a, b| a.path.cmp(&b.path));
-        let tree_bytes = Block::unpooled(encode_tree(&self.entries));
-        let mut tree = Vec::new();
-        let pipeline = &self.pipeline;
-        self.chunker.reset();
-        self.chunker
-            .feed::<VaultError>(tree_bytes.bytes(), true, |cut| {
-                let data = match cut {
-                    Cut::Shared(r) => ChunkData::Shared(tree_bytes.clone(), r),
-                    Cut::Owned(v) => ChunkData::Owned(v),
-                };
-                let len = data.bytes().len();
-                tree.push(Pending {
-                    slot: pipeline.send(data, ChunkKind::Tree, None)?,
-                    len,
-                });
-                Ok(())
-            })?;
-        drop(tree_bytes);
-        self.pipeline.finish()?;
-        Ok(tree.iter().map(Pending::resolve).collect())
-    }
-
-    fn stats(&self) -> SnapshotStats {
-        let mut s = SnapshotStats::default();
-        for e in &self.entries {
-            match e.kind {
-                KIND_FILE => {
-                    s.files += 1;
-                    s.bytes += e.size;
-                    s.chunks += e.chunks.len() as u64;
+        match &mut self.entries {
+            Entries::Sorted { misordered, .. } => {
+                if let Some(path) = misordered {
+                    return Err(VaultError::Internal {
+                        detail: format!(
+                            "the entry {:?} came out of path order",
+                            String::from_utf8_lossy(path)
+                        ),
+                    });
                 }
-                KIND_DIR => s.dirs += 1,
-                KIND_SYMLINK => s.symlinks += 1,
-                _ => {}
+            }
+            Entries::Any { entries, .. } => {
+                let mut entries = std::mem::take(entries);
+                entries.sort_unstable_by(|a, b| a.0.path.cmp(&b.0.path));
+                for (entry, pending) in entries {
+                    self.tree.push(entry, pending, &self.pipeline)?;
+                }
             }
         }
-        s
+        self.tree.finish(&self.pipeline)?;
+        self.pipeline.finish()?;
+        Ok(self.tree.chunks.iter().map(Pending::resolve).collect())
+    }
+}
+
+/// The tree being written. Entries arrive in path order and are encoded as
+/// soon as their chunks are hashed; the encoded bytes are cut into tree
+/// chunks a block at a time, so the tree is never whole in memory. The cuts
+/// are those of cutting the whole tree at once (see [`Chunker`]), so an
+/// unchanged tree gives the same chunks.
+struct TreeOut {
+    /// Entries whose chunks are still being hashed, and those behind them.
+    waiting: VecDeque<(Entry, Option<Vec<Pending>>)>,
+    encoded: Vec<u8>,
+    chunker: Chunker,
+    chunks: Vec<Pending>,
+    stats: SnapshotStats,
+}
+
+impl TreeOut {
+    fn push(
+        &mut self,
+        entry: Entry,
+        pending: Option<Vec<Pending>>,
+        pipeline: &Pipeline,
+    ) -> Result<(), VaultError> {
+        self.waiting.push_back((entry, pending));
+        self.encode_ready(pipeline)
+    }
+
+    /// Encodes the entries at the front whose chunks are hashed.
+    fn encode_ready(&mut self, pipeline: &Pipeline) -> Result<(), VaultError> {
+        while let Some((_, pending)) = self.waiting.front() {
+            let hashed = pending.iter().flatten().all(|p| p.slot.get().is_some());
+            if !hashed {
+                break;
+            }
+            let (mut entry, pending) = self.waiting.pop_front().expect("a front entry");
+            if let Some(pending) = pending {
+                entry.chunks = pending.iter().map(Pending::resolve).collect();
+                entry.size = entry.chunks.iter().map(ChunkRef::len).sum();
+            }
+            self.stats.add(&entry);
+            ciborium::into_writer(&entry, &mut self.encoded).expect("entry serializes");
+            if self.encoded.len() >= BLOCK_SIZE {
+                self.cut(pipeline, false)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Cuts the encoded bytes into tree chunks and queues them; `last`: the
+    /// tree ends with them.
+    fn cut(&mut self, pipeline: &Pipeline, last: bool) -> Result<(), VaultError> {
+        let block = Block::unpooled(std::mem::take(&mut self.encoded));
+        let chunks = &mut self.chunks;
+        self.chunker.feed::<VaultError>(block.bytes(), last, |cut| {
+            let data = match cut {
+                Cut::Shared(r) => ChunkData::Shared(block.clone(), r),
+                Cut::Owned(v) => ChunkData::Owned(v),
+            };
+            let len = data.bytes().len();
+            chunks.push(Pending {
+                slot: pipeline.send(data, ChunkKind::Tree, None)?,
+                len,
+            });
+            Ok(())
+        })
+    }
+
+    /// Encodes the last entries (every chunk is hashed by now) and cuts the rest.
+    fn finish(&mut self, pipeline: &Pipeline) -> Result<(), VaultError> {
+        self.encode_ready(pipeline)?;
+        if !self.waiting.is_empty() {
+            return Err(VaultError::Internal {
+                detail: "a file's chunks were not hashed at the end of the backup".into(),
+            });
+        }
+        self.cut(pipeline, true)
     }
 }
 
@@ -777,6 +939,3 @@ impl ChunkError {
         }
     }
 }
-
-/// Parent entries by path, for incremental backups.
-pub(crate) type ParentMap = HashMap<Vec<u8>, Entry>;

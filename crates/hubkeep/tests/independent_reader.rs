@@ -680,7 +680,8 @@ fn independent_reader_reads_a_whole_hub_backup_and_its_database_streams_restore_
 /// The reader's own checks against vaults crafted with the real key, one lie
 /// each (tests/reader/test_hkread.py): sizes and lengths that do not add up,
 /// a lying duplicate that sorts first, an index entry wider than its field,
-/// a zstd bomb, escaping paths, an unknown version, foreign snapshots.
+/// a zstd bomb, escaping paths, a tree out of path order, an unknown
+/// version, foreign snapshots.
 #[test]
 fn independent_reader_refuses_every_lie_of_a_crafted_vault() {
     let Some(python) = reader_python() else {
@@ -698,7 +699,7 @@ fn independent_reader_refuses_every_lie_of_a_crafted_vault() {
         "the reader's checks failed:\n{stderr}"
     );
     assert!(
-        stderr.contains("Ran 12 tests") && stderr.trim_end().ends_with("OK"),
+        stderr.contains("Ran 13 tests") && stderr.trim_end().ends_with("OK"),
         "{stderr}"
     );
 }
