@@ -409,7 +409,10 @@ const PARALLEL_UPLOADS: usize = 3;
 fn pack_and_index(vault: &Vault, pack: PackBuilder) -> Vec<(String, Vec<u8>)> {
     let index = pack.index().encode(&vault.inner.keys);
     let index_name = crate::pack::PackIndex::object_name(&pack.name);
-    vec![(format!("packs/{}", pack.name), pack.data), (index_name, index)]
+    vec![
+        (format!("packs/{}", pack.name), pack.data),
+        (index_name, index),
+    ]
 }
 
 /// Checks a caller-supplied stream path: relative, no empty, `.` or `..` parts.
