@@ -8,7 +8,8 @@
 //! more is a multipart upload whose parts go up [`PART_CONCURRENCY`] at a
 //! time (the object appears only when the upload completes, so a killed
 //! upload leaves nothing visible), and a ranged read longer than
-//! [`RANGE_PIECE`] is fetched as several ranges in parallel. Throttling
+//! [`RANGE_PIECE`] is fetched as several ranges in parallel, each streamed
+//! into its place in the one buffer returned. Throttling
 //! (429, 503), other 5xx answers and timeouts are retried with exponential
 //! backoff by `object_store`; every operation as a whole is bounded by
 //! [`OPERATION_LIMIT`], so a server that stops answering is an error, never a
@@ -18,11 +19,12 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{StreamExt, TryStreamExt};
+use futures::{FutureExt, StreamExt, TryStreamExt};
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as S3Path;
 use object_store::{
-    BackoffConfig, ClientOptions, ObjectStore as _, PutMode, PutOptions, PutPayload, RetryConfig,
+    BackoffConfig, ClientOptions, GetOptions, ObjectStore as _, PutMode, PutOptions, PutPayload,
+    RetryConfig,
 };
 
 use crate::{validate_name, ObjectMeta, ObjectStore, StoreError};
@@ -374,6 +376,28 @@ impl Drop for S3Store {
     }
 }
 
+/// Reads `piece.len()` bytes at `start` into `piece` as they arrive; returns
+/// how many came (fewer when the object is shorter).
+async fn read_into(
+    client: &AmazonS3,
+    key: &S3Path,
+    start: u64,
+    piece: &mut [u8],
+) -> Result<usize, object_store::Error> {
+    let options = GetOptions {
+        range: Some((start..start + piece.len() as u64).into()),
+        ..Default::default()
+    };
+    let mut body = client.get_opts(key, options).await?.into_stream();
+    let mut at = 0;
+    while let Some(bytes) = body.try_next().await? {
+        let n = bytes.len().min(piece.len() - at);
+        piece[at..at + n].copy_from_slice(&bytes[..n]);
+        at += bytes.len();
+    }
+    Ok(at)
+}
+
 fn error_chain(err: &dyn std::error::Error) -> String {
     let mut out = err.to_string();
     let mut source = err.source();
@@ -441,31 +465,22 @@ impl ObjectStore for S3Store {
         let client = self.client.clone();
         let data = self
             .run(async move {
-                let end = offset + len;
-                if len <= RANGE_PIECE {
-                    return client.get_range(&key, offset..end).await.map(Vec::from);
-                }
-                // Pieces in parallel, each copied into place as it arrives.
+                // Each piece streams straight into its place in one buffer:
+                // no second copy of the range is ever held.
                 let mut out = vec![0u8; len as usize];
-                let mut pieces = futures::stream::iter((offset..end).step_by(RANGE_PIECE as usize))
-                    .map(|start| {
-                        let (client, key) = (client.clone(), key.clone());
-                        let range = start..(start + RANGE_PIECE).min(end);
-                        async move {
-                            client
-                                .get_range(&key, range.clone())
-                                .await
-                                .map(|b| (range, b))
-                        }
-                    })
-                    .buffer_unordered(PART_CONCURRENCY);
-                let mut got = 0;
-                while let Some((range, bytes)) = pieces.try_next().await? {
-                    let at = (range.start - offset) as usize;
-                    let n = bytes.len().min(out.len() - at);
-                    out[at..at + n].copy_from_slice(&bytes[..n]);
-                    got += bytes.len();
-                }
+                let starts = (offset..offset + len).step_by(RANGE_PIECE as usize);
+                // Boxed up front: a lazy `map` here trips the compiler's
+                // `Send` check on the borrowed pieces.
+                let reads: Vec<futures::future::BoxFuture<'_, _>> = out
+                    .chunks_mut(RANGE_PIECE as usize)
+                    .zip(starts)
+                    .map(|(piece, start)| read_into(&client, &key, start, piece).boxed())
+                    .collect();
+                let got: Vec<usize> = futures::stream::iter(reads)
+                    .buffer_unordered(PART_CONCURRENCY)
+                    .try_collect()
+                    .await?;
+                let got: usize = got.iter().sum();
                 out.truncate(got.min(out.len()));
                 Ok(out)
             })
