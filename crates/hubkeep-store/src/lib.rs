@@ -42,8 +42,8 @@ use std::time::SystemTime;
 pub use error::StoreError;
 pub use local::LocalStore;
 pub use s3::{
-    S3Settings, S3Store, MULTIPART_THRESHOLD, OPERATION_LIMIT, PART_CONCURRENCY, PART_SIZE,
-    RANGE_PIECE,
+    S3Settings, S3Store, MULTIPART_THRESHOLD, OPERATION_LIMIT, PARALLEL_WRITES, PART_CONCURRENCY,
+    PART_SIZE, RANGE_PIECE,
 };
 pub use uploads::Uploads;
 
@@ -71,6 +71,11 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
     /// saving a copy of a large object.
     fn put_vec(&self, name: &str, data: Vec<u8>) -> Result<(), StoreError> {
         self.put(name, &data)
+    }
+    /// How many large writes [`Uploads`] keeps in flight: more hides network
+    /// latency, each one holds its object in memory until it is durable.
+    fn parallel_writes(&self) -> usize {
+        1
     }
     /// Writes `data` only if nothing exists under `name`; returns `false` when an
     /// object was already there (and leaves it untouched).

@@ -38,6 +38,9 @@ pub const PART_CONCURRENCY: usize = 4;
 /// Ranged reads longer than this are split into pieces of this size, fetched
 /// in parallel.
 pub const RANGE_PIECE: u64 = 4 * 1024 * 1024;
+/// Objects [`crate::Uploads`] writes at once to S3 (each also sends
+/// [`PART_CONCURRENCY`] parts at once).
+pub const PARALLEL_WRITES: usize = 3;
 /// The most one operation (with its retries and parts) may take in all.
 pub const OPERATION_LIMIT: Duration = Duration::from_secs(300);
 // `StoreError::Unreachable` quotes these bounds: keep them in step.
@@ -429,6 +432,10 @@ impl ObjectStore for S3Store {
 
     fn put_vec(&self, name: &str, data: Vec<u8>) -> Result<(), StoreError> {
         self.put_bytes(name, bytes::Bytes::from(data))
+    }
+
+    fn parallel_writes(&self) -> usize {
+        PARALLEL_WRITES
     }
 
     fn put_if_absent(&self, name: &str, data: &[u8]) -> Result<bool, StoreError> {

@@ -1,9 +1,10 @@
 //! Bounded parallel uploads with a flush barrier.
 //!
 //! A writer hands over batches (a pack, then its index) and goes on building
-//! the next one while a few threads write earlier batches. Handing over blocks
-//! while every thread is busy, so at most `parallel` batches are in memory
-//! here. The objects of one batch are written in order, each only after the
+//! the next one while [`ObjectStore::parallel_writes`] threads write earlier
+//! batches (three for S3, one for a local directory, whose writes are not
+//! slowed by latency). Handing over blocks while every thread is busy, so at
+//! most that many batches are in memory here. The objects of one batch are written in order, each only after the
 //! one before it is durable; [`Uploads::flush`] returns once every batch is
 //! durable, or with the first failure, so a caller writes whatever refers to
 //! the objects (a manifest) only after it.
@@ -54,8 +55,17 @@ impl std::fmt::Debug for Uploads {
 }
 
 impl Uploads {
+    /// Starts the store's [`ObjectStore::parallel_writes`] upload threads.
+    pub fn start(store: Arc<dyn ObjectStore>) -> Result<Uploads, StoreError> {
+        let parallel = store.parallel_writes();
+        Self::with_threads(store, parallel)
+    }
+
     /// Starts `parallel` (at least one) upload threads writing to `store`.
-    pub fn start(store: Arc<dyn ObjectStore>, parallel: usize) -> Result<Uploads, StoreError> {
+    pub fn with_threads(
+        store: Arc<dyn ObjectStore>,
+        parallel: usize,
+    ) -> Result<Uploads, StoreError> {
         let location = store.location();
         // A rendezvous queue: a batch is handed over only to an idle thread.
         let (queue, batches) = mpsc::sync_channel::<Batch>(0);

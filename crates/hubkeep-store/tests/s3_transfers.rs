@@ -67,7 +67,7 @@ fn many_parallel_uploads_then_a_flush_leave_every_object_complete() {
     let weed = server(dir.path(), "many");
     let store = open("s3://many", &weed.settings()).unwrap();
     let sizes: Vec<usize> = (0..16).map(|i| (i % 5) * 3 * MIB + 1000 + i).collect();
-    let uploads = Uploads::start(store.clone(), 4).unwrap();
+    let uploads = Uploads::with_threads(store.clone(), 4).unwrap();
     for (i, &size) in sizes.iter().enumerate() {
         uploads
             .submit(vec![
@@ -126,7 +126,7 @@ fn a_connection_cut_mid_upload_leaves_no_partial_object_and_names_the_endpoint()
     // Enough for about three of the eight packs: the rest are mid-way or
     // not started when the server vanishes.
     proxy.cut_after(3 * 9 * MIB as u64);
-    let uploads = Uploads::start(through_proxy, 2).unwrap();
+    let uploads = Uploads::start(through_proxy).unwrap();
     let mut submitted = Ok(());
     for (i, pack) in packs.iter().enumerate() {
         submitted = uploads.submit(vec![(format!("packs/{i}"), pack.clone())]);

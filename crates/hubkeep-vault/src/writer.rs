@@ -5,9 +5,10 @@
 //! read-ahead (files into pooled 8 MiB blocks, see [`crate::readahead`]) →
 //! caller (cut chunks: ranges of the blocks, no copy) → workers ×N (keyed
 //! BLAKE3, "already known?", compress, seal) → packer (fill a 16 MiB pack) →
-//! uploads ×3 (write pack, then its index; see [`hubkeep_store::Uploads`]).
-//! The block pool, five packs and a handful of sealed chunks are all the
-//! data in memory at once.
+//! uploads (write pack, then its index; see [`hubkeep_store::Uploads`]: one
+//! at a time to a directory, three to S3). The block pool, the packs being
+//! filled, handed over and uploaded (three, five on S3) and a handful of
+//! sealed chunks are all the data in memory at once.
 //!
 //! Determinism: the caller cuts chunks in file order and each chunk's id lands
 //! in its own slot, so the tree does not depend on which worker hashed what;
@@ -372,9 +373,9 @@ fn packer(
     abort: &Arc<AtomicBool>,
     error: &Arc<Mutex<Option<VaultError>>>,
 ) {
-    // The packer fills the next pack while up to PARALLEL_UPLOADS earlier
-    // ones upload; the flush at the end is the barrier before the manifest.
-    let uploads = match Uploads::start(vault.inner.store.clone(), PARALLEL_UPLOADS) {
+    // The packer fills the next pack while earlier ones upload (three at
+    // once to S3); the flush at the end is the barrier before the manifest.
+    let uploads = match Uploads::start(vault.inner.store.clone()) {
         Ok(u) => u,
         Err(e) => return record_error(error, abort, e.into()),
     };
@@ -400,9 +401,6 @@ fn packer(
         record_error(error, abort, e.into());
     }
 }
-
-/// Packs uploading at once: each holds a 16 MiB buffer until it is durable.
-const PARALLEL_UPLOADS: usize = 3;
 
 /// A pack, then its index: the uploads write the index only once the pack
 /// is durable, so an index never names a pack that is not.
