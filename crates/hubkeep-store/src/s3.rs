@@ -9,9 +9,9 @@
 //! time (the object appears only when the upload completes, so a killed
 //! upload leaves nothing visible), and a ranged read longer than
 //! [`RANGE_PIECE`] is fetched as several ranges in parallel, each streamed
-//! into its place in the one buffer returned. Throttling
-//! (429, 503), other 5xx answers and timeouts are retried with exponential
-//! backoff by `object_store`; every operation as a whole is bounded by
+//! into its place in the one buffer returned. Throttling (429, 503), other
+//! 5xx answers and timeouts are retried with exponential backoff by
+//! `object_store`; every operation as a whole is bounded by
 //! [`OPERATION_LIMIT`], so a server that stops answering is an error, never a
 //! hang.
 
@@ -55,12 +55,6 @@ enum Failure {
     Backend(object_store::Error),
     /// No complete answer within [`OPERATION_LIMIT`].
     OutOfTime,
-}
-
-impl From<object_store::Error> for Failure {
-    fn from(e: object_store::Error) -> Self {
-        Failure::Backend(e)
-    }
 }
 
 /// Endpoint, region and credentials for S3 locations.
