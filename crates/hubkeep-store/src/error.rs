@@ -21,7 +21,7 @@ pub enum StoreError {
         source: std::io::Error,
     },
 
-    #[error("cannot reach S3 endpoint {endpoint} for {location}: {detail} (hubkeep gives a connection 5 s, a request 120 s and retries 20 s, then stops); is the server running and the endpoint (AWS_ENDPOINT_URL) right?")]
+    #[error("cannot reach S3 endpoint {endpoint} for {location}: {detail} (hubkeep gives a connection 5 s, a request 120 s, retries with backoff 20 s and a whole operation 300 s, then stops); is the server running and the endpoint (AWS_ENDPOINT_URL) right?")]
     Unreachable {
         location: String,
         endpoint: String,
@@ -33,6 +33,9 @@ pub enum StoreError {
 
     #[error("S3 bucket {bucket} does not exist at {location}; create it first")]
     BucketMissing { location: String, bucket: String },
+
+    #[error("the uploads to {location} stopped: {detail}")]
+    Uploads { location: String, detail: String },
 
     #[error("cannot {op} object {name} in {location}: {detail}")]
     Backend {

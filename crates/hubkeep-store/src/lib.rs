@@ -7,8 +7,12 @@
 //!   object is a temp file that is fsynced, renamed into place, and followed by an
 //!   fsync of its directory, so an object that `put` reported is durable;
 //! * an S3-compatible bucket (`s3://bucket/prefix`), through the `object_store`
-//!   crate on an internal tokio runtime, with path-style requests and
-//!   `If-None-Match: *` for create-only writes.
+//!   crate on an internal tokio runtime, with path-style requests,
+//!   `If-None-Match: *` for create-only writes, multipart uploads of large
+//!   objects, parallel ranged reads and retries with backoff.
+//!
+//! [`Uploads`] writes objects on a few background threads at once, with a
+//! flush that waits until every one is durable.
 //!
 //! Object names are `/`-separated relative keys such as `packs/3f…`; they are
 //! validated once at the edge ([`validate_name`]). The crate knows nothing about
@@ -30,13 +34,18 @@ mod local;
 mod s3;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod uploads;
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
 pub use error::StoreError;
 pub use local::LocalStore;
-pub use s3::{S3Settings, S3Store};
+pub use s3::{
+    S3Settings, S3Store, MULTIPART_THRESHOLD, OPERATION_LIMIT, PARALLEL_WRITES, PART_CONCURRENCY,
+    PART_SIZE, RANGE_PIECE,
+};
+pub use uploads::Uploads;
 
 /// One object as listed by [`ObjectStore::list`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +67,16 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
     fn location(&self) -> String;
     /// Writes `data` under `name`, replacing any previous object; durable when it returns.
     fn put(&self, name: &str, data: &[u8]) -> Result<(), StoreError>;
+    /// [`ObjectStore::put`] of a buffer the store may keep while it uploads,
+    /// saving a copy of a large object.
+    fn put_vec(&self, name: &str, data: Vec<u8>) -> Result<(), StoreError> {
+        self.put(name, &data)
+    }
+    /// How many large writes [`Uploads`] keeps in flight: more hides network
+    /// latency, each one holds its object in memory until it is durable.
+    fn parallel_writes(&self) -> usize {
+        1
+    }
     /// Writes `data` only if nothing exists under `name`; returns `false` when an
     /// object was already there (and leaves it untouched).
     fn put_if_absent(&self, name: &str, data: &[u8]) -> Result<bool, StoreError>;

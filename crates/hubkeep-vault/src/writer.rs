@@ -5,8 +5,10 @@
 //! read-ahead (files into pooled 8 MiB blocks, see [`crate::readahead`]) →
 //! caller (cut chunks: ranges of the blocks, no copy) → workers ×N (keyed
 //! BLAKE3, "already known?", compress, seal) → packer (fill a 16 MiB pack) →
-//! uploader (write pack, then its index). The block pool, two packs and a
-//! handful of sealed chunks are all the data in memory at once.
+//! uploads (write pack, then its index; see [`hubkeep_store::Uploads`]: one
+//! at a time to a directory, three to S3). The block pool, the packs being
+//! filled, handed over and uploaded (three, five on S3) and a handful of
+//! sealed chunks are all the data in memory at once.
 //!
 //! Determinism: the caller cuts chunks in file order and each chunk's id lands
 //! in its own slot, so the tree does not depend on which worker hashed what;
@@ -34,6 +36,7 @@ use crate::pack::{ChunkKind, PackBuilder};
 use crate::readahead::{Block, BlockPool, BLOCK_SIZE};
 use crate::tree::TreeStream;
 use crate::{blob, snapshot_id, Progress, SnapshotSummary, StreamStats, Vault, VaultError};
+use hubkeep_store::Uploads;
 
 /// Builds one snapshot. Nothing is visible until [`SnapshotWriter::commit`];
 /// dropping the writer abandons it (completed packs stay for reuse).
@@ -385,37 +388,11 @@ fn packer(
     abort: &Arc<AtomicBool>,
     error: &Arc<Mutex<Option<VaultError>>>,
 ) {
-    // Rendezvous channel: the packer fills the next pack while the uploader
-    // writes the last, then hands its buffer back for the pack after next.
-    let (up_tx, up_rx) = mpsc::sync_channel::<PackBuilder>(0);
-    let (back_tx, back_rx) = mpsc::sync_channel::<Vec<u8>>(1);
-    let uploader = {
-        let (vault, abort, error) = (vault.clone(), abort.clone(), error.clone());
-        std::thread::Builder::new()
-            .name("hubkeep-upload".into())
-            .spawn(move || {
-                for pack in up_rx {
-                    if !abort.load(Ordering::SeqCst) {
-                        if let Err(e) = upload(&vault, &pack) {
-                            record_error(&error, &abort, e);
-                        }
-                    }
-                    let _ = back_tx.try_send(pack.data);
-                }
-            })
-    };
-    let uploader = match uploader {
+    // The packer fills the next pack while earlier ones upload (three at
+    // once to S3); the flush at the end is the barrier before the manifest.
+    let uploads = match Uploads::start(vault.inner.store.clone()) {
         Ok(u) => u,
-        Err(e) => {
-            record_error(
-                error,
-                abort,
-                VaultError::Internal {
-                    detail: format!("cannot start the upload thread: {e}"),
-                },
-            );
-            return;
-        }
+        Err(e) => return record_error(error, abort, e.into()),
     };
     let mut pack = PackBuilder::new();
     for s in rx {
@@ -425,41 +402,30 @@ fn packer(
         pack.push(&s.id, &s.sealed, s.raw_len, s.kind);
         if pack.is_full() {
             let full = std::mem::replace(&mut pack, PackBuilder::new());
-            if up_tx.send(full).is_err() {
-                break;
-            }
-            // The uploader handed back the buffer of the pack before `full`
-            // just before it took `full`: two pack buffers in all.
-            if let Ok(buf) = back_rx.try_recv() {
-                pack = PackBuilder::reusing(buf);
+            if let Err(e) = uploads.submit(pack_and_index(vault, full)) {
+                record_error(error, abort, e.into());
             }
         }
     }
     if !pack.is_empty() && !abort.load(Ordering::SeqCst) {
-        let _ = up_tx.send(pack);
+        if let Err(e) = uploads.submit(pack_and_index(vault, pack)) {
+            record_error(error, abort, e.into());
+        }
     }
-    drop(up_tx);
-    if uploader.join().is_err() {
-        record_error(
-            error,
-            abort,
-            VaultError::Internal {
-                detail: "the upload thread panicked".into(),
-            },
-        );
+    if let Err(e) = uploads.flush() {
+        record_error(error, abort, e.into());
     }
 }
 
-/// Writes a pack, then its index: an index never names a pack that is not durable.
-fn upload(vault: &Vault, pack: &PackBuilder) -> Result<(), VaultError> {
-    let store = &vault.inner.store;
-    store.put(&format!("packs/{}", pack.name), &pack.data)?;
-    let index = pack.index();
-    store.put(
-        &crate::pack::PackIndex::object_name(&pack.name),
-        &index.encode(&vault.inner.keys),
-    )?;
-    Ok(())
+/// A pack, then its index: the uploads write the index only once the pack
+/// is durable, so an index never names a pack that is not.
+fn pack_and_index(vault: &Vault, pack: PackBuilder) -> Vec<(String, Vec<u8>)> {
+    let index = pack.index().encode(&vault.inner.keys);
+    let index_name = crate::pack::PackIndex::object_name(&pack.name);
+    vec![
+        (format!("packs/{}", pack.name), pack.data),
+        (index_name, index),
+    ]
 }
 
 /// Checks a caller-supplied stream path: relative, no empty, `.` or `..` parts.
