@@ -215,7 +215,7 @@ impl Hubkeep {
             return Ok(None);
         }
         let Some(o) = &stack.outputs else { return Ok(None) };
-        let url = crate::provider::conn_url(&self.admin_conn(stack)?);
+        let url = self.admin_conn(stack)?.url_with_password();
         match hubkeep_hubs::drift(&url, &o.storage_path) {
             Ok(d) => {
                 let examples = d.rows_without_blob.iter().chain(d.blobs_without_row.iter()).take(5).cloned().collect();

@@ -49,7 +49,8 @@ impl Hubkeep {
         step(format!("created stack {source} (embedded PostgreSQL cluster, file store, keys, vault {})", created.daily_backup_vault.name), self);
         let stack = self.stack(&source)?;
         let outputs = stack.outputs.clone().expect("a created stack has outputs");
-        let admin = crate::provider::conn_url(&self.admin_conn(&stack)?);
+        let admin_conn = self.admin_conn(&stack)?;
+        let admin = admin_conn.url_with_password();
         let app_user = self.app_conn(&stack)?.user;
         let phoenix = self.home.secrets().value(&keymaster(&source, "phoenix-key"))?.expect("created with the stack");
         let hubs_err = |e: hubkeep_hubs::HubsError| Error::new(ErrorKind::Demo, e.to_string());
@@ -59,7 +60,7 @@ impl Hubkeep {
         let set = self.backup(&BackupRequest { stack: &source, offline: true, vault: None, strict: false, job_id: None, automated: false })?;
         step(format!("backed it up offline: backup set {}", set.backup_id), self);
         let before = hubkeep_hubs::check_hub(&admin, &outputs.storage_path, &phoenix, true, 0).map_err(hubs_err)?;
-        let db_at_backup = crate::provider::database_fingerprint(&admin)?;
+        let db_at_backup = hubkeep_pg::table_fingerprints(&admin_conn)?;
         let files_at_backup = tree_fingerprint(&outputs.storage_path)?;
         hubkeep_hubs::mutate_demo(&admin, &outputs.storage_path, &phoenix).map_err(hubs_err)?;
         step("changed the hub after the backup (a new upload, a renamed room, a deleted room)".into(), self);
@@ -67,14 +68,15 @@ impl Hubkeep {
         let passed = r.hubs_check.as_ref().and_then(|c| c.get("passed")).and_then(|v| v.as_bool()).unwrap_or(false);
         step(format!("restored the backup into a new stack {restored}; Hubs check {}", if passed { "passed" } else { "FAILED" }), self);
         let rstack = self.stack(&restored)?;
-        let rurl = crate::provider::conn_url(&self.admin_conn(&rstack)?);
+        let rconn = self.admin_conn(&rstack)?;
+        let rurl = rconn.url_with_password();
         let after = hubkeep_hubs::check_hub(&rurl, &rstack.outputs.as_ref().expect("restored").storage_path, &phoenix, true, 0).map_err(hubs_err)?;
         let rstorage = &rstack.outputs.as_ref().expect("restored").storage_path;
         let equal = checked_count(&before) == checked_count(&after)
             && after.passed
-            && crate::provider::database_fingerprint(&rurl)? == db_at_backup
+            && hubkeep_pg::table_fingerprints(&rconn)? == db_at_backup
             && tree_fingerprint(rstorage)? == files_at_backup
-            && crate::provider::database_fingerprint(&admin)? != db_at_backup;
+            && hubkeep_pg::table_fingerprints(&admin_conn)? != db_at_backup;
         step(format!(
             "compared: the restored database (every table, row by row) and file store (every file, byte by byte) {} the source at backup time, while the source has changed since; all {} owned files decrypt with the restored phoenix-key",
             if equal { "equal" } else { "DIFFER FROM" },

@@ -8,12 +8,7 @@ use crate::catalog::Kind;
 use crate::error::{Error, ErrorKind, Result};
 use crate::records::{OfflineState, Stack};
 use crate::states::StackStatus;
-use crate::provider::quote_ident;
 use crate::{now, process_alive, Hubkeep};
-
-fn db_error(doing: &str) -> impl Fn(postgres::Error) -> Error + '_ {
-    move |e| Error::new(ErrorKind::Database, format!("{doing}: {}", crate::provider::pg_message(&e)))
-}
 
 impl Hubkeep {
     /// Take the hub offline. `by_pid` marks a temporary offline owned by a
@@ -27,22 +22,15 @@ impl Hubkeep {
             return Err(Error::new(ErrorKind::StackState, format!("stack {name} is already offline; bring it back with `hubkeep stack update {name} --online`")));
         }
         let admin = self.admin_conn(&stack)?;
-        let mut c = admin.connect()?;
-        let su: bool = c
-            .query_one("SELECT rolsuper FROM pg_roles WHERE rolname = current_user", &[])
-            .map_err(db_error("checking hubkeep's database role"))?
-            .get(0);
-        if !su {
+        if !hubkeep_pg::is_superuser(&admin)? {
             return Err(Error::new(ErrorKind::OfflineUnsupported, format!(
                 "offline mode for stack {name} needs a superuser connection (role {} is not one): blocking the app's role would block hubkeep too; adopt the stack with a superuser --database-url, or use operator hooks and take the app down yourself",
                 admin.user
             )));
         }
         let db = &stack.outputs.as_ref().expect("a stack with a connection has outputs").app_db;
-        let limit: i32 = c
-            .query_one("SELECT datconnlimit FROM pg_database WHERE datname = $1", &[db])
-            .map_err(db_error("reading the connection limit"))?
-            .get(0);
+        let limit = hubkeep_pg::connection_limit(&admin, db)?
+            .ok_or_else(|| Error::new(ErrorKind::StackState, format!("the database {db} of stack {name} does not exist")))?;
         let state = OfflineState { since: now(), redirect_url: redirect_url.clone(), previous_connection_limit: limit, by_pid };
         // Record first: whatever happens next, the catalog knows to undo it.
         self.home.catalog.update::<Stack, _>(Kind::Stack, name, |s| {
@@ -52,13 +40,7 @@ impl Hubkeep {
             Ok(())
         })?;
         let blocked = (|| {
-            c.batch_execute(&format!("ALTER DATABASE {} CONNECTION LIMIT 0", quote_ident(db))).map_err(db_error("blocking new connections"))?;
-            c.execute(
-                "SELECT pg_terminate_backend(a.pid) FROM pg_stat_activity a JOIN pg_roles r ON r.oid = a.usesysid \
-                 WHERE a.datname = $1 AND a.pid <> pg_backend_pid() AND NOT r.rolsuper",
-                &[db],
-            )
-            .map_err(db_error("ending the app's sessions"))?;
+            hubkeep_pg::block_connections(&admin, db)?;
             self.run_hook(&stack, stack.hooks.offline.as_deref(), "offline", redirect_url.as_deref())
         })();
         if let Err(e) = blocked {
@@ -76,9 +58,7 @@ impl Hubkeep {
         };
         let admin = self.admin_conn(&stack)?;
         let db = &stack.outputs.as_ref().expect("a stack with a connection has outputs").app_db;
-        let mut c = admin.connect()?;
-        c.batch_execute(&format!("ALTER DATABASE {} CONNECTION LIMIT {}", quote_ident(db), state.previous_connection_limit))
-            .map_err(db_error("allowing connections again"))?;
+        hubkeep_pg::set_connection_limit(&admin, db, state.previous_connection_limit)?;
         self.run_hook(&stack, stack.hooks.online.as_deref(), "online", None)?;
         self.home.catalog.update::<Stack, _>(Kind::Stack, name, |s| {
             s.offline = None;

@@ -112,9 +112,7 @@ impl Hubkeep {
                 })?;
                 let admin = cluster.superuser(&su, "postgres");
                 if app_is_superuser {
-                    let mut c = admin.connect()?;
-                    c.batch_execute(&format!("CREATE DATABASE {}", quote_ident(dbname)))
-                        .map_err(|e| Error::new(ErrorKind::Database, format!("creating database {dbname}: {}", pg_message(&e))))?;
+                    hubkeep_pg::create_database(&admin, dbname)?;
                 } else {
                     hubkeep_pg::create_role_and_database(&admin, dbname, owner, owner_password)?;
                 }
@@ -124,17 +122,13 @@ impl Hubkeep {
             }
             Provider::Server { .. } => {
                 let admin = self.region_admin(region)?;
-                let mut probe = admin.connect()?;
-                let mut exists = |sql: &str, name: &str| -> Result<bool> {
-                    Ok(probe.query_opt(sql, &[&name]).map_err(|e| Error::new(ErrorKind::Database, pg_message(&e)))?.is_some())
-                };
-                if exists("SELECT 1 FROM pg_roles WHERE rolname = $1", owner)? {
+                if hubkeep_pg::role_exists(&admin, owner)? {
                     return Err(Error::conflict(format!(
                         "role {owner} already exists on the server of region {}: roles are shared by every database of a server, so two stacks would collide; use the embedded provider or another server",
                         region.name
                     )));
                 }
-                if exists("SELECT 1 FROM pg_database WHERE datname = $1", dbname)? {
+                if hubkeep_pg::database_exists(&admin, dbname)? {
                     return Err(Error::conflict(format!(
                         "database {dbname} already exists on the server of region {}; it is not hubkeep's to replace: pick another stack name or drop it yourself",
                         region.name
@@ -166,12 +160,8 @@ impl Hubkeep {
             }
             Provider::Server { .. } => {
                 let admin = self.region_admin(region)?;
-                let mut c = admin.connect()?;
-                // Separate statements: DROP DATABASE cannot run in a transaction block.
-                c.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(dbname)))
-                    .map_err(|e| Error::new(ErrorKind::Database, format!("dropping database {dbname}: {}", pg_message(&e))))?;
-                c.batch_execute(&format!("DROP ROLE IF EXISTS {}", quote_ident(owner)))
-                    .map_err(|e| Error::new(ErrorKind::Database, format!("dropping role {owner}: {}", pg_message(&e))))?;
+                hubkeep_pg::drop_database(&admin, dbname)?;
+                hubkeep_pg::drop_role(&admin, owner)?;
                 Ok(())
             }
         }
@@ -205,52 +195,4 @@ pub(crate) fn conn_from_secret(value: &str) -> Result<ConnInfo> {
         password: s("password").filter(|p| !p.is_empty()),
         dbname: s("dbname").unwrap_or_default(),
     })
-}
-
-/// The server's own words for a failed statement (`postgres::Error`'s
-/// Display says only "db error").
-pub(crate) fn pg_message(e: &postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(d) => format!("{} ({})", d.message(), d.code().code()),
-        None => e.to_string(),
-    }
-}
-
-/// A libpq URL with the password, for the Hubs profile's own connection.
-pub(crate) fn conn_url(c: &ConnInfo) -> String {
-    let enc = |s: &str| {
-        s.bytes()
-            .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
-            .collect::<String>()
-    };
-    match &c.password {
-        Some(p) => format!("postgresql://{}:{}@{}:{}/{}", enc(&c.user), enc(p), c.host, c.port, enc(&c.dbname)),
-        None => format!("postgresql://{}@{}:{}/{}", enc(&c.user), c.host, c.port, enc(&c.dbname)),
-    }
-}
-
-/// Every user table's rows, in a stable order, hashed: equal databases give
-/// equal maps.
-pub(crate) fn database_fingerprint(url: &str) -> Result<std::collections::BTreeMap<String, String>> {
-    let db = |e: postgres::Error| Error::new(ErrorKind::Database, pg_message(&e));
-    let mut c = postgres::Client::connect(url, postgres::NoTls).map_err(db)?;
-    let tables = c
-        .query(
-            "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
-            &[],
-        )
-        .map_err(db)?;
-    let mut out = std::collections::BTreeMap::new();
-    for row in tables {
-        let t: String = row.get(0);
-        let q = format!("SELECT count(*)::text || ':' || coalesce(md5(string_agg(x::text, E'\\n' ORDER BY x::text)), '') FROM {t} x");
-        out.insert(t, c.query_one(&q, &[]).map_err(db)?.get::<_, String>(0));
-    }
-    Ok(out)
-}
-
-/// An SQL identifier, quoted (the one quoting function of core's SQL).
-pub(crate) fn quote_ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
 }

@@ -383,7 +383,7 @@ impl Hubkeep {
         let key = self.home.secrets().value(&keymaster(&stack.name, "phoenix-key"))?.ok_or_else(|| {
             Error::new(ErrorKind::SecretNotFound, format!("stack {} has no /keymaster/{}/phoenix-key: the Hubs check cannot decrypt blobs", stack.name, stack.name))
         })?;
-        let url = crate::provider::conn_url(&self.admin_conn(stack)?);
+        let url = self.admin_conn(stack)?.url_with_password();
         let report = hubkeep_hubs::check_hub(&url, &o.storage_path, &key, read_all, 20).map_err(|e| Error::new(ErrorKind::HubsCheck, e.to_string()))?;
         Ok(serde_json::to_value(report)?)
     }
