@@ -135,26 +135,9 @@ fn hub(hk: &Hubkeep, name: &str) -> usize {
         .owned_files
 }
 
-/// Every table's rows, ordered and hashed.
+/// Every table's rows, ordered and hashed (hubkeep-pg's own fingerprint).
 fn table_checksums(url: &str) -> BTreeMap<String, String> {
-    let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
-    let tables: Vec<(String, String)> = c
-        .query(
-            "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog','information_schema') ORDER BY 1, 2",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
-    tables
-        .into_iter()
-        .map(|(s, t)| {
-            let q = format!("SELECT count(*)::text || ':' || coalesce(md5(string_agg(x::text, E'\\n' ORDER BY x::text)), '') FROM \"{s}\".\"{t}\" x");
-            (format!("{s}.{t}"), c.query_one(&q, &[]).unwrap().get::<_, String>(0))
-        })
-        .collect()
+    hubkeep_pg::table_fingerprints(&hubkeep_pg::ConnInfo::parse_url(url).unwrap()).unwrap()
 }
 
 /// Every file under `root`, relative path to bytes.

@@ -48,18 +48,8 @@ pub fn create_role_and_database(
 ) -> Result<(), PgError> {
     let target = admin.target();
     let mut client = admin.connect()?;
-    if exists(&mut client, admin, Existing::Role, owner)? {
-        return Err(PgError::AlreadyExists {
-            what: format!("role {owner}"),
-            target: format!("{}:{}", admin.host, admin.port),
-        });
-    }
-    if exists(&mut client, admin, Existing::Database, db)? {
-        return Err(PgError::AlreadyExists {
-            what: format!("database {db}"),
-            target: format!("{}:{}", admin.host, admin.port),
-        });
-    }
+    refuse_existing(&mut client, admin, Existing::Role, owner)?;
+    refuse_existing(&mut client, admin, Existing::Database, db)?;
     client
         .batch_execute(&format!(
             "CREATE ROLE {} LOGIN PASSWORD {}",
@@ -107,12 +97,7 @@ pub fn drop_database(admin: &ConnInfo, db: &str) -> Result<(), PgError> {
 /// Refuses an existing database.
 pub fn create_database(admin: &ConnInfo, db: &str) -> Result<(), PgError> {
     let mut client = admin.connect()?;
-    if exists(&mut client, admin, Existing::Database, db)? {
-        return Err(PgError::AlreadyExists {
-            what: format!("database {db}"),
-            target: format!("{}:{}", admin.host, admin.port),
-        });
-    }
+    refuse_existing(&mut client, admin, Existing::Database, db)?;
     client
         .batch_execute(&format!(
             "CREATE DATABASE {} ENCODING 'UTF8' TEMPLATE template0",
@@ -164,9 +149,30 @@ fn logged_in_as_superuser(client: &mut postgres::Client, conn: &ConnInfo) -> Res
     Ok(row.get(0))
 }
 
+#[derive(Clone, Copy)]
 enum Existing {
     Role,
     Database,
+}
+
+/// Refuses a role or database that is already there, naming it.
+fn refuse_existing(
+    client: &mut postgres::Client,
+    conn: &ConnInfo,
+    kind: Existing,
+    name: &str,
+) -> Result<(), PgError> {
+    if exists(client, conn, kind, name)? {
+        let what = match kind {
+            Existing::Role => format!("role {name}"),
+            Existing::Database => format!("database {name}"),
+        };
+        return Err(PgError::AlreadyExists {
+            what,
+            target: format!("{}:{}", conn.host, conn.port),
+        });
+    }
+    Ok(())
 }
 
 fn exists(
