@@ -131,6 +131,9 @@ impl Vault {
                 )?;
                 store.delete(&PackIndex::object_name(pack))?;
                 store.delete(&object)?;
+                // Its index is as new as the sweep below: keep it whatever
+                // the file system's coarse clock says its age is.
+                existing.insert(fresh.name.clone());
                 report.packs_repacked += 1;
                 report.bytes_freed += meta.size.saturating_sub(fresh.data.len() as u64);
             }

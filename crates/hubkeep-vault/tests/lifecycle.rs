@@ -86,6 +86,17 @@ fn gc_after_delete_frees_space_and_keeps_what_others_need() {
         report.packs_deleted + report.packs_repacked >= 1,
         "{report:?}"
     );
+    let names = |sub: &str| -> std::collections::BTreeSet<String> {
+        fs::read_dir(dir.path().join("vault").join(sub))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect()
+    };
+    assert_eq!(
+        names("packs"),
+        names("index"),
+        "every pack gc kept or wrote keeps its index"
+    );
     let after = dir_bytes(&packs);
     assert!(
         after < before - 15_000_000,
