@@ -317,6 +317,28 @@ struct Builder<'a> {
     post_data: &'a PostDataPlan,
 }
 
+impl Builder<'_> {
+    /// Builds `table`'s indexes and keys with psql in one transaction, so a
+    /// failure names the statement and its pg_dump entry.
+    fn build_with_psql(
+        &self,
+        target: &ConnInfo,
+        table: &TableMeta,
+        script: &[u8],
+    ) -> Result<(), PgError> {
+        run_psql(
+            self.psql,
+            target,
+            script,
+            &format!(
+                "building the indexes and keys of table {}",
+                table.display_name()
+            ),
+            true,
+        )
+    }
+}
+
 /// Loads every table. Tables of at least `parallel_bytes` first, biggest
 /// first, each by all `jobs` sessions at once; a builder thread builds each
 /// one's indexes and keys while the next loads. Then the others with `jobs`
@@ -371,16 +393,7 @@ fn copy_tables_in(
                 "indexes and keys of table {}",
                 table.display_name()
             ));
-            run_psql(
-                builder.psql,
-                target,
-                script,
-                &format!(
-                    "building the indexes and keys of table {}",
-                    table.display_name()
-                ),
-                true,
-            )?;
+            builder.build_with_psql(target, table, script)?;
         }
         Ok(())
     };
@@ -452,16 +465,7 @@ fn copy_tables_in(
                                 // psql names the failing statement and its
                                 // pg_dump entry (or, if it was a passing
                                 // hiccup, builds them).
-                                run_psql(
-                                    builder.psql,
-                                    target,
-                                    script,
-                                    &format!(
-                                        "building the indexes and keys of table {}",
-                                        table.display_name()
-                                    ),
-                                    true,
-                                )?;
+                                builder.build_with_psql(target, table, script)?;
                             }
                         }
                     }
