@@ -4,12 +4,11 @@
 //! phoenix-key from the backup's own key bundle. So `verify` of a backup
 //! and the check after a restore judge by exactly the same rules.
 
-use std::collections::HashMap;
 use std::io::Read;
 
 use hubkeep_hubs::{CheckOptions, CheckReport, FileRow, HubSource, HubsError};
 use hubkeep_pg::{SnapshotMeta, TableMeta};
-use hubkeep_vault::{EntryKind, SnapshotFiles};
+use hubkeep_vault::SnapshotFiles;
 
 use crate::dbsnap::VaultSource;
 use crate::error::{Error, ErrorKind, Result};
@@ -30,19 +29,12 @@ impl Hubkeep {
         let rp = self.available_recovery_point(&set.recovery_point_arn)?;
         let files = self.open_vault(&rp.vault)?;
         let rp_snapshot = rp.vault_snapshot_id.clone().unwrap_or_default();
-        let sizes = files
-            .entries(&rp_snapshot)?
-            .into_iter()
-            .filter(|e| e.kind == EntryKind::File)
-            .map(|e| (String::from_utf8_lossy(&e.path).into_owned(), e.size))
-            .collect();
         let mut backup = BackupHub {
             rows: VaultSource::new(self.open_vault(&snap.vault)?, snap.vault_snapshot_id.clone().unwrap_or_default(), None),
             meta,
             snapshot_id: snap.id.clone(),
             files: files.snapshot_files(&rp_snapshot)?,
             rp_arn: rp.recovery_point_arn.to_string(),
-            sizes,
             phoenix: bundle.keymaster.get("phoenix-key").cloned(),
         };
         let options = CheckOptions { read_all, ..CheckOptions::default() };
@@ -61,8 +53,6 @@ struct BackupHub {
     /// The recovery point, opened once for all the files read.
     files: SnapshotFiles,
     rp_arn: String,
-    /// Size of every regular file of the recovery point, by relative path.
-    sizes: HashMap<String, u64>,
     phoenix: Option<String>,
 }
 
@@ -121,7 +111,7 @@ impl HubSource for BackupHub {
     }
 
     fn file_size(&mut self, path: &str) -> std::result::Result<Option<u64>, HubsError> {
-        Ok(self.sizes.get(path).copied())
+        Ok(self.files.size(path))
     }
 
     fn read_prefix(&mut self, path: &str, limit: usize) -> std::result::Result<Vec<u8>, HubsError> {

@@ -79,6 +79,11 @@ pub struct SnapshotFiles {
 }
 
 impl SnapshotFiles {
+    /// The recorded size of the file entry `path`, if the snapshot has one.
+    pub fn size(&self, path: &str) -> Option<u64> {
+        self.files.get(path.as_bytes()).map(|e| e.size)
+    }
+
     /// Opens the file entry `path` as a stream, like [`Vault::open_stream`].
     pub fn open_stream(&self, path: &str) -> Result<Box<dyn Read + Send>, VaultError> {
         let id = self.snapshot.as_str();
