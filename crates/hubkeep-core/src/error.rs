@@ -129,6 +129,8 @@ error_kinds! {
     Store => "store",
     /// A restore target is not empty.
     TargetNotEmpty => "target_not_empty",
+    /// No valid access token (HTTP API).
+    Unauthenticated => "unauthenticated",
     /// The vault's format version is unknown.
     UnknownFormatVersion => "unknown_format_version",
     /// A vault entry would escape its target.

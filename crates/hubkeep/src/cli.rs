@@ -154,6 +154,9 @@ pub enum Command {
     Plan(PlanCmd),
     #[command(subcommand)]
     Retention(RetentionCmd),
+    /// Access tokens of the HTTP API (stored only as hashes).
+    #[command(subcommand)]
+    Token(TokenCmd),
     /// Create a demo hub, back it up offline, change it, restore it into a new stack, check it.
     #[command(after_long_help = "Example:\n  hubkeep --home /var/lib/hubkeep demo      # about a minute; ends with the commands that remove it")]
     Demo,
@@ -765,4 +768,19 @@ pub enum RetentionCmd {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+#[derive(Subcommand)]
+pub enum TokenCmd {
+    /// Create a token; it is printed once and cannot be shown again.
+    Create {
+        name: String,
+        /// What the token may do: admin, operator or read.
+        #[arg(long, default_value = "read", value_parser = ["admin", "operator", "read"])]
+        role: String,
+    },
+    /// The tokens: name, role, when created and last used (never the token).
+    List,
+    /// Revoke a token: requests with it are refused from now on.
+    Revoke { name: String },
 }

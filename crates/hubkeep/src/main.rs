@@ -75,7 +75,7 @@ fn on_panic(json_mode: bool) {
 
 /// The commands whose whole point is to show a secret, printed verbatim.
 fn reveals_secrets(c: &Command) -> bool {
-    matches!(c, Command::Secret(SecretCmd::Get { .. }) | Command::Param(ParamCmd::Get { .. }) | Command::Vault(VaultCmd::RecoveryKit { .. }))
+    matches!(c, Command::Token(TokenCmd::Create { .. }) | Command::Secret(SecretCmd::Get { .. }) | Command::Param(ParamCmd::Get { .. }) | Command::Vault(VaultCmd::RecoveryKit { .. }))
 }
 
 /// The name of the stack a command would create: checked, with every name
@@ -336,5 +336,10 @@ fn run(cli: Cli, home: &Path, job_id: Option<String>) -> Result<Value> {
         Command::Plan(PlanCmd::List) => to_value(hk.plan_list()?),
         Command::Plan(PlanCmd::Set { stack, change }) => to_value(hk.plan_set(&stack, &plan_change(change))?),
         Command::Retention(RetentionCmd::Run { stack, dry_run }) => to_value(hk.retention_run(&RetentionRun { stack, dry_run })?),
+        Command::Token(c) => match c {
+            TokenCmd::Create { name, role } => to_value(hk.token_create(&name, hubkeep_core::ops::tokens::Role::parse(&role)?)?),
+            TokenCmd::List => to_value(hk.token_list()?),
+            TokenCmd::Revoke { name } => to_value(hk.token_revoke(&name)?),
+        },
     }
 }

@@ -20,6 +20,8 @@ pub mod secrets;
 pub mod snapshots;
 /// Stack commands.
 pub mod stacks;
+/// API access tokens.
+pub mod tokens;
 /// Vault commands.
 pub mod vaults;
 /// Verification.
