@@ -28,6 +28,22 @@ fi
 if ! "$VENV/bin/python3" -c 'import nacl.bindings, blake3, zstandard' 2>/dev/null; then
   "$VENV/bin/pip" install -q pynacl==1.6.2 blake3==1.0.11 zstandard==0.25.0
 fi
+# The web console's browser tests (crates/hubkeep-console/tests/browser.rs):
+# Debian's chromium, driven by npm's playwright-core (no browser download).
+if ! dpkg -s chromium >/dev/null 2>&1; then
+  apt-get update -qq
+  apt-get install -y -qq chromium >/dev/null
+fi
+if ! command -v node >/dev/null 2>&1; then
+  apt-get update -qq
+  apt-get install -y -qq nodejs npm >/dev/null
+fi
+NODE_PREFIX=${HUBKEEP_NODE_PREFIX:-/opt/hubkeep-node}
+if [ ! -d "$NODE_PREFIX/node_modules/playwright-core" ]; then
+  mkdir -p "$NODE_PREFIX"
+  npm install --silent --no-audit --no-fund --prefix "$NODE_PREFIX" playwright-core@1.65.2 >/dev/null
+fi
+echo "setup: $(chromium --version | head -1), node $(node --version), playwright-core in $NODE_PREFIX"
 echo "setup: PostgreSQL $(/usr/lib/postgresql/15/bin/postgres --version | awk '{print $3}'), restic $(restic version | awk '{print $2}'), SeaweedFS at $VENV/bin/weed, vault reader packages in $VENV"
 
 if [ "${1:-}" = install ]; then

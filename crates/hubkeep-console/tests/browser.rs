@@ -1,0 +1,195 @@
+//! The console in a real browser: each story in tests/console/*.mjs runs in
+//! headless Chromium (Debian's `chromium`, driven by npm's `playwright-core`
+//! that scripts/setup.sh installs) against the API's server over a home that
+//! the `hubkeep` binary prepared: a demo hub with a backup set, an admin and
+//! a read token, and a secret whose deletion is scheduled.
+
+use serde_json::Value;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, OnceLock};
+
+/// Where scripts/setup.sh installs playwright-core (HUBKEEP_NODE_PREFIX overrides it).
+const NODE_PREFIX: &str = "/opt/hubkeep-node";
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    url: String,
+    admin: String,
+    read: String,
+    stack: String,
+    secret: String,
+    secret_value: String,
+}
+
+/// The `hubkeep` binary of this build (cargo builds it beside the tests).
+fn hubkeep_bin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.parent().unwrap().parent().unwrap().join("hubkeep");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first (`cargo build -p hubkeep`)",
+        bin.display()
+    );
+    bin
+}
+
+fn hubkeep(home: &Path, args: &[&str]) -> Value {
+    let out = Command::new(hubkeep_bin())
+        .arg("--home")
+        .arg(home)
+        .arg("--json")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "hubkeep {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let dir = tempfile::Builder::new()
+            .prefix("hubkeep-console-test-")
+            .tempdir()
+            .unwrap();
+        // The embedded PostgreSQL runs as `postgres` and must reach the home.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+        let home = dir.path().join("home");
+        hubkeep(&home, &["init"]);
+        let demo = hubkeep(&home, &["demo"]);
+        let stack = demo["source_stack"].as_str().unwrap().to_string();
+        let restored = demo["restored_stack"].as_str().unwrap();
+        let admin = hubkeep(
+            &home,
+            &["token", "create", "console-admin", "--role", "admin"],
+        )["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let read = hubkeep(
+            &home,
+            &["token", "create", "console-read", "--role", "read"],
+        )["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+
+        let arn = hubkeep(&home, &["stack", "show", restored])["outputs"]["database_secret_arn"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let secret_value = hubkeep(&home, &["secret", "get", &arn]);
+        let secret_value = secret_value.get("value").cloned().unwrap_or(secret_value);
+        hubkeep(
+            &home,
+            &["secret", "delete", &arn, "--recovery-window-days", "7"],
+        );
+        let secrets = hubkeep(&home, &["secret", "list"]);
+        let secret = secrets
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["arn"] == arn.as_str())
+            .expect("the deleted secret is listed")["name"]
+            .as_str()
+            .unwrap()
+            .to_string();
+
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let served = home.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(hubkeep_api::serve(listener, served, std::future::pending()))
+                .unwrap();
+        });
+        Fixture {
+            _dir: dir,
+            url,
+            admin,
+            read,
+            stack,
+            secret,
+            secret_value: secret_value.to_string(),
+        }
+    })
+}
+
+/// Runs `tests/console/<name>.mjs` in Chromium; panics with its output unless it passes.
+fn story(name: &str) {
+    // One browser at a time: the stories share the home and the machine.
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    for (tool, path) in [("chromium", "/usr/bin/chromium"), ("node", "/usr/bin/node")] {
+        assert!(
+            Path::new(path).exists(),
+            "{tool} is missing at {path}: run scripts/setup.sh (installs chromium and node)"
+        );
+    }
+    let prefix = std::env::var("HUBKEEP_NODE_PREFIX").unwrap_or_else(|_| NODE_PREFIX.into());
+    let modules = Path::new(&prefix).join("node_modules");
+    assert!(
+        Path::new(&modules).join("playwright-core").exists(),
+        "playwright-core is missing in {}: run scripts/setup.sh",
+        modules.display()
+    );
+    let f = fixture();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/console")
+        .join(format!("{name}.mjs"));
+    let shots = std::env::var_os("HUBKEEP_SHOTS");
+    let mut cmd = Command::new("node");
+    cmd.arg(&script)
+        .env("HUBKEEP_URL", &f.url)
+        .env("HUBKEEP_TOKEN", &f.admin)
+        .env("HUBKEEP_READ_TOKEN", &f.read)
+        .env("HUBKEEP_STACK", &f.stack)
+        .env("HUBKEEP_SECRET", &f.secret)
+        .env("HUBKEEP_SECRET_VALUE", &f.secret_value)
+        .env("HUBKEEP_NODE_MODULES", &modules);
+    if let Some(dir) = shots {
+        cmd.env("HUBKEEP_SHOTS", dir);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "story {name} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn an_operator_signs_in_with_a_token_and_a_wrong_one_is_refused() {
+    story("sign_in");
+}
+
+#[test]
+fn the_stacks_page_shows_each_stack_with_its_last_backup() {
+    story("stacks_table");
+}
+
+#[test]
+fn a_bad_schedule_is_refused_next_to_its_field_and_a_good_one_is_saved() {
+    story("plan_edit");
+}
+
+#[test]
+fn secrets_show_no_value_and_a_scheduled_deletion_can_be_cancelled() {
+    story("secrets");
+}
+
+#[test]
+fn a_read_token_is_offered_no_changes() {
+    story("read_role");
+}
