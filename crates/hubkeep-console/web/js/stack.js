@@ -299,7 +299,7 @@ function fieldOf(message, err, changed) {
   if (err.field) return err.field;
   const m = /--([a-z-]+)/.exec(message || '');
   if (m) return m[1].replace(/-/g, '_');
-  return changed.length === 1 ? changed[0] : null;
+  return err.status === 400 && changed.length === 1 ? changed[0] : null;
 }
 
 function drillsSection(ctx, name, drills, operator, reload) {
