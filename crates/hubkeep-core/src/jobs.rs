@@ -74,6 +74,8 @@ impl Hubkeep {
             error: None,
             pid: std::process::id(),
             target: None,
+            progress: None,
+            log: Vec::new(),
         };
         live_jobs().insert(id.clone());
         let handle = JobHandle { id: id.clone() };
@@ -100,6 +102,7 @@ impl Hubkeep {
     pub(crate) fn finish_job(&self, job: &JobHandle, bytes: Bytes, error: Option<&Error>) -> Result<Job> {
         self.home.catalog.update::<Job, _>(Kind::Job, &job.id, |j| {
             j.finished_at = Some(now());
+            j.progress = None;
             j.bytes_read = bytes.read;
             j.bytes_new = bytes.new;
             j.bytes_stored = bytes.stored;
@@ -193,5 +196,108 @@ impl Hubkeep {
             }
         }
         Ok(())
+    }
+}
+
+/// The shortest time between two progress writes of one job: the catalog
+/// is shared by every process of the home, and a bar needs no more.
+const PROGRESS_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// A `Progress` that records a job's progress in its catalog record (at
+/// most twice a second), where `job show`, the API's job document and its
+/// event stream read it, whichever process runs the job.
+pub struct CatalogProgress {
+    home: std::path::PathBuf,
+    job_id: String,
+    phase: String,
+    state: Mutex<ProgressState>,
+}
+
+struct ProgressState {
+    done: u64,
+    total: u64,
+    last_write: Option<std::time::Instant>,
+}
+
+impl CatalogProgress {
+    /// Progress of job `job_id` of the home at `home`, in phase `phase`.
+    pub fn new(home: &std::path::Path, job_id: &str, phase: &str) -> CatalogProgress {
+        CatalogProgress {
+            home: home.to_path_buf(),
+            job_id: job_id.to_string(),
+            phase: phase.to_string(),
+            state: Mutex::new(ProgressState { done: 0, total: 0, last_write: None }),
+        }
+    }
+
+    fn write(&self, force: bool) {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if !force && st.last_write.is_some_and(|t| t.elapsed() < PROGRESS_INTERVAL) {
+            return;
+        }
+        st.last_write = Some(std::time::Instant::now());
+        let progress = crate::records::JobProgress { phase: self.phase.clone(), bytes_done: st.done, bytes_total: st.total };
+        // Progress is advice: a failed write must not fail the job.
+        if let Ok(catalog) = crate::catalog::Catalog::open(&self.home.join("catalog.db")) {
+            let _ = catalog.update::<Job, _>(Kind::Job, &self.job_id, |j| {
+                if j.state == JobState::Running {
+                    j.progress = Some(progress);
+                }
+                Ok(())
+            });
+        }
+    }
+}
+
+impl hubkeep_vault::Progress for CatalogProgress {
+    fn start(&self, total_bytes: u64) {
+        {
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            st.total = total_bytes;
+            st.done = 0;
+        }
+        self.write(true);
+    }
+
+    fn advance(&self, bytes: u64) {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).done += bytes;
+        self.write(false);
+    }
+}
+
+impl Hubkeep {
+    /// Add a note to job `job_id`'s log (the newest `JOB_LOG_LINES` are kept).
+    pub fn job_log(&self, job_id: &str, line: &str) -> Result<()> {
+        self.home.catalog.update::<Job, _>(Kind::Job, job_id, |j| {
+            j.log.push(crate::records::LogLine { at: now(), line: crate::dbpassword::redact_urls(line) });
+            let excess = j.log.len().saturating_sub(crate::records::JOB_LOG_LINES);
+            j.log.drain(..excess);
+            Ok(())
+        })?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod progress_tests {
+    use super::*;
+    use hubkeep_vault::Progress;
+
+    #[test]
+    fn a_running_job_shows_its_progress_and_keeps_its_newest_notes() {
+        let dir = tempfile::tempdir().unwrap();
+        let hk = Hubkeep::open_or_init(&dir.path().join("home")).unwrap();
+        let job = hk.start_job("backup", Some("hub1"), None, None).unwrap();
+        let progress = CatalogProgress::new(&hk.home.dir, &job.id, "files");
+        progress.start(1000);
+        assert_eq!(hk.job(&job.id).unwrap().progress, Some(crate::records::JobProgress { phase: "files".into(), bytes_done: 0, bytes_total: 1000 }));
+        for i in 0..(crate::records::JOB_LOG_LINES + 5) {
+            hk.job_log(&job.id, &format!("note {i}")).unwrap();
+        }
+        let log = hk.job(&job.id).unwrap().log;
+        assert_eq!(log.len(), crate::records::JOB_LOG_LINES);
+        assert_eq!(log.last().unwrap().line, format!("note {}", crate::records::JOB_LOG_LINES + 4));
+        let done = hk.finish_job(&job, Bytes::default(), None).unwrap();
+        assert_eq!(done.progress, None, "an ended job reports no progress");
     }
 }

@@ -53,7 +53,7 @@ pub use cancel::CancelToken;
 pub use hubkeep_plan::{Plan, PlanChange};
 pub use error::{Error, ErrorKind, Result};
 pub use hubkeep_vault::Progress;
-pub use jobs::{new_job_id, JobHandle};
+pub use jobs::{new_job_id, CatalogProgress, JobHandle};
 pub use lock::StackLock;
 pub use backupset::BackupRequest;
 pub use dbsnap::SnapshotRequest;

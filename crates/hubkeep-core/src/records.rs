@@ -184,7 +184,37 @@ pub struct Job {
     /// wrote there is removed at the next command.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<std::path::PathBuf>,
+    /// Where a running job is (`phase`, `bytes_done`, `bytes_total`);
+    /// null when it is not running or reports nothing.
+    #[serde(default)]
+    pub progress: Option<JobProgress>,
+    /// The operation's notes, oldest first (the last `JOB_LOG_LINES`).
+    #[serde(default)]
+    pub log: Vec<LogLine>,
 }
+
+/// How far a running job is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobProgress {
+    /// What it is doing (`files`, `database`, …).
+    pub phase: String,
+    /// Bytes processed so far.
+    pub bytes_done: u64,
+    /// Bytes it expects to process.
+    pub bytes_total: u64,
+}
+
+/// One note of a job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogLine {
+    /// When it was written.
+    pub at: DateTime<Utc>,
+    /// What it says.
+    pub line: String,
+}
+
+/// How many notes a job record keeps (the newest).
+pub const JOB_LOG_LINES: usize = 200;
 
 /// A database snapshot (`db-snapshot show`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
