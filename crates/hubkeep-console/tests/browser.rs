@@ -190,6 +190,11 @@ fn secrets_show_no_value_and_a_scheduled_deletion_can_be_cancelled() {
 }
 
 #[test]
+fn the_jobs_page_lists_jobs_and_a_job_shows_its_log() {
+    story("jobs");
+}
+
+#[test]
 fn a_read_token_is_offered_no_changes() {
     story("read_role");
 }
