@@ -19,6 +19,8 @@ struct Fixture {
     admin: String,
     read: String,
     stack: String,
+    /// A stack with no backup yet: past its RPO.
+    unprotected: String,
     secret: String,
     secret_value: String,
 }
@@ -64,7 +66,8 @@ fn fixture() -> &'static Fixture {
         hubkeep(&home, &["init"]);
         let demo = hubkeep(&home, &["demo"]);
         let stack = demo["source_stack"].as_str().unwrap().to_string();
-        let restored = demo["restored_stack"].as_str().unwrap();
+        let restored = demo["restored_stack"].as_str().unwrap().to_string();
+        let restored = restored.as_str();
         let admin = hubkeep(
             &home,
             &["token", "create", "console-admin", "--role", "admin"],
@@ -119,6 +122,7 @@ fn fixture() -> &'static Fixture {
             admin,
             read,
             stack,
+            unprotected: restored.to_string(),
             secret,
             secret_value: secret_value.to_string(),
         }
@@ -154,6 +158,7 @@ fn story(name: &str) {
         .env("HUBKEEP_TOKEN", &f.admin)
         .env("HUBKEEP_READ_TOKEN", &f.read)
         .env("HUBKEEP_STACK", &f.stack)
+        .env("HUBKEEP_UNPROTECTED_STACK", &f.unprotected)
         .env("HUBKEEP_SECRET", &f.secret)
         .env("HUBKEEP_SECRET_VALUE", &f.secret_value)
         .env("HUBKEEP_NODE_MODULES", &modules);
@@ -175,7 +180,7 @@ fn an_operator_signs_in_with_a_token_and_a_wrong_one_is_refused() {
 }
 
 #[test]
-fn the_stacks_page_shows_each_stack_with_its_last_backup() {
+fn the_stacks_page_shows_each_stack_with_its_last_backup_and_flags_a_missed_rpo() {
     story("stacks_table");
 }
 

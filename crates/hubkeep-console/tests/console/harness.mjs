@@ -3,7 +3,7 @@
 // passes what a story needs in the environment:
 //   HUBKEEP_URL         the console's address, e.g. http://127.0.0.1:41234
 //   HUBKEEP_TOKEN       an admin token;  HUBKEEP_READ_TOKEN  a read token
-//   HUBKEEP_STACK       a stack with a backup set
+//   HUBKEEP_STACK       a stack with a backup set; HUBKEEP_UNPROTECTED_STACK  one without
 //   HUBKEEP_SECRET      a secret whose deletion is scheduled; HUBKEEP_SECRET_VALUE its value
 //   HUBKEEP_SHOTS       where to save screenshots (optional)
 //   HUBKEEP_NODE_MODULES  where playwright-core is installed (default /opt/hubkeep-node/node_modules)

@@ -1,5 +1,6 @@
 // The Stacks page shows every stack with its status and when it was last
-// backed up; the stack's own page shows its backup sets.
+// backed up; a stack without a backup within its RPO says "RPO missed" in
+// words; the stack's own page shows its backup sets.
 import { story, env, assert, signIn, shot } from './harness.mjs';
 
 await story('stacks table', async ({ page, url }) => {
@@ -15,6 +16,9 @@ await story('stacks table', async ({ page, url }) => {
   for (const header of ['Name', 'Status', 'Last backup', 'Last verified', 'Next backup']) {
     await page.getByRole('columnheader', { name: header, exact: true }).waitFor();
   }
+  assert.equal(await row.getByText('RPO missed').count(), 0, 'a stack backed up just now is within its RPO');
+  const unprotected = page.getByRole('row').filter({ has: page.getByRole('link', { name: env('HUBKEEP_UNPROTECTED_STACK'), exact: true }) });
+  await unprotected.getByText('RPO missed', { exact: true }).waitFor();
   await shot(page, 'stacks');
 
   await page.getByRole('link', { name, exact: true }).click();
