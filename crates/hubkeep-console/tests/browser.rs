@@ -200,6 +200,11 @@ fn the_jobs_page_lists_jobs_and_a_job_shows_its_log() {
 }
 
 #[test]
+fn restore_from_a_backup_set_opens_the_form_with_its_five_parameters() {
+    story("restore_form");
+}
+
+#[test]
 fn a_read_token_is_offered_no_changes() {
     story("read_role");
 }

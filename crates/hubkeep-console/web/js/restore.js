@@ -46,7 +46,7 @@ export async function restorePage(ctx) {
       h('span', { class: 'hint' }, 'Fills the five parameters below, as the seed\'s form asks for them.')),
     h('fieldset', {}, h('legend', {}, 'New stack'),
       input('new_stack', 'New stack name', '', { required: true }),
-      input('domain', 'Domain', set && set.domain ? '' : '', { placeholder: 'hub2.example.org' })),
+      input('domain', 'Domain', '', { placeholder: 'hub2.example.org' })),
     h('fieldset', {}, h('legend', {}, 'Restore from Backup'),
       FIVE.map(([key, label, from]) => input(key, label, set ? set[from] : '', { required: true }))),
     refusal,
@@ -66,9 +66,14 @@ export async function restorePage(ctx) {
       inputs[missing[0][0]].focus();
       return;
     }
+    // The chosen set's own five values go as its id (API.md's short form);
+    // values typed or changed by hand go as the five parameters.
+    const picked = usable.find((x) => x.backup_id === picker.value) || set;
+    const asSet = picked && FIVE.every(([key, , from]) => body[key] === picked[from]);
+    const request = asSet ? { new_stack: body.new_stack, backup_id: picked.backup_id, domain: body.domain } : body;
     button.disabled = true;
     try {
-      const started = await api('POST', '/restores', body);
+      const started = await api('POST', '/restores', request);
       ctx.navigate(`/stacks/${seg(body.new_stack)}?job=${seg(started.job_id)}`);
     } catch (err) {
       refusal.append(errorBox(`Refused, nothing was created: ${err.message}`));
