@@ -26,4 +26,15 @@ await story('stacks table', async ({ page, url }) => {
   assert.ok(await page.getByRole('button', { name: 'Restore', exact: true }).count() >= 1, 'each backup set has Restore');
   await page.getByRole('heading', { name: 'Outputs' }).waitFor();
   await shot(page, 'stack');
+
+  // Readable on a phone: at 375 px the page does not scroll sideways (wide
+  // tables scroll inside their own box).
+  await page.setViewportSize({ width: 375, height: 800 });
+  for (const path of ['/', `/stacks/${encodeURIComponent(name)}`]) {
+    await page.goto(url + path);
+    await page.getByRole('heading', { level: 1 }).waitFor();
+    const [scroll, width] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+    assert.ok(scroll <= width, `${path} is ${scroll} px wide at ${width} px`);
+  }
+  await shot(page, 'stack-375px');
 });
