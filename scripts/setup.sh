@@ -28,6 +28,10 @@ fi
 if ! "$VENV/bin/python3" -c 'import nacl.bindings, blake3, zstandard' 2>/dev/null; then
   "$VENV/bin/pip" install -q pynacl==1.6.2 blake3==1.0.11 zstandard==0.25.0
 fi
+# The HTTP API's OpenAPI document is checked by an independent validator.
+if [ ! -x "$VENV/bin/openapi-spec-validator" ]; then
+  "$VENV/bin/pip" install -q openapi-spec-validator==0.9.0
+fi
 echo "setup: PostgreSQL $(/usr/lib/postgresql/15/bin/postgres --version | awk '{print $3}'), restic $(restic version | awk '{print $2}'), SeaweedFS at $VENV/bin/weed, vault reader packages in $VENV"
 
 if [ "${1:-}" = install ]; then

@@ -21,6 +21,7 @@ mod auth;
 mod error;
 mod events;
 mod metrics;
+mod openapi;
 mod routes;
 
 pub use auth::{SessionInfo, CSRF_HEADER, SESSION_COOKIE};
