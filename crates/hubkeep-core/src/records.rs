@@ -184,6 +184,9 @@ pub struct Job {
     /// wrote there is removed at the next command.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<std::path::PathBuf>,
+    /// What a QUEUED job waits for ("stack hub1 is busy: job j-… (backup)").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_for: Option<String>,
 }
 
 /// A database snapshot (`db-snapshot show`).

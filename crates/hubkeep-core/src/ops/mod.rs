@@ -8,6 +8,8 @@
 pub mod jobs;
 /// Plans: one per stack.
 pub mod plans;
+/// The queue of `hubkeep serve`.
+pub mod queue;
 /// Deleting recovery points.
 pub mod recovery_points;
 /// The home and its regions.
