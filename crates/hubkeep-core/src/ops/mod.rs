@@ -10,6 +10,8 @@ pub mod jobs;
 pub mod plans;
 /// The queue of `hubkeep serve`.
 pub mod queue;
+/// What the scheduler has handled, and the runs it could not start.
+pub mod schedules;
 /// Deleting recovery points.
 pub mod recovery_points;
 /// The home and its regions.
