@@ -153,3 +153,27 @@ fn a_run_missed_past_its_window_expires_once_and_one_inside_it_is_caught_up_once
     assert!(!log.contains("scheduled at 2027-01-05T10:00:00Z"), "{log}");
     assert_eq!(jobs(&home, "EXPIRED").len(), 1, "the kept next time was not expired");
 }
+
+#[test]
+fn sigterm_in_the_middle_of_an_offline_backup_aborts_it_and_brings_the_hub_back_online() {
+    require_root!();
+    let home = Home::new();
+    stack(&home, "hub", "2027-01-04T00:00:00Z", &["--offline"]);
+    // The offline hook is still running when SIGTERM comes; the online hook
+    // leaves a mark when the hub is brought back.
+    let mark = home.dir.path().join("online-hook-ran");
+    let online = format!("touch {}", mark.display());
+    home.json(&["stack", "update", "hub", "--offline-hook", "sleep 5", "--online-hook", &online]);
+    let daemon = Daemon::start(&home, "2027-01-04T09:59:00Z@600", "sigterm.log");
+    let line = daemon.wait_for("backup hub started job");
+    let id = line.split("started job ").nth(1).unwrap().trim().to_string();
+
+    let (status, log) = daemon.terminate();
+    assert!(status.success(), "serve exits 0 on SIGTERM: {status:?}\n{log}");
+    let job = home.json(&["job", "show", &id]);
+    assert_eq!(job["state"], "ABORTED", "{job}\n{log}");
+    let hub = home.json(&["stack", "show", "hub"]);
+    assert_eq!(hub["status"], "ONLINE", "{hub}\n{log}");
+    assert!(mark.exists(), "the online hook ran: {log}");
+    assert!(home.json(&["backup-set", "list"]).as_array().unwrap().is_empty(), "an aborted backup leaves no set");
+}
