@@ -65,13 +65,22 @@ impl Stop {
     }
 }
 
+/// A scheduled backup in the queue.
+#[derive(Clone)]
+struct Submitted {
+    stack: String,
+    scheduled_for: DateTime<Utc>,
+    /// The end of its start window: still queued then, it expires.
+    window_end: DateTime<Utc>,
+}
+
 /// The scheduler of one home.
 pub struct Scheduler {
     home: PathBuf,
     queue: Queue,
     notes: Arc<dyn Fn(&str) + Send + Sync>,
-    /// Scheduled backups submitted and not yet finished: job id → stack.
-    after_backup: BTreeMap<String, String>,
+    /// Scheduled backups submitted and not yet finished.
+    after_backup: BTreeMap<String, Submitted>,
 }
 
 impl Scheduler {
@@ -227,7 +236,15 @@ impl Scheduler {
                         stack.name,
                         stamp(scheduled_for)
                     ));
-                    self.after_backup.insert(id, stack.name.clone());
+                    let window_end = scheduled_for + plan.start_window.duration();
+                    self.after_backup.insert(
+                        id,
+                        Submitted {
+                            stack: stack.name.clone(),
+                            scheduled_for,
+                            window_end,
+                        },
+                    );
                     return Ok(Some(plan.schedule.next_run(plan.timezone, scheduled_for)));
                 }
             }
@@ -277,14 +294,15 @@ impl Scheduler {
     }
 
     /// After a scheduled backup completed: its stack's retention, then the
-    /// night's verify share of its vault.
+    /// night's verify share of its vault. One still queued when its start
+    /// window closes (its stack was busy all along) expires instead.
     fn follow_up(&mut self, hk: &Hubkeep) {
-        let ids: Vec<(String, String)> = self
+        let submitted: Vec<(String, Submitted)> = self
             .after_backup
             .iter()
             .map(|(j, s)| (j.clone(), s.clone()))
             .collect();
-        for (id, stack) in ids {
+        for (id, run) in submitted {
             let job = match hk.job(&id) {
                 Ok(job) => job,
                 Err(e) => {
@@ -294,11 +312,30 @@ impl Scheduler {
                 }
             };
             match job.state {
-                JobState::Queued | JobState::Running | JobState::Created => continue,
+                JobState::Queued if hubkeep_plan::clock().now() >= run.window_end => {
+                    let reason = format!(
+                        "the backup scheduled for {} could not start within the plan's start window (it waited: {}); the next scheduled time is kept",
+                        stamp(run.scheduled_for),
+                        job.waiting_for.as_deref().unwrap_or("for a worker")
+                    );
+                    match self.queue.expire(&id, &reason) {
+                        Ok(true) => {
+                            self.after_backup.remove(&id);
+                            self.log(&format!(
+                                "backup {} missed its run scheduled for {}: job {id} EXPIRED",
+                                run.stack,
+                                stamp(run.scheduled_for)
+                            ));
+                        }
+                        Ok(false) => {}
+                        Err(e) => self.log(&format!("scheduler: cannot expire job {id}: {e}")),
+                    }
+                }
+                JobState::Queued | JobState::Running | JobState::Created => {}
                 JobState::Completed => {
                     self.after_backup.remove(&id);
-                    if let Err(e) = self.after_good_backup(hk, &stack) {
-                        self.log(&format!("scheduler: stack {stack}: {e}"));
+                    if let Err(e) = self.after_good_backup(hk, &run.stack) {
+                        self.log(&format!("scheduler: stack {}: {e}", run.stack));
                     }
                 }
                 _ => {

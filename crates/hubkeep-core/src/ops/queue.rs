@@ -246,6 +246,27 @@ impl Queue {
         Ok(id)
     }
 
+    /// End job `id` EXPIRED with `reason` if it has not started yet (a
+    /// scheduled backup whose start window closed while it waited);
+    /// `false` when it already started or is unknown to this queue.
+    pub fn expire(&self, id: &str, reason: &str) -> Result<bool> {
+        let hk = Hubkeep::open(&self.shared.home)?;
+        let mut state = self.shared.state();
+        let Some(i) = state.pending.iter().position(|p| p.id == id) else {
+            return Ok(false);
+        };
+        hk.home.catalog.update::<Job, _>(Kind::Job, id, |j| {
+            j.state = JobState::Expired;
+            j.finished_at = Some(now());
+            j.error = Some(reason.to_string());
+            Ok(())
+        })?;
+        state.pending.remove(i);
+        drop(state);
+        self.shared.changed.notify_all();
+        Ok(true)
+    }
+
     /// Stop: take no new work, end the jobs still queued ABORTED, cancel
     /// the running ones when `abort_running` (a backup that took its hub
     /// offline brings it back online), and return once every worker ended.
