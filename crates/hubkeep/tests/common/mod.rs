@@ -32,10 +32,7 @@ macro_rules! require_root {
 
 impl Home {
     pub fn new() -> Home {
-        let dir = tempfile::Builder::new()
-            .prefix("hubkeep-test-")
-            .tempdir()
-            .unwrap();
+        let dir = tempfile::Builder::new().prefix("hubkeep-test-").tempdir().unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
         Home { dir }
     }
@@ -59,17 +56,8 @@ impl Home {
         let mut full = vec!["--json"];
         full.extend_from_slice(args);
         let out = self.run(&full);
-        assert!(
-            out.status.success(),
-            "hubkeep {args:?} failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "stdout of {args:?} is not one JSON document ({e}): {}",
-                String::from_utf8_lossy(&out.stdout)
-            )
-        })
+        assert!(out.status.success(), "hubkeep {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("stdout of {args:?} is not one JSON document ({e}): {}", String::from_utf8_lossy(&out.stdout)))
     }
 
     /// Run with `--json` expecting failure: returns (code, message, stderr).
@@ -78,23 +66,11 @@ impl Home {
         full.extend_from_slice(args);
         let out = self.run(&full);
         let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-        assert!(
-            !out.status.success(),
-            "hubkeep {args:?} should have failed; stdout: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
+        assert!(!out.status.success(), "hubkeep {args:?} should have failed; stdout: {}", String::from_utf8_lossy(&out.stdout));
         let last = stderr.lines().last().unwrap_or("");
-        assert!(
-            last.starts_with("error: "),
-            "stderr must end with an error line: {stderr}"
-        );
-        let v: Value =
-            serde_json::from_slice(&out.stdout).expect("--json failure prints an error document");
-        (
-            v["error"]["code"].as_str().unwrap().to_string(),
-            v["error"]["message"].as_str().unwrap().to_string(),
-            stderr,
-        )
+        assert!(last.starts_with("error: "), "stderr must end with an error line: {stderr}");
+        let v: Value = serde_json::from_slice(&out.stdout).expect("--json failure prints an error document");
+        (v["error"]["code"].as_str().unwrap().to_string(), v["error"]["message"].as_str().unwrap().to_string(), stderr)
     }
 
     pub fn scratch(&self, name: &str) -> PathBuf {
@@ -111,29 +87,11 @@ impl Drop for Home {
         if let Ok(entries) = std::fs::read_dir(&clusters) {
             for e in entries.flatten() {
                 let _ = Command::new("runuser")
-                    .args([
-                        "-u",
-                        "postgres",
-                        "--",
-                        "/usr/lib/postgresql/15/bin/pg_ctl",
-                        "stop",
-                        "-m",
-                        "immediate",
-                        "-D",
-                    ])
+                    .args(["-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl", "stop", "-m", "immediate", "-D"])
                     .arg(e.path().join("data"))
                     .output();
                 let _ = Command::new("runuser")
-                    .args([
-                        "-u",
-                        "postgres",
-                        "--",
-                        "/usr/lib/postgresql/15/bin/pg_ctl",
-                        "stop",
-                        "-m",
-                        "immediate",
-                        "-D",
-                    ])
+                    .args(["-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl", "stop", "-m", "immediate", "-D"])
                     .arg(e.path())
                     .output();
             }
@@ -144,10 +102,7 @@ impl Drop for Home {
 /// A URL with the password, from a stack's database secret.
 pub fn secret_url(home: &Home, stack: &str) -> String {
     let show = home.json(&["stack", "show", stack]);
-    let arn = show["outputs"]["database_secret_arn"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let arn = show["outputs"]["database_secret_arn"].as_str().unwrap().to_string();
     let s = home.json(&["secret", "get", &arn]);
     let v = &s["value"];
     format!(
@@ -192,14 +147,7 @@ pub fn tree(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
             let rel = p.strip_prefix(root).unwrap().to_string_lossy().to_string();
             let ft = e.file_type().unwrap();
             if ft.is_symlink() {
-                out.insert(
-                    format!("{rel} ->"),
-                    std::fs::read_link(&p)
-                        .unwrap()
-                        .as_os_str()
-                        .as_encoded_bytes()
-                        .to_vec(),
-                );
+                out.insert(format!("{rel} ->"), std::fs::read_link(&p).unwrap().as_os_str().as_encoded_bytes().to_vec());
             } else if ft.is_dir() {
                 out.insert(format!("{rel}/"), vec![]);
                 walk(root, &p, out);
@@ -216,9 +164,7 @@ pub fn tree(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
 pub fn flip_byte_in_largest_object(vault_location: &str) {
     use std::os::unix::fs::PermissionsExt;
     let mut biggest = (0u64, PathBuf::new());
-    let mut dirs = vec![PathBuf::from(
-        vault_location.strip_prefix("file://").unwrap(),
-    )];
+    let mut dirs = vec![PathBuf::from(vault_location.strip_prefix("file://").unwrap())];
     while let Some(d) = dirs.pop() {
         for e in std::fs::read_dir(&d).unwrap().flatten() {
             let m = e.metadata().unwrap();
@@ -254,10 +200,6 @@ pub fn noise(len: usize, mut seed: u64) -> Vec<u8> {
 #[allow(dead_code)]
 pub fn write_noise_files(dir: &Path, prefix: &str, suffix: &str, count: usize, size: usize) {
     for i in 0..count {
-        std::fs::write(
-            dir.join(format!("{prefix}{i}{suffix}")),
-            noise(size, 0x9e3779b97f4a7c15 ^ i as u64),
-        )
-        .unwrap();
+        std::fs::write(dir.join(format!("{prefix}{i}{suffix}")), noise(size, 0x9e3779b97f4a7c15 ^ i as u64)).unwrap();
     }
 }
