@@ -196,6 +196,9 @@ pub struct Job {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub target: Option<std::path::PathBuf>,
+    /// What a QUEUED job waits for ("stack hub1 is busy: job j-… (backup)").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_for: Option<String>,
     /// Where a running job is (`phase`, `bytes_done`, `bytes_total`);
     /// null when it is not running or reports nothing.
     #[serde(default)]

@@ -45,6 +45,12 @@ state_enum! {
         Failed => "FAILED",
         /// Stopped by a signal or a cancellation.
         Aborted => "ABORTED",
+        /// In the queue of `hubkeep serve`, waiting for a worker, its stack
+        /// or its vault (`waiting_for` says which).
+        Queued => "QUEUED",
+        /// A scheduled run that could not start within its plan's start
+        /// window: recorded, never run.
+        Expired => "EXPIRED",
     }
 }
 
