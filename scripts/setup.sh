@@ -28,6 +28,10 @@ fi
 if ! "$VENV/bin/python3" -c 'import nacl.bindings, blake3, zstandard' 2>/dev/null; then
   "$VENV/bin/pip" install -q pynacl==1.6.2 blake3==1.0.11 zstandard==0.25.0
 fi
+# The HTTP API's OpenAPI document is checked by an independent validator.
+if [ ! -x "$VENV/bin/openapi-spec-validator" ]; then
+  "$VENV/bin/pip" install -q openapi-spec-validator==0.9.0
+fi
 # The web console's browser tests (crates/hubkeep-console/tests/browser.rs):
 # Debian's chromium, driven by npm's playwright-core (no browser download).
 if ! dpkg -s chromium >/dev/null 2>&1; then

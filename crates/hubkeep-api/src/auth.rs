@@ -25,7 +25,7 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 pub const SESSION_IDLE: Duration = Duration::from_secs(12 * 3600);
 
 /// `GET/POST /api/v1/session`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SessionInfo {
     /// The role of the token the session was made from.
     pub role: Role,

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use hubkeep_core::dbpassword::redact_urls;
 use hubkeep_core::{Error, ErrorKind};
-use serde_json::json;
+use serde::Serialize;
 
 /// A failed request: its status, stable code and sentence.
 #[derive(Debug)]
@@ -62,9 +62,25 @@ impl From<Error> for ApiError {
     }
 }
 
+/// The body of every error response.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// An error's stable code and sentence.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// The stable code scripts match on (CLI.md's codes, plus `unauthenticated`, `forbidden`, `csrf`).
+    pub code: String,
+    /// What is wrong, and what to do.
+    pub message: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({"error": {"code": self.code, "message": redact_urls(&self.message)}});
+        let body = ErrorBody { error: ErrorDetail { code: self.code.to_string(), message: redact_urls(&self.message) } };
         (self.status, Json(body)).into_response()
     }
 }

@@ -22,6 +22,7 @@ mod console;
 mod error;
 mod events;
 mod metrics;
+mod openapi;
 mod routes;
 
 pub use auth::{SessionInfo, CSRF_HEADER, SESSION_COOKIE};

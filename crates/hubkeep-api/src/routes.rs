@@ -74,6 +74,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/tokens", get(tokens).post(token_create))
         .route("/api/v1/tokens/{name}", delete(token_revoke))
         .route("/metrics", get(metrics))
+        .route("/api/v1/openapi.json", get(openapi_json))
         .fallback(crate::console::console_or_not_found)
         .with_state(state)
 }
@@ -82,11 +83,12 @@ pub(crate) async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route; GET /api/v1/openapi.json lists them")
 }
 
+#[utoipa::path(get, path = "/api/v1/health", responses((status = 200, description = "The server answers; needs no token")))]
 async fn health() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct SignIn {
     token: String,
 }
@@ -96,6 +98,7 @@ fn session_cookie_header(value: &str, max_age: Option<u64>) -> String {
     format!("{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/{age}")
 }
 
+#[utoipa::path(post, path = "/api/v1/session", request_body = SignIn, responses((status = 200, description = "Signed in; sets the HttpOnly SameSite=Strict cookie hubkeep_session", body = SessionInfo), (status = 401, description = "Not a valid token", body = crate::error::ErrorBody)))]
 async fn session_open(State(state): S, bytes: axum::body::Bytes) -> Result<Response, ApiError> {
     let SignIn { token } = body(&bytes)?;
     let info = state.blocking(move |hk| hk.authenticate(&token)).await?;
@@ -103,6 +106,7 @@ async fn session_open(State(state): S, bytes: axum::body::Bytes) -> Result<Respo
     Ok(([(header::SET_COOKIE, session_cookie_header(&id, None))], Json(document(&session))).into_response())
 }
 
+#[utoipa::path(get, path = "/api/v1/session", responses((status = 200, description = "The session of the cookie", body = SessionInfo), (status = 401, description = "No session", body = crate::error::ErrorBody)), security(("cookie" = [])))]
 async fn session_show(State(state): S, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
     let unauth = || ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "no session; sign in with POST /api/v1/session");
     let (mut parts, _) = axum::http::Request::new(()).into_parts();
@@ -112,6 +116,7 @@ async fn session_show(State(state): S, headers: HeaderMap) -> Result<Json<Value>
     Ok(Json(document(&session)))
 }
 
+#[utoipa::path(delete, path = "/api/v1/session", responses((status = 204, description = "Signed out")), security(("cookie" = [])))]
 async fn session_close(State(state): S, headers: HeaderMap) -> Response {
     let (mut parts, _) = axum::http::Request::new(()).into_parts();
     parts.headers = headers;
@@ -121,22 +126,27 @@ async fn session_close(State(state): S, headers: HeaderMap) -> Response {
     (StatusCode::NO_CONTENT, [(header::SET_COOKIE, session_cookie_header("", Some(0)))]).into_response()
 }
 
+#[utoipa::path(get, path = "/api/v1/stacks", responses((status = 200, description = "`hubkeep --json stack list`", body = Vec<hubkeep_core::records::Stack>), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = "4XX", description = "Refused (400 bad input, 404 not found, 409 exists or busy, 422 refused by a rule)", body = crate::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 async fn stacks(State(state): S, _c: Caller) -> Doc {
     read(&state, |hk| hk.stacks()).await
 }
 
+#[utoipa::path(get, path = "/api/v1/stacks/{name}", params(("name" = String, Path, description = "The stack")), responses((status = 200, description = "`stack show NAME`", body = hubkeep_core::ops::plans::StackView), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = "4XX", description = "Refused (400 bad input, 404 not found, 409 exists or busy, 422 refused by a rule)", body = crate::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 async fn stack(State(state): S, _c: Caller, Path(name): Path<String>) -> Doc {
     read(&state, move |hk| hk.stack_show(&name)).await
 }
 
+#[utoipa::path(get, path = "/api/v1/stacks/{name}/plan", params(("name" = String, Path, description = "The stack")), responses((status = 200, description = "`plan show NAME`", body = hubkeep_core::ops::plans::PlanView), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = "4XX", description = "Refused (400 bad input, 404 not found, 409 exists or busy, 422 refused by a rule)", body = crate::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 async fn plan(State(state): S, _c: Caller, Path(name): Path<String>) -> Doc {
     read(&state, move |hk| hk.plan_show(&name)).await
 }
 
+#[utoipa::path(get, path = "/api/v1/plans", responses((status = 200, description = "`plan list`", body = Vec<hubkeep_core::ops::plans::PlanView>), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = "4XX", description = "Refused (400 bad input, 404 not found, 409 exists or busy, 422 refused by a rule)", body = crate::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 async fn plans(State(state): S, _c: Caller) -> Doc {
     read(&state, |hk| hk.plan_list()).await
 }
 
+#[utoipa::path(put, path = "/api/v1/stacks/{name}/plan", params(("name" = String, Path, description = "The stack")), request_body = hubkeep_core::PlanChange, responses((status = 200, description = "The changed plan (`plan set`)", body = hubkeep_core::ops::plans::PlanView), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = 403, description = "Needs role operator", body = crate::error::ErrorBody), (status = "4XX", description = "Refused (400 bad input, 404 not found, 409 exists or busy, 422 refused by a rule)", body = crate::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 async fn plan_set(State(state): S, c: Caller, Path(name): Path<String>, bytes: axum::body::Bytes) -> Doc {
     c.require(Role::Operator)?;
     let change: PlanChange = body(&bytes)?;
@@ -148,18 +158,22 @@ struct StackFilter {
     stack: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/backup-sets", params(("stack" = Option<String>, Query, description = "Only this stack's sets")), responses((status = 200, description = "`backup-set list`, of one stack with ?stack=", body = Vec<hubkeep_core::records::BackupSet>), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = "4XX", description = "Refused (400 bad input, 404 not found, 409 exists or busy, 422 refused by a rule)", body = crate::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 async fn backup_sets(State(state): S, _c: Caller, Query(q): Query<StackFilter>) -> Doc {
     read(&state, move |hk| Ok(hk.backup_sets()?.into_iter().filter(|s| q.stack.as_ref().is_none_or(|st| &s.stack_name == st)).collect::<Vec<_>>())).await
 }
 
+#[utoipa::path(get, path = "/api/v1/backup-sets/{id}", params(("id" = String, Path, description = "The backup id")), responses((status = 200, description = "`backup-set show ID`", body = hubkeep_core::records::BackupSet), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = "4XX", description = "Refused (400 bad input, 404 not found, 409 exists or busy, 422 refused by a rule)", body = crate::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 async fn backup_set(State(state): S, _c: Caller, Path(id): Path<String>) -> Doc {
     read(&state, move |hk| hk.backup_set(&id)).await
 }
 
+#[utoipa::path(get, path = "/api/v1/db-snapshots", params(("stack" = Option<String>, Query, description = "Only this stack's snapshots")), responses((status = 200, description = "`db-snapshot list`", body = Vec<hubkeep_core::records::DbSnapshot>), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = "4XX", description = "Refused (400 bad input, 404 not found, 409 exists or busy, 422 refused by a rule)", body = crate::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 async fn db_snapshots(State(state): S, _c: Caller, Query(q): Query<StackFilter>) -> Doc {
     read(&state, move |hk| hk.db_snapshots(q.stack.as_deref())).await
 }
 
+#[utoipa::path(get, path = "/api/v1/db-snapshots/{id}", params(("id" = String, Path, description = "The snapshot id")), responses((status = 200, description = "`db-snapshot show ID`", body = hubkeep_core::records::DbSnapshot), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = "4XX", description = "Refused (400 bad input, 404 not found, 409 exists or busy, 422 refused by a rule)", body = crate::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 async fn db_snapshot(State(state): S, _c: Caller, Path(id): Path<String>) -> Doc {
     read(&state, move |hk| hk.db_snapshot(&id)).await
 }
@@ -169,10 +183,12 @@ struct VaultFilter {
     vault: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/recovery-points", params(("vault" = Option<String>, Query, description = "Only this vault's recovery points")), responses((status = 200, description = "`recovery-point list`", body = Vec<hubkeep_core::records::RecoveryPoint>), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = "4XX", description = "Refused (400 bad input, 404 not found, 409 exists or busy, 422 refused by a rule)", body = crate::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 async fn recovery_points(State(state): S, _c: Caller, Query(q): Query<VaultFilter>) -> Doc {
     read(&state, move |hk| hk.recovery_points(q.vault.as_deref())).await
 }
 
+#[utoipa::path(get, path = "/api/v1/recovery-points/{arn}", params(("arn" = String, Path, description = "The recovery point ARN, URL-encoded")), responses((status = 200, description = "`recovery-point show ARN`", body = hubkeep_core::records::RecoveryPoint), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = "4XX", description = "Refused (400 bad input, 404 not found, 409 exists or busy, 422 refused by a rule)", body = crate::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 async fn recovery_point(State(state): S, _c: Caller, Path(arn): Path<String>) -> Doc {
     read(&state, move |hk| hk.recovery_point(&arn)).await
 }
@@ -183,41 +199,49 @@ struct JobFilter {
     stack: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/jobs", params(("state" = Option<String>, Query, description = "Only jobs in this state"), ("stack" = Option<String>, Query, description = "Only this stack's jobs")), responses((status = 200, description = "`job list`", body = Vec<hubkeep_core::records::Job>), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = "4XX", description = "Refused (400 bad input, 404 not found, 409 exists or busy, 422 refused by a rule)", body = crate::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 async fn jobs(State(state): S, _c: Caller, Query(q): Query<JobFilter>) -> Doc {
     read(&state, move |hk| hk.jobs(q.state.as_deref(), q.stack.as_deref())).await
 }
 
+#[utoipa::path(get, path = "/api/v1/jobs/{id}", params(("id" = String, Path, description = "The job id")), responses((status = 200, description = "`job show ID`", body = hubkeep_core::records::Job), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = "4XX", description = "Refused (400 bad input, 404 not found, 409 exists or busy, 422 refused by a rule)", body = crate::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 async fn job(State(state): S, _c: Caller, Path(id): Path<String>) -> Doc {
     read(&state, move |hk| hk.job(&id)).await
 }
 
+#[utoipa::path(get, path = "/api/v1/jobs/{id}/events", params(("id" = String, Path, description = "The job id")), responses((status = 200, description = "text/event-stream: `progress` events with the job document, then one `end` event", body = String), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = "4XX", description = "Refused (400 bad input, 404 not found, 409 exists or busy, 422 refused by a rule)", body = crate::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 async fn job_events(State(state): S, _c: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
     Ok(crate::events::job_events(state, id).await?.into_response())
 }
 
+#[utoipa::path(get, path = "/api/v1/vaults", responses((status = 200, description = "`vault list`", body = Vec<hubkeep_core::records::VaultRecord>), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = "4XX", description = "Refused (400 bad input, 404 not found, 409 exists or busy, 422 refused by a rule)", body = crate::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 async fn vaults(State(state): S, _c: Caller) -> Doc {
     read(&state, |hk| hk.vaults()).await
 }
 
+#[utoipa::path(get, path = "/api/v1/vaults/{name}", params(("name" = String, Path, description = "The vault")), responses((status = 200, description = "`vault show NAME`", body = hubkeep_core::ops::vaults::VaultDetails), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = "4XX", description = "Refused (400 bad input, 404 not found, 409 exists or busy, 422 refused by a rule)", body = crate::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 async fn vault(State(state): S, _c: Caller, Path(name): Path<String>) -> Doc {
     read(&state, move |hk| hk.vault_show(&name)).await
 }
 
+#[utoipa::path(get, path = "/api/v1/secrets", responses((status = 200, description = "`secret list` (metadata only, never a value)", body = Vec<hubkeep_core::secrets::SecretMeta>), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = "4XX", description = "Refused (400 bad input, 404 not found, 409 exists or busy, 422 refused by a rule)", body = crate::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 async fn secrets(State(state): S, _c: Caller) -> Doc {
     read(&state, |hk| hk.secret_list()).await
 }
 
+#[utoipa::path(post, path = "/api/v1/secrets/{name}/cancel-deletion", params(("name" = String, Path, description = "The secret")), responses((status = 200, description = "`secret restore NAME`", body = hubkeep_core::secrets::SecretMeta), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = 403, description = "Needs role admin", body = crate::error::ErrorBody), (status = "4XX", description = "Refused (400 bad input, 404 not found, 409 exists or busy, 422 refused by a rule)", body = crate::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 async fn secret_cancel_deletion(State(state): S, c: Caller, Path(name): Path<String>) -> Doc {
     c.require(Role::Admin)?;
     read(&state, move |hk| hk.secret_restore(&name)).await
 }
 
+#[utoipa::path(get, path = "/api/v1/tokens", responses((status = 200, description = "`token list` (never a token)", body = Vec<hubkeep_core::ops::tokens::TokenInfo>), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = 403, description = "Needs role admin", body = crate::error::ErrorBody), (status = "4XX", description = "Refused (400 bad input, 404 not found, 409 exists or busy, 422 refused by a rule)", body = crate::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 async fn tokens(State(state): S, c: Caller) -> Doc {
     c.require(Role::Admin)?;
     read(&state, |hk| hk.token_list()).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TokenCreate {
     name: String,
@@ -229,6 +253,7 @@ fn read_role() -> String {
     "read".into()
 }
 
+#[utoipa::path(post, path = "/api/v1/tokens", request_body = TokenCreate, responses((status = 201, description = "The new token, shown once", body = hubkeep_core::ops::tokens::CreatedToken), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = 403, description = "Needs role admin", body = crate::error::ErrorBody), (status = "4XX", description = "Refused (400 bad input, 404 not found, 409 exists or busy, 422 refused by a rule)", body = crate::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 async fn token_create(State(state): S, c: Caller, bytes: axum::body::Bytes) -> Result<Response, ApiError> {
     c.require(Role::Admin)?;
     let TokenCreate { name, role } = body(&bytes)?;
@@ -237,6 +262,7 @@ async fn token_create(State(state): S, c: Caller, bytes: axum::body::Bytes) -> R
     Ok((StatusCode::CREATED, Json(serde_json::to_value(&created).expect("a token serializes"))).into_response())
 }
 
+#[utoipa::path(delete, path = "/api/v1/tokens/{name}", params(("name" = String, Path, description = "The token")), responses((status = 200, description = "`token revoke NAME`", body = hubkeep_core::ops::tokens::RevokedToken), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = 403, description = "Needs role admin", body = crate::error::ErrorBody), (status = "4XX", description = "Refused (400 bad input, 404 not found, 409 exists or busy, 422 refused by a rule)", body = crate::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 async fn token_revoke(State(state): S, c: Caller, Path(name): Path<String>) -> Doc {
     c.require(Role::Admin)?;
     let revoked_name = name.clone();
@@ -245,7 +271,13 @@ async fn token_revoke(State(state): S, c: Caller, Path(name): Path<String>) -> D
     Ok(doc)
 }
 
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", body = String), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = "4XX", description = "Refused (400 bad input, 404 not found, 409 exists or busy, 422 refused by a rule)", body = crate::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 async fn metrics(State(state): S, _c: Caller) -> Result<Response, ApiError> {
     let text = state.blocking(crate::metrics::render).await?;
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/openapi.json", responses((status = 200, description = "This document (OpenAPI 3.1)")))]
+pub(crate) async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(crate::openapi::document())
 }

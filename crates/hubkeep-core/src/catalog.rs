@@ -28,6 +28,8 @@ pub enum Kind {
     BackupSet,
     /// Plans: one per stack.
     Plan,
+    /// What the scheduler of `hubkeep serve` last handled, per stack.
+    Schedule,
     /// API access tokens (their hashes), by name.
     Token,
 }
@@ -43,10 +45,11 @@ impl Kind {
             Kind::RecoveryPoint => "recovery_points",
             Kind::BackupSet => "backup_sets",
             Kind::Plan => "plans",
+            Kind::Schedule => "schedules",
             Kind::Token => "tokens",
         }
     }
-    const ALL: [Kind; 9] = [
+    const ALL: [Kind; 10] = [
         Kind::Region,
         Kind::Vault,
         Kind::Stack,
@@ -55,6 +58,7 @@ impl Kind {
         Kind::RecoveryPoint,
         Kind::BackupSet,
         Kind::Plan,
+        Kind::Schedule,
         Kind::Token,
     ];
 }

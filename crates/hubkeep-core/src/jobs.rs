@@ -58,6 +58,8 @@ impl Hubkeep {
             Some(id) => id.to_string(),
             None => crate::ids::job_id(),
         };
+        // A job the queue recorded as QUEUED keeps the time it was submitted.
+        let created_at = self.home.catalog.get::<Job>(Kind::Job, &id)?.map(|j| j.created_at).unwrap_or_else(now);
         let job = Job {
             job_id: id.clone(),
             kind: kind.to_string(),
@@ -65,7 +67,7 @@ impl Hubkeep {
             state: JobState::Running,
             vault: vault.map(str::to_string),
             resource: None,
-            created_at: now(),
+            created_at,
             started_at: Some(now()),
             finished_at: None,
             bytes_read: 0,
@@ -74,6 +76,7 @@ impl Hubkeep {
             error: None,
             pid: std::process::id(),
             target: None,
+            waiting_for: None,
             progress: None,
             log: Vec::new(),
         };
@@ -151,6 +154,11 @@ impl Hubkeep {
                 false => format!("the hubkeep process (pid {}) running this job ended before it finished", job.pid),
             };
             self.end_unfinished_job(job, JobState::Failed, &reason)?;
+        }
+        // A queue lives in its process: what a dead one still held never runs.
+        for job in jobs.iter().filter(|j| j.state == JobState::Queued && !process_alive(j.pid)) {
+            let reason = format!("the hubkeep serve process (pid {}) that queued this job ended before it ran", job.pid);
+            self.end_unfinished_job(job, JobState::Aborted, &reason)?;
         }
         let ended = jobs.iter().filter(|j| j.state != JobState::Running && j.state != JobState::Completed);
         self.clean_interrupted_restores(ended.chain(dead));

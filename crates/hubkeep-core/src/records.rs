@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 /// A vault as this home knows it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VaultRecord {
     /// Its name in this home.
     pub name: String,
@@ -29,6 +30,7 @@ pub struct VaultRecord {
 
 /// What kind of application a stack runs: the Hubs profile adds the Hubs check, drift and keys.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Profile {
     /// A Hubs (Reticulum) deployment.
@@ -39,6 +41,7 @@ pub enum Profile {
 
 /// How a stack came to be.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Origin {
     /// Made fresh by `stack create`.
@@ -51,6 +54,7 @@ pub enum Origin {
 
 /// Where a stack's resources are (CLI.md's `outputs`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Outputs {
     /// The app's database name.
     pub app_db: String,
@@ -59,6 +63,7 @@ pub struct Outputs {
     /// The file store's directory name.
     pub storage_id: String,
     /// The file store's path.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub storage_path: PathBuf,
     /// The ARN of the stack's database secret.
     pub database_secret_arn: String,
@@ -68,6 +73,7 @@ pub struct Outputs {
 
 /// The five restore parameters: the same keys as a backup set.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RestoreParams {
     /// The source stack, whose keys are looked up by name.
     pub stack_name: String,
@@ -83,6 +89,7 @@ pub struct RestoreParams {
 
 /// A stack in offline mode, with what undoes it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OfflineState {
     /// When it went offline.
     pub since: DateTime<Utc>,
@@ -97,6 +104,7 @@ pub struct OfflineState {
 
 /// The operator's commands around offline mode.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Hooks {
     /// Shell commands run when the hub goes offline / comes back online
     /// (e.g. scale the app to zero). They get HUBKEEP_STACK and
@@ -108,6 +116,7 @@ pub struct Hooks {
 
 /// A hub: its database, file store, secrets and outputs (`stack show`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Stack {
     /// Its name.
     pub name: String,
@@ -142,6 +151,7 @@ pub struct Stack {
     /// before the first file is written and before outputs exist: a creation
     /// that was killed leaves only this to say what `stack delete` removes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub made_storage: Option<PathBuf>,
     /// On a server region, the database and role (name, owner) this
     /// creation makes, noted before they are created, for the same reason.
@@ -151,6 +161,7 @@ pub struct Stack {
 
 /// A snapshot, backup or restore as a job (`job show`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Job {
     /// Its id.
     pub job_id: String,
@@ -183,7 +194,11 @@ pub struct Job {
     /// A restore-job's target directory, so that what a killed restore
     /// wrote there is removed at the next command.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub target: Option<std::path::PathBuf>,
+    /// What a QUEUED job waits for ("stack hub1 is busy: job j-… (backup)").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_for: Option<String>,
     /// Where a running job is (`phase`, `bytes_done`, `bytes_total`);
     /// null when it is not running or reports nothing.
     #[serde(default)]
@@ -195,6 +210,7 @@ pub struct Job {
 
 /// How far a running job is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobProgress {
     /// What it is doing (`files`, `database`, …).
     pub phase: String,
@@ -206,6 +222,7 @@ pub struct JobProgress {
 
 /// One note of a job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogLine {
     /// When it was written.
     pub at: DateTime<Utc>,
@@ -218,6 +235,7 @@ pub const JOB_LOG_LINES: usize = 200;
 
 /// A database snapshot (`db-snapshot show`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DbSnapshot {
     /// Its id.
     pub id: String,
@@ -257,6 +275,7 @@ pub struct DbSnapshot {
 
 /// A file-store backup (`recovery-point show`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecoveryPoint {
     /// Its ARN (region and vault qualified).
     pub recovery_point_arn: RecoveryPointArn,
@@ -277,6 +296,7 @@ pub struct RecoveryPoint {
     /// The job that made it.
     pub job_id: Option<String>,
     /// The file store it was taken from.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub storage_path: Option<PathBuf>,
     /// How many files it holds.
     pub files: u64,
@@ -293,6 +313,7 @@ pub struct RecoveryPoint {
 
 /// Where a Hubs file store and database disagree.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Drift {
     /// `owned_files` rows without a blob.
     pub rows_without_blob: usize,
@@ -304,6 +325,7 @@ pub struct Drift {
 
 /// A whole-hub backup: a database snapshot and a recovery point of one stack, with its key fingerprints (`backup-set show`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BackupSet {
     /// Its id (an ARN).
     pub backup_id: BackupSetId,
@@ -366,6 +388,7 @@ fn set_available() -> BackupSetStatus {
 /// What a backup set carries in the vault, encrypted under the vault's keys,
 /// so a fresh home can restore the hub with nothing but the recovery key.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyBundle {
     /// `/keymaster/<stack>/…` parameter values, by short name.
     pub keymaster: BTreeMap<String, String>,

@@ -53,6 +53,7 @@ struct Checked {
 }
 
 /// Where a whole-hub restore takes its five parameters from.
+#[derive(Debug, Clone)]
 pub enum RestoreSource {
     /// `restore NEW --backup ID`: a backup set, whose key bundle (read from
     /// its vault) supplies the source's secrets this home lacks.

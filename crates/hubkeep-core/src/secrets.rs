@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 /// A database secret (with an ARN) or a parameter.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SecretKind {
     /// A database secret.
@@ -25,6 +26,7 @@ pub enum SecretKind {
 
 /// What anyone may see about a secret: never its value.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SecretMeta {
     /// Its name.
     pub name: String,

@@ -10,6 +10,7 @@ macro_rules! state_enum {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal,)* }) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         pub enum $name {
             $($(#[$vdoc])* #[serde(rename = $text)] $variant,)*
         }
@@ -44,6 +45,12 @@ state_enum! {
         Failed => "FAILED",
         /// Stopped by a signal or a cancellation.
         Aborted => "ABORTED",
+        /// In the queue of `hubkeep serve`, waiting for a worker, its stack
+        /// or its vault (`waiting_for` says which).
+        Queued => "QUEUED",
+        /// A scheduled run that could not start within its plan's start
+        /// window: recorded, never run.
+        Expired => "EXPIRED",
     }
 }
 

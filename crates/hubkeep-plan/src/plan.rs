@@ -12,35 +12,45 @@ use crate::{Schedule, Span, Zone};
 /// and when verification, drills and gc run. Serializes with the keys of
 /// `plan show --json` (the catalog adds `next_run_at` and `last_run`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Plan {
     /// The stack this plan is for.
     pub stack: String,
     /// Whether the daemon runs this plan at all.
     pub enabled: bool,
     /// When the backup runs, in `timezone`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub schedule: Schedule,
     /// The zone of `schedule` and of retention's days, weeks, months, years.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub timezone: Zone,
     /// How long after its scheduled time a missed backup may still start.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub start_window: Span,
     /// Whether the backup takes the hub offline (consistent files and database).
     pub offline: bool,
     /// Which automated backup sets retention keeps.
     pub retention: KeepRules,
     /// The recovery point objective: older than this, the newest good set is a breach.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub rpo: Span,
     /// When the rotating verify share runs.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub verify: VerifyWhen,
     /// When a restore drill runs.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub drill: Toggle,
     /// When the vault's gc runs.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub gc: Toggle,
     /// A healthchecks-style URL pinged on start, success and failure.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub ping_url: Option<PingUrl>,
 }
 
 /// Retention's keep rules, as restic's `forget --keep-*`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeepRules {
     /// Keep the newest N sets (at least 1 in effect, whatever is stored).
     pub keep_last: u32,
@@ -108,6 +118,7 @@ impl Toggle {
 
 /// An `http` or `https` URL to ping (healthchecks convention).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct PingUrl(String);
 
@@ -285,6 +296,7 @@ fn parse_toggle(option: &'static str, text: &str) -> Result<Toggle, PlanError> {
 /// given replaces the plan's value; values are written as on the command
 /// line and checked by [`Plan::apply`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct PlanChange {
     /// `--schedule CRON`.

@@ -160,6 +160,16 @@ pub enum Command {
     /// Create a demo hub, back it up offline, change it, restore it into a new stack, check it.
     #[command(after_long_help = "Example:\n  hubkeep --home /var/lib/hubkeep demo      # about a minute; ends with the commands that remove it")]
     Demo,
+    /// Run unattended: each plan's backups, retention, verify, drills and gc, until SIGTERM.
+    #[command(after_long_help = "Examples:\n  \
+        hubkeep serve                                   # logs one line per decision to stderr\n  \
+        HUBKEEP_CLOCK=2027-01-04T09:59:00Z@3600 hubkeep serve   # rehearse: an hour passes each second\n\
+        docs/deploy/hubkeep.service runs it under systemd.")]
+    Serve {
+        /// Where the HTTP API listens (loopback unless told otherwise).
+        #[arg(long, default_value = "127.0.0.1:8742")]
+        listen: std::net::SocketAddr,
+    },
     /// Print a shell completion script (bash, zsh or fish).
     #[command(after_long_help = "Examples:\n  \
         hubkeep completions bash > /usr/share/bash-completion/completions/hubkeep\n  \

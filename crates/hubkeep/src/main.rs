@@ -6,6 +6,7 @@
 mod cli;
 mod output;
 mod progress;
+mod serve;
 
 use clap::Parser;
 use cli::*;
@@ -46,6 +47,14 @@ fn main() {
     }
     let home = cli.home.clone().unwrap_or_else(default_home);
     let reveal = reveals_secrets(&cli.command);
+    if let Command::Serve { listen } = cli.command {
+        // The daemon handles its own signals: it stops, it is not interrupted.
+        if let Err(e) = serve::run(&home, listen) {
+            output::error(e.code(), e.message(), json_mode);
+            std::process::exit(1);
+        }
+        return;
+    }
     on_interrupt(home.clone(), json_mode);
     on_panic(json_mode);
     match run(cli, &home, parent_job_id) {
@@ -332,6 +341,7 @@ fn run(cli: Cli, home: &Path, job_id: Option<String>) -> Result<Value> {
             ParamCmd::Get { name } => to_value(hk.param_get(&name)?),
         },
         Command::Demo => to_value(hk.demo()?),
+        Command::Serve { .. } => unreachable!("answered in main: the daemon is not a one-shot command"),
         Command::Plan(PlanCmd::Show { stack }) => to_value(hk.plan_show(&stack)?),
         Command::Plan(PlanCmd::List) => to_value(hk.plan_list()?),
         Command::Plan(PlanCmd::Set { stack, change }) => to_value(hk.plan_set(&stack, &plan_change(change))?),

@@ -8,6 +8,10 @@
 pub mod jobs;
 /// Plans: one per stack.
 pub mod plans;
+/// The queue of `hubkeep serve`.
+pub mod queue;
+/// What the scheduler has handled, and the runs it could not start.
+pub mod schedules;
 /// Deleting recovery points.
 pub mod recovery_points;
 /// The home and its regions.

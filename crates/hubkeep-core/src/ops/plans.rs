@@ -15,6 +15,7 @@ use serde::Serialize;
 
 /// `plan show --json`: the plan with its next run and its last run.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlanView {
     /// The plan as stored.
     #[serde(flatten)]
@@ -27,6 +28,7 @@ pub struct PlanView {
 
 /// The newest automated backup of a stack, as `plan show`'s `last_run`.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LastRun {
     /// The job that took its database snapshot.
     pub job_id: Option<String>,
@@ -40,6 +42,7 @@ pub struct LastRun {
 
 /// `stack show --json`: the stack with what its backups say about it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StackView {
     /// The stack record.
     #[serde(flatten)]

@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 /// What a token may do over the HTTP API; each role includes the ones
 /// before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Every GET; never a secret value.
@@ -40,6 +41,7 @@ impl Role {
 
 /// A token as the catalog keeps it: never the token itself.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct TokenRecord {
     name: String,
     role: Role,
@@ -51,6 +53,7 @@ struct TokenRecord {
 
 /// `token create --json`: the only time the token is shown.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedToken {
     /// Its name.
     pub name: String,
@@ -62,6 +65,7 @@ pub struct CreatedToken {
 
 /// `token list` items, and who a request is: everything but the token.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenInfo {
     /// Its name.
     pub name: String,
@@ -81,6 +85,7 @@ impl From<TokenRecord> for TokenInfo {
 
 /// `token revoke --json`.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RevokedToken {
     /// The token's name.
     pub name: String,

@@ -10,6 +10,7 @@ use serde::Serialize;
 /// What `vault recovery-kit` prints: everything needed to restore on a new
 /// machine.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecoveryKit {
     /// The vault's name.
     pub name: String,
@@ -29,6 +30,7 @@ pub struct RecoveryKit {
 
 /// What `vault show` prints.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VaultDetails {
     /// The vault's record.
     #[serde(flatten)]
