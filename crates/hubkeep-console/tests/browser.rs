@@ -14,7 +14,6 @@ use std::sync::{Mutex, OnceLock};
 const NODE_PREFIX: &str = "/opt/hubkeep-node";
 
 struct Fixture {
-    _dir: tempfile::TempDir,
     url: String,
     admin: String,
     read: String,
@@ -51,6 +50,36 @@ fn hubkeep(home: &Path, args: &[&str]) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The home of the fixture, removed at exit.
+static HOME_DIR: Mutex<Option<tempfile::TempDir>> = Mutex::new(None);
+
+/// Stops every embedded PostgreSQL cluster the home started, then removes it.
+extern "C" fn clean_up() {
+    let Some(dir) = HOME_DIR.lock().ok().and_then(|mut d| d.take()) else {
+        return;
+    };
+    if let Ok(entries) = std::fs::read_dir(dir.path().join("home/clusters")) {
+        for e in entries.flatten() {
+            for data in [e.path().join("data"), e.path()] {
+                let _ = Command::new("runuser")
+                    .args([
+                        "-u",
+                        "postgres",
+                        "--",
+                        "/usr/lib/postgresql/15/bin/pg_ctl",
+                        "stop",
+                        "-m",
+                        "immediate",
+                        "-D",
+                    ])
+                    .arg(data)
+                    .output();
+            }
+        }
+    }
+    drop(dir);
 }
 
 fn fixture() -> &'static Fixture {
@@ -104,6 +133,16 @@ fn fixture() -> &'static Fixture {
             .unwrap()
             .to_string();
 
+        *HOME_DIR.lock().unwrap() = Some(dir);
+        // The fixture lives as long as the test process: the home's clusters
+        // are stopped and the home removed when the process exits.
+        // SAFETY: `clean_up` is a plain function that never unwinds across the FFI boundary.
+        assert_eq!(
+            unsafe { libc::atexit(clean_up) },
+            0,
+            "cannot register the home's clean-up"
+        );
+
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let served = home.clone();
@@ -117,7 +156,6 @@ fn fixture() -> &'static Fixture {
                 .unwrap();
         });
         Fixture {
-            _dir: dir,
             url,
             admin,
             read,

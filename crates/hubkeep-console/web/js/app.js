@@ -49,8 +49,8 @@ async function render() {
     onSignedIn: (s) => {
       session = s;
       showSession();
-      const back = ctx.query.get('next');
-      navigate(back && back.startsWith('/') && !back.startsWith('//') ? back : '/', { replace: true });
+      // Signing in on a deep link (a bookmarked stack's page) stays there.
+      navigate(location.pathname + location.search, { replace: true });
     },
   };
   showSession();
