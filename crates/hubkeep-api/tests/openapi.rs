@@ -43,6 +43,10 @@ fn the_openapi_document_lists_every_route_and_validates() {
         ("/api/v1/tokens", "post"),
         ("/api/v1/tokens/{name}", "delete"),
         ("/api/v1/openapi.json", "get"),
+        ("/api/v1/stacks/{name}/backups", "post"),
+        ("/api/v1/stacks/{name}/drills", "post"),
+        ("/api/v1/restores", "post"),
+        ("/api/v1/backup-sets/{id}/verify", "post"),
         ("/metrics", "get"),
     ];
     for (path, method) in routes {

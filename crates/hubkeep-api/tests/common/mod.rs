@@ -61,12 +61,14 @@ impl Server {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let path = home.path();
+        let queue = hubkeep_core::ops::queue::Queue::start(path.clone(), 2).unwrap();
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-            rt.block_on(hubkeep_api::serve(listener, path, async move {
+            rt.block_on(hubkeep_api::serve(listener, path, queue.clone(), async move {
                 let _ = stopped.await;
             }))
             .unwrap();
+            queue.shutdown(true);
         });
         Server { base, stop: Some(stop), thread: Some(thread), http: Client::new() }
     }
