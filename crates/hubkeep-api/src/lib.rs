@@ -59,7 +59,11 @@ impl AppState {
         });
         match run.await {
             Ok(r) => r.map_err(ApiError::from),
-            Err(e) => Err(Error::new(ErrorKind::Internal, format!("a request handler stopped: {e}")).into()),
+            Err(e) => Err(Error::new(
+                ErrorKind::Internal,
+                format!("a request handler stopped: {e}"),
+            )
+            .into()),
         }
     }
 }
@@ -67,15 +71,26 @@ impl AppState {
 /// The API's router over the home at `home`, submitting long work to
 /// `queue` (for `serve`, and for tests that drive it in process).
 pub fn router(home: PathBuf, queue: Queue) -> axum::Router {
-    routes::router(Arc::new(AppState { home, queue, sessions: auth::Sessions::default() }))
+    routes::router(Arc::new(AppState {
+        home,
+        queue,
+        sessions: auth::Sessions::default(),
+    }))
 }
 
 /// Serve the API on `listener` until `shutdown` completes; requests under
 /// way are finished first. Long work goes to `queue`, which the caller
 /// (`hubkeep serve`) owns and shuts down.
-pub async fn serve(listener: std::net::TcpListener, home: PathBuf, queue: Queue, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+pub async fn serve(
+    listener: std::net::TcpListener,
+    home: PathBuf,
+    queue: Queue,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
     listener.set_nonblocking(true)?;
     let listener = tokio::net::TcpListener::from_std(listener)?;
-    axum::serve(listener, router(home, queue)).with_graceful_shutdown(shutdown).await?;
+    axum::serve(listener, router(home, queue))
+        .with_graceful_shutdown(shutdown)
+        .await?;
     Ok(())
 }

@@ -53,15 +53,27 @@ where
             Ok((id.clone(), hk.job(&id)?.state.as_str().to_string()))
         })
         .await?;
-    let links = JobLinks { job: format!("/api/v1/jobs/{job_id}"), events: format!("/api/v1/jobs/{job_id}/events") };
-    Ok((StatusCode::ACCEPTED, Json(Accepted { job_id, state: job_state, links })).into_response())
+    let links = JobLinks {
+        job: format!("/api/v1/jobs/{job_id}"),
+        events: format!("/api/v1/jobs/{job_id}/events"),
+    };
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Accepted {
+            job_id,
+            state: job_state,
+            links,
+        }),
+    )
+        .into_response())
 }
 
 fn body<T: serde::de::DeserializeOwned + Default>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(format!("the request body is not valid: {e}")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request(format!("the request body is not valid: {e}")))
 }
 
 /// `POST /api/v1/stacks/{name}/backups`.
@@ -75,11 +87,25 @@ pub struct BackupBody {
 #[utoipa::path(post, path = "/api/v1/stacks/{name}/backups", params(("name" = String, Path, description = "The stack")), request_body = BackupBody,
     responses((status = 202, description = "The backup job (`hubkeep backup STACK`)", body = Accepted), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = 403, description = "Needs role operator", body = crate::error::ErrorBody), (status = "4XX", description = "Refused (404 no such stack)", body = crate::error::ErrorBody)),
     security(("bearer" = []), ("cookie" = [])))]
-pub(crate) async fn backup(State(state): S, c: Caller, Path(name): Path<String>, bytes: axum::body::Bytes) -> Result<Response, ApiError> {
+pub(crate) async fn backup(
+    State(state): S,
+    c: Caller,
+    Path(name): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Result<Response, ApiError> {
     c.require(Role::Operator)?;
     let BackupBody { offline } = body(&bytes)?;
     let stack = name.clone();
-    submit(&state, move |hk| hk.stack(&stack).map(|_| ()), Work::Backup { stack: name, offline, automated: false }).await
+    submit(
+        &state,
+        move |hk| hk.stack(&stack).map(|_| ()),
+        Work::Backup {
+            stack: name,
+            offline,
+            automated: false,
+        },
+    )
+    .await
 }
 
 /// `POST /api/v1/restores`: a backup set (`restore NEW --backup ID`), or
@@ -110,13 +136,25 @@ pub struct RestoreBody {
 impl RestoreBody {
     fn source(self) -> Result<RestoreSource, ApiError> {
         if self.new_stack.is_empty() {
-            return Err(ApiError::bad_request("new_stack is required: the name of the stack to create"));
+            return Err(ApiError::bad_request(
+                "new_stack is required: the name of the stack to create",
+            ));
         }
         if let Some(backup_id) = self.backup_id {
-            return Ok(RestoreSource::Backup { name: self.new_stack, backup_id, domain: self.domain, region: self.region, force: false });
+            return Ok(RestoreSource::Backup {
+                name: self.new_stack,
+                backup_id,
+                domain: self.domain,
+                region: self.region,
+                force: false,
+            });
         }
-        let missing = |field: &str| ApiError::bad_request(format!("{field} is required: give backup_id, or all five of stack_name, db_snapshot_id, db_secret_arn, vault, recovery_point_arn"));
-        let arn = self.recovery_point_arn.ok_or_else(|| missing("recovery_point_arn"))?;
+        let missing = |field: &str| {
+            ApiError::bad_request(format!("{field} is required: give backup_id, or all five of stack_name, db_snapshot_id, db_secret_arn, vault, recovery_point_arn"))
+        };
+        let arn = self
+            .recovery_point_arn
+            .ok_or_else(|| missing("recovery_point_arn"))?;
         let params: RestoreParams = serde_json::from_value(serde_json::json!({
             "stack_name": self.stack_name.ok_or_else(|| missing("stack_name"))?,
             "db_snapshot_id": self.db_snapshot_id.ok_or_else(|| missing("db_snapshot_id"))?,
@@ -125,14 +163,24 @@ impl RestoreBody {
             "recovery_point_arn": arn,
         }))
         .map_err(|e| ApiError::bad_request(format!("recovery_point_arn is not valid: {e}")))?;
-        Ok(RestoreSource::Params(RestoreRequest { name: self.new_stack, domain: self.domain, region: self.region, app_version: None, params }))
+        Ok(RestoreSource::Params(RestoreRequest {
+            name: self.new_stack,
+            domain: self.domain,
+            region: self.region,
+            app_version: None,
+            params,
+        }))
     }
 }
 
 #[utoipa::path(post, path = "/api/v1/restores", request_body = RestoreBody,
     responses((status = 202, description = "The restore job", body = Accepted), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = 403, description = "Needs role operator", body = crate::error::ErrorBody), (status = "4XX", description = "Refused before anything is created (400 bad input, 404 no such backup, 409 name exists, 422 other region or missing secret)", body = crate::error::ErrorBody)),
     security(("bearer" = []), ("cookie" = [])))]
-pub(crate) async fn restore(State(state): S, c: Caller, bytes: axum::body::Bytes) -> Result<Response, ApiError> {
+pub(crate) async fn restore(
+    State(state): S,
+    c: Caller,
+    bytes: axum::body::Bytes,
+) -> Result<Response, ApiError> {
     c.require(Role::Operator)?;
     let source = body::<RestoreBody>(&bytes)?.source()?;
     let checked = source.clone();
@@ -161,11 +209,24 @@ pub struct DrillBody {
 #[utoipa::path(post, path = "/api/v1/stacks/{name}/drills", params(("name" = String, Path, description = "The stack")), request_body = DrillBody,
     responses((status = 202, description = "The drill job (`drill run STACK`)", body = Accepted), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = 403, description = "Needs role operator", body = crate::error::ErrorBody), (status = "4XX", description = "Refused (404 no such stack)", body = crate::error::ErrorBody)),
     security(("bearer" = []), ("cookie" = [])))]
-pub(crate) async fn drill(State(state): S, c: Caller, Path(name): Path<String>, bytes: axum::body::Bytes) -> Result<Response, ApiError> {
+pub(crate) async fn drill(
+    State(state): S,
+    c: Caller,
+    Path(name): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Result<Response, ApiError> {
     c.require(Role::Operator)?;
     let DrillBody { backup_id } = body(&bytes)?;
     let stack = name.clone();
-    submit(&state, move |hk| hk.stack(&stack).map(|_| ()), Work::Drill { stack: name, backup_id }).await
+    submit(
+        &state,
+        move |hk| hk.stack(&stack).map(|_| ()),
+        Work::Drill {
+            stack: name,
+            backup_id,
+        },
+    )
+    .await
 }
 
 /// `POST /api/v1/backup-sets/{id}/verify`.
@@ -179,9 +240,22 @@ pub struct VerifyBody {
 #[utoipa::path(post, path = "/api/v1/backup-sets/{id}/verify", params(("id" = String, Path, description = "The backup id")), request_body = VerifyBody,
     responses((status = 202, description = "The verify job (`verify ID [--read-data]`)", body = Accepted), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = 403, description = "Needs role operator", body = crate::error::ErrorBody), (status = "4XX", description = "Refused (404 no such backup set)", body = crate::error::ErrorBody)),
     security(("bearer" = []), ("cookie" = [])))]
-pub(crate) async fn verify(State(state): S, c: Caller, Path(id): Path<String>, bytes: axum::body::Bytes) -> Result<Response, ApiError> {
+pub(crate) async fn verify(
+    State(state): S,
+    c: Caller,
+    Path(id): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Result<Response, ApiError> {
     c.require(Role::Operator)?;
     let VerifyBody { read_data } = body(&bytes)?;
     let backup_id = id.clone();
-    submit(&state, move |hk| hk.backup_set(&backup_id).map(|_| ()), Work::VerifyBackupSet { backup_id: id, read_data }).await
+    submit(
+        &state,
+        move |hk| hk.backup_set(&backup_id).map(|_| ()),
+        Work::VerifyBackupSet {
+            backup_id: id,
+            read_data,
+        },
+    )
+    .await
 }
