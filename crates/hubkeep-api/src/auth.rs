@@ -56,10 +56,20 @@ impl Sessions {
     /// A new session for `token`: its cookie value and what it says.
     pub fn open(&self, token: &TokenInfo) -> (String, SessionInfo) {
         let id = random_hex();
-        let info = SessionInfo { role: token.role, name: token.name.clone(), csrf_token: random_hex() };
+        let info = SessionInfo {
+            role: token.role,
+            name: token.name.clone(),
+            csrf_token: random_hex(),
+        };
         let mut map = self.by_id.lock().unwrap_or_else(|e| e.into_inner());
         map.retain(|_, s| s.last_seen.elapsed() < SESSION_IDLE);
-        map.insert(id.clone(), Session { info: info.clone(), last_seen: Instant::now() });
+        map.insert(
+            id.clone(),
+            Session {
+                info: info.clone(),
+                last_seen: Instant::now(),
+            },
+        );
         (id, info)
     }
 
@@ -77,21 +87,33 @@ impl Sessions {
 
     /// Sign out.
     pub fn close(&self, id: &str) {
-        self.by_id.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+        self.by_id
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
     }
 
     /// Sessions made from a token that no longer exists end with it.
     pub fn close_token(&self, name: &str) {
-        self.by_id.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, s| s.info.name != name);
+        self.by_id
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, s| s.info.name != name);
     }
 }
 
 /// The value of the session cookie in a request, if any.
 pub fn session_cookie(parts: &Parts) -> Option<String> {
-    parts.headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|kv| {
-        let (k, v) = kv.trim().split_once('=')?;
-        (k == SESSION_COOKIE).then(|| v.to_string())
-    })
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| {
+            let (k, v) = kv.trim().split_once('=')?;
+            (k == SESSION_COOKIE).then(|| v.to_string())
+        })
 }
 
 /// An authenticated caller: the token's name and role.
@@ -109,7 +131,13 @@ impl Caller {
         if self.role >= role {
             Ok(())
         } else {
-            Err(ApiError::forbidden(format!("token {} has role {:?}; this needs role {:?} or above", self.name, self.role, role).to_lowercase()))
+            Err(ApiError::forbidden(
+                format!(
+                    "token {} has role {:?}; this needs role {:?} or above",
+                    self.name, self.role, role
+                )
+                .to_lowercase(),
+            ))
         }
     }
 }
@@ -121,22 +149,33 @@ fn unauthenticated(message: &str) -> ApiError {
 impl FromRequestParts<Arc<AppState>> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Caller, ApiError> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Caller, ApiError> {
         if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
             let token = auth
                 .to_str()
                 .ok()
                 .and_then(|v| v.strip_prefix("Bearer "))
-                .ok_or_else(|| unauthenticated("the Authorization header must be `Bearer <token>`"))?
+                .ok_or_else(|| {
+                    unauthenticated("the Authorization header must be `Bearer <token>`")
+                })?
                 .trim()
                 .to_string();
             let info = state.blocking(move |hk| hk.authenticate(&token)).await?;
-            return Ok(Caller { name: info.name, role: info.role });
+            return Ok(Caller {
+                name: info.name,
+                role: info.role,
+            });
         }
         let Some(id) = session_cookie(parts) else {
             return Err(unauthenticated("sign in: send `Authorization: Bearer <token>` (create one with `hubkeep token create NAME`)"));
         };
-        let session = state.sessions.get(&id).ok_or_else(|| unauthenticated("the session has ended; sign in again"))?;
+        let session = state
+            .sessions
+            .get(&id)
+            .ok_or_else(|| unauthenticated("the session has ended; sign in again"))?;
         if parts.method != Method::GET && parts.method != Method::HEAD {
             let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
             if sent != Some(session.csrf_token.as_str()) {
@@ -145,11 +184,18 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         }
         // A revoked token's sessions end with it, in this process or another.
         let name = session.name.clone();
-        let live = state.blocking(move |hk| Ok(hk.token_list()?.into_iter().any(|t| t.name == name))).await?;
+        let live = state
+            .blocking(move |hk| Ok(hk.token_list()?.into_iter().any(|t| t.name == name)))
+            .await?;
         if !live {
             state.sessions.close(&id);
-            return Err(unauthenticated("the token of this session was revoked; sign in again"));
+            return Err(unauthenticated(
+                "the token of this session was revoked; sign in again",
+            ));
         }
-        Ok(Caller { name: session.name, role: session.role })
+        Ok(Caller {
+            name: session.name,
+            role: session.role,
+        })
     }
 }

@@ -20,7 +20,11 @@ impl ApiError {
     /// An error with an explicit status (auth and routing errors the
     /// service layer does not produce).
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into() }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 
     /// The sentence for the operator.
@@ -43,13 +47,30 @@ impl ApiError {
 pub fn status_of(kind: ErrorKind) -> StatusCode {
     use ErrorKind::*;
     match kind {
-        BackupNotFound | DbSnapshotNotFound | JobNotFound | NotFound | RecoveryPointNotFound | RegionNotFound
-        | SecretNotFound | StackNotFound | VaultNotFound | NoHome => StatusCode::NOT_FOUND,
-        Conflict | StackExists | Locked | RecoveryPointBusy | SnapshotBusy | SecretConflict => StatusCode::CONFLICT,
-        PartOfBackupSet | RestoreOnUpdate | StackState | WrongRegion | SecretScheduledForDeletion | JobNotCompleted
-        | RecoveryPointNotAvailable | SnapshotNotAvailable | OfflineUnsupported | TargetNotEmpty | BackupBroken => {
-            StatusCode::UNPROCESSABLE_ENTITY
+        BackupNotFound
+        | DbSnapshotNotFound
+        | JobNotFound
+        | NotFound
+        | RecoveryPointNotFound
+        | RegionNotFound
+        | SecretNotFound
+        | StackNotFound
+        | VaultNotFound
+        | NoHome => StatusCode::NOT_FOUND,
+        Conflict | StackExists | Locked | RecoveryPointBusy | SnapshotBusy | SecretConflict => {
+            StatusCode::CONFLICT
         }
+        PartOfBackupSet
+        | RestoreOnUpdate
+        | StackState
+        | WrongRegion
+        | SecretScheduledForDeletion
+        | JobNotCompleted
+        | RecoveryPointNotAvailable
+        | SnapshotNotAvailable
+        | OfflineUnsupported
+        | TargetNotEmpty
+        | BackupBroken => StatusCode::UNPROCESSABLE_ENTITY,
         InvalidArgument | InvalidSetting | InvalidStorage | UnsafePath => StatusCode::BAD_REQUEST,
         Unauthenticated => StatusCode::UNAUTHORIZED,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -58,7 +79,11 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> ApiError {
-        ApiError { status: status_of(e.kind()), code: e.code(), message: e.message().to_string() }
+        ApiError {
+            status: status_of(e.kind()),
+            code: e.code(),
+            message: e.message().to_string(),
+        }
     }
 }
 
@@ -80,7 +105,12 @@ pub struct ErrorDetail {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { error: ErrorDetail { code: self.code.to_string(), message: redact_urls(&self.message) } };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_string(),
+                message: redact_urls(&self.message),
+            },
+        };
         (self.status, Json(body)).into_response()
     }
 }

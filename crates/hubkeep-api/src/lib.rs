@@ -13,7 +13,9 @@
 //! ```no_run
 //! # async fn f() -> hubkeep_core::Result<()> {
 //! let listener = std::net::TcpListener::bind("127.0.0.1:8742")?;
-//! hubkeep_api::serve(listener, "/var/lib/hubkeep".into(), std::future::pending()).await?;
+//! let home = std::path::PathBuf::from("/var/lib/hubkeep");
+//! let queue = hubkeep_core::ops::queue::Queue::start(home.clone(), 2)?;
+//! hubkeep_api::serve(listener, home, queue, std::future::pending()).await?;
 //! # Ok(()) }
 //! ```
 
@@ -24,10 +26,12 @@ mod events;
 mod metrics;
 mod openapi;
 mod routes;
+mod work;
 
 pub use auth::{SessionInfo, CSRF_HEADER, SESSION_COOKIE};
 pub use error::{status_of, ApiError};
 
+use hubkeep_core::ops::queue::Queue;
 use hubkeep_core::{Error, ErrorKind, Hubkeep, Result};
 use std::future::Future;
 use std::path::PathBuf;
@@ -36,6 +40,7 @@ use std::sync::Arc;
 /// What every handler shares: the home and the console's sessions.
 pub struct AppState {
     home: PathBuf,
+    queue: Queue,
     sessions: auth::Sessions,
 }
 
@@ -55,22 +60,38 @@ impl AppState {
         });
         match run.await {
             Ok(r) => r.map_err(ApiError::from),
-            Err(e) => Err(Error::new(ErrorKind::Internal, format!("a request handler stopped: {e}")).into()),
+            Err(e) => Err(Error::new(
+                ErrorKind::Internal,
+                format!("a request handler stopped: {e}"),
+            )
+            .into()),
         }
     }
 }
 
-/// The API's router over the home at `home` (for `serve`, and for tests
-/// that drive it in process).
-pub fn router(home: PathBuf) -> axum::Router {
-    routes::router(Arc::new(AppState { home, sessions: auth::Sessions::default() }))
+/// The API's router over the home at `home`, submitting long work to
+/// `queue` (for `serve`, and for tests that drive it in process).
+pub fn router(home: PathBuf, queue: Queue) -> axum::Router {
+    routes::router(Arc::new(AppState {
+        home,
+        queue,
+        sessions: auth::Sessions::default(),
+    }))
 }
 
 /// Serve the API on `listener` until `shutdown` completes; requests under
-/// way are finished first.
-pub async fn serve(listener: std::net::TcpListener, home: PathBuf, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+/// way are finished first. Long work goes to `queue`, which the caller
+/// (`hubkeep serve`) owns and shuts down.
+pub async fn serve(
+    listener: std::net::TcpListener,
+    home: PathBuf,
+    queue: Queue,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
     listener.set_nonblocking(true)?;
     let listener = tokio::net::TcpListener::from_std(listener)?;
-    axum::serve(listener, router(home)).with_graceful_shutdown(shutdown).await?;
+    axum::serve(listener, router(home, queue))
+        .with_graceful_shutdown(shutdown)
+        .await?;
     Ok(())
 }

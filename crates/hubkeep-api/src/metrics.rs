@@ -25,22 +25,33 @@ impl<'a> Family<'a> {
     }
 
     fn sample(&mut self, labels: &[(&str, &str)], value: f64) {
-        let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{}\"", escape(v))).collect();
-        let labels = if labels.is_empty() { String::new() } else { format!("{{{}}}", labels.join(",")) };
+        let labels: Vec<String> = labels
+            .iter()
+            .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
+            .collect();
+        let labels = if labels.is_empty() {
+            String::new()
+        } else {
+            format!("{{{}}}", labels.join(","))
+        };
         let _ = writeln!(self.out, "{}{labels} {value}", self.name);
     }
 }
 
 /// A label value as the text format wants it.
 fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 /// The newest backup job of a stack (`backup` and `db-snapshot` jobs
 /// both count: a backup's database part is a `db-snapshot` job).
 fn newest_backup_job<'j>(jobs: &'j [Job], stack: &str) -> Option<&'j Job> {
     jobs.iter()
-        .filter(|j| j.stack.as_deref() == Some(stack) && j.kind == "db-snapshot" && j.finished_at.is_some())
+        .filter(|j| {
+            j.stack.as_deref() == Some(stack) && j.kind == "db-snapshot" && j.finished_at.is_some()
+        })
         .max_by_key(|j| j.finished_at)
 }
 
@@ -50,28 +61,58 @@ pub fn render(hk: &Hubkeep) -> Result<String> {
     let sets = hk.backup_sets()?;
     let jobs = hk.jobs(None, None)?;
     let now = hubkeep_core::now();
-    let good = |stack: &str| -> Vec<&BackupSet> { sets.iter().filter(|s| s.stack_name == stack && s.status == BackupSetStatus::Available).collect() };
+    let good = |stack: &str| -> Vec<&BackupSet> {
+        sets.iter()
+            .filter(|s| s.stack_name == stack && s.status == BackupSetStatus::Available)
+            .collect()
+    };
     let mut out = String::new();
 
-    let mut f = Family::gauge(&mut out, "hubkeep_backup_last_success_timestamp_seconds", "When the stack's newest available backup set finished (Unix time).");
+    let mut f = Family::gauge(
+        &mut out,
+        "hubkeep_backup_last_success_timestamp_seconds",
+        "When the stack's newest available backup set finished (Unix time).",
+    );
     for s in &stacks {
         if let Some(newest) = good(&s.name).iter().map(|b| b.finished_at).max() {
             f.sample(&[("stack", &s.name)], newest.timestamp() as f64);
         }
     }
-    let mut f = Family::gauge(&mut out, "hubkeep_backup_last_duration_seconds", "How long the stack's newest available backup set took.");
+    let mut f = Family::gauge(
+        &mut out,
+        "hubkeep_backup_last_duration_seconds",
+        "How long the stack's newest available backup set took.",
+    );
     for s in &stacks {
         if let Some(b) = good(&s.name).into_iter().max_by_key(|b| b.finished_at) {
-            f.sample(&[("stack", &s.name)], (b.finished_at - b.started_at).num_milliseconds() as f64 / 1000.0);
+            f.sample(
+                &[("stack", &s.name)],
+                (b.finished_at - b.started_at).num_milliseconds() as f64 / 1000.0,
+            );
         }
     }
-    let mut f = Family::gauge(&mut out, "hubkeep_backup_last_status", "1 if the stack's newest backup job completed, 0 if it failed.");
+    let mut f = Family::gauge(
+        &mut out,
+        "hubkeep_backup_last_status",
+        "1 if the stack's newest backup job completed, 0 if it failed.",
+    );
     for s in &stacks {
         if let Some(j) = newest_backup_job(&jobs, &s.name) {
-            f.sample(&[("stack", &s.name)], if j.state == JobState::Completed { 1.0 } else { 0.0 });
+            f.sample(
+                &[("stack", &s.name)],
+                if j.state == JobState::Completed {
+                    1.0
+                } else {
+                    0.0
+                },
+            );
         }
     }
-    let mut f = Family::gauge(&mut out, "hubkeep_rpo_breached", "1 if the stack has no available backup set younger than its plan's RPO.");
+    let mut f = Family::gauge(
+        &mut out,
+        "hubkeep_rpo_breached",
+        "1 if the stack has no available backup set younger than its plan's RPO.",
+    );
     for s in &stacks {
         let plan = hk.plan(&s.name)?;
         if plan.enabled {
@@ -87,15 +128,25 @@ pub fn render(hk: &Hubkeep) -> Result<String> {
     for snap in hk.db_snapshots(None)? {
         *stored.entry(snap.vault).or_default() += snap.bytes_stored;
     }
-    let mut f = Family::gauge(&mut out, "hubkeep_vault_stored_bytes", "Bytes the vault's recovery points and database snapshots added to its store.");
+    let mut f = Family::gauge(
+        &mut out,
+        "hubkeep_vault_stored_bytes",
+        "Bytes the vault's recovery points and database snapshots added to its store.",
+    );
     for (vault, bytes) in &stored {
         f.sample(&[("vault", vault)], *bytes as f64);
     }
     let mut counts: BTreeMap<(String, String), u64> = BTreeMap::new();
     for j in &jobs {
-        *counts.entry((j.kind.clone(), j.state.as_str().to_string())).or_default() += 1;
+        *counts
+            .entry((j.kind.clone(), j.state.as_str().to_string()))
+            .or_default() += 1;
     }
-    let mut f = Family::gauge(&mut out, "hubkeep_jobs_total", "Jobs in the catalog by kind and state.");
+    let mut f = Family::gauge(
+        &mut out,
+        "hubkeep_jobs_total",
+        "Jobs in the catalog by kind and state.",
+    );
     for ((kind, state), n) in &counts {
         f.sample(&[("kind", kind), ("state", state)], *n as f64);
     }

@@ -3,6 +3,7 @@
 //! layer's own response types, so it cannot drift from what is served.
 
 use crate::routes::*;
+use crate::work::*;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -12,7 +13,7 @@ use utoipa::{Modify, OpenApi};
     paths(
         health, session_open, session_show, session_close, stacks, stack, plan, plans, plan_set, backup_sets, backup_set,
         db_snapshots, db_snapshot, recovery_points, recovery_point, jobs, job, job_events, vaults, vault, secrets,
-        secret_cancel_deletion, tokens, token_create, token_revoke, metrics, openapi_json
+        secret_cancel_deletion, tokens, token_create, token_revoke, metrics, openapi_json, backup, restore, drill, verify
     ),
     modifiers(&Security)
 )]
@@ -24,8 +25,16 @@ struct Security;
 impl Modify for Security {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
         let components = doc.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
-        components.add_security_scheme("cookie", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::SESSION_COOKIE))));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                crate::auth::SESSION_COOKIE,
+            ))),
+        );
     }
 }
 

@@ -47,19 +47,27 @@ where
 
 /// A JSON body, or 400 saying what is wrong with it.
 fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(format!("the request body is not valid: {e}")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request(format!("the request body is not valid: {e}")))
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/api/v1/health", get(health))
-        .route("/api/v1/session", post(session_open).get(session_show).delete(session_close))
+        .route(
+            "/api/v1/session",
+            post(session_open).get(session_show).delete(session_close),
+        )
         .route("/api/v1/stacks", get(stacks))
         .route("/api/v1/stacks/{name}", get(stack))
         .route("/api/v1/stacks/{name}/plan", get(plan).put(plan_set))
         .route("/api/v1/plans", get(plans))
         .route("/api/v1/backup-sets", get(backup_sets))
         .route("/api/v1/backup-sets/{id}", get(backup_set))
+        .route("/api/v1/backup-sets/{id}/verify", post(crate::work::verify))
+        .route("/api/v1/stacks/{name}/backups", post(crate::work::backup))
+        .route("/api/v1/stacks/{name}/drills", post(crate::work::drill))
+        .route("/api/v1/restores", post(crate::work::restore))
         .route("/api/v1/db-snapshots", get(db_snapshots))
         .route("/api/v1/db-snapshots/{id}", get(db_snapshot))
         .route("/api/v1/recovery-points", get(recovery_points))
@@ -70,7 +78,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/vaults", get(vaults))
         .route("/api/v1/vaults/{name}", get(vault))
         .route("/api/v1/secrets", get(secrets))
-        .route("/api/v1/secrets/{name}/cancel-deletion", post(secret_cancel_deletion))
+        .route(
+            "/api/v1/secrets/{name}/cancel-deletion",
+            post(secret_cancel_deletion),
+        )
         .route("/api/v1/tokens", get(tokens).post(token_create))
         .route("/api/v1/tokens/{name}", delete(token_revoke))
         .route("/metrics", get(metrics))
@@ -80,7 +91,11 @@ pub fn router(state: Arc<AppState>) -> Router {
 }
 
 pub(crate) async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route; GET /api/v1/openapi.json lists them")
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such route; GET /api/v1/openapi.json lists them",
+    )
 }
 
 #[utoipa::path(get, path = "/api/v1/health", responses((status = 200, description = "The server answers; needs no token")))]
@@ -94,7 +109,9 @@ struct SignIn {
 }
 
 fn session_cookie_header(value: &str, max_age: Option<u64>) -> String {
-    let age = max_age.map(|s| format!("; Max-Age={s}")).unwrap_or_default();
+    let age = max_age
+        .map(|s| format!("; Max-Age={s}"))
+        .unwrap_or_default();
     format!("{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/{age}")
 }
 
@@ -103,12 +120,22 @@ async fn session_open(State(state): S, bytes: axum::body::Bytes) -> Result<Respo
     let SignIn { token } = body(&bytes)?;
     let info = state.blocking(move |hk| hk.authenticate(&token)).await?;
     let (id, session): (String, SessionInfo) = state.sessions.open(&info);
-    Ok(([(header::SET_COOKIE, session_cookie_header(&id, None))], Json(document(&session))).into_response())
+    Ok((
+        [(header::SET_COOKIE, session_cookie_header(&id, None))],
+        Json(document(&session)),
+    )
+        .into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/session", responses((status = 200, description = "The session of the cookie", body = SessionInfo), (status = 401, description = "No session", body = crate::error::ErrorBody)), security(("cookie" = [])))]
 async fn session_show(State(state): S, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
-    let unauth = || ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "no session; sign in with POST /api/v1/session");
+    let unauth = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "no session; sign in with POST /api/v1/session",
+        )
+    };
     let (mut parts, _) = axum::http::Request::new(()).into_parts();
     parts.headers = headers;
     let id = session_cookie(&parts).ok_or_else(unauth)?;
@@ -123,7 +150,11 @@ async fn session_close(State(state): S, headers: HeaderMap) -> Response {
     if let Some(id) = session_cookie(&parts) {
         state.sessions.close(&id);
     }
-    (StatusCode::NO_CONTENT, [(header::SET_COOKIE, session_cookie_header("", Some(0)))]).into_response()
+    (
+        StatusCode::NO_CONTENT,
+        [(header::SET_COOKIE, session_cookie_header("", Some(0)))],
+    )
+        .into_response()
 }
 
 #[utoipa::path(get, path = "/api/v1/stacks", responses((status = 200, description = "`hubkeep --json stack list`", body = Vec<hubkeep_core::records::Stack>), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = "4XX", description = "Refused (400 bad input, 404 not found, 409 exists or busy, 422 refused by a rule)", body = crate::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
@@ -147,7 +178,12 @@ async fn plans(State(state): S, _c: Caller) -> Doc {
 }
 
 #[utoipa::path(put, path = "/api/v1/stacks/{name}/plan", params(("name" = String, Path, description = "The stack")), request_body = hubkeep_core::PlanChange, responses((status = 200, description = "The changed plan (`plan set`)", body = hubkeep_core::ops::plans::PlanView), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = 403, description = "Needs role operator", body = crate::error::ErrorBody), (status = "4XX", description = "Refused (400 bad input, 404 not found, 409 exists or busy, 422 refused by a rule)", body = crate::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
-async fn plan_set(State(state): S, c: Caller, Path(name): Path<String>, bytes: axum::body::Bytes) -> Doc {
+async fn plan_set(
+    State(state): S,
+    c: Caller,
+    Path(name): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Doc {
     c.require(Role::Operator)?;
     let change: PlanChange = body(&bytes)?;
     read(&state, move |hk| hk.plan_set(&name, &change)).await
@@ -160,7 +196,14 @@ struct StackFilter {
 
 #[utoipa::path(get, path = "/api/v1/backup-sets", params(("stack" = Option<String>, Query, description = "Only this stack's sets")), responses((status = 200, description = "`backup-set list`, of one stack with ?stack=", body = Vec<hubkeep_core::records::BackupSet>), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = "4XX", description = "Refused (400 bad input, 404 not found, 409 exists or busy, 422 refused by a rule)", body = crate::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 async fn backup_sets(State(state): S, _c: Caller, Query(q): Query<StackFilter>) -> Doc {
-    read(&state, move |hk| Ok(hk.backup_sets()?.into_iter().filter(|s| q.stack.as_ref().is_none_or(|st| &s.stack_name == st)).collect::<Vec<_>>())).await
+    read(&state, move |hk| {
+        Ok(hk
+            .backup_sets()?
+            .into_iter()
+            .filter(|s| q.stack.as_ref().is_none_or(|st| &s.stack_name == st))
+            .collect::<Vec<_>>())
+    })
+    .await
 }
 
 #[utoipa::path(get, path = "/api/v1/backup-sets/{id}", params(("id" = String, Path, description = "The backup id")), responses((status = 200, description = "`backup-set show ID`", body = hubkeep_core::records::BackupSet), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = "4XX", description = "Refused (400 bad input, 404 not found, 409 exists or busy, 422 refused by a rule)", body = crate::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
@@ -201,7 +244,10 @@ struct JobFilter {
 
 #[utoipa::path(get, path = "/api/v1/jobs", params(("state" = Option<String>, Query, description = "Only jobs in this state"), ("stack" = Option<String>, Query, description = "Only this stack's jobs")), responses((status = 200, description = "`job list`", body = Vec<hubkeep_core::records::Job>), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = "4XX", description = "Refused (400 bad input, 404 not found, 409 exists or busy, 422 refused by a rule)", body = crate::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 async fn jobs(State(state): S, _c: Caller, Query(q): Query<JobFilter>) -> Doc {
-    read(&state, move |hk| hk.jobs(q.state.as_deref(), q.stack.as_deref())).await
+    read(&state, move |hk| {
+        hk.jobs(q.state.as_deref(), q.stack.as_deref())
+    })
+    .await
 }
 
 #[utoipa::path(get, path = "/api/v1/jobs/{id}", params(("id" = String, Path, description = "The job id")), responses((status = 200, description = "`job show ID`", body = hubkeep_core::records::Job), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = "4XX", description = "Refused (400 bad input, 404 not found, 409 exists or busy, 422 refused by a rule)", body = crate::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
@@ -210,7 +256,11 @@ async fn job(State(state): S, _c: Caller, Path(id): Path<String>) -> Doc {
 }
 
 #[utoipa::path(get, path = "/api/v1/jobs/{id}/events", params(("id" = String, Path, description = "The job id")), responses((status = 200, description = "text/event-stream: `progress` events with the job document, then one `end` event", body = String), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = "4XX", description = "Refused (400 bad input, 404 not found, 409 exists or busy, 422 refused by a rule)", body = crate::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
-async fn job_events(State(state): S, _c: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn job_events(
+    State(state): S,
+    _c: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     Ok(crate::events::job_events(state, id).await?.into_response())
 }
 
@@ -254,12 +304,22 @@ fn read_role() -> String {
 }
 
 #[utoipa::path(post, path = "/api/v1/tokens", request_body = TokenCreate, responses((status = 201, description = "The new token, shown once", body = hubkeep_core::ops::tokens::CreatedToken), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = 403, description = "Needs role admin", body = crate::error::ErrorBody), (status = "4XX", description = "Refused (400 bad input, 404 not found, 409 exists or busy, 422 refused by a rule)", body = crate::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
-async fn token_create(State(state): S, c: Caller, bytes: axum::body::Bytes) -> Result<Response, ApiError> {
+async fn token_create(
+    State(state): S,
+    c: Caller,
+    bytes: axum::body::Bytes,
+) -> Result<Response, ApiError> {
     c.require(Role::Admin)?;
     let TokenCreate { name, role } = body(&bytes)?;
-    let created = state.blocking(move |hk| hk.token_create(&name, Role::parse(&role)?)).await?;
+    let created = state
+        .blocking(move |hk| hk.token_create(&name, Role::parse(&role)?))
+        .await?;
     // The token itself is the document's point: not redacted, shown once.
-    Ok((StatusCode::CREATED, Json(serde_json::to_value(&created).expect("a token serializes"))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::to_value(&created).expect("a token serializes")),
+    )
+        .into_response())
 }
 
 #[utoipa::path(delete, path = "/api/v1/tokens/{name}", params(("name" = String, Path, description = "The token")), responses((status = 200, description = "`token revoke NAME`", body = hubkeep_core::ops::tokens::RevokedToken), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = 403, description = "Needs role admin", body = crate::error::ErrorBody), (status = "4XX", description = "Refused (400 bad input, 404 not found, 409 exists or busy, 422 refused by a rule)", body = crate::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
@@ -274,7 +334,14 @@ async fn token_revoke(State(state): S, c: Caller, Path(name): Path<String>) -> D
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", body = String), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = "4XX", description = "Refused (400 bad input, 404 not found, 409 exists or busy, 422 refused by a rule)", body = crate::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 async fn metrics(State(state): S, _c: Caller) -> Result<Response, ApiError> {
     let text = state.blocking(crate::metrics::render).await?;
-    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response())
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/openapi.json", responses((status = 200, description = "This document (OpenAPI 3.1)")))]

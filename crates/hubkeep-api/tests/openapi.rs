@@ -15,7 +15,11 @@ fn the_openapi_document_lists_every_route_and_validates() {
     let server = Server::start(&home);
     let (status, doc) = server.get_json("/api/v1/openapi.json", &token);
     assert_eq!(status, 200);
-    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
     let routes = [
         ("/api/v1/health", "get"),
         ("/api/v1/session", "post"),
@@ -43,22 +47,40 @@ fn the_openapi_document_lists_every_route_and_validates() {
         ("/api/v1/tokens", "post"),
         ("/api/v1/tokens/{name}", "delete"),
         ("/api/v1/openapi.json", "get"),
+        ("/api/v1/stacks/{name}/backups", "post"),
+        ("/api/v1/stacks/{name}/drills", "post"),
+        ("/api/v1/restores", "post"),
+        ("/api/v1/backup-sets/{id}/verify", "post"),
         ("/metrics", "get"),
     ];
     for (path, method) in routes {
-        assert!(doc["paths"][path][method].is_object(), "{method} {path} is missing from the OpenAPI document");
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} is missing from the OpenAPI document"
+        );
     }
     let schemes = &doc["components"]["securitySchemes"];
     assert_eq!(schemes["bearer"]["scheme"], "bearer");
     assert_eq!(schemes["cookie"]["in"], "cookie");
 
     if !Path::new(VALIDATOR).exists() {
-        assert!(std::env::var("CI").is_err(), "{VALIDATOR} is missing: run scripts/setup.sh");
+        assert!(
+            std::env::var("CI").is_err(),
+            "{VALIDATOR} is missing: run scripts/setup.sh"
+        );
         eprintln!("skipped validation: {VALIDATOR} is missing (scripts/setup.sh installs it)");
         return;
     }
     let file = home.dir.path().join("openapi.json");
     std::fs::write(&file, doc.to_string()).unwrap();
-    let out = std::process::Command::new(VALIDATOR).arg(&file).output().unwrap();
-    assert!(out.status.success(), "the OpenAPI document is not valid:\n{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = std::process::Command::new(VALIDATOR)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the OpenAPI document is not valid:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -2,7 +2,8 @@
 //! headless Chromium (Debian's `chromium`, driven by npm's `playwright-core`
 //! that scripts/setup.sh installs) against the API's server over a home that
 //! the `hubkeep` binary prepared: a demo hub with a backup set, an admin and
-//! a read token, and a secret whose deletion is scheduled.
+//! a read token, and a secret whose deletion is scheduled. The API is served
+//! in this process with the home's queue, as `hubkeep serve` does.
 
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
@@ -152,8 +153,14 @@ fn fixture() -> &'static Fixture {
                 .enable_all()
                 .build()
                 .unwrap();
-            rt.block_on(hubkeep_api::serve(listener, served, std::future::pending()))
-                .unwrap();
+            let queue = hubkeep_core::ops::queue::Queue::start(served.clone(), 2).unwrap();
+            rt.block_on(hubkeep_api::serve(
+                listener,
+                served,
+                queue,
+                std::future::pending(),
+            ))
+            .unwrap();
         });
         Fixture {
             url,
@@ -240,6 +247,16 @@ fn the_jobs_page_lists_jobs_and_a_job_shows_its_log() {
 #[test]
 fn restore_from_a_backup_set_opens_the_form_with_its_five_parameters() {
     story("restore_form");
+}
+
+#[test]
+fn back_up_now_shows_the_job_progress_until_completed() {
+    story("backup_now");
+}
+
+#[test]
+fn a_restore_from_the_console_becomes_online_with_the_hubs_check_and_a_taken_name_is_refused() {
+    story("restore");
 }
 
 #[test]

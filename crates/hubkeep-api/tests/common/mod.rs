@@ -17,13 +17,20 @@ pub struct Home {
 fn hubkeep_bin() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let bin = exe.parent().unwrap().parent().unwrap().join("hubkeep");
-    assert!(bin.exists(), "{} is missing: build it first (`cargo build -p hubkeep`)", bin.display());
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first (`cargo build -p hubkeep`)",
+        bin.display()
+    );
     bin
 }
 
 impl Home {
     pub fn new() -> Home {
-        let dir = tempfile::Builder::new().prefix("hubkeep-api-test-").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("hubkeep-api-test-")
+            .tempdir()
+            .unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
         let home = Home { dir };
         home.json(&["init"]);
@@ -36,14 +43,27 @@ impl Home {
 
     /// Run `hubkeep --json ARGS`; panics with stderr unless it succeeds.
     pub fn json(&self, args: &[&str]) -> Value {
-        let out = Command::new(hubkeep_bin()).arg("--home").arg(self.path()).arg("--json").args(args).output().unwrap();
-        assert!(out.status.success(), "hubkeep {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(hubkeep_bin())
+            .arg("--home")
+            .arg(self.path())
+            .arg("--json")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "hubkeep {args:?} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
     /// A new token of `role`.
     pub fn token(&self, name: &str, role: &str) -> String {
-        self.json(&["token", "create", name, "--role", role])["token"].as_str().unwrap().to_string()
+        self.json(&["token", "create", name, "--role", role])["token"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 }
 
@@ -61,14 +81,30 @@ impl Server {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let path = home.path();
+        let queue = hubkeep_core::ops::queue::Queue::start(path.clone(), 2).unwrap();
         let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-            rt.block_on(hubkeep_api::serve(listener, path, async move {
-                let _ = stopped.await;
-            }))
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(hubkeep_api::serve(
+                listener,
+                path,
+                queue.clone(),
+                async move {
+                    let _ = stopped.await;
+                },
+            ))
             .unwrap();
+            queue.shutdown(true);
         });
-        Server { base, stop: Some(stop), thread: Some(thread), http: Client::new() }
+        Server {
+            base,
+            stop: Some(stop),
+            thread: Some(thread),
+            http: Client::new(),
+        }
     }
 
     pub fn get(&self, path: &str) -> RequestBuilder {
@@ -89,7 +125,10 @@ impl Server {
 pub fn status_json(r: Response) -> (u16, Value) {
     let status = r.status().as_u16();
     let text = r.text().unwrap();
-    (status, serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}")))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}")),
+    )
 }
 
 impl Drop for Server {

@@ -34,7 +34,9 @@ impl Role {
             "admin" => Ok(Role::Admin),
             "operator" => Ok(Role::Operator),
             "read" => Ok(Role::Read),
-            other => Err(Error::invalid(format!("unknown role {other:?}; use admin, operator or read"))),
+            other => Err(Error::invalid(format!(
+                "unknown role {other:?}; use admin, operator or read"
+            ))),
         }
     }
 }
@@ -79,7 +81,12 @@ pub struct TokenInfo {
 
 impl From<TokenRecord> for TokenInfo {
     fn from(r: TokenRecord) -> TokenInfo {
-        TokenInfo { name: r.name, role: r.role, created_at: r.created_at, last_used_at: r.last_used_at }
+        TokenInfo {
+            name: r.name,
+            role: r.role,
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
+        }
     }
 }
 
@@ -109,17 +116,38 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 impl Hubkeep {
     /// `token create NAME --role R`.
     pub fn token_create(&self, name: &str, role: Role) -> Result<CreatedToken> {
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.') {
-            return Err(Error::invalid(format!("token name {name:?} is not allowed; use letters, digits, '-', '_' and '.'")));
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        {
+            return Err(Error::invalid(format!(
+                "token name {name:?} is not allowed; use letters, digits, '-', '_' and '.'"
+            )));
         }
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
-        let token = format!("hk_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
-        let record = TokenRecord { name: name.to_string(), role, sha256: sha256_hex(&token), created_at: now(), last_used_at: None };
+        let token = format!(
+            "hk_{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+        );
+        let record = TokenRecord {
+            name: name.to_string(),
+            role,
+            sha256: sha256_hex(&token),
+            created_at: now(),
+            last_used_at: None,
+        };
         if !self.home.catalog.insert_new(Kind::Token, name, &record)? {
-            return Err(Error::conflict(format!("a token named {name} exists; revoke it first or choose another name")));
+            return Err(Error::conflict(format!(
+                "a token named {name} exists; revoke it first or choose another name"
+            )));
         }
-        Ok(CreatedToken { name: name.to_string(), role, token })
+        Ok(CreatedToken {
+            name: name.to_string(),
+            role,
+            token,
+        })
     }
 
     /// `token list`, oldest first; never a token.
@@ -130,11 +158,22 @@ impl Hubkeep {
 
     /// `token revoke NAME`: requests with it are refused from now on.
     pub fn token_revoke(&self, name: &str) -> Result<RevokedToken> {
-        if self.home.catalog.get::<TokenRecord>(Kind::Token, name)?.is_none() {
-            return Err(Error::new(ErrorKind::NotFound, format!("token {name} does not exist; `hubkeep token list` shows the tokens")));
+        if self
+            .home
+            .catalog
+            .get::<TokenRecord>(Kind::Token, name)?
+            .is_none()
+        {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("token {name} does not exist; `hubkeep token list` shows the tokens"),
+            ));
         }
         self.home.catalog.delete(Kind::Token, name)?;
-        Ok(RevokedToken { name: name.to_string(), revoked: true })
+        Ok(RevokedToken {
+            name: name.to_string(),
+            revoked: true,
+        })
     }
 
     /// Who presents `token`: refused (`unauthenticated`) unless it is a
@@ -143,15 +182,34 @@ impl Hubkeep {
         let presented = sha256_hex(token);
         let all: Vec<TokenRecord> = self.home.catalog.list(Kind::Token)?;
         // Every record is compared, so the time taken does not say which one matched.
-        let found = all.into_iter().fold(None, |hit, r| if constant_time_eq(r.sha256.as_bytes(), presented.as_bytes()) { Some(r) } else { hit });
-        let record = found.ok_or_else(|| Error::new(ErrorKind::Unauthenticated, "the access token is not valid (unknown or revoked)"))?;
+        let found = all.into_iter().fold(None, |hit, r| {
+            if constant_time_eq(r.sha256.as_bytes(), presented.as_bytes()) {
+                Some(r)
+            } else {
+                hit
+            }
+        });
+        let record = found.ok_or_else(|| {
+            Error::new(
+                ErrorKind::Unauthenticated,
+                "the access token is not valid (unknown or revoked)",
+            )
+        })?;
         let t = now();
-        if record.last_used_at.is_none_or(|last| (t - last).num_seconds() >= LAST_USED_RESOLUTION_SECONDS) {
-            self.home.catalog.update::<TokenRecord, _>(Kind::Token, &record.name, |r| {
-                r.last_used_at = Some(t);
-                Ok(())
-            })?;
+        if record
+            .last_used_at
+            .is_none_or(|last| (t - last).num_seconds() >= LAST_USED_RESOLUTION_SECONDS)
+        {
+            self.home
+                .catalog
+                .update::<TokenRecord, _>(Kind::Token, &record.name, |r| {
+                    r.last_used_at = Some(t);
+                    Ok(())
+                })?;
         }
-        Ok(TokenInfo { last_used_at: Some(t), ..TokenInfo::from(record) })
+        Ok(TokenInfo {
+            last_used_at: Some(t),
+            ..TokenInfo::from(record)
+        })
     }
 }
