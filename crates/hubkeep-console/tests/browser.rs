@@ -260,6 +260,11 @@ fn a_restore_from_the_console_becomes_online_with_the_hubs_check_and_a_taken_nam
 }
 
 #[test]
+fn verify_on_a_backup_set_runs_a_full_verify_and_the_stack_shows_it() {
+    story("verify");
+}
+
+#[test]
 fn a_read_token_is_offered_no_changes() {
     story("read_role");
 }
