@@ -1,10 +1,11 @@
 // An operator signs in: a wrong token is refused in words, the right one
 // shows Stacks; the session cookie is out of the page's reach, and a change
-// without the CSRF token is refused.
+// without the CSRF token is refused. The page runs under default-src 'self'.
 import { story, env, assert, signIn, shot, fetchInPage } from './harness.mjs';
 
 await story('sign in', async ({ page, url }) => {
-  await page.goto(url + '/');
+  const response = await page.goto(url + '/');
+  assert.match(response.headers()['content-security-policy'] || '', /default-src 'self'/, 'the console runs under a CSP that allows only its own files');
   await page.getByLabel('Access token').fill('hk_not-a-token');
   await page.getByRole('button', { name: 'Sign in' }).click();
   const refusal = page.getByRole('alert');
