@@ -28,6 +28,10 @@ pub enum Kind {
     BackupSet,
     /// Plans: one per stack.
     Plan,
+    /// Notification webhooks, by name (their secrets are in the secret store).
+    Webhook,
+    /// RPO breaches already notified, by stack.
+    RpoBreach,
 }
 
 impl Kind {
@@ -41,9 +45,11 @@ impl Kind {
             Kind::RecoveryPoint => "recovery_points",
             Kind::BackupSet => "backup_sets",
             Kind::Plan => "plans",
+            Kind::Webhook => "webhooks",
+            Kind::RpoBreach => "rpo_breaches",
         }
     }
-    const ALL: [Kind; 8] = [
+    const ALL: [Kind; 10] = [
         Kind::Region,
         Kind::Vault,
         Kind::Stack,
@@ -52,6 +58,8 @@ impl Kind {
         Kind::RecoveryPoint,
         Kind::BackupSet,
         Kind::Plan,
+        Kind::Webhook,
+        Kind::RpoBreach,
     ];
 }
 
