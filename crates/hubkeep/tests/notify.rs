@@ -222,6 +222,21 @@ fn notify_test_delivers_a_down_receiver_is_a_clear_error_and_never_stops_a_backu
     let snapshot = home.json(&["db-snapshot", "show", set["db_snapshot_id"].as_str().unwrap()]);
     assert_eq!(home.json(&["job", "show", snapshot["job_id"].as_str().unwrap()])["state"], "COMPLETED");
 
+    // Housekeeping: gc and a verify that finds damage are events too.
+    let housekeeping = Receiver::start();
+    home.json(&["notify", "add", "housekeeping", "--webhook", &housekeeping.url, "--events", "gc.completed,verify.failed"]);
+    let vault = set["vault"].as_str().unwrap();
+    home.json(&["vault", "gc", vault, "--grace-seconds", "0"]);
+    assert_eq!(housekeeping.events(), ["gc.completed"]);
+    assert_eq!(housekeeping.requests()[0].json()["vault"], vault);
+    flip_byte_in_largest_object(home.json(&["vault", "show", vault])["location"].as_str().unwrap());
+    let id = set["backup_id"].as_str().unwrap();
+    let (code, _, _) = home.fails(&["verify", id, "--read-data"]);
+    assert_eq!(code, "verify_failed");
+    assert_eq!(housekeeping.events(), ["gc.completed", "verify.failed"]);
+    let damaged = housekeeping.requests()[1].json();
+    assert_eq!((damaged["stack"].as_str(), damaged["backup_id"].as_str()), (Some("hub"), Some(id)));
+
     home.json(&["notify", "remove", "ops"]);
     assert!(home.json(&["param", "list", "/hubkeep/webhook/"]).as_array().unwrap().is_empty(), "its secret goes with it");
     let (code, message, _) = home.fails(&["notify", "test", "ops"]);
@@ -271,4 +286,13 @@ fn an_rpo_breach_is_notified_once_until_a_good_backup_ends_it() {
     assert_eq!(rpo_events(), 1);
     assert_eq!(at(&home, &clock(29 + 27), &["stack", "show", "hub"])["rpo_breached"], true);
     assert_eq!(rpo_events(), 2, "{:?}", receiver.events());
+
+    // A plan's ping URL hears an automated backup start and succeed.
+    let pings = Receiver::start();
+    home.json(&["plan", "set", "hub", "--ping-url", &format!("{}/ping", pings.url)]);
+    home.json(&["backup", "hub", "--automated"]);
+    // The start ping runs in the background beside the backup: order aside.
+    let mut paths: Vec<String> = pings.requests().into_iter().map(|r| r.path).collect();
+    paths.sort();
+    assert_eq!(paths, ["/hook/ping", "/hook/ping/start"]);
 }
