@@ -18,7 +18,9 @@ use crate::secrets::SecretKind;
 use crate::states::BackupSetStatus;
 use crate::{now, BackupRequest, Hubkeep};
 use chrono::{DateTime, Utc};
-use hubkeep_notify::{Delivery, Event, EventKind, Outcome, PingKind, PingTarget, RetryPolicy, Webhook, WebhookSecret};
+use hubkeep_notify::{
+    Delivery, Event, EventKind, Outcome, PingKind, PingTarget, RetryPolicy, Webhook, WebhookSecret,
+};
 use hubkeep_plan::{Plan, Span};
 use serde::{Deserialize, Serialize};
 use std::sync::{Mutex, OnceLock};
@@ -156,7 +158,9 @@ fn check_webhook_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 63
         && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if ok {
         Ok(())
     } else {
@@ -165,7 +169,10 @@ fn check_webhook_name(name: &str) -> Result<()> {
 }
 
 fn webhook_not_found(name: &str) -> Error {
-    Error::new(ErrorKind::NotFound, format!("webhook {name} does not exist; `hubkeep notify list` shows the webhooks"))
+    Error::new(
+        ErrorKind::NotFound,
+        format!("webhook {name} does not exist; `hubkeep notify list` shows the webhooks"),
+    )
 }
 
 /// Parses event names; unknown ones are refused, naming each.
@@ -205,7 +212,8 @@ impl Hubkeep {
     pub fn notify_add(&self, req: &NotifyAdd) -> Result<WebhookRecord> {
         check_webhook_name(&req.name)?;
         let events = parse_events(req.events.as_deref().unwrap_or_default())?;
-        let hook = Webhook::new(&req.webhook, None, &events).map_err(|e| Error::invalid(format!("--webhook: {e}")))?;
+        let hook = Webhook::new(&req.webhook, None, &events)
+            .map_err(|e| Error::invalid(format!("--webhook: {e}")))?;
         if req.secret.as_deref() == Some("") {
             return Err(Error::invalid("--secret is empty; give a secret of some length (e.g. `openssl rand -hex 32`), or none for unsigned deliveries"));
         }
@@ -217,12 +225,27 @@ impl Hubkeep {
             created_at: now(),
         };
         self.home.catalog.transaction(|| {
-            if !self.home.catalog.insert_new(Kind::Webhook, &record.name, &record)? {
-                return Err(Error::conflict(format!("webhook {} already exists; `hubkeep notify remove {}` first to replace it", record.name, record.name)));
+            if !self
+                .home
+                .catalog
+                .insert_new(Kind::Webhook, &record.name, &record)?
+            {
+                return Err(Error::conflict(format!(
+                    "webhook {} already exists; `hubkeep notify remove {}` first to replace it",
+                    record.name, record.name
+                )));
             }
             let secrets = self.home.secrets();
             match &req.secret {
-                Some(secret) => secrets.put(&secret_name(&record.name), SecretKind::Param, None, None, secret).map(|_| ()),
+                Some(secret) => secrets
+                    .put(
+                        &secret_name(&record.name),
+                        SecretKind::Param,
+                        None,
+                        None,
+                        secret,
+                    )
+                    .map(|_| ()),
                 None => secrets.remove_now(&secret_name(&record.name)),
             }
         })?;
@@ -250,8 +273,13 @@ impl Hubkeep {
     pub fn notify_test(&self, name: &str) -> Result<NotifyTested> {
         let record = self.webhook_record(name)?;
         let hook = self.webhook(&record)?;
-        let mut test = event(EventKind::BackupCompleted, None, format!("a test notification for webhook {name} from `hubkeep notify test`"));
-        test.details.insert("test".into(), serde_json::Value::Bool(true));
+        let mut test = event(
+            EventKind::BackupCompleted,
+            None,
+            format!("a test notification for webhook {name} from `hubkeep notify test`"),
+        );
+        test.details
+            .insert("test".into(), serde_json::Value::Bool(true));
         match hook.send(&test, TEST_POLICY).wait() {
             Outcome::Delivered { attempts } => Ok(NotifyTested { name: record.name, status: "delivered", attempts, signed: record.signed }),
             Outcome::Failed { attempts, error } => Err(Error::new(
@@ -267,15 +295,26 @@ impl Hubkeep {
     pub fn emit(&self, event: Event) {
         let hooks = match self.notify_list() {
             Ok(hooks) => hooks,
-            Err(e) => return self.note(&format!("warning: the {} notification was not sent: {e}", event.event)),
+            Err(e) => {
+                return self.note(&format!(
+                    "warning: the {} notification was not sent: {e}",
+                    event.event
+                ))
+            }
         };
-        for record in hooks.into_iter().filter(|r| r.events.contains(&event.event)) {
+        for record in hooks
+            .into_iter()
+            .filter(|r| r.events.contains(&event.event))
+        {
             match self.webhook(&record) {
                 Ok(hook) => {
                     let what = format!("webhook {} did not receive {}", record.name, event.event);
                     self.track(what, hook.send(&event, delivery_policy()));
                 }
-                Err(e) => self.note(&format!("warning: webhook {} was not sent {}: {e}", record.name, event.event)),
+                Err(e) => self.note(&format!(
+                    "warning: webhook {} was not sent {}: {e}",
+                    record.name, event.event
+                )),
             }
         }
     }
@@ -285,7 +324,9 @@ impl Hubkeep {
         let notes = self.notes.clone();
         let watcher = std::thread::spawn(move || {
             if let Outcome::Failed { attempts, error } = delivery.wait() {
-                notes(&format!("warning: {what} after {attempts} attempt(s): {error}"));
+                notes(&format!(
+                    "warning: {what} after {attempts} attempt(s): {error}"
+                ));
             }
         });
         let mut pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
@@ -294,7 +335,10 @@ impl Hubkeep {
     }
 
     fn webhook_record(&self, name: &str) -> Result<WebhookRecord> {
-        self.home.catalog.get(Kind::Webhook, name)?.ok_or_else(|| webhook_not_found(name))
+        self.home
+            .catalog
+            .get(Kind::Webhook, name)?
+            .ok_or_else(|| webhook_not_found(name))
     }
 
     fn webhook(&self, record: &WebhookRecord) -> Result<Webhook> {
@@ -307,42 +351,85 @@ impl Hubkeep {
             }
             false => None,
         };
-        Webhook::new(&record.webhook, secret, &record.events).map_err(|e| Error::invalid(format!("webhook {}: {e}", record.name)))
+        Webhook::new(&record.webhook, secret, &record.events)
+            .map_err(|e| Error::invalid(format!("webhook {}: {e}", record.name)))
     }
 
     /// Runs a backup with its events (`backup.started`, then
     /// `backup.completed` or `backup.failed`) and, for a plan's backup, the
     /// plan's pings. The events carry the id of the backup's first job,
     /// named here when the caller did not.
-    pub(crate) fn backup_with_events(&self, req: &BackupRequest, run: impl FnOnce(&BackupRequest) -> Result<BackupSet>) -> Result<BackupSet> {
+    pub(crate) fn backup_with_events(
+        &self,
+        req: &BackupRequest,
+        run: impl FnOnce(&BackupRequest) -> Result<BackupSet>,
+    ) -> Result<BackupSet> {
         let stack = self.stack(req.stack)?;
         let job_id = req.job_id.clone().unwrap_or_else(crate::new_job_id);
-        let req = BackupRequest { stack: req.stack, offline: req.offline, vault: req.vault.clone(), strict: req.strict, job_id: Some(job_id.clone()), automated: req.automated };
+        let req = BackupRequest {
+            stack: req.stack,
+            offline: req.offline,
+            vault: req.vault.clone(),
+            strict: req.strict,
+            job_id: Some(job_id.clone()),
+            automated: req.automated,
+        };
         let ping = match req.automated {
-            true => self.plan(&stack.name)?.ping_url.and_then(|u| PingTarget::new(u.as_str()).ok()),
+            true => self
+                .plan(&stack.name)?
+                .ping_url
+                .and_then(|u| PingTarget::new(u.as_str()).ok()),
             false => None,
         };
-        let kind = if req.automated { "automated backup" } else { "backup" };
-        let mut started = event(EventKind::BackupStarted, Some(&stack.name), format!("{kind} of stack {} started", stack.name));
+        let kind = if req.automated {
+            "automated backup"
+        } else {
+            "backup"
+        };
+        let mut started = event(
+            EventKind::BackupStarted,
+            Some(&stack.name),
+            format!("{kind} of stack {} started", stack.name),
+        );
         started.job_id = Some(job_id.clone());
         self.emit(started);
         self.ping(&stack.name, ping.as_ref(), PingKind::Start);
         let result = run(&req);
         let ended = match &result {
             Ok(set) => {
-                let mut e = event(EventKind::BackupCompleted, Some(&stack.name), format!("{kind} of stack {} completed: backup set {}", stack.name, set.backup_id));
+                let mut e = event(
+                    EventKind::BackupCompleted,
+                    Some(&stack.name),
+                    format!(
+                        "{kind} of stack {} completed: backup set {}",
+                        stack.name, set.backup_id
+                    ),
+                );
                 e.backup_id = Some(set.backup_id.to_string());
                 self.ping(&stack.name, ping.as_ref(), PingKind::Success);
                 e
             }
             Err(err) => {
                 self.ping(&stack.name, ping.as_ref(), PingKind::Fail);
-                event(EventKind::BackupFailed, Some(&stack.name), format!("{kind} of stack {} failed: {}", stack.name, err.message()))
+                event(
+                    EventKind::BackupFailed,
+                    Some(&stack.name),
+                    format!("{kind} of stack {} failed: {}", stack.name, err.message()),
+                )
             }
         };
         // A backup refused before its first job started made no job.
-        let job_made = self.home.catalog.get::<crate::records::Job>(Kind::Job, &job_id).ok().flatten().is_some();
-        self.emit(Event { job_id: job_made.then_some(job_id), ..ended });
+        let job_made = self
+            .home
+            .catalog
+            .get::<crate::records::Job>(Kind::Job, &job_id)
+            .ok()
+            .flatten()
+            .is_some();
+        self.emit(Event {
+            job_id: job_made.then_some(job_id),
+            ..ended
+        });
         result
     }
 
@@ -355,17 +442,32 @@ impl Hubkeep {
 
     /// `retention.expired`: one event per backup set retention expired.
     pub(crate) fn emit_expired(&self, set: &BackupSet) {
-        let mut e = event(EventKind::RetentionExpired, Some(&set.stack_name), format!("backup set {} of stack {} was expired by retention", set.backup_id, set.stack_name));
+        let mut e = event(
+            EventKind::RetentionExpired,
+            Some(&set.stack_name),
+            format!(
+                "backup set {} of stack {} was expired by retention",
+                set.backup_id, set.stack_name
+            ),
+        );
         e.backup_id = Some(set.backup_id.to_string());
         self.emit(e);
     }
 
     /// `gc.completed`: a vault's gc finished, with its report.
     pub(crate) fn emit_gc_completed(&self, vault: &str, report: &hubkeep_vault::GcReport) {
-        let mut e = event(EventKind::GcCompleted, None, format!("gc of vault {vault} completed: {} pack(s) deleted, {} byte(s) freed", report.packs_deleted, report.bytes_freed));
+        let mut e = event(
+            EventKind::GcCompleted,
+            None,
+            format!(
+                "gc of vault {vault} completed: {} pack(s) deleted, {} byte(s) freed",
+                report.packs_deleted, report.bytes_freed
+            ),
+        );
         e.details.insert("vault".into(), vault.into());
         if let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(report) {
-            e.details.insert("report".into(), serde_json::Value::Object(fields));
+            e.details
+                .insert("report".into(), serde_json::Value::Object(fields));
         }
         self.emit(e);
     }
@@ -407,10 +509,20 @@ impl Hubkeep {
     }
 
     fn check_rpo_with(&self, stack: &Stack, plan: &Plan, sets: &[BackupSet]) -> Result<RpoStatus> {
-        let newest = sets.iter().filter(|s| s.stack_name == stack.name && s.status == BackupSetStatus::Available).map(|s| s.started_at).max();
+        let newest = sets
+            .iter()
+            .filter(|s| s.stack_name == stack.name && s.status == BackupSetStatus::Available)
+            .map(|s| s.started_at)
+            .max();
         let at = now();
-        let breached = plan.enabled && hubkeep_plan::rpo_breached(Some(newest.unwrap_or(stack.created_at)), plan.rpo, at);
-        let status = RpoStatus { stack: stack.name.clone(), rpo: plan.rpo, newest_good_backup_at: newest, breached };
+        let breached = plan.enabled
+            && hubkeep_plan::rpo_breached(Some(newest.unwrap_or(stack.created_at)), plan.rpo, at);
+        let status = RpoStatus {
+            stack: stack.name.clone(),
+            rpo: plan.rpo,
+            newest_good_backup_at: newest,
+            breached,
+        };
         if !breached {
             self.home.catalog.delete(Kind::RpoBreach, &stack.name)?;
             return Ok(status);
@@ -420,15 +532,34 @@ impl Hubkeep {
         if known.is_some_and(|b| b.newest_good_backup_at == newest) {
             return Ok(status);
         }
-        let breach = RpoBreach { stack: stack.name.clone(), since: at, newest_good_backup_at: newest };
-        self.home.catalog.put(Kind::RpoBreach, &stack.name, &breach)?;
+        let breach = RpoBreach {
+            stack: stack.name.clone(),
+            since: at,
+            newest_good_backup_at: newest,
+        };
+        self.home
+            .catalog
+            .put(Kind::RpoBreach, &stack.name, &breach)?;
         let newest_text = match newest {
-            Some(t) => format!("its newest good backup set was taken at {}", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            Some(t) => format!(
+                "its newest good backup set was taken at {}",
+                t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
             None => "it has no good backup set".to_string(),
         };
-        let mut e = event(EventKind::RpoBreached, Some(&stack.name), format!("stack {} breaches its RPO of {}: {newest_text}", stack.name, plan.rpo));
+        let mut e = event(
+            EventKind::RpoBreached,
+            Some(&stack.name),
+            format!(
+                "stack {} breaches its RPO of {}: {newest_text}",
+                stack.name, plan.rpo
+            ),
+        );
         e.details.insert("rpo".into(), plan.rpo.to_string().into());
-        e.details.insert("newest_good_backup_at".into(), serde_json::to_value(newest)?);
+        e.details.insert(
+            "newest_good_backup_at".into(),
+            serde_json::to_value(newest)?,
+        );
         self.emit(e);
         Ok(status)
     }
@@ -443,14 +574,26 @@ mod tests {
         let names = ["backup.failed", "backup.exploded", "rpo.late"].map(String::from);
         let e = parse_events(&names).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidArgument);
-        assert!(e.message().contains("\"backup.exploded\", \"rpo.late\" are not a hubkeep event"), "{}", e.message());
-        assert!(!e.message().contains("\"backup.failed\""), "a known name is not blamed: {}", e.message());
+        assert!(
+            e.message()
+                .contains("\"backup.exploded\", \"rpo.late\" are not a hubkeep event"),
+            "{}",
+            e.message()
+        );
+        assert!(
+            !e.message().contains("\"backup.failed\""),
+            "a known name is not blamed: {}",
+            e.message()
+        );
     }
 
     #[test]
     fn event_names_are_read_once_each_in_a_stable_order() {
         let names = ["rpo.breached", " backup.failed", "rpo.breached", ""].map(String::from);
-        assert_eq!(parse_events(&names).unwrap(), vec![EventKind::BackupFailed, EventKind::RpoBreached]);
+        assert_eq!(
+            parse_events(&names).unwrap(),
+            vec![EventKind::BackupFailed, EventKind::RpoBreached]
+        );
     }
 
     #[test]
