@@ -2,7 +2,8 @@
 //! failed, signed with its secret; `notify test` proves a receiver works
 //! and says clearly when it does not; a receiver that is down never stops a
 //! backup; a webhook gets only the events it asked for; its secret is never
-//! shown or stored in clear; and an RPO breach is notified once.
+//! shown or stored in clear; an RPO breach is notified once; a plan pings
+//! its automated backups; retention and gc say what they did.
 
 mod common;
 use common::*;
@@ -468,7 +469,7 @@ fn bad_webhooks_are_refused_naming_what_is_wrong() {
 }
 
 #[test]
-fn an_rpo_breach_is_notified_once_until_a_good_backup_ends_it() {
+fn a_plan_notifies_an_rpo_breach_once_pings_its_backups_and_tells_each_expired_set() {
     require_root!();
     let home = Home::new();
     home.json(&["stack", "create", "hub", "--profile", "generic"]);
@@ -533,4 +534,40 @@ fn an_rpo_breach_is_notified_once_until_a_good_backup_ends_it() {
     let mut paths: Vec<String> = pings.requests().into_iter().map(|r| r.path).collect();
     paths.sort();
     assert_eq!(paths, ["/hook/ping", "/hook/ping/start"]);
+
+    // Retention sends one retention.expired per set it expires.
+    let expiries = Receiver::start();
+    home.json(&[
+        "notify",
+        "add",
+        "retention",
+        "--webhook",
+        &expiries.url,
+        "--events",
+        "retention.expired",
+    ]);
+    at(&home, &clock(31), &["backup", "hub", "--automated"]);
+    home.json(&[
+        "plan",
+        "set",
+        "hub",
+        "--keep-last",
+        "1",
+        "--keep-daily",
+        "0",
+        "--keep-weekly",
+        "0",
+        "--keep-monthly",
+        "0",
+    ]);
+    let report = at(&home, &clock(32), &["retention", "run", "--stack", "hub"]);
+    let expired: Vec<&str> = report["expire"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(expired.len(), 1, "{report}");
+    assert_eq!(expiries.events(), ["retention.expired"]);
+    assert_eq!(expiries.requests()[0].json()["backup_id"], expired[0]);
 }

@@ -515,7 +515,9 @@ impl Hubkeep {
             .map(|s| s.started_at)
             .max();
         let at = now();
+        // A stack without resources (a failed creation) has nothing to back up.
         let breached = plan.enabled
+            && stack.outputs.is_some()
             && hubkeep_plan::rpo_breached(Some(newest.unwrap_or(stack.created_at)), plan.rpo, at);
         let status = RpoStatus {
             stack: stack.name.clone(),
@@ -527,19 +529,26 @@ impl Hubkeep {
             self.home.catalog.delete(Kind::RpoBreach, &stack.name)?;
             return Ok(status);
         }
-        let known: Option<RpoBreach> = self.home.catalog.get(Kind::RpoBreach, &stack.name)?;
-        // The same breach as the one notified: same newest good set.
-        if known.is_some_and(|b| b.newest_good_backup_at == newest) {
+        // One transaction: of two processes seeing a new breach, one notifies.
+        let new_breach = self.home.catalog.transaction(|| {
+            let known: Option<RpoBreach> = self.home.catalog.get(Kind::RpoBreach, &stack.name)?;
+            // The same breach as the one notified: same newest good set.
+            if known.is_some_and(|b| b.newest_good_backup_at == newest) {
+                return Ok(false);
+            }
+            let breach = RpoBreach {
+                stack: stack.name.clone(),
+                since: at,
+                newest_good_backup_at: newest,
+            };
+            self.home
+                .catalog
+                .put(Kind::RpoBreach, &stack.name, &breach)?;
+            Ok(true)
+        })?;
+        if !new_breach {
             return Ok(status);
         }
-        let breach = RpoBreach {
-            stack: stack.name.clone(),
-            since: at,
-            newest_good_backup_at: newest,
-        };
-        self.home
-            .catalog
-            .put(Kind::RpoBreach, &stack.name, &breach)?;
         let newest_text = match newest {
             Some(t) => format!(
                 "its newest good backup set was taken at {}",
