@@ -75,8 +75,12 @@ impl Hubkeep {
         self.home.catalog.list(Kind::BackupSet)
     }
 
-    /// `hubkeep backup STACK [--offline]`.
+    /// `hubkeep backup STACK [--offline]`, with its events and pings.
     pub fn backup(&self, req: &BackupRequest) -> Result<BackupSet> {
+        self.backup_with_events(req, |req| self.backup_once(req))
+    }
+
+    fn backup_once(&self, req: &BackupRequest) -> Result<BackupSet> {
         let stack = self.stack(req.stack)?;
         let _lock = self.lock_stack(&stack.name, "backup")?;
         let stack = self.stack(req.stack)?;

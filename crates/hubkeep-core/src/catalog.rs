@@ -32,6 +32,10 @@ pub enum Kind {
     Schedule,
     /// API access tokens (their hashes), by name.
     Token,
+    /// Notification webhooks, by name (their secrets are in the secret store).
+    Webhook,
+    /// RPO breaches already notified, by stack.
+    RpoBreach,
 }
 
 impl Kind {
@@ -47,9 +51,11 @@ impl Kind {
             Kind::Plan => "plans",
             Kind::Schedule => "schedules",
             Kind::Token => "tokens",
+            Kind::Webhook => "webhooks",
+            Kind::RpoBreach => "rpo_breaches",
         }
     }
-    const ALL: [Kind; 10] = [
+    const ALL: [Kind; 12] = [
         Kind::Region,
         Kind::Vault,
         Kind::Stack,
@@ -60,6 +66,8 @@ impl Kind {
         Kind::Plan,
         Kind::Schedule,
         Kind::Token,
+        Kind::Webhook,
+        Kind::RpoBreach,
     ];
 }
 

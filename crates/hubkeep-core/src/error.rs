@@ -53,6 +53,8 @@ error_kinds! {
     Demo => "demo",
     /// The demo's restored hub differs from the backup.
     DemoFailed => "demo_failed",
+    /// A notification could not be delivered (`notify test`).
+    DeliveryFailed => "delivery_failed",
     /// The file store and database disagree (`backup --strict`).
     Drift => "drift",
     /// An operator hook failed.

@@ -157,6 +157,9 @@ pub enum Command {
     /// Access tokens of the HTTP API (stored only as hashes).
     #[command(subcommand)]
     Token(TokenCmd),
+    /// Webhooks that hear about backups, failures and RPO breaches.
+    #[command(subcommand)]
+    Notify(NotifyCmd),
     /// Create a demo hub, back it up offline, change it, restore it into a new stack, check it.
     #[command(after_long_help = "Example:\n  hubkeep --home /var/lib/hubkeep demo      # about a minute; ends with the commands that remove it")]
     Demo,
@@ -793,4 +796,37 @@ pub enum TokenCmd {
     List,
     /// Revoke a token: requests with it are refused from now on.
     Revoke { name: String },
+/// Notifications: signed webhooks for hubkeep's events.
+#[derive(Subcommand)]
+pub enum NotifyCmd {
+    /// Add a webhook: events are POSTed to it as JSON, signed when it has a secret.
+    #[command(after_long_help = "Examples:\n  \
+        hubkeep notify add ops --webhook https://hooks.example.com/hubkeep --secret-file /root/hook.secret\n  \
+        openssl rand -hex 32 | hubkeep notify add ops --webhook https://hooks.example.com/hubkeep --secret-file -\n  \
+        hubkeep notify add chat --webhook https://chat.example.com/in --events backup.completed,backup.failed\n\n\
+        Events: backup.started, backup.completed, backup.failed, backup.missed, retention.expired,\n\
+        verify.failed, drill.passed, drill.failed, rpo.breached, gc.completed.\n\
+        Default: every failure and rpo.breached.")]
+    Add {
+        /// The webhook's name.
+        name: String,
+        /// The http:// or https:// URL events are posted to.
+        #[arg(long, value_name = "URL")]
+        webhook: String,
+        /// The HMAC-SHA256 secret (visible in the process list: prefer --secret-file).
+        #[arg(long, value_name = "S", conflicts_with = "secret_file")]
+        secret: Option<String>,
+        /// Read the secret from this file's first line, or from stdin with `-`.
+        #[arg(long, value_name = "PATH")]
+        secret_file: Option<PathBuf>,
+        /// The events to send, comma-separated (default: every failure and rpo.breached).
+        #[arg(long, value_name = "E1,E2,…", value_delimiter = ',')]
+        events: Option<Vec<String>>,
+    },
+    /// Every webhook, with its events (never its secret).
+    List,
+    /// Send a test event to a webhook and wait for its answer.
+    Test { name: String },
+    /// Remove a webhook and its secret.
+    Remove { name: String },
 }

@@ -14,6 +14,7 @@ use hubkeep_core::error::Result;
 use hubkeep_core::home::default_home;
 use hubkeep_core::ops::regions::RegionAdd;
 use hubkeep_core::ops::retention::RetentionRun;
+use hubkeep_core::ops::notify::{self as notify, NotifyAdd};
 use hubkeep_core::PlanChange;
 use hubkeep_core::ops::snapshots::SnapshotRestore;
 use hubkeep_core::ops::stacks::{RestoreArgs as CoreRestoreArgs, StackAdopt, StackCreate, StackUpdate};
@@ -41,6 +42,8 @@ fn main() {
         return;
     }
     let json_mode = cli.json;
+    // A command waits for its notifications before it exits, so they give up sooner.
+    notify::set_delivery_policy(notify::SHORT_LIVED);
     if let Err(e) = hubkeep_core::ops::plans::init_clock() {
         output::error(e.code(), e.message(), json_mode);
         std::process::exit(2);
@@ -57,17 +60,44 @@ fn main() {
     }
     on_interrupt(home.clone(), json_mode);
     on_panic(json_mode);
-    match run(cli, &home, parent_job_id) {
-        Ok(v) => output::print(&v, json_mode, reveal),
-        Err(e) => {
-            if let Some(report) = e.detail() {
-                // The full report goes to stderr: with --json, stdout holds only the error.
-                output::note(&serde_json::to_string_pretty(report).expect("a JSON value always serializes"));
-            }
-            output::error(e.code(), e.message(), json_mode);
-            std::process::exit(1);
-        }
+    let result = run(cli, &home, parent_job_id);
+    if let Ok(v) = &result {
+        output::print(v, json_mode, reveal);
     }
+    wait_for_notifications();
+    if let Err(e) = result {
+        if let Some(report) = e.detail() {
+            // The full report goes to stderr: with --json, stdout holds only the error.
+            output::note(&serde_json::to_string_pretty(report).expect("a JSON value always serializes"));
+        }
+        output::error(e.code(), e.message(), json_mode);
+        std::process::exit(1);
+    }
+}
+
+/// The webhook deliveries and pings this command started end (delivered
+/// or given up) before it exits: `SHORT_LIVED` bounds them.
+fn wait_for_notifications() {
+    let left = notify::flush_notifications(notify::SHORT_LIVED.total + std::time::Duration::from_secs(1));
+    if left > 0 {
+        output::note(&format!("warning: {left} notification(s) were still being retried when hubkeep exited; they are lost"));
+    }
+}
+
+/// `--secret-file PATH`: the secret is the file's first line; `-` reads stdin.
+fn read_secret(secret: Option<String>, file: Option<PathBuf>) -> Result<Option<String>> {
+    let Some(path) = file else {
+        if secret.is_some() {
+            output::note("warning: a --secret on the command line is visible to every user of this machine in the process list; prefer --secret-file PATH (or - for stdin)");
+        }
+        return Ok(secret);
+    };
+    let text = if path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())?
+    } else {
+        std::fs::read_to_string(&path).map_err(|e| hubkeep_core::Error::invalid(format!("--secret-file {}: {e}", path.display())))?
+    };
+    Ok(Some(text.lines().next().unwrap_or("").to_string()))
 }
 
 /// A bug that panics the main thread still ends with CLI.md's error line
@@ -260,7 +290,11 @@ fn run(cli: Cli, home: &Path, job_id: Option<String>) -> Result<Value> {
         return to_value(init);
     }
     let hk = open(home, &cli.command)?;
-    match cli.command {
+    command(&hk, cli.command, job_id)
+}
+
+fn command(hk: &Hubkeep, command: Command, job_id: Option<String>) -> Result<Value> {
+    match command {
         Command::Init { .. } => unreachable!("handled above"),
         Command::Completions { .. } => unreachable!("answered in main before a home is looked at"),
         Command::Region(RegionCmd::Add { name, pg_url, password_file, storage_root, vault_root }) => {
@@ -350,6 +384,16 @@ fn run(cli: Cli, home: &Path, job_id: Option<String>) -> Result<Value> {
             TokenCmd::Create { name, role } => to_value(hk.token_create(&name, hubkeep_core::ops::tokens::Role::parse(&role)?)?),
             TokenCmd::List => to_value(hk.token_list()?),
             TokenCmd::Revoke { name } => to_value(hk.token_revoke(&name)?),
+        },
+        Command::Notify(c) => match c {
+            NotifyCmd::Add { name, webhook, secret, secret_file, events } => {
+                let secret = read_secret(secret, secret_file)?;
+                let added = hk.notify_add(&NotifyAdd { name, webhook, secret, events })?;
+                Ok(serde_json::json!({"name": added.name, "webhook": added.webhook, "events": added.events}))
+            }
+            NotifyCmd::List => to_value(hk.notify_list()?),
+            NotifyCmd::Test { name } => to_value(hk.notify_test(&name)?),
+            NotifyCmd::Remove { name } => to_value(hk.notify_remove(&name)?),
         },
     }
 }

@@ -6,6 +6,8 @@
 
 /// `--no-wait`.
 pub mod jobs;
+/// Notifications: webhooks, events, pings and the RPO check.
+pub mod notify;
 /// Plans: one per stack.
 pub mod plans;
 /// The queue of `hubkeep serve`.

@@ -53,6 +53,9 @@ pub struct StackView {
     pub last_verified_at: Option<DateTime<Utc>>,
     /// When its plan's next backup is due; null when the plan is disabled.
     pub next_backup_at: Option<DateTime<Utc>>,
+    /// No good backup set is younger than its plan's RPO (checking it
+    /// sends `rpo.breached` once per breach, see `check_rpo`).
+    pub rpo_breached: bool,
 }
 
 /// Sets the process clock from `HUBKEEP_CLOCK`: a front door calls it
@@ -116,6 +119,7 @@ impl Hubkeep {
             last_backup_at: sets.iter().map(|s| s.finished_at).max(),
             last_verified_at: sets.iter().filter_map(|s| s.verified_at).max(),
             next_backup_at: plan.next_backup_at(now()),
+            rpo_breached: self.check_rpo_of(&stack)?.breached,
             stack,
         })
     }

@@ -96,6 +96,7 @@ impl Hubkeep {
                         .find(|s| s.backup_id.as_str() == f.id)
                         .expect("every fate is one of the sets decided");
                     self.expire_backup_set(set)?;
+                    self.emit_expired(set);
                 }
                 // What an interrupted earlier run left of the sets it expired.
                 for set in all_sets.iter().filter(|s| {

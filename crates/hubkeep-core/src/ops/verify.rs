@@ -45,7 +45,9 @@ impl Hubkeep {
         };
         if report["ok"].as_bool() != Some(true) {
             let message = format!("{id} failed verification: {}", first_problem(&report));
-            return Err(Error::new(ErrorKind::VerifyFailed, message).with_detail(report));
+            let error = Error::new(ErrorKind::VerifyFailed, message).with_detail(report);
+            self.emit_verify_failed(id, &error);
+            return Err(error);
         }
         if let (AnyId::BackupSet(arn), true) = (&parsed, read_data) {
             self.record_full_verify(&arn.to_string())?;
@@ -79,11 +81,13 @@ impl Hubkeep {
                 .map(crate::error::describe_problem)
                 .unwrap_or_default();
             let detail = serde_json::to_value(&report)?;
-            return Err(Error::new(
+            let error = Error::new(
                 ErrorKind::VerifyFailed,
                 format!("vault {name} failed verification: {first}"),
             )
-            .with_detail(detail));
+            .with_detail(detail);
+            self.emit_verify_failed(name, &error);
+            return Err(error);
         }
         Ok(report)
     }

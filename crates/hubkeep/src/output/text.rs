@@ -201,6 +201,12 @@ const SHAPES: &[Shape] = &[
         signature: &["name", "kind", "updated_at"],
         columns: &[col("NAME", "name"), col("KIND", "kind"), col("STACK", "stack"), col("UPDATED", "updated_at"), col("DELETION DATE", "deletion_date")],
     },
+    Shape {
+        noun: "Webhook",
+        id: "name",
+        signature: &["name", "webhook", "events"],
+        columns: &[col("NAME", "name"), col("WEBHOOK", "webhook"), col("EVENTS", "events"), col("SIGNED", "signed"), col("CREATED", "created_at")],
+    },
 ];
 
 impl Shape {
@@ -318,6 +324,7 @@ fn value_text(key: &str, v: &Value) -> String {
         Value::Null => String::new(),
         Value::String(s) if is_time(key) => time(v).map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true)).unwrap_or_else(|| s.clone()),
         Value::Number(n) if is_bytes(key) => n.as_u64().map(bytes).unwrap_or_else(|| n.to_string()),
+        Value::Array(items) if items.iter().all(Value::is_string) => items.iter().map(scalar).collect::<Vec<_>>().join(","),
         Value::Object(map) => ordered_keys(map, true).into_iter().filter_map(|k| map.get(k).filter(|v| !v.is_null())).map(scalar).collect::<Vec<_>>().join(" "),
         other => scalar(other),
     }
