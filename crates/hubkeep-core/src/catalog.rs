@@ -28,6 +28,8 @@ pub enum Kind {
     BackupSet,
     /// Plans: one per stack.
     Plan,
+    /// Restore drills.
+    Drill,
 }
 
 impl Kind {
@@ -41,9 +43,10 @@ impl Kind {
             Kind::RecoveryPoint => "recovery_points",
             Kind::BackupSet => "backup_sets",
             Kind::Plan => "plans",
+            Kind::Drill => "drills",
         }
     }
-    const ALL: [Kind; 8] = [
+    const ALL: [Kind; 9] = [
         Kind::Region,
         Kind::Vault,
         Kind::Stack,
@@ -52,6 +55,7 @@ impl Kind {
         Kind::RecoveryPoint,
         Kind::BackupSet,
         Kind::Plan,
+        Kind::Drill,
     ];
 }
 

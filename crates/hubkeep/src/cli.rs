@@ -154,6 +154,8 @@ pub enum Command {
     Plan(PlanCmd),
     #[command(subcommand)]
     Retention(RetentionCmd),
+    #[command(subcommand)]
+    Drill(DrillCmd),
     /// Create a demo hub, back it up offline, change it, restore it into a new stack, check it.
     #[command(after_long_help = "Example:\n  hubkeep --home /var/lib/hubkeep demo      # about a minute; ends with the commands that remove it")]
     Demo,
@@ -764,5 +766,27 @@ pub enum RetentionCmd {
         /// Show each set's fate and the rule that decided it; change nothing.
         #[arg(long)]
         dry_run: bool,
+    },
+}
+
+/// Restore drills: prove a backup restores, and how long it takes.
+#[derive(Subcommand)]
+pub enum DrillCmd {
+    /// Restore a backup set of STACK into a throwaway stack, run the Hubs check, time it, remove it.
+    #[command(after_long_help = "Examples:\n  \
+        hubkeep drill run hub1                    # the newest AVAILABLE backup set of hub1\n  \
+        hubkeep drill run hub1 --backup ID        # that backup set")]
+    Run {
+        /// The stack whose backup is drilled.
+        stack: String,
+        /// The backup set (default: the stack's newest AVAILABLE one).
+        #[arg(long, value_name = "ID")]
+        backup: Option<String>,
+    },
+    /// The drills, oldest first.
+    List {
+        /// Only this stack's.
+        #[arg(long)]
+        stack: Option<String>,
     },
 }

@@ -13,6 +13,7 @@ use hubkeep_core::error::Result;
 use hubkeep_core::home::default_home;
 use hubkeep_core::ops::regions::RegionAdd;
 use hubkeep_core::ops::retention::RetentionRun;
+use hubkeep_core::ops::drills::DrillRun;
 use hubkeep_core::PlanChange;
 use hubkeep_core::ops::snapshots::SnapshotRestore;
 use hubkeep_core::ops::stacks::{RestoreArgs as CoreRestoreArgs, StackAdopt, StackCreate, StackUpdate};
@@ -336,5 +337,7 @@ fn run(cli: Cli, home: &Path, job_id: Option<String>) -> Result<Value> {
         Command::Plan(PlanCmd::List) => to_value(hk.plan_list()?),
         Command::Plan(PlanCmd::Set { stack, change }) => to_value(hk.plan_set(&stack, &plan_change(change))?),
         Command::Retention(RetentionCmd::Run { stack, dry_run }) => to_value(hk.retention_run(&RetentionRun { stack, dry_run })?),
+        Command::Drill(DrillCmd::Run { stack, backup }) => to_value(hk.drill_run(&DrillRun { stack, backup_id: backup, job_id })?),
+        Command::Drill(DrillCmd::List { stack }) => to_value(hk.drill_list(stack.as_deref())?),
     }
 }

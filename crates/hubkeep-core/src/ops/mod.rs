@@ -4,6 +4,8 @@
 //! owns the rules of its commands that span several steps, so a second
 //! front door calls them instead of copying them.
 
+/// Restore drills.
+pub mod drills;
 /// `--no-wait`.
 pub mod jobs;
 /// Plans: one per stack.

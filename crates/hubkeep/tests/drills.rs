@@ -1,0 +1,251 @@
+//! The operator's story of restore drills: `drill run` proves a backup set
+//! restores (and how long it takes) without leaving anything behind, and a
+//! damaged backup fails its drill, naming why, just as cleanly.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::path::Path;
+
+/// A Hubs stack holding the demo data, backed up offline: its backup set.
+fn backed_up_hub(home: &Home, name: &str) -> Value {
+    home.json(&[
+        "stack",
+        "create",
+        name,
+        "--domain",
+        &format!("{name}.example.org"),
+    ]);
+    let url = secret_url(home, name);
+    let storage = home.json(&["stack", "show", name])["outputs"]["storage_path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let key = home.json(&["param", "get", &format!("/keymaster/{name}/phoenix-key")])["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let pw = home.json(&[
+        "param",
+        "get",
+        &format!("/hubkeep/cluster/{name}/superuser-password"),
+    ])["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let admin = format!(
+        "postgresql://postgres:{pw}@{}",
+        url.split('@').nth(1).unwrap()
+    );
+    let user = url
+        .split("://")
+        .nth(1)
+        .unwrap()
+        .split(':')
+        .next()
+        .unwrap()
+        .to_string();
+    hubkeep_hubs::create_demo_schema(&admin, &user).unwrap();
+    hubkeep_hubs::populate_demo(&admin, Path::new(&storage), &key, 1).unwrap();
+    // Incompressible file data, so the largest object of the vault is a pack of files.
+    write_noise_files(
+        &Path::new(&storage).join("owned"),
+        "big",
+        ".bin",
+        1,
+        4_000_000,
+    );
+    home.json(&["backup", name, "--offline"])
+}
+
+/// Every path under the home, relative to it.
+fn paths_under(root: &Path) -> Vec<String> {
+    let mut out = vec![];
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            out.push(p.strip_prefix(root).unwrap().display().to_string());
+            if e.file_type().unwrap().is_dir() {
+                dirs.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// What a drill must leave as it found it: stacks, secrets, vaults, plans.
+fn home_state(home: &Home) -> (Value, Vec<String>, Value, Value) {
+    let secrets = home
+        .json(&["secret", "list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect();
+    let stacks = home.json(&["stack", "list"]);
+    let names: Vec<&Value> = stacks
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| &s["name"])
+        .collect();
+    (
+        serde_json::json!(names),
+        secrets,
+        home.json(&["vault", "list"]),
+        home.json(&["plan", "list"]),
+    )
+}
+
+fn assert_nothing_left(
+    home: &Home,
+    before: &(Value, Vec<String>, Value, Value),
+    drill_stack: &str,
+) {
+    let after = home_state(home);
+    assert_eq!(after.0, before.0, "no extra stack");
+    assert_eq!(
+        after.1, before.1,
+        "no extra secret, and the source's secrets are all there"
+    );
+    assert_eq!(after.2, before.2, "no extra vault");
+    assert_eq!(after.3, before.3, "no extra plan");
+    let left: Vec<String> = paths_under(&home.path())
+        .into_iter()
+        .filter(|p| p.contains(drill_stack))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "files of the throwaway stack were left under the home: {left:?}"
+    );
+}
+
+#[test]
+fn a_drill_restores_the_newest_backup_checks_and_times_it_and_leaves_nothing_behind() {
+    require_root!();
+    let home = Home::new();
+    let set = backed_up_hub(&home, "hub");
+    let before = home_state(&home);
+    assert_eq!(
+        home.json(&["stack", "show", "hub"])["last_verified_at"],
+        Value::Null
+    );
+
+    let drill = home.json(&["drill", "run", "hub"]);
+    assert_eq!(drill["status"], "PASSED", "{drill}");
+    assert_eq!(
+        drill["backup_id"], set["backup_id"],
+        "the newest AVAILABLE backup set is drilled"
+    );
+    assert!(drill["rto_seconds"].as_f64().unwrap() > 0.0, "{drill}");
+    let checks = &drill["checks"];
+    assert!(
+        checks["tables"]["ret0.hubs"].as_u64().unwrap() > 0,
+        "row counts per Hubs table: {checks}"
+    );
+    assert!(
+        checks["tables"]["ret0.owned_files"].as_u64().unwrap() > 0,
+        "{checks}"
+    );
+    assert!(checks["owned_files"].as_u64().unwrap() > 0, "{checks}");
+    assert!(checks["blobs_decrypted"].as_u64().unwrap() > 0, "{checks}");
+    assert_eq!(checks["passed"], true);
+    let drill_stack = drill["drill_stack"].as_str().unwrap();
+    assert!(drill_stack.starts_with("drill-hub-"), "{drill_stack}");
+
+    assert_nothing_left(&home, &before, drill_stack);
+    assert!(home
+        .json(&["stack", "list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["name"] != drill_stack));
+    assert!(
+        !home.path().join("clusters").join(drill_stack).exists(),
+        "its database cluster is gone"
+    );
+
+    let job = home.json(&["job", "show", drill["job_id"].as_str().unwrap()]);
+    assert_eq!(job["kind"], "drill");
+    assert_eq!(job["state"], "COMPLETED");
+    let shown = home.json(&["backup-set", "show", set["backup_id"].as_str().unwrap()]);
+    assert!(
+        shown["verified_at"].is_string(),
+        "a passed drill counts as a verified-good set: {shown}"
+    );
+    assert_eq!(
+        home.json(&["stack", "show", "hub"])["last_verified_at"],
+        shown["verified_at"]
+    );
+
+    let list = home.json(&["drill", "list", "--stack", "hub"]);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["drill_id"], drill["drill_id"]);
+    assert_eq!(list[0]["status"], "PASSED");
+    assert!(home
+        .json(&["drill", "list", "--stack", "other"])
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn a_drill_of_damaged_data_fails_naming_why_and_still_leaves_nothing_behind() {
+    require_root!();
+    let home = Home::new();
+    let set = backed_up_hub(&home, "hub");
+    let location = home.json(&["vault", "show", "hub-daily"])["location"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    flip_byte_in_largest_object(&location);
+    let before = home_state(&home);
+
+    let (code, message, _) = home.fails(&[
+        "drill",
+        "run",
+        "hub",
+        "--backup",
+        set["backup_id"].as_str().unwrap(),
+    ]);
+    assert_eq!(code, "drill_failed", "{message}");
+    assert!(
+        message.contains("FAILED") && message.contains(set["backup_id"].as_str().unwrap()),
+        "{message}"
+    );
+
+    let list = home.json(&["drill", "list"]);
+    let drill = &list[0];
+    assert_eq!(drill["status"], "FAILED", "{drill}");
+    let error = drill["error"].as_str().unwrap();
+    assert!(
+        error.contains("restoring backup set"),
+        "the error says what failed: {error}"
+    );
+    assert_nothing_left(&home, &before, drill["drill_stack"].as_str().unwrap());
+    assert_eq!(
+        home.json(&["job", "show", drill["job_id"].as_str().unwrap()])["state"],
+        "FAILED"
+    );
+    let shown = home.json(&["backup-set", "show", set["backup_id"].as_str().unwrap()]);
+    assert_eq!(
+        shown["verified_at"],
+        Value::Null,
+        "a failed drill verifies nothing"
+    );
+}
+
+#[test]
+fn a_drill_needs_a_backup_of_the_stack_it_names() {
+    require_root!();
+    let home = Home::new();
+    home.json(&["stack", "create", "bare", "--profile", "generic"]);
+    let (code, message, _) = home.fails(&["drill", "run", "bare"]);
+    assert_eq!(code, "backup_not_found");
+    assert!(message.contains("hubkeep backup bare"), "{message}");
+    assert!(
+        home.json(&["drill", "list"]).as_array().unwrap().is_empty(),
+        "a refused drill is no drill"
+    );
+}
