@@ -30,6 +30,8 @@ pub enum Kind {
     Plan,
     /// Restore drills.
     Drill,
+    /// Per vault: when each pack was last read by a verify share.
+    VerifyCoverage,
 }
 
 impl Kind {
@@ -44,9 +46,10 @@ impl Kind {
             Kind::BackupSet => "backup_sets",
             Kind::Plan => "plans",
             Kind::Drill => "drills",
+            Kind::VerifyCoverage => "verify_coverage",
         }
     }
-    const ALL: [Kind; 9] = [
+    const ALL: [Kind; 10] = [
         Kind::Region,
         Kind::Vault,
         Kind::Stack,
@@ -56,6 +59,7 @@ impl Kind {
         Kind::BackupSet,
         Kind::Plan,
         Kind::Drill,
+        Kind::VerifyCoverage,
     ];
 }
 

@@ -528,8 +528,11 @@ pub enum VaultCmd {
         /// The vault's name.
         name: String,
         /// Read and check all data, not just the structure.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "share")]
         read_data: bool,
+        /// Read tonight's share of the packs, so that every pack is read within 30 days.
+        #[arg(long)]
+        share: bool,
     },
     /// Remove data no recovery point or snapshot references.
     Gc {

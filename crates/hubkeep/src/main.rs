@@ -303,7 +303,8 @@ fn run(cli: Cli, home: &Path, job_id: Option<String>) -> Result<Value> {
             }
             VaultCmd::List => to_value(hk.vaults()?),
             VaultCmd::Show { name } => to_value(hk.vault_show(&name)?),
-            VaultCmd::Verify { name, read_data } => to_value(hk.vault_verify(&name, read_data)?),
+            VaultCmd::Verify { name, share: true, .. } => to_value(hk.vault_verify_share(&name, job_id)?),
+            VaultCmd::Verify { name, read_data, share: false } => to_value(hk.vault_verify(&name, read_data)?),
             VaultCmd::Gc { name, grace_seconds } => to_value(hk.vault_gc(&name, grace_seconds)?),
         },
         Command::BackupJob(BackupJobCmd::Start { stack, vault, wait: _ }) => to_value(hk.start_backup_job(&stack, vault.as_deref(), job_id.as_deref())?),

@@ -249,3 +249,137 @@ fn a_drill_needs_a_backup_of_the_stack_it_names() {
         "a refused drill is no drill"
     );
 }
+
+/// Runs `hubkeep --json ARGS` with the clock at `clock`: (succeeded, stdout or error document).
+fn at(home: &Home, clock: &str, args: &[&str]) -> (bool, Value) {
+    let out = home
+        .cmd(&[&["--json"], args].concat())
+        .env("HUBKEEP_CLOCK", clock)
+        .output()
+        .unwrap();
+    let doc = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "hubkeep {args:?} at {clock} printed no JSON ({e}):\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.success(), doc)
+}
+
+#[test]
+fn nightly_verify_shares_read_every_pack_within_30_days_and_a_bad_pack_marks_its_recovery_point() {
+    require_root!();
+    let home = Home::new();
+    home.json(&["stack", "create", "hub", "--profile", "generic"]);
+    let storage = home.json(&["stack", "show", "hub"])["outputs"]["storage_path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Three backups of new data: the vault holds several packs.
+    for i in 0..3 {
+        write_noise_files(
+            Path::new(&storage),
+            &format!("night{i}-"),
+            ".bin",
+            2,
+            1_500_000,
+        );
+        at(&home, "2027-05-01T09:00:00Z", &["backup", "hub"]);
+    }
+    let vault = "hub-daily";
+    let shown = home.json(&["vault", "show", vault]);
+    assert_eq!(
+        shown["verified_through"],
+        Value::Null,
+        "nothing was read yet"
+    );
+    assert_eq!(shown["last_verify"], Value::Null);
+
+    let mut read = std::collections::BTreeSet::new();
+    let mut total = 0;
+    for day in 1..=30 {
+        let clock = format!("2027-05-{day:02}T11:00:00Z");
+        let (ok, share) = at(&home, &clock, &["vault", "verify", vault, "--share"]);
+        assert!(ok, "day {day}: {share}");
+        assert_eq!(share["ok"], true);
+        total = share["packs_total"].as_u64().unwrap() as usize;
+        for p in share["packs_read"].as_array().unwrap() {
+            read.insert(p.as_str().unwrap().to_string());
+        }
+        let shown = home.json(&["vault", "show", vault]);
+        let last = shown["last_verify"]["at"].as_str().unwrap();
+        assert!(
+            last.starts_with(&clock[..16]),
+            "the share ran on day {day}: {last}"
+        );
+        if read.len() < total {
+            assert_eq!(
+                shown["verified_through"],
+                Value::Null,
+                "day {day}: some pack was never read"
+            );
+        }
+    }
+    assert!(total >= 3, "the vault has several packs: {total}");
+    assert_eq!(read.len(), total, "every pack was read within 30 days");
+    let shown = home.json(&["vault", "show", vault]);
+    let through = shown["verified_through"]
+        .as_str()
+        .expect("verified_through is set once every pack was read");
+    assert!(through.starts_with("2027-05-"), "{through}");
+    assert_eq!(shown["last_verify"]["ok"], true);
+
+    // A damaged pack: the night whose share includes it fails, and marks
+    // the recovery point whose data is in it.
+    flip_byte_in_largest_object(
+        home.json(&["vault", "show", vault])["location"]
+            .as_str()
+            .unwrap(),
+    );
+    let mut failure = None;
+    for day in 1..=30 {
+        let clock = format!("2027-06-{day:02}T11:00:00Z");
+        let (ok, doc) = at(&home, &clock, &["vault", "verify", vault, "--share"]);
+        if !ok {
+            failure = Some(doc);
+            break;
+        }
+    }
+    let failure = failure.expect("within 30 more nights the share reads the damaged pack");
+    assert_eq!(failure["error"]["code"], "verify_failed", "{failure}");
+    let message = failure["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("packs/"),
+        "the failure names the pack: {message}"
+    );
+    let shown = home.json(&["vault", "show", vault]);
+    assert_eq!(shown["last_verify"]["ok"], false);
+    assert!(!shown["last_verify"]["errors"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let points = home.json(&["recovery-point", "list", "--vault", vault]);
+    let marked: Vec<&Value> = points
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["verify_failure"].is_object())
+        .collect();
+    assert!(
+        !marked.is_empty(),
+        "a recovery point with data in the bad pack is marked: {points}"
+    );
+    let arn = marked[0]["recovery_point_arn"].as_str().unwrap();
+    assert!(
+        message.contains(arn),
+        "the failure names the marked recovery point: {message}"
+    );
+    let rp = home.json(&["recovery-point", "show", arn]);
+    assert!(
+        rp["verify_failure"]["object"]
+            .as_str()
+            .unwrap()
+            .starts_with("packs/"),
+        "{rp}"
+    );
+}

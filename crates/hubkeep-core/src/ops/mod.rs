@@ -26,3 +26,5 @@ pub mod stacks;
 pub mod vaults;
 /// Verification.
 pub mod verify;
+/// The nightly verify share: every pack read within 30 days.
+pub mod verify_share;
