@@ -441,3 +441,23 @@ impl Hubkeep {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_throwaway_name_is_a_valid_stack_name_for_any_stack_name() {
+        for stack in [
+            "hub",
+            "Hub-1",
+            &"a".repeat(crate::ids::STACK_NAME_MAX),
+            &format!("{}-{}", "b".repeat(35), "c".repeat(20)),
+        ] {
+            let name = drill_stack_name(stack);
+            assert!(name.starts_with("drill-"), "{name}");
+            crate::ids::check_stack_name(&name).unwrap_or_else(|e| panic!("{stack}: {name}: {e}"));
+        }
+        assert!(drill_stack_name("Hub-1").starts_with("drill-hub-1-"));
+    }
+}
