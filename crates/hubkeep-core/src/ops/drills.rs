@@ -108,7 +108,7 @@ struct Throwaway<'a> {
     /// The secrets of the home before the restore: the source's secrets a
     /// restore writes from the key bundle are new ones, removed again.
     secrets_before: BTreeSet<String>,
-    /// False until the restore may have made something under `name`.
+    /// False once the name turned out to be taken by someone else's stack.
     armed: bool,
     /// What cleaning up failed on, once it ran.
     cleanup: Option<Result<()>>,
@@ -148,6 +148,13 @@ impl Hubkeep {
         let set = self.drill_source(req)?;
         let name = drill_stack_name(&set.stack_name);
         self.ensure_new_stack(&name)?;
+        let secrets_before: BTreeSet<String> = self
+            .home
+            .secrets()
+            .list()?
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
         let job = self.start_job(
             "drill",
             Some(&set.stack_name),
@@ -184,18 +191,11 @@ impl Hubkeep {
             hk: self,
             name: name.clone(),
             source_stack: set.stack_name.clone(),
-            secrets_before: self
-                .home
-                .secrets()
-                .list()?
-                .into_iter()
-                .map(|s| s.name)
-                .collect(),
-            armed: false,
+            secrets_before,
+            armed: true,
             cleanup: None,
         };
         let started = std::time::Instant::now();
-        throwaway.armed = true;
         let outcome = self.drill_restore(&set, &name);
         if matches!(&outcome, Err(e) if e.kind() == ErrorKind::StackExists) {
             // Someone else took the name in between: the stack is theirs.
