@@ -383,3 +383,50 @@ fn nightly_verify_shares_read_every_pack_within_30_days_and_a_bad_pack_marks_its
         "{rp}"
     );
 }
+
+#[test]
+fn a_drill_killed_midway_is_failed_and_cleaned_up_by_the_next_command() {
+    require_root!();
+    let home = Home::new();
+    backed_up_hub(&home, "hub");
+    let before = home_state(&home);
+
+    let mut drill = home
+        .cmd(&["drill", "run", "hub"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once its throwaway stack exists.
+    loop {
+        let stacks = home.json(&["stack", "list"]);
+        if stacks
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"].as_str().unwrap().starts_with("drill-hub-"))
+        {
+            break;
+        }
+        assert!(
+            drill.try_wait().unwrap().is_none(),
+            "the drill ended before its throwaway stack was seen"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    drill.kill().unwrap();
+    drill.wait().unwrap();
+
+    let list = home.json(&["drill", "list"]);
+    let record = &list[0];
+    assert_eq!(record["status"], "FAILED", "{record}");
+    assert!(
+        record["error"].as_str().unwrap().contains("interrupted"),
+        "{record}"
+    );
+    assert_nothing_left(&home, &before, record["drill_stack"].as_str().unwrap());
+    assert_eq!(
+        home.json(&["job", "show", record["job_id"].as_str().unwrap()])["state"],
+        "FAILED"
+    );
+}
