@@ -36,6 +36,10 @@ pub enum Kind {
     Webhook,
     /// RPO breaches already notified, by stack.
     RpoBreach,
+    /// Restore drills.
+    Drill,
+    /// Per vault: when each pack was last read by a verify share.
+    VerifyCoverage,
 }
 
 impl Kind {
@@ -53,9 +57,11 @@ impl Kind {
             Kind::Token => "tokens",
             Kind::Webhook => "webhooks",
             Kind::RpoBreach => "rpo_breaches",
+            Kind::Drill => "drills",
+            Kind::VerifyCoverage => "verify_coverage",
         }
     }
-    const ALL: [Kind; 12] = [
+    const ALL: [Kind; 14] = [
         Kind::Region,
         Kind::Vault,
         Kind::Stack,
@@ -68,6 +74,8 @@ impl Kind {
         Kind::Token,
         Kind::Webhook,
         Kind::RpoBreach,
+        Kind::Drill,
+        Kind::VerifyCoverage,
     ];
 }
 

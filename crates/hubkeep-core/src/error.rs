@@ -57,6 +57,8 @@ error_kinds! {
     DeliveryFailed => "delivery_failed",
     /// The file store and database disagree (`backup --strict`).
     Drift => "drift",
+    /// A restore drill failed: its backup set did not restore or check.
+    DrillFailed => "drill_failed",
     /// An operator hook failed.
     HookFailed => "hook_failed",
     /// The home is damaged.

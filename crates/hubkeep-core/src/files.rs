@@ -105,6 +105,7 @@ impl Hubkeep {
             bytes_new: 0,
             bytes_stored: 0,
             automated: false,
+            verify_failure: None,
         };
         let job = self.start_job("backup", Some(&stack.name), Some(&vault_name), job_id)?;
         rp.job_id = Some(job.id.clone());

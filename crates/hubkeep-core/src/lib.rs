@@ -147,6 +147,7 @@ impl Hubkeep {
     pub fn recover(&self) -> Result<()> {
         self.reap_dead_jobs()?;
         self.reap_interrupted_creations()?;
+        self.reap_abandoned_drills()?;
         self.recover_offline_stacks()
     }
 }

@@ -309,6 +309,21 @@ pub struct RecoveryPoint {
     /// Taken by a plan's backup (`backup --automated`).
     #[serde(default)]
     pub automated: bool,
+    /// Set when a verify share found data of this recovery point in a bad
+    /// pack: it may not restore completely.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_failure: Option<VerifyFailure>,
+}
+
+/// What a verify found wrong with a recovery point's data.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VerifyFailure {
+    /// When the verify found it.
+    pub at: DateTime<Utc>,
+    /// The damaged object, e.g. `packs/ab…`.
+    pub object: String,
+    /// What is wrong with it.
+    pub message: String,
 }
 
 /// Where a Hubs file store and database disagree.

@@ -572,7 +572,7 @@ fn decrypt_failed(report: &serde_json::Value) -> bool {
     })
 }
 
-fn summarize_check(report: &serde_json::Value) -> String {
+pub(crate) fn summarize_check(report: &serde_json::Value) -> String {
     let mut parts = vec![];
     if let Some(cats) = report.get("categories").and_then(|c| c.as_array()) {
         for c in cats {

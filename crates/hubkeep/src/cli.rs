@@ -160,6 +160,8 @@ pub enum Command {
     /// Webhooks that hear about backups, failures and RPO breaches.
     #[command(subcommand)]
     Notify(NotifyCmd),
+    #[command(subcommand)]
+    Drill(DrillCmd),
     /// Create a demo hub, back it up offline, change it, restore it into a new stack, check it.
     #[command(after_long_help = "Example:\n  hubkeep --home /var/lib/hubkeep demo      # about a minute; ends with the commands that remove it")]
     Demo,
@@ -542,8 +544,11 @@ pub enum VaultCmd {
         /// The vault's name.
         name: String,
         /// Read and check all data, not just the structure.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "share")]
         read_data: bool,
+        /// Read tonight's share of the packs, so that every pack is read within 30 days.
+        #[arg(long)]
+        share: bool,
     },
     /// Remove data no recovery point or snapshot references.
     Gc {
@@ -796,6 +801,8 @@ pub enum TokenCmd {
     List,
     /// Revoke a token: requests with it are refused from now on.
     Revoke { name: String },
+}
+
 /// Notifications: signed webhooks for hubkeep's events.
 #[derive(Subcommand)]
 pub enum NotifyCmd {
@@ -829,4 +836,26 @@ pub enum NotifyCmd {
     Test { name: String },
     /// Remove a webhook and its secret.
     Remove { name: String },
+}
+
+/// Restore drills: prove a backup restores, and how long it takes.
+#[derive(Subcommand)]
+pub enum DrillCmd {
+    /// Restore a backup set of STACK into a throwaway stack, run the Hubs check, time it, remove it.
+    #[command(after_long_help = "Examples:\n  \
+        hubkeep drill run hub1                    # the newest AVAILABLE backup set of hub1\n  \
+        hubkeep drill run hub1 --backup ID        # that backup set")]
+    Run {
+        /// The stack whose backup is drilled.
+        stack: String,
+        /// The backup set (default: the stack's newest AVAILABLE one).
+        #[arg(long, value_name = "ID")]
+        backup: Option<String>,
+    },
+    /// The drills, oldest first.
+    List {
+        /// Only this stack's.
+        #[arg(long)]
+        stack: Option<String>,
+    },
 }

@@ -15,6 +15,7 @@ use hubkeep_core::home::default_home;
 use hubkeep_core::ops::regions::RegionAdd;
 use hubkeep_core::ops::retention::RetentionRun;
 use hubkeep_core::ops::notify::{self as notify, NotifyAdd};
+use hubkeep_core::ops::drills::DrillRun;
 use hubkeep_core::PlanChange;
 use hubkeep_core::ops::snapshots::SnapshotRestore;
 use hubkeep_core::ops::stacks::{RestoreArgs as CoreRestoreArgs, StackAdopt, StackCreate, StackUpdate};
@@ -345,7 +346,8 @@ fn command(hk: &Hubkeep, command: Command, job_id: Option<String>) -> Result<Val
             }
             VaultCmd::List => to_value(hk.vaults()?),
             VaultCmd::Show { name } => to_value(hk.vault_show(&name)?),
-            VaultCmd::Verify { name, read_data } => to_value(hk.vault_verify(&name, read_data)?),
+            VaultCmd::Verify { name, share: true, .. } => to_value(hk.vault_verify_share(&name, job_id)?),
+            VaultCmd::Verify { name, read_data, share: false } => to_value(hk.vault_verify(&name, read_data)?),
             VaultCmd::Gc { name, grace_seconds } => to_value(hk.vault_gc(&name, grace_seconds)?),
         },
         Command::BackupJob(BackupJobCmd::Start { stack, vault, wait: _ }) => to_value(hk.start_backup_job(&stack, vault.as_deref(), job_id.as_deref())?),
@@ -395,5 +397,7 @@ fn command(hk: &Hubkeep, command: Command, job_id: Option<String>) -> Result<Val
             NotifyCmd::Test { name } => to_value(hk.notify_test(&name)?),
             NotifyCmd::Remove { name } => to_value(hk.notify_remove(&name)?),
         },
+        Command::Drill(DrillCmd::Run { stack, backup }) => to_value(hk.drill_run(&DrillRun { stack, backup_id: backup, job_id })?),
+        Command::Drill(DrillCmd::List { stack }) => to_value(hk.drill_list(stack.as_deref())?),
     }
 }

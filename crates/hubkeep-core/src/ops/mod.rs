@@ -4,6 +4,8 @@
 //! owns the rules of its commands that span several steps, so a second
 //! front door calls them instead of copying them.
 
+/// Restore drills.
+pub mod drills;
 /// `--no-wait`.
 pub mod jobs;
 /// Notifications: webhooks, events, pings and the RPO check.
@@ -32,3 +34,5 @@ pub mod tokens;
 pub mod vaults;
 /// Verification.
 pub mod verify;
+/// The nightly verify share: every pack read within 30 days.
+pub mod verify_share;

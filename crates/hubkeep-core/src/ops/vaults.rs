@@ -39,6 +39,11 @@ pub struct VaultDetails {
     pub recovery_points: usize,
     /// The ids of its backup sets.
     pub backup_sets: Vec<String>,
+    /// The oldest pack read time of its verify shares; null while some
+    /// pack was never read.
+    pub verified_through: Option<chrono::DateTime<chrono::Utc>>,
+    /// Its last verify share.
+    pub last_verify: Option<crate::ops::verify_share::LastVerify>,
 }
 
 impl Hubkeep {
@@ -83,10 +88,13 @@ impl Hubkeep {
             .filter(|b| b.vault == name)
             .map(|b| b.backup_id.into())
             .collect();
+        let coverage = self.verify_coverage(name)?;
         Ok(VaultDetails {
             record,
             recovery_points,
             backup_sets,
+            verified_through: coverage.verified_through,
+            last_verify: coverage.last_verify,
         })
     }
 

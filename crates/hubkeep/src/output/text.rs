@@ -107,6 +107,19 @@ enum Cell {
 
 const SHAPES: &[Shape] = &[
     Shape {
+        noun: "Drill",
+        id: "drill_id",
+        signature: &["drill_id", "rto_seconds", "drill_stack"],
+        columns: &[
+            col("DRILL ID", "drill_id"),
+            col("STACK", "stack"),
+            col("STATUS", "status"),
+            col("STARTED", "started_at"),
+            col("RTO (S)", "rto_seconds"),
+            col("BACKUP ID", "backup_id"),
+        ],
+    },
+    Shape {
         noun: "Job",
         id: "job_id",
         signature: &["job_id", "kind", "state"],
@@ -564,6 +577,21 @@ mod tests {
 JOB ID                        KIND         STACK          STATE      STARTED               FINISHED              DURATION     READ
 job-20261201T185500-ac62dca6  db-snapshot  demo-hub-ecaf  COMPLETED  2026-12-01T18:55:00Z  2026-12-01T18:55:03Z     3.4 s  3.3 MiB
 job-20261201T190000-0b1c2d3e  backup       demo-hub-ecaf  RUNNING    2026-12-01T19:00:00Z  -                            -      0 B"
+        );
+    }
+
+    #[test]
+    fn a_drill_list_shows_status_and_rto() {
+        let drills = json!([
+            {"drill_id": "drill-20261205T120000-ab12", "stack": "hub", "backup_id": "hrn:hubkeep:backup:local:hub-daily:backup-set:x",
+             "status": "PASSED", "rto_seconds": 12.5, "started_at": "2026-12-05T12:00:00Z", "finished_at": "2026-12-05T12:00:13Z",
+             "checks": {"passed": true}, "error": null, "job_id": "job-1", "drill_stack": "drill-hub-20261205120000"},
+        ]);
+        assert_eq!(
+            render(&drills, plain()),
+            "\
+DRILL ID                    STACK  STATUS  STARTED               RTO (S)  BACKUP ID
+drill-20261205T120000-ab12  hub    PASSED  2026-12-05T12:00:00Z     12.5  hrn:hubkeep:backup:local:hub-daily:backup-set:x"
         );
     }
 
