@@ -48,6 +48,7 @@ mod restore;
 mod stacks;
 mod vault_meta;
 mod vaults;
+mod version_guard;
 
 pub use cancel::CancelToken;
 pub use hubkeep_plan::{Plan, PlanChange};

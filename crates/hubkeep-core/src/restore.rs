@@ -67,6 +67,10 @@ pub enum RestoreSource {
         region: Option<String>,
         /// Replace this home's secrets that differ from the key bundle.
         force: bool,
+        /// The new stack's app version; the backup's when `None`.
+        app_version: Option<String>,
+        /// Restore even when `app_version` is older than the backup's.
+        force_version: bool,
     },
     /// `stack create NEW --restore-…`: the five parameters, secrets from
     /// this home's store.
@@ -115,7 +119,7 @@ struct Overlay {
 impl Hubkeep {
     /// `restore NEW --backup ID`: a new stack from a backup set.
     pub fn restore_backup(&self, name: &str, backup_id: &str, domain: Option<String>, region: Option<String>, force: bool) -> Result<Restored> {
-        let plan = self.plan_restore(RestoreSource::Backup { name: name.into(), backup_id: backup_id.into(), domain, region, force })?;
+        let plan = self.plan_restore(RestoreSource::Backup { name: name.into(), backup_id: backup_id.into(), domain, region, force, app_version: None, force_version: false })?;
         self.run_restore(plan)
     }
 
@@ -131,9 +135,10 @@ impl Hubkeep {
     pub fn plan_restore(&self, source: RestoreSource) -> Result<RestorePlan> {
         let (request, overlay, secret_writes) = match source {
             RestoreSource::Params(req) => (req, Overlay::default(), vec![]),
-            RestoreSource::Backup { name, backup_id, domain, region, force } => {
+            RestoreSource::Backup { name, backup_id, domain, region, force, app_version, force_version } => {
                 let set = self.whole_backup_set(&backup_id)?;
                 self.ensure_new_stack(&name)?;
+                crate::version_guard::check_app_version(&set, app_version.as_deref(), force_version)?;
                 let bundle = self.backup_key_bundle(&set)?;
                 let writes = self.plan_key_bundle(&set, &bundle, force)?;
                 let overlay = Overlay { keymaster: bundle.keymaster.clone(), db_secret: Some((set.db_secret_arn.clone(), bundle.db_secret_value.to_string())) };
@@ -144,7 +149,7 @@ impl Hubkeep {
                     vault: set.vault.clone(),
                     recovery_point_arn: set.recovery_point_arn.clone(),
                 };
-                let req = RestoreRequest { name, domain: domain.or(set.domain.clone()), region: region.or(Some(set.region.clone())), app_version: set.app_version.clone(), params };
+                let req = RestoreRequest { name, domain: domain.or(set.domain.clone()), region: region.or(Some(set.region.clone())), app_version: app_version.or(set.app_version.clone()), params };
                 (req, overlay, writes)
             }
         };
