@@ -59,7 +59,7 @@ pub use lock::StackLock;
 pub use backupset::BackupRequest;
 pub use dbsnap::SnapshotRequest;
 pub use demo::DemoReport;
-pub use restore::{RestorePlan, RestoreRequest, RestoreSource, Restored};
+pub use restore::{Rehomed, RestorePlan, RestoreRequest, RestoreSource, Restored};
 pub use stacks::{AdoptRequest, CreateRequest, StackCreated};
 pub use files::BackupJobResult;
 pub use vaults::CreatedVault;

@@ -133,6 +133,10 @@ pub enum Command {
         /// Restore even when --app-version is older than the backup's.
         #[arg(long)]
         force_version: bool,
+        /// With a --domain other than the backup's, leave the stored URLs
+        /// that carry the backup's domain as they are (default: rewrite them).
+        #[arg(long)]
+        keep_urls: bool,
     },
     /// Whole-hub backups: a database snapshot and a recovery point taken together.
     #[command(subcommand, name = "backup-set")]

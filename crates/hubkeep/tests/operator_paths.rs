@@ -197,3 +197,144 @@ fn admin_of(home: &Home, stack: &str) -> String {
         url.split('@').nth(1).unwrap()
     )
 }
+
+/// The URLs the re-home test plants: three carrying the hub's own origin,
+/// and two of other origins that merely start alike.
+fn plant_urls(admin: &str) {
+    let mut c = postgres::Client::connect(admin, postgres::NoTls).unwrap();
+    c.batch_execute(
+        "INSERT INTO ret0.app_configs (key, value, inserted_at, updated_at) VALUES
+           ('test|logo', '{\"value\": \"https://old.example/files/logo.png\"}', now(), now()),
+           ('test|docs', '{\"value\": \"https://old.example.net/docs\"}', now(), now());
+         INSERT INTO ret0.hubs (hub_sid, slug, name, default_environment_gltf_bundle_url, user_data, inserted_at, updated_at) VALUES
+           ('rehome1', 'rehome-one', 'Re-home one', 'https://old.example/api/v1/scenes/abc/bundle.json',
+            '{\"env\": \"https://old.example/files/env.glb\", \"mirror\": \"https://old.example:8443/x\"}', now(), now());",
+    )
+    .unwrap();
+}
+
+/// Every planted URL value, by `table.column`, as its text.
+fn planted_values(admin: &str) -> Vec<String> {
+    let mut c = postgres::Client::connect(admin, postgres::NoTls).unwrap();
+    let mut out = vec![];
+    for r in c.query("SELECT value::text FROM ret0.app_configs WHERE key IN ('test|logo', 'test|docs') ORDER BY key", &[]).unwrap() {
+        out.push(r.get(0));
+    }
+    let r = c.query_one("SELECT default_environment_gltf_bundle_url, user_data::text FROM ret0.hubs WHERE hub_sid = 'rehome1'", &[]).unwrap();
+    out.push(r.get(0));
+    out.push(r.get(1));
+    out
+}
+
+#[test]
+fn a_hub_restored_on_a_new_domain_has_its_stored_urls_moved_and_keep_urls_leaves_them() {
+    require_root!();
+    let home = Home::new();
+    home.json(&["stack", "create", "old", "--domain", "old.example"]);
+    let url = secret_url(&home, "old");
+    let admin = admin_of(&home, "old");
+    let user = url
+        .split("://")
+        .nth(1)
+        .unwrap()
+        .split(':')
+        .next()
+        .unwrap()
+        .to_string();
+    hubkeep_hubs::create_demo_schema(&admin, &user).unwrap();
+    let storage = home.json(&["stack", "show", "old"])["outputs"]["storage_path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let key = home.json(&["param", "get", "/keymaster/old/phoenix-key"])["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    hubkeep_hubs::populate_demo(&admin, std::path::Path::new(&storage), &key, 1).unwrap();
+    plant_urls(&admin);
+    let before = planted_values(&admin);
+    let set = home.json(&["backup", "old", "--offline"]);
+    let id = set["backup_id"].as_str().unwrap();
+
+    let moved = home.json(&["restore", "new", "--backup", id, "--domain", "new.example"]);
+    assert_eq!(moved["status"], "ONLINE");
+    assert_eq!(
+        moved["hubs_check"]["passed"], true,
+        "{}",
+        moved["hubs_check"]
+    );
+    let values = planted_values(&admin_of(&home, "new"));
+    let joined = values.join("\n");
+    for v in &values {
+        for (i, _) in v.match_indices("https://old.example") {
+            let next = v[i + "https://old.example".len()..].chars().next();
+            assert!(
+                matches!(next, Some('.') | Some(':')),
+                "an old-origin URL is left in {v}"
+            );
+        }
+    }
+    assert!(
+        joined.contains("https://new.example/files/logo.png"),
+        "{joined}"
+    );
+    assert!(
+        joined.contains("https://new.example/api/v1/scenes/abc/bundle.json"),
+        "{joined}"
+    );
+    assert!(
+        joined.contains("https://new.example/files/env.glb"),
+        "{joined}"
+    );
+    assert!(
+        joined.contains("https://old.example.net/docs")
+            && joined.contains("https://old.example:8443/x"),
+        "other origins stay: {joined}"
+    );
+    let report = &moved["rehomed"];
+    assert_eq!(
+        (report["from"].as_str(), report["to"].as_str()),
+        (Some("old.example"), Some("new.example")),
+        "{report}"
+    );
+    let rewritten: Vec<(String, String, u64)> = report["rewritten"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["table"].as_str().unwrap().to_string(),
+                r["column"].as_str().unwrap().to_string(),
+                r["rows"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String, u64)> = [
+        ("ret0.app_configs", "value"),
+        ("ret0.hubs", "default_environment_gltf_bundle_url"),
+        ("ret0.hubs", "user_data"),
+    ]
+    .iter()
+    .map(|(t, c)| (t.to_string(), c.to_string(), 1))
+    .collect();
+    assert_eq!(
+        rewritten, expected,
+        "the report lists each rewritten column and its rows"
+    );
+
+    let kept = home.json(&[
+        "restore",
+        "kept",
+        "--backup",
+        id,
+        "--domain",
+        "new.example",
+        "--keep-urls",
+    ]);
+    assert!(kept["rehomed"].is_null(), "{}", kept["rehomed"]);
+    assert_eq!(
+        planted_values(&admin_of(&home, "kept")),
+        before,
+        "--keep-urls leaves every URL"
+    );
+}
