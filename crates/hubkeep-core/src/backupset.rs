@@ -116,6 +116,7 @@ impl Hubkeep {
         } else {
             None
         };
+        let migration_level = self.migration_level(&stack)?;
         let snap = self.snapshot_database(&SnapshotRequest { stack: &stack.name, id: None, vault: Some(vault.clone()), automated: req.automated, job_id: req.job_id.clone() })?;
         let files = self.backup_files(&stack, Some(&vault), None)?;
         if req.automated {
@@ -140,6 +141,7 @@ impl Hubkeep {
             domain: stack.domain.clone(),
             profile: stack.profile,
             app_version: stack.app_version.clone(),
+            migration_level,
             offline: req.offline,
             consistent,
             note: if consistent {

@@ -35,6 +35,8 @@ macro_rules! error_kinds {
 }
 
 error_kinds! {
+    /// A restore declares an app version older than its backup's (`--force-version` overrides).
+    AppVersionOlder => "app_version_older",
     /// A backup set lost one of its parts and cannot be restored.
     BackupBroken => "backup_broken",
     /// No such backup set (or its vault is not attached).

@@ -48,6 +48,7 @@ mod restore;
 mod stacks;
 mod vault_meta;
 mod vaults;
+mod version_guard;
 
 pub use cancel::CancelToken;
 pub use hubkeep_plan::{Plan, PlanChange};
@@ -58,7 +59,7 @@ pub use lock::StackLock;
 pub use backupset::BackupRequest;
 pub use dbsnap::SnapshotRequest;
 pub use demo::DemoReport;
-pub use restore::{RestorePlan, RestoreRequest, RestoreSource, Restored};
+pub use restore::{Rehomed, RestorePlan, RestoreRequest, RestoreSource, Restored};
 pub use stacks::{AdoptRequest, CreateRequest, StackCreated};
 pub use files::BackupJobResult;
 pub use vaults::CreatedVault;

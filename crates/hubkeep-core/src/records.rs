@@ -362,6 +362,11 @@ pub struct BackupSet {
     pub profile: Profile,
     /// The stack's app version.
     pub app_version: Option<String>,
+    /// Reticulum's migration level when it was taken: the newest version in
+    /// `ret0.schema_migrations` (`null` without that table, or in a set
+    /// made before hubkeep recorded it).
+    #[serde(default)]
+    pub migration_level: Option<i64>,
     /// Whether this backup took the hub offline.
     pub offline: bool,
     /// True only when the database and files are from one instant (offline).

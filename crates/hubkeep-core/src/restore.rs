@@ -22,8 +22,22 @@ pub struct Restored {
     pub daily_backup_vault: crate::vaults::CreatedVault,
     /// The Hubs check of the restored hub.
     pub hubs_check: Option<serde_json::Value>,
+    /// The stored URLs moved from the backup's domain to the new one
+    /// (`null` when the domain is the same, or with `--keep-urls`).
+    pub rehomed: Option<Rehomed>,
     /// What the operator should know.
     pub warnings: Vec<String>,
+}
+
+/// A restored hub moved from its backup's domain to a new one.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Rehomed {
+    /// The backup's domain.
+    pub from: String,
+    /// The new stack's domain.
+    pub to: String,
+    /// The columns whose URLs were rewritten, with their row counts.
+    pub rewritten: Vec<hubkeep_hubs::UrlRewrite>,
 }
 
 /// A restore from the five restore parameters.
@@ -68,6 +82,12 @@ pub enum RestoreSource {
         region: Option<String>,
         /// Replace this home's secrets that differ from the key bundle.
         force: bool,
+        /// The new stack's app version; the backup's when `None`.
+        app_version: Option<String>,
+        /// Restore even when `app_version` is older than the backup's.
+        force_version: bool,
+        /// Leave the URLs carrying the backup's domain as they are.
+        keep_urls: bool,
     },
     /// `stack create NEW --restore-…`: the five parameters, secrets from
     /// this home's store.
@@ -92,6 +112,8 @@ pub struct RestorePlan {
     request: RestoreRequest,
     checked: Checked,
     secret_writes: Vec<SecretWrite>,
+    /// The backup's domain and the new one, when stored URLs move.
+    rehome: Option<(String, String)>,
 }
 
 impl RestorePlan {
@@ -116,7 +138,7 @@ struct Overlay {
 impl Hubkeep {
     /// `restore NEW --backup ID`: a new stack from a backup set.
     pub fn restore_backup(&self, name: &str, backup_id: &str, domain: Option<String>, region: Option<String>, force: bool) -> Result<Restored> {
-        let plan = self.plan_restore(RestoreSource::Backup { name: name.into(), backup_id: backup_id.into(), domain, region, force })?;
+        let plan = self.plan_restore(RestoreSource::Backup { name: name.into(), backup_id: backup_id.into(), domain, region, force, app_version: None, force_version: false, keep_urls: false })?;
         self.run_restore(plan)
     }
 
@@ -130,11 +152,12 @@ impl Hubkeep {
     /// name, the backup, the key bundle's conflicts with this home, region,
     /// snapshot, recovery point, secrets and keys.
     pub fn plan_restore(&self, source: RestoreSource) -> Result<RestorePlan> {
-        let (request, overlay, secret_writes) = match source {
-            RestoreSource::Params(req) => (req, Overlay::default(), vec![]),
-            RestoreSource::Backup { name, backup_id, domain, region, force } => {
+        let (request, overlay, secret_writes, rehome) = match source {
+            RestoreSource::Params(req) => (req, Overlay::default(), vec![], None),
+            RestoreSource::Backup { name, backup_id, domain, region, force, app_version, force_version, keep_urls } => {
                 let set = self.whole_backup_set(&backup_id)?;
                 self.ensure_new_stack(&name)?;
+                crate::version_guard::check_app_version(&set, app_version.as_deref(), force_version)?;
                 let bundle = self.backup_key_bundle(&set)?;
                 let writes = self.plan_key_bundle(&set, &bundle, force)?;
                 let overlay = Overlay { keymaster: bundle.keymaster.clone(), db_secret: Some((set.db_secret_arn.clone(), bundle.db_secret_value.to_string())) };
@@ -145,12 +168,16 @@ impl Hubkeep {
                     vault: set.vault.clone(),
                     recovery_point_arn: set.recovery_point_arn.clone(),
                 };
-                let req = RestoreRequest { name, domain: domain.or(set.domain.clone()), region: region.or(Some(set.region.clone())), app_version: set.app_version.clone(), params };
-                (req, overlay, writes)
+                let rehome = match (&set.domain, &domain) {
+                    (Some(old), Some(new)) if old != new && !keep_urls => Some((old.clone(), new.clone())),
+                    _ => None,
+                };
+                let req = RestoreRequest { name, domain: domain.or(set.domain.clone()), region: region.or(Some(set.region.clone())), app_version: app_version.or(set.app_version.clone()), params };
+                (req, overlay, writes, rehome)
             }
         };
         let checked = self.check_restore(&request, &overlay)?;
-        Ok(RestorePlan { request, checked, secret_writes })
+        Ok(RestorePlan { request, checked, secret_writes, rehome })
     }
 
     /// The secrets of a backup's key bundle this home lacks (or, with
@@ -287,7 +314,7 @@ impl Hubkeep {
     /// written, the database and files restored, the Hubs check run; a
     /// failure undoes all of it (secrets included) and leaves CREATE_FAILED.
     pub fn run_restore(&self, plan: RestorePlan) -> Result<Restored> {
-        let RestorePlan { request, checked, secret_writes } = plan;
+        let RestorePlan { request, checked, secret_writes, rehome } = plan;
         let req = &request;
         let store = checked.region.storage_root.join(&req.name);
         self.check_file_store(Some(&req.name), &store, Some(&self.home.dir.join("storage").join(&req.name)))?;
@@ -298,7 +325,7 @@ impl Hubkeep {
         let job = self.start_job("stack-restore", Some(&stack.name), Some(&req.params.vault), None)?;
         self.job_resource(&job, &req.params.recovery_point_arn)?;
         let mut made = Made::default();
-        let result = self.write_key_bundle(&secret_writes, &mut made).and_then(|()| self.build_restored_stack(stack, &checked, &mut made));
+        let result = self.write_key_bundle(&secret_writes, &mut made).and_then(|()| self.build_restored_stack(stack, &checked, rehome.as_ref(), &mut made));
         let bytes = crate::jobs::Bytes { read: checked.snapshot.size_bytes + checked.recovery_point.bytes, ..Default::default() };
         match result {
             Ok(r) => {
@@ -313,7 +340,7 @@ impl Hubkeep {
         }
     }
 
-    fn build_restored_stack(&self, mut stack: Stack, c: &Checked, made: &mut Made) -> Result<Restored> {
+    fn build_restored_stack(&self, mut stack: Stack, c: &Checked, rehome: Option<&(String, String)>, made: &mut Made) -> Result<Restored> {
         let dbname = database_name(&stack.name, stack.profile, &c.region);
         let user = c.source_secret.get("username").and_then(|v| v.as_str()).unwrap_or(crate::stacks::OWNER_ROLE).to_string();
         let password = c.source_secret.get("password").and_then(|v| v.as_str()).filter(|p| !p.is_empty()).map(str::to_string).unwrap_or_else(|| crate::secrets::generate(20));
@@ -323,6 +350,10 @@ impl Hubkeep {
         let mut role_passwords = BTreeMap::new();
         role_passwords.insert(user.clone(), password.clone());
         self.restore_db_snapshot(&c.snapshot.id, &db.admin, role_passwords)?;
+        let rehomed = match rehome {
+            Some((from, to)) if stack.profile == Profile::Hubs => Some(self.rehome_urls(&db.admin, from, to)?),
+            _ => None,
+        };
         let storage = c.region.storage_root.join(&stack.name);
         if storage.exists() && std::fs::read_dir(&storage)?.next().is_some() {
             return Err(Error::conflict(format!("the file store {} already exists and is not empty; move it away or pick another stack name", storage.display())));
@@ -375,7 +406,16 @@ impl Hubkeep {
         stack.updated_at = now();
         self.save_stack(&stack)?;
         self.create_plan(&stack.name)?;
-        Ok(Restored { stack, daily_backup_vault: vault, hubs_check, warnings })
+        Ok(Restored { stack, daily_backup_vault: vault, hubs_check, rehomed, warnings })
+    }
+
+    /// Move the restored database's stored URLs from `from` to `to` (before
+    /// the hub goes ONLINE), saying what changed.
+    fn rehome_urls(&self, db: &hubkeep_pg::ConnInfo, from: &str, to: &str) -> Result<Rehomed> {
+        let rewritten = hubkeep_hubs::rehome_urls(&db.url_with_password(), from, to).map_err(|e| Error::new(ErrorKind::Hubs, e.to_string()))?;
+        let rows: u64 = rewritten.iter().map(|r| r.rows).sum();
+        self.note(&format!("re-homed {rows} row(s) of stored URLs from https://{from} to https://{to}"));
+        Ok(Rehomed { from: from.to_string(), to: to.to_string(), rewritten })
     }
 
     /// The Hubs check over a stack's database, files and phoenix-key.

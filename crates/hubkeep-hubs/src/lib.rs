@@ -42,6 +42,7 @@ mod drift;
 mod error;
 mod layout;
 mod live;
+mod rehome;
 mod schema;
 mod source;
 
@@ -57,5 +58,6 @@ pub use drift::{drift, Drift};
 pub use error::HubsError;
 pub use layout::{file_paths, FilePaths, Meta, StorageArea};
 pub use live::LiveHub;
+pub use rehome::{rehome_urls, UrlRewrite};
 pub use schema::create_demo_schema;
 pub use source::{relative_path, FileRow, HubSource};

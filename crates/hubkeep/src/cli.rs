@@ -126,6 +126,17 @@ pub enum Command {
         /// Replace secrets in this home that differ from the backup's key bundle.
         #[arg(long)]
         force: bool,
+        /// The app version the new stack runs (default: the backup's); an
+        /// older one than the backup's is refused.
+        #[arg(long)]
+        app_version: Option<String>,
+        /// Restore even when --app-version is older than the backup's.
+        #[arg(long)]
+        force_version: bool,
+        /// With a --domain other than the backup's, leave the stored URLs
+        /// that carry the backup's domain as they are (default: rewrite them).
+        #[arg(long)]
+        keep_urls: bool,
     },
     /// Whole-hub backups: a database snapshot and a recovery point taken together.
     #[command(subcommand, name = "backup-set")]

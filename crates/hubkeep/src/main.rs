@@ -358,7 +358,10 @@ fn command(hk: &Hubkeep, command: Command, job_id: Option<String>) -> Result<Val
         },
         Command::RestoreJob(RestoreJobCmd::Start { arn, target, skip_damaged }) => hk.start_restore_job(&arn, &target, skip_damaged),
         Command::Backup { stack, offline, vault, strict, automated, wait: _ } => to_value(hk.backup(&BackupRequest { stack: &stack, offline, vault, strict, job_id, automated })?),
-        Command::Restore { new_stack, backup, domain, region, force } => to_value(hk.restore_backup(&new_stack, &backup, domain, region, force)?),
+        Command::Restore { new_stack, backup, domain, region, force, app_version, force_version, keep_urls } => {
+            let source = hubkeep_core::RestoreSource::Backup { name: new_stack, backup_id: backup, domain, region, force, app_version, force_version, keep_urls };
+            to_value(hk.run_restore(hk.plan_restore(source)?)?)
+        }
         Command::BackupSet(BackupSetCmd::List) => to_value(hk.backup_sets()?),
         Command::BackupSet(BackupSetCmd::Show { id }) => to_value(hk.backup_set(&id)?),
         Command::Job(JobCmd::List { state, stack }) => to_value(hk.jobs(state.as_deref(), stack.as_deref())?),
