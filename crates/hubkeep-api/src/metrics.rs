@@ -2,6 +2,7 @@
 //! from the catalog at each scrape (nothing is counted in memory, so the
 //! numbers include the work of CLI processes and survive restarts).
 
+use hubkeep_core::ops::drills::DrillStatus;
 use hubkeep_core::records::{BackupSet, Job};
 use hubkeep_core::states::{BackupSetStatus, JobState};
 use hubkeep_core::{Hubkeep, Result};
@@ -60,7 +61,6 @@ pub fn render(hk: &Hubkeep) -> Result<String> {
     let stacks = hk.stacks()?;
     let sets = hk.backup_sets()?;
     let jobs = hk.jobs(None, None)?;
-    let now = hubkeep_core::now();
     let good = |stack: &str| -> Vec<&BackupSet> {
         sets.iter()
             .filter(|s| s.stack_name == stack && s.status == BackupSetStatus::Available)
@@ -113,12 +113,36 @@ pub fn render(hk: &Hubkeep) -> Result<String> {
         "hubkeep_rpo_breached",
         "1 if the stack has no available backup set younger than its plan's RPO.",
     );
+    // The same check as the daemon's and `stack show`'s (it notifies a new
+    // breach once, whoever looks first).
+    for status in hk.check_rpo()? {
+        f.sample(&[("stack", &status.stack)], if status.breached { 1.0 } else { 0.0 });
+    }
+    let drills = hk.drill_list(None)?;
+    let newest_passed = |stack: &str| {
+        drills
+            .iter()
+            .filter(|d| d.stack == stack && d.status == DrillStatus::Passed)
+            .max_by_key(|d| d.finished_at)
+    };
+    let mut f = Family::gauge(
+        &mut out,
+        "hubkeep_drill_last_success_timestamp_seconds",
+        "When the stack's newest passed restore drill finished (Unix time).",
+    );
     for s in &stacks {
-        let plan = hk.plan(&s.name)?;
-        if plan.enabled {
-            let newest = good(&s.name).iter().map(|b| b.finished_at).max();
-            let breached = hubkeep_plan::rpo_breached(newest, plan.rpo, now);
-            f.sample(&[("stack", &s.name)], if breached { 1.0 } else { 0.0 });
+        if let Some(at) = newest_passed(&s.name).and_then(|d| d.finished_at) {
+            f.sample(&[("stack", &s.name)], at.timestamp() as f64);
+        }
+    }
+    let mut f = Family::gauge(
+        &mut out,
+        "hubkeep_drill_last_rto_seconds",
+        "How long the stack's newest passed drill took to restore and check (its RTO).",
+    );
+    for s in &stacks {
+        if let Some(rto) = newest_passed(&s.name).and_then(|d| d.rto_seconds) {
+            f.sample(&[("stack", &s.name)], rto);
         }
     }
     let mut stored: BTreeMap<String, u64> = hk.vaults()?.into_iter().map(|v| (v.name, 0)).collect();

@@ -67,6 +67,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/backup-sets/{id}/verify", post(crate::work::verify))
         .route("/api/v1/stacks/{name}/backups", post(crate::work::backup))
         .route("/api/v1/stacks/{name}/drills", post(crate::work::drill))
+        .route("/api/v1/drills", get(drills))
         .route("/api/v1/restores", post(crate::work::restore))
         .route("/api/v1/db-snapshots", get(db_snapshots))
         .route("/api/v1/db-snapshots/{id}", get(db_snapshot))
@@ -234,6 +235,11 @@ async fn recovery_points(State(state): S, _c: Caller, Query(q): Query<VaultFilte
 #[utoipa::path(get, path = "/api/v1/recovery-points/{arn}", params(("arn" = String, Path, description = "The recovery point ARN, URL-encoded")), responses((status = 200, description = "`recovery-point show ARN`", body = hubkeep_core::records::RecoveryPoint), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = "4XX", description = "Refused (400 bad input, 404 not found, 409 exists or busy, 422 refused by a rule)", body = crate::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 async fn recovery_point(State(state): S, _c: Caller, Path(arn): Path<String>) -> Doc {
     read(&state, move |hk| hk.recovery_point(&arn)).await
+}
+
+#[utoipa::path(get, path = "/api/v1/drills", params(("stack" = Option<String>, Query, description = "Only this stack's drills")), responses((status = 200, description = "`drill list`", body = Vec<hubkeep_core::ops::drills::Drill>), (status = 401, description = "No valid token or session", body = crate::error::ErrorBody), (status = "4XX", description = "Refused (400 bad input, 404 not found, 409 exists or busy, 422 refused by a rule)", body = crate::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+async fn drills(State(state): S, _c: Caller, Query(q): Query<StackFilter>) -> Doc {
+    read(&state, move |hk| hk.drill_list(q.stack.as_deref())).await
 }
 
 #[derive(Deserialize)]

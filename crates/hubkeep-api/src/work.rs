@@ -121,6 +121,12 @@ pub struct RestoreBody {
     pub domain: Option<String>,
     /// The region; the backup's when absent.
     pub region: Option<String>,
+    /// The new stack's app version (with `backup_id`); the backup's when absent.
+    pub app_version: Option<String>,
+    /// Restore even when `app_version` is older than the backup's.
+    pub force_version: bool,
+    /// Keep the stored URLs of the backup's domain (no re-homing).
+    pub keep_urls: bool,
     /// The source stack (five-parameter form).
     pub stack_name: Option<String>,
     /// The database snapshot (five-parameter form).
@@ -147,6 +153,9 @@ impl RestoreBody {
                 domain: self.domain,
                 region: self.region,
                 force: false,
+                app_version: self.app_version,
+                force_version: self.force_version,
+                keep_urls: self.keep_urls,
             });
         }
         let missing = |field: &str| {

@@ -317,6 +317,7 @@ pub struct RecoveryPoint {
 
 /// What a verify found wrong with a recovery point's data.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VerifyFailure {
     /// When the verify found it.
     pub at: DateTime<Utc>,

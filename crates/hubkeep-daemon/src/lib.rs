@@ -120,6 +120,10 @@ impl Scheduler {
     /// One look at every plan; returns when the next thing is due.
     fn tick(&mut self, hk: &Hubkeep) -> Option<DateTime<Utc>> {
         self.follow_up(hk);
+        // Checked even when no job runs: a breach is sent once (core remembers it).
+        if let Err(e) = hk.check_rpo() {
+            self.log(&format!("scheduler: cannot check the RPO of the stacks: {e}"));
+        }
         let stacks = match hk.stacks() {
             Ok(stacks) => stacks,
             Err(e) => {

@@ -27,6 +27,7 @@ pub struct DrillRun {
 
 /// How a drill ended.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum DrillStatus {
     /// Restoring and checking now; a drill left RUNNING by a dead process
@@ -40,6 +41,7 @@ pub enum DrillStatus {
 
 /// A drill as `drill list` shows it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Drill {
     /// Its id.
     pub drill_id: String,
@@ -68,6 +70,7 @@ pub struct Drill {
 
 /// What a drill checked in the restored hub.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DrillChecks {
     /// Rows restored per Hubs table (`ret0.*`), each counted against the
     /// snapshot's record by the restore.
@@ -249,6 +252,7 @@ impl Hubkeep {
             .catalog
             .put(Kind::Drill, &drill.drill_id, &drill)?;
         self.finish_job(&job, crate::jobs::Bytes::default(), result.as_ref().err())?;
+        self.emit_drill(&drill);
         match result {
             Ok(()) => Ok(drill),
             Err(e) => {

@@ -454,6 +454,32 @@ impl Hubkeep {
         self.emit(e);
     }
 
+    /// `drill.passed` / `drill.failed`: a drill ended, with its RTO and checks.
+    pub(crate) fn emit_drill(&self, drill: &crate::ops::drills::Drill) {
+        let passed = drill.status == crate::ops::drills::DrillStatus::Passed;
+        let (kind, message) = match passed {
+            true => (EventKind::DrillPassed, format!("drill {} of stack {} PASSED: backup set {} restored and checked", drill.drill_id, drill.stack, drill.backup_id)),
+            false => (EventKind::DrillFailed, format!("drill {} of stack {} FAILED: {}", drill.drill_id, drill.stack, drill.error.as_deref().unwrap_or("see `hubkeep drill list`"))),
+        };
+        let mut e = event(kind, Some(&drill.stack), message);
+        e.job_id = Some(drill.job_id.clone());
+        e.backup_id = Some(drill.backup_id.clone());
+        e.details.insert("drill_id".into(), drill.drill_id.clone().into());
+        if let Some(rto) = drill.rto_seconds {
+            e.details.insert("rto_seconds".into(), rto.into());
+        }
+        self.emit(e);
+    }
+
+    /// `backup.missed`: a scheduled backup could not start within its
+    /// start window; `job` is its EXPIRED job.
+    pub(crate) fn emit_missed(&self, job: &crate::records::Job) {
+        let message = job.error.clone().unwrap_or_else(|| "a scheduled backup missed its start window".into());
+        let mut e = event(EventKind::BackupMissed, job.stack.as_deref(), message);
+        e.job_id = Some(job.job_id.clone());
+        self.emit(e);
+    }
+
     /// `gc.completed`: a vault's gc finished, with its report.
     pub(crate) fn emit_gc_completed(&self, vault: &str, report: &hubkeep_vault::GcReport) {
         let mut e = event(

@@ -257,12 +257,15 @@ impl Queue {
         let Some(i) = state.pending.iter().position(|p| p.id == id) else {
             return Ok(false);
         };
-        hk.home.catalog.update::<Job, _>(Kind::Job, id, |j| {
+        let expired = hk.home.catalog.update::<Job, _>(Kind::Job, id, |j| {
             j.state = JobState::Expired;
             j.finished_at = Some(now());
             j.error = Some(reason.to_string());
             Ok(())
         })?;
+        if expired.kind == "backup" {
+            hk.emit_missed(&expired);
+        }
         state.pending.remove(i);
         drop(state);
         self.shared.changed.notify_all();
@@ -560,12 +563,16 @@ fn perform(hk: &Hubkeep, job: &JobHandle, work: &Work) -> Result<()> {
             read_data,
         } => hk.verify(backup_id, *read_data).map(|_| ()),
         Work::Gc { vault } => hk.vault_gc(vault, GC_GRACE_SECONDS).map(|_| ()),
-        Work::Drill { .. } | Work::VerifyShare { .. } => Err(Error::new(
-            ErrorKind::Internal,
-            format!(
-                "this hubkeep cannot run {} jobs: the operation is not part of this build",
-                work.kind()
-            ),
-        )),
+        // A drill and a verify share record their own job (kinds `drill`
+        // and `verify-share`), as a backup records its snapshot and files jobs.
+        Work::Drill { stack, backup_id } => {
+            let drill = hk.drill_run(&crate::ops::drills::DrillRun {
+                stack: stack.clone(),
+                backup_id: backup_id.clone(),
+                job_id: None,
+            })?;
+            hk.job_resource(job, &drill.drill_id)
+        }
+        Work::VerifyShare { vault } => hk.vault_verify_share(vault, None).map(|_| ()),
     }
 }

@@ -82,6 +82,7 @@ impl Hubkeep {
             log: Vec::new(),
         };
         self.home.catalog.put(Kind::Job, &job.job_id, &job)?;
+        self.emit_missed(&job);
         Ok(job)
     }
 }

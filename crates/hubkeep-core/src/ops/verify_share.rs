@@ -28,6 +28,7 @@ pub struct Coverage {
 
 /// `vault show`'s `last_verify`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LastVerify {
     /// When it ran.
     pub at: DateTime<Utc>,
@@ -98,6 +99,11 @@ impl Hubkeep {
             Err(e) => Err(e),
         };
         self.finish_job(&job, bytes, outcome.as_ref().err())?;
+        if let Err(e) = &outcome {
+            if e.kind() == ErrorKind::VerifyFailed {
+                self.emit_verify_failed(vault, e);
+            }
+        }
         outcome
     }
 
