@@ -54,7 +54,8 @@ print(f"catalog: {db.execute('SELECT count(*) FROM stacks').fetchone()[0]} stack
 PY
 for i in $(seq 0 19); do hk plan set "bench$i" --disabled >/dev/null; done
 TOKEN=$(hk --json token create bench --role read | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
-hk serve --listen "127.0.0.1:$PORT" 2>"$WORK/serve.log" &
+# Not through the `hk` function: $! must be the server itself, not a subshell.
+"$HUBKEEP" --home "$HOME_DIR" serve --listen "127.0.0.1:$PORT" 2>"$WORK/serve.log" &
 SERVE_PID=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/api/v1/health" >/dev/null && break; sleep 0.1; done
 count=$(curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/v1/stacks" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
