@@ -25,6 +25,8 @@ pub fn run(home: &Path, listen: SocketAddr) -> Result<()> {
     hk.notes = notes.clone();
     hk.settings()?.install();
     hk.recover()?;
+    // Bound before anything starts: a taken address stops nothing half-way.
+    let listener = std::net::TcpListener::bind(listen).map_err(|e| hubkeep_core::Error::invalid(format!("cannot listen on {listen}: {e}; choose another address with --listen")))?;
     let queue = Queue::start_with_notes(home.to_path_buf(), WORKERS, notes.clone())?;
     let stop = Stop::new();
     let scheduler = {
@@ -39,11 +41,13 @@ pub fn run(home: &Path, listen: SocketAddr) -> Result<()> {
             }
         })
     };
-    log(
-        &hk,
-        &format!("serve: running; the HTTP API ({listen}) is not part of this build"),
-    );
+    let bound = listener.local_addr()?;
+    let (http, stop_http) = start_api(home, listener, queue.clone())?;
+    log(&hk, &format!("serve: running; the HTTP API on http://{bound}"));
     let signal = signals.forever().next();
+    // Stop accepting requests first: nothing new reaches the queue.
+    let _ = stop_http.send(());
+    let _ = http.join();
     let name = if signal == Some(SIGINT) {
         "SIGINT"
     } else {
@@ -60,6 +64,22 @@ pub fn run(home: &Path, listen: SocketAddr) -> Result<()> {
     hk.abort_run();
     log(&hk, "serve: stopped");
     Ok(())
+}
+
+/// The HTTP API on `listener`, on its own runtime thread, until the sender
+/// is used (or dropped).
+fn start_api(home: &Path, listener: std::net::TcpListener, queue: Queue) -> Result<(std::thread::JoinHandle<()>, tokio::sync::oneshot::Sender<()>)> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let home = home.to_path_buf();
+    let thread = std::thread::spawn(move || {
+        if let Err(e) = runtime.block_on(hubkeep_api::serve(listener, home, queue, async move {
+            let _ = stopped.await;
+        })) {
+            output::note(&format!("serve: the HTTP API stopped: {}", e.message()));
+        }
+    });
+    Ok((thread, stop))
 }
 
 fn log(hk: &Hubkeep, line: &str) {

@@ -20,7 +20,7 @@ impl Daemon {
     fn start(home: &Home, clock: &str, name: &str) -> Daemon {
         let log = home.dir.path().join(name);
         let child = home
-            .cmd(&["serve"])
+            .cmd(&["serve", "--listen", "127.0.0.1:0"])
             .env("HUBKEEP_CLOCK", clock)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())

@@ -474,6 +474,8 @@ fn run_job(shared: &Shared, pending: &Pending, cancel: CancelToken) {
         }
     };
     hk.cancel = cancel;
+    // The job document's `progress`, for `job show` and the API's events.
+    hk.progress = Some(Arc::new(crate::CatalogProgress::new(&shared.home, &pending.id, pending.work.kind())));
     let notes = shared.notes.clone();
     let id = pending.id.clone();
     hk.notes = Arc::new(move |m| {
