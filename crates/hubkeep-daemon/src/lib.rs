@@ -204,7 +204,13 @@ impl Scheduler {
     ) -> Result<Option<DateTime<Utc>>> {
         loop {
             let now = hubkeep_plan::clock().now();
-            match decide(plan, handled.backup.unwrap_or(stack.created_at), now) {
+            // A stack the scheduler has never looked at (a home older than
+            // its first `serve`) answers only for its latest nights, not for
+            // every night since it was created.
+            let first_look = stack
+                .created_at
+                .max(now - chrono::Duration::days(1) - plan.start_window.duration());
+            match decide(plan, handled.backup.unwrap_or(first_look), now) {
                 Decision::Disabled => {
                     // The times it is off are neither run nor expired later.
                     handled.backup = Some(now);

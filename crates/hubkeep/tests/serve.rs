@@ -319,3 +319,92 @@ fn a_backup_that_waits_for_a_locked_stack_past_its_window_expires_saying_what_it
         "{log}"
     );
 }
+
+#[test]
+fn thirty_nights_leave_exactly_the_sets_the_retention_rules_keep_and_the_kept_ones_restore_after_gc(
+) {
+    require_root!();
+    let home = Home::new();
+    stack(&home, "hub", "2027-01-04T00:00:00Z", &["--no-offline"]);
+    // Six hours pass each second: a night every four seconds.
+    let daemon = Daemon::start(&home, "2027-01-04T09:59:00Z@21600", "nights.log");
+    let last = queued_id(&daemon.wait_for("for the run scheduled at 2027-02-02T10:00:00Z"));
+    ended(&home, &last);
+    let (status, log) = daemon.terminate();
+    assert!(status.success(), "{log}");
+    let nights = log
+        .lines()
+        .filter(|l| l.contains("backup hub queued job"))
+        .count();
+    assert_eq!(
+        nights, 30,
+        "one backup per night from 2027-01-04 to 2027-02-02:\n{log}"
+    );
+    // The last night's retention, as the daemon would have run it next.
+    let out = home
+        .cmd(&["--json", "retention", "run", "--stack", "hub"])
+        .env("HUBKEEP_CLOCK", "2027-02-02T20:00:00Z")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let sets = home
+        .json(&["backup-set", "list"])
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(
+        sets.len() >= 28,
+        "nearly every night made its set: {}",
+        sets.len()
+    );
+    let summaries: Vec<hubkeep_plan::retention::SetSummary> = sets
+        .iter()
+        .map(|s| hubkeep_plan::retention::SetSummary {
+            id: s["backup_id"].as_str().unwrap().to_string(),
+            created_at: s["started_at"].as_str().unwrap().parse().unwrap(),
+            automated: s["automated"].as_bool().unwrap(),
+            good: false,
+        })
+        .collect();
+    assert!(summaries.iter().all(|s| s.automated));
+    let plan = hubkeep_plan::Plan::new("hub");
+    let oracle = hubkeep_plan::retention::decide(&summaries, &plan.retention, plan.timezone);
+    let mut expected: Vec<String> = oracle.keep.iter().map(|f| f.id.clone()).collect();
+    let mut kept: Vec<String> = sets
+        .iter()
+        .filter(|s| s["status"] == "AVAILABLE")
+        .map(|s| s["backup_id"].as_str().unwrap().to_string())
+        .collect();
+    expected.sort();
+    kept.sort();
+    assert_eq!(
+        kept, expected,
+        "the nightly retention kept exactly what the rules keep"
+    );
+    assert!(
+        kept.len() < sets.len(),
+        "30 nights with keep-daily 14 expire some sets"
+    );
+
+    let vault = home.json(&["stack", "show", "hub"])["outputs"]["daily_backup_vault"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    home.json(&["vault", "gc", &vault, "--grace-seconds", "0"]);
+    let oldest = oracle.keep.iter().min_by_key(|f| f.created_at).unwrap();
+    let newest = oracle.keep.iter().max_by_key(|f| f.created_at).unwrap();
+    for (name, set) in [("old", oldest), ("new", newest)] {
+        home.json(&["restore", name, "--backup", &set.id]);
+        assert_eq!(
+            home.json(&["stack", "show", name])["status"],
+            "ONLINE",
+            "kept set {} restores after gc",
+            set.id
+        );
+    }
+}

@@ -383,15 +383,24 @@ fn first_startable(hk: &Hubkeep, state: &mut State) -> Option<usize> {
                 found = Some(i);
             }
             None => {}
-            Some(why) => {
-                if p.waiting_for.as_deref() != Some(why.as_str()) {
-                    let _ = hk.home.catalog.update::<Job, _>(Kind::Job, &p.id, |j| {
+            Some(why) if p.waiting_for.as_deref() != Some(why.as_str()) => {
+                // Only what the job shows; a catalog that cannot be written
+                // now is written at the next look.
+                let written = hk
+                    .home
+                    .catalog
+                    .update::<Job, _>(Kind::Job, &p.id, |j| {
                         j.waiting_for = Some(why.clone());
                         Ok(())
-                    });
-                    p.waiting_for = Some(why);
-                }
+                    })
+                    .is_ok();
+                p.waiting_for = if written {
+                    Some(why)
+                } else {
+                    p.waiting_for.take()
+                };
             }
+            Some(_) => {}
         }
     }
     found
@@ -433,10 +442,7 @@ fn blocker(
         }
     }
     let stack = stack?;
-    match held_elsewhere(hk, stack) {
-        Some(holder) => Some(format!("stack {stack} is locked by {holder}")),
-        None => None,
-    }
+    held_elsewhere(hk, stack).map(|holder| format!("stack {stack} is locked by {holder}"))
 }
 
 /// Who holds the stack's lock (another process: a CLI command), or `None`

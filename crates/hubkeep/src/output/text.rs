@@ -132,6 +132,7 @@ const SHAPES: &[Shape] = &[
             col("FINISHED", "finished_at"),
             Column { header: Cow::Borrowed("DURATION"), cell: Cell::Duration("started_at", "finished_at") },
             col("READ", "bytes_read"),
+            col("WAITING FOR", "waiting_for"),
         ],
     },
     Shape {
