@@ -9,44 +9,7 @@ use std::path::Path;
 
 /// A Hubs stack holding the demo data, backed up offline: its backup set.
 fn backed_up_hub(home: &Home, name: &str) -> Value {
-    home.json(&[
-        "stack",
-        "create",
-        name,
-        "--domain",
-        &format!("{name}.example.org"),
-    ]);
-    let url = secret_url(home, name);
-    let storage = home.json(&["stack", "show", name])["outputs"]["storage_path"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let key = home.json(&["param", "get", &format!("/keymaster/{name}/phoenix-key")])["value"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let pw = home.json(&[
-        "param",
-        "get",
-        &format!("/hubkeep/cluster/{name}/superuser-password"),
-    ])["value"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let admin = format!(
-        "postgresql://postgres:{pw}@{}",
-        url.split('@').nth(1).unwrap()
-    );
-    let user = url
-        .split("://")
-        .nth(1)
-        .unwrap()
-        .split(':')
-        .next()
-        .unwrap()
-        .to_string();
-    hubkeep_hubs::create_demo_schema(&admin, &user).unwrap();
-    hubkeep_hubs::populate_demo(&admin, Path::new(&storage), &key, 1).unwrap();
+    let (_, storage) = populated_hub(home, name);
     // Incompressible file data, so the largest object of the vault is a pack of files.
     write_noise_files(
         &Path::new(&storage).join("owned"),

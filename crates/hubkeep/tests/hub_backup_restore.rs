@@ -4,27 +4,6 @@
 mod common;
 use common::*;
 
-fn populated_hub(home: &Home, name: &str) -> (String, String) {
-    home.json(&["stack", "create", name, "--domain", &format!("{name}.example.org")]);
-    let url = secret_url(home, name);
-    let show = home.json(&["stack", "show", name]);
-    let storage = show["outputs"]["storage_path"].as_str().unwrap().to_string();
-    let key = home.json(&["param", "get", &format!("/keymaster/{name}/phoenix-key")])["value"].as_str().unwrap().to_string();
-    let admin = admin_url(home, name);
-    let user = url.split("://").nth(1).unwrap().split(':').next().unwrap().to_string();
-    hubkeep_hubs::create_demo_schema(&admin, &user).unwrap();
-    hubkeep_hubs::populate_demo(&admin, std::path::Path::new(&storage), &key, 1).unwrap();
-    (admin, storage)
-}
-
-/// hubkeep's superuser URL of an embedded stack (for test setup only).
-fn admin_url(home: &Home, stack: &str) -> String {
-    let pw = home.json(&["param", "get", &format!("/hubkeep/cluster/{stack}/superuser-password")])["value"].as_str().unwrap().to_string();
-    let url = secret_url(home, stack);
-    let rest = url.split('@').nth(1).unwrap();
-    format!("postgresql://postgres:{pw}@{rest}")
-}
-
 #[test]
 fn restored_stack_equals_the_source_at_backup_time() {
     require_root!();

@@ -4,40 +4,6 @@
 mod common;
 use common::*;
 
-/// A Hubs stack with Reticulum's schema (its `ret0.schema_migrations`
-/// included) and a few owned files; returns hubkeep's superuser URL of it.
-fn populated_hub(home: &Home, name: &str) -> String {
-    home.json(&[
-        "stack",
-        "create",
-        name,
-        "--domain",
-        &format!("{name}.example.org"),
-    ]);
-    let url = secret_url(home, name);
-    let show = home.json(&["stack", "show", name]);
-    let storage = show["outputs"]["storage_path"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let key = home.json(&["param", "get", &format!("/keymaster/{name}/phoenix-key")])["value"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let admin = admin_of(home, name);
-    let user = url
-        .split("://")
-        .nth(1)
-        .unwrap()
-        .split(':')
-        .next()
-        .unwrap()
-        .to_string();
-    hubkeep_hubs::create_demo_schema(&admin, &user).unwrap();
-    hubkeep_hubs::populate_demo(&admin, std::path::Path::new(&storage), &key, 1).unwrap();
-    admin
-}
-
 fn migration_level(admin: &str) -> i64 {
     let mut c = postgres::Client::connect(admin, postgres::NoTls).unwrap();
     c.query_one("SELECT max(version)::int8 FROM ret0.schema_migrations", &[])
@@ -58,7 +24,7 @@ fn stack_names(home: &Home) -> Vec<String> {
 fn a_restore_declaring_an_older_app_version_is_refused_until_forced() {
     require_root!();
     let home = Home::new();
-    let admin = populated_hub(&home, "hub");
+    let admin = populated_hub(&home, "hub").0;
     let level = migration_level(&admin);
     home.json(&["stack", "update", "hub", "--app-version", "2.1.0"]);
     let set = home.json(&["backup", "hub", "--offline"]);
@@ -113,7 +79,7 @@ fn a_restore_declaring_an_older_app_version_is_refused_until_forced() {
         restored["hubs_check"]
     );
     assert_eq!(
-        table_checksums(&admin_of(&home, "hub2")),
+        table_checksums(&admin_url(&home, "hub2")),
         table_checksums(&admin),
         "forced, the restore is the whole backup"
     );
@@ -182,21 +148,6 @@ fn a_database_without_reticulum_migrations_records_no_level() {
 }
 
 /// hubkeep's superuser URL of an embedded stack (for test setup only).
-fn admin_of(home: &Home, stack: &str) -> String {
-    let pw = home.json(&[
-        "param",
-        "get",
-        &format!("/hubkeep/cluster/{stack}/superuser-password"),
-    ])["value"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let url = secret_url(home, stack);
-    format!(
-        "postgresql://postgres:{pw}@{}",
-        url.split('@').nth(1).unwrap()
-    )
-}
 
 /// The URLs the re-home test plants: three carrying the hub's own origin,
 /// and two of other origins that merely start alike.
@@ -232,7 +183,7 @@ fn a_hub_restored_on_a_new_domain_has_its_stored_urls_moved_and_keep_urls_leaves
     let home = Home::new();
     home.json(&["stack", "create", "old", "--domain", "old.example"]);
     let url = secret_url(&home, "old");
-    let admin = admin_of(&home, "old");
+    let admin = admin_url(&home, "old");
     let user = url
         .split("://")
         .nth(1)
@@ -263,7 +214,7 @@ fn a_hub_restored_on_a_new_domain_has_its_stored_urls_moved_and_keep_urls_leaves
         "{}",
         moved["hubs_check"]
     );
-    let values = planted_values(&admin_of(&home, "new"));
+    let values = planted_values(&admin_url(&home, "new"));
     let joined = values.join("\n");
     for v in &values {
         for (i, _) in v.match_indices("https://old.example") {
@@ -333,7 +284,7 @@ fn a_hub_restored_on_a_new_domain_has_its_stored_urls_moved_and_keep_urls_leaves
     ]);
     assert!(kept["rehomed"].is_null(), "{}", kept["rehomed"]);
     assert_eq!(
-        planted_values(&admin_of(&home, "kept")),
+        planted_values(&admin_url(&home, "kept")),
         before,
         "--keep-urls leaves every URL"
     );

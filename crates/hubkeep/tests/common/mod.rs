@@ -203,3 +203,26 @@ pub fn write_noise_files(dir: &Path, prefix: &str, suffix: &str, count: usize, s
         std::fs::write(dir.join(format!("{prefix}{i}{suffix}")), noise(size, 0x9e3779b97f4a7c15 ^ i as u64)).unwrap();
     }
 }
+
+/// A Hubs stack `name` with the demo data (Reticulum schema, owned files):
+/// hubkeep's superuser URL of it and its file store.
+pub fn populated_hub(home: &Home, name: &str) -> (String, String) {
+    home.json(&["stack", "create", name, "--domain", &format!("{name}.example.org")]);
+    let url = secret_url(home, name);
+    let show = home.json(&["stack", "show", name]);
+    let storage = show["outputs"]["storage_path"].as_str().unwrap().to_string();
+    let key = home.json(&["param", "get", &format!("/keymaster/{name}/phoenix-key")])["value"].as_str().unwrap().to_string();
+    let admin = admin_url(home, name);
+    let user = url.split("://").nth(1).unwrap().split(':').next().unwrap().to_string();
+    hubkeep_hubs::create_demo_schema(&admin, &user).unwrap();
+    hubkeep_hubs::populate_demo(&admin, std::path::Path::new(&storage), &key, 1).unwrap();
+    (admin, storage)
+}
+
+/// hubkeep's superuser URL of an embedded stack (for test setup only).
+pub fn admin_url(home: &Home, stack: &str) -> String {
+    let pw = home.json(&["param", "get", &format!("/hubkeep/cluster/{stack}/superuser-password")])["value"].as_str().unwrap().to_string();
+    let url = secret_url(home, stack);
+    let rest = url.split('@').nth(1).unwrap();
+    format!("postgresql://postgres:{pw}@{rest}")
+}
