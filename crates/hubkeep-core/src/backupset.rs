@@ -116,8 +116,10 @@ impl Hubkeep {
         } else {
             None
         };
-        let migration_level = self.migration_level(&stack)?;
         let snap = self.snapshot_database(&SnapshotRequest { stack: &stack.name, id: None, vault: Some(vault.clone()), automated: req.automated, job_id: req.job_id.clone() })?;
+        // Read after the snapshot, whose job is the one a database that cannot
+        // be reached fails (and names in `backup.failed`).
+        let migration_level = self.migration_level(&stack)?;
         let files = self.backup_files(&stack, Some(&vault), None)?;
         if req.automated {
             self.home.catalog.update::<crate::records::RecoveryPoint, _>(Kind::RecoveryPoint, &files.recovery_point_arn, |rp| {
