@@ -11,7 +11,6 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, Method, StatusCode};
 use hubkeep_core::ops::tokens::{Role, TokenInfo};
-use rand::RngCore;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -46,20 +45,14 @@ pub struct Sessions {
     by_id: Mutex<HashMap<String, Session>>,
 }
 
-fn random_hex() -> String {
-    let mut b = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut b);
-    hex::encode(b)
-}
-
 impl Sessions {
     /// A new session for `token`: its cookie value and what it says.
     pub fn open(&self, token: &TokenInfo) -> (String, SessionInfo) {
-        let id = random_hex();
+        let id = hubkeep_core::ids::random_hex(32);
         let info = SessionInfo {
             role: token.role,
             name: token.name.clone(),
-            csrf_token: random_hex(),
+            csrf_token: hubkeep_core::ids::random_hex(32),
         };
         let mut map = self.by_id.lock().unwrap_or_else(|e| e.into_inner());
         map.retain(|_, s| s.last_seen.elapsed() < SESSION_IDLE);

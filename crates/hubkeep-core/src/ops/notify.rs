@@ -12,6 +12,7 @@
 //! policy's total time.
 
 use crate::catalog::Kind;
+use crate::ids::check_webhook_name;
 use crate::error::{Error, ErrorKind, Result};
 use crate::records::{BackupSet, Stack};
 use crate::secrets::SecretKind;
@@ -152,20 +153,6 @@ pub fn flush_notifications(bound: Duration) -> usize {
 /// The secret-store name of a webhook's secret.
 fn secret_name(webhook: &str) -> String {
     format!("/hubkeep/webhook/{webhook}/secret")
-}
-
-fn check_webhook_name(name: &str) -> Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 63
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid(format!("`{name}` is not a valid webhook name: use 1-63 letters, digits, '-' and '_', starting with a letter or digit")))
-    }
 }
 
 fn webhook_not_found(name: &str) -> Error {
