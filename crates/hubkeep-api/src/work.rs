@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use hubkeep_core::ops::queue::Work;
 use hubkeep_core::ops::tokens::Role;
-use hubkeep_core::records::RestoreParams;
+use hubkeep_core::ops::stacks::RestoreArgs;
 use hubkeep_core::{RestoreRequest, RestoreSource};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -158,20 +158,17 @@ impl RestoreBody {
                 keep_urls: self.keep_urls,
             });
         }
-        let missing = |field: &str| {
-            ApiError::bad_request(format!("{field} is required: give backup_id, or all five of stack_name, db_snapshot_id, db_secret_arn, vault, recovery_point_arn"))
+        // The same rule as `stack create --restore-*`, naming the body's fields.
+        let given = RestoreArgs {
+            stack_name: self.stack_name,
+            db_snapshot: self.db_snapshot_id,
+            db_secret_arn: self.db_secret_arn,
+            vault: self.vault,
+            recovery_point: self.recovery_point_arn,
         };
-        let arn = self
-            .recovery_point_arn
-            .ok_or_else(|| missing("recovery_point_arn"))?;
-        let params: RestoreParams = serde_json::from_value(serde_json::json!({
-            "stack_name": self.stack_name.ok_or_else(|| missing("stack_name"))?,
-            "db_snapshot_id": self.db_snapshot_id.ok_or_else(|| missing("db_snapshot_id"))?,
-            "db_secret_arn": self.db_secret_arn.ok_or_else(|| missing("db_secret_arn"))?,
-            "vault": self.vault.ok_or_else(|| missing("vault"))?,
-            "recovery_point_arn": arn,
-        }))
-        .map_err(|e| ApiError::bad_request(format!("recovery_point_arn is not valid: {e}")))?;
+        let params = given
+            .complete_named(["stack_name", "db_snapshot_id", "db_secret_arn", "vault", "recovery_point_arn"])?
+            .ok_or_else(|| ApiError::bad_request("give backup_id, or all five of stack_name, db_snapshot_id, db_secret_arn, vault, recovery_point_arn"))?;
         Ok(RestoreSource::Params(RestoreRequest {
             name: self.new_stack,
             domain: self.domain,

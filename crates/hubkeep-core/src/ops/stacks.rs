@@ -36,17 +36,24 @@ impl RestoreArgs {
             || self.recovery_point.is_some()
     }
 
-    /// `None` when none was given; all five, or a refusal naming the missing.
+    /// `None` when none was given; all five, or a refusal naming the
+    /// missing by their command-line flags.
     pub fn complete(&self) -> Result<Option<RestoreParams>> {
+        self.complete_named(["--restore-stack-name", "--restore-db-snapshot", "--restore-db-secret-arn", "--restore-vault", "--restore-recovery-point"])
+    }
+
+    /// `complete`, naming the five as the caller's front door spells them
+    /// (stack name, snapshot, secret ARN, vault, recovery point).
+    pub fn complete_named(&self, names: [&str; 5]) -> Result<Option<RestoreParams>> {
         if !self.any() {
             return Ok(None);
         }
         let missing: Vec<&str> = [
-            ("--restore-stack-name", self.stack_name.is_none()),
-            ("--restore-db-snapshot", self.db_snapshot.is_none()),
-            ("--restore-db-secret-arn", self.db_secret_arn.is_none()),
-            ("--restore-vault", self.vault.is_none()),
-            ("--restore-recovery-point", self.recovery_point.is_none()),
+            (names[0], self.stack_name.is_none()),
+            (names[1], self.db_snapshot.is_none()),
+            (names[2], self.db_secret_arn.is_none()),
+            (names[3], self.vault.is_none()),
+            (names[4], self.recovery_point.is_none()),
         ]
         .into_iter()
         .filter(|(_, m)| *m)
