@@ -144,7 +144,16 @@ impl Hubkeep {
         })?;
         let result = self.write_db_snapshot(&stack, &record).map_err(|e| self.cancelled_or(e, "the database snapshot"));
         let (bytes, outcome) = match result {
-            Ok((bytes, vault_id, meta)) => (bytes, Ok((vault_id, meta))),
+            Ok((bytes, vault_id, meta)) => {
+                self.job_note(&format!(
+                    "database snapshot {id} of {}: {} read, {} new, {} stored",
+                    record.database,
+                    crate::human_bytes(bytes.read),
+                    crate::human_bytes(bytes.new),
+                    crate::human_bytes(bytes.stored)
+                ));
+                (bytes, Ok((vault_id, meta)))
+            }
             Err(e) => (Bytes::default(), Err(e)),
         };
         self.finish_job(&job, bytes, outcome.as_ref().err())?;

@@ -115,13 +115,24 @@ impl Hubkeep {
             parent,
             kind: RecoveryPoint::VAULT_KIND.into(),
             meta: rp.to_vault_meta()?,
-            progress: self.progress.clone(),
+            progress: self.job_progress(&job, "files"),
         };
         // The vault engine has no safe point inside a backup: a cancelled
         // backup stops before it starts, or ends as a finished one.
         let result = vault.backup_dir(&outputs.storage_path, &opts).map_err(|e| Error::from(e).context(format!("backing up {}", outputs.storage_path.display())));
         let bytes = match &result {
-            Ok(s) => Bytes { read: s.bytes_read, new: s.bytes_new, stored: s.bytes_stored },
+            Ok(s) => {
+                self.job_note(&format!(
+                    "recovery point {arn} of {}: {} files ({} unchanged), {} read, {} new, {} stored",
+                    outputs.storage_path.display(),
+                    s.files,
+                    s.files_unchanged,
+                    crate::human_bytes(s.bytes_read),
+                    crate::human_bytes(s.bytes_new),
+                    crate::human_bytes(s.bytes_stored)
+                ));
+                Bytes { read: s.bytes_read, new: s.bytes_new, stored: s.bytes_stored }
+            }
             Err(_) => Bytes::default(),
         };
         let finished = self.finish_job(&job, bytes, result.as_ref().err())?;
@@ -187,7 +198,7 @@ impl Hubkeep {
         let job = self.start_job("restore", Some(&rp.stack), Some(&rp.vault), None)?;
         self.job_resource(&job, arn)?;
         self.job_target(&job, target)?;
-        let opts = RestoreOptions { skip_damaged, progress: self.progress.clone() };
+        let opts = RestoreOptions { skip_damaged, progress: self.job_progress(&job, "files") };
         let result = vault.restore_dir(rp.vault_snapshot_id.as_deref().unwrap_or_default(), target, &opts).map_err(Error::from);
         let bytes = Bytes { read: rp.bytes, ..Default::default() };
         let finished = self.finish_job(&job, bytes, result.as_ref().err())?;

@@ -325,7 +325,7 @@ impl Hubkeep {
         let job = self.start_job("stack-restore", Some(&stack.name), Some(&req.params.vault), None)?;
         self.job_resource(&job, &req.params.recovery_point_arn)?;
         let mut made = Made::default();
-        let result = self.write_key_bundle(&secret_writes, &mut made).and_then(|()| self.build_restored_stack(stack, &checked, rehome.as_ref(), &mut made));
+        let result = self.write_key_bundle(&secret_writes, &mut made).and_then(|()| self.build_restored_stack(stack, &checked, rehome.as_ref(), &mut made, &job));
         let bytes = crate::jobs::Bytes { read: checked.snapshot.size_bytes + checked.recovery_point.bytes, ..Default::default() };
         match result {
             Ok(r) => {
@@ -340,7 +340,7 @@ impl Hubkeep {
         }
     }
 
-    fn build_restored_stack(&self, mut stack: Stack, c: &Checked, rehome: Option<&(String, String)>, made: &mut Made) -> Result<Restored> {
+    fn build_restored_stack(&self, mut stack: Stack, c: &Checked, rehome: Option<&(String, String)>, made: &mut Made, job: &crate::jobs::JobHandle) -> Result<Restored> {
         let dbname = database_name(&stack.name, stack.profile, &c.region);
         let user = c.source_secret.get("username").and_then(|v| v.as_str()).unwrap_or(crate::stacks::OWNER_ROLE).to_string();
         let password = c.source_secret.get("password").and_then(|v| v.as_str()).filter(|p| !p.is_empty()).map(str::to_string).unwrap_or_else(|| crate::secrets::generate(20));
@@ -365,7 +365,7 @@ impl Hubkeep {
         vault.restore_dir(
             c.recovery_point.vault_snapshot_id.as_deref().unwrap_or_default(),
             &storage,
-            &hubkeep_vault::RestoreOptions { skip_damaged: false, progress: self.progress.clone() },
+            &hubkeep_vault::RestoreOptions { skip_damaged: false, progress: self.job_progress(job, "files") },
         )?;
         let arn = self.put_database_secret(&stack.name, &c.region.name, &db.app, made)?;
         for (key, value) in &c.source_keys {

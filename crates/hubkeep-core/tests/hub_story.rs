@@ -322,7 +322,7 @@ fn a_vault_attached_on_a_fresh_home_restores_the_hub_with_its_keys() {
         .into_iter()
         .map(|s| s.backup_id)
         .collect();
-    assert_eq!(sets, [set.backup_id.clone()]);
+    assert_eq!(sets, std::slice::from_ref(&set.backup_id));
 
     // A refused restore reads the key bundle but writes none of it.
     new.region_add(&RegionAdd {
