@@ -231,7 +231,7 @@ impl Hubkeep {
     }
 
     /// Verify a point; an UNVERIFIED point that passes becomes AVAILABLE.
-    pub fn verify_recovery_point(&self, arn: &str, read_data: bool) -> Result<serde_json::Value> {
+    pub fn verify_recovery_point(&self, arn: &str, read_data: bool) -> Result<crate::ops::verify::PartVerified> {
         let rp = self.recovery_point(arn)?;
         if rp.status != RecoveryPointStatus::Unverified {
             self.available_recovery_point(arn)?;
@@ -247,15 +247,15 @@ impl Hubkeep {
             })?;
             self.note(&format!("recovery point {arn} passed verification and is AVAILABLE"));
         }
-        Ok(serde_json::json!({
-            "id": arn,
-            "type": "recovery_point",
-            "ok": problems.is_empty(),
-            "read_data": read_data,
-            "problems": problems,
-            "warnings": warnings,
-            "report": report,
-        }))
+        Ok(crate::ops::verify::PartVerified {
+            id: arn.to_string(),
+            kind: crate::ops::verify::PartKind::RecoveryPoint,
+            ok: problems.is_empty(),
+            read_data,
+            problems,
+            warnings,
+            report: Some(report),
+        })
     }
 
     /// Garbage-collect a vault: data no snapshot references, older than

@@ -21,7 +21,7 @@ pub struct Restored {
     /// Its daily vault.
     pub daily_backup_vault: crate::vaults::CreatedVault,
     /// The Hubs check of the restored hub.
-    pub hubs_check: Option<serde_json::Value>,
+    pub hubs_check: Option<hubkeep_hubs::CheckReport>,
     /// The stored URLs moved from the backup's domain to the new one
     /// (`null` when the domain is the same, or with `--keep-urls`).
     pub rehomed: Option<Rehomed>,
@@ -383,7 +383,7 @@ impl Hubkeep {
         let mut warnings = vec![];
         let hubs_check = if stack.profile == Profile::Hubs {
             let report = self.hubs_check(&stack, false)?;
-            if !report.get("passed").and_then(|v| v.as_bool()).unwrap_or(false) {
+            if !report.passed {
                 // Blobs that do not decrypt mean data and keys do not belong
                 // together: the restore is useless. Missing files are the
                 // source's own drift, restored faithfully: a warning.
@@ -419,14 +419,13 @@ impl Hubkeep {
     }
 
     /// The Hubs check over a stack's database, files and phoenix-key.
-    pub fn hubs_check(&self, stack: &Stack, read_all: bool) -> Result<serde_json::Value> {
+    pub fn hubs_check(&self, stack: &Stack, read_all: bool) -> Result<hubkeep_hubs::CheckReport> {
         let o = stack.outputs.as_ref().ok_or_else(|| Error::new(ErrorKind::StackState, format!("stack {} has no resources", stack.name)))?;
         let key = self.home.secrets().value(&keymaster(&stack.name, "phoenix-key"))?.ok_or_else(|| {
             Error::new(ErrorKind::SecretNotFound, format!("stack {} has no /keymaster/{}/phoenix-key: the Hubs check cannot decrypt blobs", stack.name, stack.name))
         })?;
         let url = self.admin_conn(stack)?.url_with_password();
-        let report = hubkeep_hubs::check_hub(&url, &o.storage_path, &key, read_all, 20).map_err(|e| Error::new(ErrorKind::HubsCheck, e.to_string()))?;
-        Ok(serde_json::to_value(report)?)
+        hubkeep_hubs::check_hub(&url, &o.storage_path, &key, read_all, 20).map_err(|e| Error::new(ErrorKind::HubsCheck, e.to_string()))
     }
 
     /// `vault attach`: open a vault with its recovery key and rebuild this
@@ -603,26 +602,20 @@ fn is_damage(e: &hubkeep_vault::VaultError) -> bool {
 }
 
 
-fn decrypt_failed(report: &serde_json::Value) -> bool {
-    report.get("categories").and_then(|c| c.as_array()).is_some_and(|cats| {
-        cats.iter().any(|c| {
-            c.get("name").and_then(|n| n.as_str()).is_some_and(|n| n.ends_with("decrypts with phoenix-key"))
-                && c.get("problems").and_then(|p| p.as_array()).is_some_and(|p| !p.is_empty())
-        })
-    })
+/// Some blob did not decrypt with the phoenix-key: data and keys do not
+/// belong together.
+fn decrypt_failed(report: &hubkeep_hubs::CheckReport) -> bool {
+    report.categories.iter().any(|c| c.name.ends_with("decrypts with phoenix-key") && !c.problems.is_empty())
 }
 
-pub(crate) fn summarize_check(report: &serde_json::Value) -> String {
-    let mut parts = vec![];
-    if let Some(cats) = report.get("categories").and_then(|c| c.as_array()) {
-        for c in cats {
-            let problems = c.get("problems").and_then(|p| p.as_array()).map(|p| p.len()).unwrap_or(0);
-            if problems > 0 {
-                let first = c.pointer("/problems/0").and_then(|p| p.as_str()).unwrap_or("");
-                parts.push(format!("{}: {problems} problem(s), e.g. {first}", c.get("name").and_then(|n| n.as_str()).unwrap_or("?")));
-            }
-        }
-    }
+/// The check's problems in one line: each category with problems, its
+/// count and first problem.
+pub(crate) fn summarize_check(report: &hubkeep_hubs::CheckReport) -> String {
+    let parts: Vec<String> = report
+        .categories
+        .iter()
+        .filter_map(|c| c.problems.first().map(|first| format!("{}: {} problem(s), e.g. {first}", c.name, c.problems.len())))
+        .collect();
     if parts.is_empty() { "see the report".into() } else { parts.join("; ") }
 }
 

@@ -366,7 +366,7 @@ fn command(hk: &Hubkeep, command: Command, job_id: Option<String>) -> Result<Val
         Command::BackupSet(BackupSetCmd::Show { id }) => to_value(hk.backup_set(&id)?),
         Command::Job(JobCmd::List { state, stack }) => to_value(hk.jobs(state.as_deref(), stack.as_deref())?),
         Command::Job(JobCmd::Show { id }) => to_value(hk.job(&id)?),
-        Command::Verify { id, read_data } => hk.verify(&id, read_data),
+        Command::Verify { id, read_data } => to_value(hk.verify(&id, read_data)?),
         Command::Secret(c) => match c {
             SecretCmd::List => to_value(hk.secret_list()?),
             SecretCmd::Show { name } => to_value(hk.secret_show(&name)?),
