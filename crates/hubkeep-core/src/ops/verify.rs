@@ -103,7 +103,7 @@ pub enum Verified {
     /// A database snapshot or a recovery point.
     Part(PartVerified),
     /// A backup set.
-    BackupSet(BackupSetVerified),
+    BackupSet(Box<BackupSetVerified>),
 }
 
 impl Verified {
@@ -122,10 +122,11 @@ impl Verified {
             Verified::BackupSet(s) => vec![&s.db_snapshot, &s.recovery_point],
         };
         let check = match self {
-            Verified::BackupSet(BackupSetVerified { hubs_check: HubsVerdict::Checked(c), .. }) => {
-                c.categories.iter().filter(|c| c.required).find_map(|c| c.problems.first().map(|p| format!("{}: {p}", c.name)))
-            }
-            _ => None,
+            Verified::BackupSet(s) => match &s.hubs_check {
+                HubsVerdict::Checked(c) => c.categories.iter().filter(|c| c.required).find_map(|c| c.problems.first().map(|p| format!("{}: {p}", c.name))),
+                HubsVerdict::Skipped { .. } => None,
+            },
+            Verified::Part(_) => None,
         };
         parts
             .iter()
@@ -142,7 +143,7 @@ impl Hubkeep {
         let parsed = AnyId::parse(id)?;
         let report = match &parsed {
             AnyId::RecoveryPoint(arn) => Verified::Part(self.verify_recovery_point(&arn.to_string(), read_data)?),
-            AnyId::BackupSet(arn) => Verified::BackupSet(self.verify_backup_set(&arn.to_string(), read_data)?),
+            AnyId::BackupSet(arn) => Verified::BackupSet(Box::new(self.verify_backup_set(&arn.to_string(), read_data)?)),
             AnyId::DbSnapshot(snapshot) => Verified::Part(self.verify_db_snapshot(snapshot, read_data)?),
         };
         if !report.ok() {
