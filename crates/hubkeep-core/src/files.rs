@@ -13,6 +13,21 @@ use std::path::Path;
 
 
 
+/// What `restore-job start` prints.
+#[derive(Debug, serde::Serialize)]
+pub struct RestoreJobResult {
+    /// The job.
+    pub job_id: String,
+    /// Its end state.
+    pub state: crate::states::JobState,
+    /// The point restored.
+    pub recovery_point_arn: String,
+    /// Where its files went.
+    pub target: std::path::PathBuf,
+    /// What the restore did.
+    pub summary: hubkeep_vault::RestoreSummary,
+}
+
 /// What `backup-job start` prints.
 #[derive(Debug, serde::Serialize)]
 pub struct BackupJobResult {
@@ -191,7 +206,7 @@ impl Hubkeep {
     }
 
     /// `restore-job start`: files only, into a new or empty directory.
-    pub fn start_restore_job(&self, arn: &str, target: &Path, skip_damaged: bool) -> Result<serde_json::Value> {
+    pub fn start_restore_job(&self, arn: &str, target: &Path, skip_damaged: bool) -> Result<RestoreJobResult> {
         let rp = self.available_recovery_point(arn)?;
         let vault = self.open_vault(&rp.vault)?;
         self.cancel.check("the file restore")?;
@@ -203,13 +218,7 @@ impl Hubkeep {
         let bytes = Bytes { read: rp.bytes, ..Default::default() };
         let finished = self.finish_job(&job, bytes, result.as_ref().err())?;
         let summary = result.map_err(|e| e.context(format!("restoring {arn} into {}", target.display())))?;
-        Ok(serde_json::json!({
-            "job_id": job.id,
-            "state": finished.state,
-            "recovery_point_arn": arn,
-            "target": target,
-            "summary": summary,
-        }))
+        Ok(RestoreJobResult { job_id: job.id.clone(), state: finished.state, recovery_point_arn: arn.to_string(), target: target.to_path_buf(), summary })
     }
 
     /// Delete a point; one that belongs to a backup set only with `force`,

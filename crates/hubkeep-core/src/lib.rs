@@ -61,9 +61,9 @@ pub use lock::StackLock;
 pub use backupset::BackupRequest;
 pub use dbsnap::SnapshotRequest;
 pub use demo::DemoReport;
-pub use restore::{Rehomed, RestorePlan, RestoreRequest, RestoreSource, Restored};
+pub use restore::{Rehomed, RestorePlan, RestoreRequest, RestoreSource, Restored, VaultAttached};
 pub use stacks::{AdoptRequest, CreateRequest, StackCreated};
-pub use files::BackupJobResult;
+pub use files::{BackupJobResult, RestoreJobResult};
 pub use vaults::CreatedVault;
 
 use home::Home;

@@ -435,7 +435,7 @@ impl Hubkeep {
     /// UNVERIFIED. The catalog changes in one transaction: a failure (a store
     /// error, the catalog) leaves the home as it was, no vault, no records,
     /// no keys.
-    pub fn attach_vault(&self, name: &str, location: &str, recovery_key: &str, region: Option<&str>) -> Result<serde_json::Value> {
+    pub fn attach_vault(&self, name: &str, location: &str, recovery_key: &str, region: Option<&str>) -> Result<VaultAttached> {
         crate::ids::check_vault_name(name)?;
         let probe = Vault::open(crate::vaults::open_store(location)?, recovery_key.trim())?;
         let failed = |e: hubkeep_vault::VaultError, doing: String| Error::from(e).context(format!("attaching vault {name} failed while {doing}; nothing was changed in this home"));
@@ -548,14 +548,18 @@ impl Hubkeep {
             Ok(())
         })?;
         let record = self.vault_record(name)?;
-        let damaged: Vec<&str> = skipped.iter().filter(|s| s.kind.is_none()).map(|s| s.id.as_str()).collect();
-        Ok(serde_json::json!({
-            "name": name, "region": region, "location": record.location,
-            "recovery_points": points.len(), "db_snapshots": snaps.len(), "backup_sets": sets.len(),
-            "damaged_snapshots": damaged,
-            "skipped_snapshots": skipped,
-            "unverified_recovery_points": unverified,
-        }))
+        let damaged_snapshots = skipped.iter().filter(|s| s.kind.is_none()).map(|s| s.id.clone()).collect();
+        Ok(VaultAttached {
+            name: name.to_string(),
+            region,
+            location: record.location,
+            recovery_points: points.len(),
+            db_snapshots: snaps.len(),
+            backup_sets: sets.len(),
+            damaged_snapshots,
+            skipped_snapshots: skipped,
+            unverified_recovery_points: unverified,
+        })
     }
 }
 
@@ -580,13 +584,38 @@ impl Hubkeep {
     }
 }
 
+/// What `vault attach` prints.
+#[derive(Debug, serde::Serialize)]
+pub struct VaultAttached {
+    /// The vault's name in this home.
+    pub name: String,
+    /// Its region.
+    pub region: String,
+    /// Where it is.
+    pub location: String,
+    /// Recovery points found.
+    pub recovery_points: usize,
+    /// Database snapshots found.
+    pub db_snapshots: usize,
+    /// Backup sets found.
+    pub backup_sets: usize,
+    /// Snapshots whose manifest could not be read.
+    pub damaged_snapshots: Vec<String>,
+    /// Every snapshot left out, and why.
+    pub skipped_snapshots: Vec<Skipped>,
+    /// Recovery points whose tree did not read: UNVERIFIED until a verify passes.
+    pub unverified_recovery_points: Vec<crate::ids::RecoveryPointArn>,
+}
+
 /// A vault snapshot `vault attach` left out, and why.
 #[derive(Debug, serde::Serialize)]
-struct Skipped {
-    id: String,
+pub struct Skipped {
+    /// The vault snapshot's id.
+    pub id: String,
     /// The snapshot's kind, when its manifest could be read.
-    kind: Option<String>,
-    reason: String,
+    pub kind: Option<String>,
+    /// Why it was left out.
+    pub reason: String,
 }
 
 impl Skipped {
