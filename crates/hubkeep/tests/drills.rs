@@ -213,6 +213,26 @@ fn a_drill_needs_a_backup_of_the_stack_it_names() {
     );
 }
 
+#[test]
+fn a_generic_stack_drill_restores_counts_every_table_and_passes_without_a_hubs_check() {
+    require_root!();
+    let home = Home::new();
+    home.json(&["stack", "create", "app", "--profile", "generic"]);
+    home.json(&["backup", "app"]);
+    let drill = home.json(&["drill", "run", "app"]);
+    assert_eq!(drill["status"], "PASSED", "{drill}");
+    assert!(drill["rto_seconds"].as_f64().unwrap() > 0.0, "{drill}");
+    let checks = &drill["checks"];
+    assert!(checks.get("hubs_check").is_none(), "no Hubs check on a generic stack: {checks}");
+    assert_eq!(checks["passed"], true);
+    assert!(
+        checks["tables"].as_object().is_some(),
+        "the restore's table counts are recorded: {checks}"
+    );
+    let stacks = home.json(&["stack", "list"]);
+    assert_eq!(stacks.as_array().unwrap().len(), 1, "the throwaway stack is gone: {stacks}");
+}
+
 /// Runs `hubkeep --json ARGS` with the clock at `clock`: (succeeded, stdout or error document).
 fn at(home: &Home, clock: &str, args: &[&str]) -> (bool, Value) {
     let out = home
