@@ -205,6 +205,22 @@ impl Hubkeep {
         Ok(rp)
     }
 
+    /// What `restore-job start` would refuse, checked without starting it
+    /// (for `--no-wait`): the point must be AVAILABLE, the target new or empty.
+    pub fn check_restore_job(&self, arn: &str, target: &Path) -> Result<()> {
+        self.available_recovery_point(arn)?;
+        let not_empty = match std::fs::read_dir(target) {
+            Ok(mut entries) => entries.next().is_some(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+            Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => true,
+            Err(e) => return Err(Error::from(e).context(format!("reading the restore target {}", target.display()))),
+        };
+        if not_empty {
+            return Err(Error::from(hubkeep_vault::VaultError::TargetNotEmpty { target: target.display().to_string() }));
+        }
+        Ok(())
+    }
+
     /// `restore-job start`: files only, into a new or empty directory.
     pub fn start_restore_job(&self, arn: &str, target: &Path, skip_damaged: bool) -> Result<RestoreJobResult> {
         let rp = self.available_recovery_point(arn)?;

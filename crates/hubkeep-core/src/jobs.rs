@@ -54,9 +54,11 @@ pub fn new_job_id() -> String {
 impl Hubkeep {
     /// Start a job, under `id` when the caller named it (`new_job_id`).
     pub(crate) fn start_job(&self, kind: &str, stack: Option<&str>, vault: Option<&str>, id: Option<&str>) -> Result<JobHandle> {
-        let id = match id {
-            Some(id) => id.to_string(),
-            None => crate::ids::job_id(),
+        let named = self.first_job_id.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let id = match (id, named) {
+            (Some(id), _) => id.to_string(),
+            (None, Some(named)) => named,
+            (None, None) => crate::ids::job_id(),
         };
         // A job the queue recorded as QUEUED keeps the time it was submitted.
         let created_at = self.home.catalog.get::<Job>(Kind::Job, &id)?.map(|j| j.created_at).unwrap_or_else(now);
@@ -93,6 +95,12 @@ impl Hubkeep {
             Ok(())
         })?;
         Ok(())
+    }
+
+    /// The first job this handle starts (a restore's, which starts its
+    /// own) takes this id: the one a `--no-wait` parent printed.
+    pub fn name_first_job(&self, id: Option<String>) {
+        *self.first_job_id.lock().unwrap_or_else(|e| e.into_inner()) = id;
     }
 
     /// Where a job's byte progress goes: to this handle's own (a terminal

@@ -86,6 +86,8 @@ pub struct Hubkeep {
     pub cancel: CancelToken,
     /// The logs of the jobs this handle runs.
     logs: joblog::JobLogs,
+    /// The id the first job this handle starts takes (`name_first_job`).
+    first_job_id: std::sync::Mutex<Option<String>>,
 }
 
 /// Process-wide settings of a home, applied by the front door once
@@ -125,7 +127,7 @@ impl Hubkeep {
 
     fn over(home: Home) -> Hubkeep {
         let logs = joblog::JobLogs::new(&home.dir);
-        Hubkeep { home, progress: None, notes: Arc::new(|m| eprintln!("{m}")), cancel: CancelToken::new(), logs }
+        Hubkeep { home, progress: None, notes: Arc::new(|m| eprintln!("{m}")), cancel: CancelToken::new(), logs, first_job_id: Default::default() }
     }
 
     /// This home's settings: the environment, then config.json, then the

@@ -137,6 +137,8 @@ pub enum Command {
         /// that carry the backup's domain as they are (default: rewrite them).
         #[arg(long)]
         keep_urls: bool,
+        #[command(flatten)]
+        wait: Wait,
     },
     /// Whole-hub backups: a database snapshot and a recovery point taken together.
     #[command(subcommand, name = "backup-set")]
@@ -622,6 +624,8 @@ pub enum RestoreJobCmd {
         /// Restore every undamaged file and list the damaged ones.
         #[arg(long)]
         skip_damaged: bool,
+        #[command(flatten)]
+        wait: Wait,
     },
 }
 

@@ -214,6 +214,21 @@ fn restore_args(r: RestoreArgs) -> CoreRestoreArgs {
     }
 }
 
+/// The restore `hubkeep restore` asks for.
+fn restore_source(command: &Command) -> Option<hubkeep_core::RestoreSource> {
+    let Command::Restore { new_stack, backup, domain, region, force, app_version, force_version, keep_urls, wait: _ } = command else { return None };
+    Some(hubkeep_core::RestoreSource::Backup {
+        name: new_stack.clone(),
+        backup_id: backup.clone(),
+        domain: domain.clone(),
+        region: region.clone(),
+        force: *force,
+        app_version: app_version.clone(),
+        force_version: *force_version,
+        keep_urls: *keep_urls,
+    })
+}
+
 /// `--no-wait`: the service layer names the job and its log; this runs
 /// the same command again in the background under that job id.
 fn detach(home: &Path) -> Result<Value> {
@@ -282,6 +297,22 @@ fn run(cli: Cli, home: &Path, job_id: Option<String>) -> Result<Value> {
     );
     if no_wait {
         return detach(home);
+    }
+    // A restore is checked before it goes to the background: a refusal is
+    // answered here, and no job is started for it.
+    match &cli.command {
+        Command::Restore { wait: Wait { no_wait: true }, .. } | Command::RestoreJob(RestoreJobCmd::Start { wait: Wait { no_wait: true }, .. }) => {
+            let hk = open(home, &cli.command)?;
+            match &cli.command {
+                Command::Restore { .. } => {
+                    hk.plan_restore(restore_source(&cli.command).expect("a restore"))?;
+                }
+                Command::RestoreJob(RestoreJobCmd::Start { arn, target, .. }) => hk.check_restore_job(arn, target)?,
+                _ => unreachable!("matched above"),
+            }
+            return detach(home);
+        }
+        _ => {}
     }
     if let Command::Init { region } = &cli.command {
         let init = hubkeep_core::ops::regions::init(home, region)?;
@@ -356,11 +387,14 @@ fn command(hk: &Hubkeep, command: Command, job_id: Option<String>) -> Result<Val
             RecoveryPointCmd::Show { arn } => to_value(hk.recovery_point(&arn)?),
             RecoveryPointCmd::Delete { arn, force } => to_value(hk.recovery_point_delete(&arn, force)?),
         },
-        Command::RestoreJob(RestoreJobCmd::Start { arn, target, skip_damaged }) => to_value(hk.start_restore_job(&arn, &target, skip_damaged)?),
+        Command::RestoreJob(RestoreJobCmd::Start { arn, target, skip_damaged, wait: _ }) => {
+            hk.name_first_job(job_id);
+            to_value(hk.start_restore_job(&arn, &target, skip_damaged)?)
+        }
         Command::Backup { stack, offline, vault, strict, automated, wait: _ } => to_value(hk.backup(&BackupRequest { stack: &stack, offline, vault, strict, job_id, automated })?),
-        Command::Restore { new_stack, backup, domain, region, force, app_version, force_version, keep_urls } => {
-            let source = hubkeep_core::RestoreSource::Backup { name: new_stack, backup_id: backup, domain, region, force, app_version, force_version, keep_urls };
-            to_value(hk.run_restore(hk.plan_restore(source)?)?)
+        command @ Command::Restore { .. } => {
+            hk.name_first_job(job_id);
+            to_value(hk.run_restore(hk.plan_restore(restore_source(&command).expect("a restore"))?)?)
         }
         Command::BackupSet(BackupSetCmd::List) => to_value(hk.backup_sets()?),
         Command::BackupSet(BackupSetCmd::Show { id }) => to_value(hk.backup_set(&id)?),
