@@ -23,12 +23,36 @@ const REPACK_BELOW: f64 = 0.5;
 impl Vault {
     /// Frees the space of deleted snapshots. Objects younger than `grace` are kept.
     pub fn gc(&self, grace: Duration) -> Result<GcReport, VaultError> {
+        self.collect(grace, false)
+    }
+
+    /// What [`Vault::gc`] would free now, changing nothing: no object is
+    /// deleted or rewritten, no lease taken or removed (so it also runs
+    /// while a backup writes; its fresh packs count as in grace).
+    pub fn gc_dry_run(&self, grace: Duration) -> Result<GcReport, VaultError> {
+        self.collect(grace, true)
+    }
+
+    fn collect(&self, grace: Duration, dry_run: bool) -> Result<GcReport, VaultError> {
         let store = &self.inner.store;
-        let _lease = Lease::acquire(store, Role::Gc)?;
+        let _lease = match dry_run {
+            true => None,
+            false => Some(Lease::acquire(store, Role::Gc)?),
+        };
         let index = Arc::new(self.load_index()?);
         let mut report = GcReport {
-            leases_removed: crate::lease::remove_stale(store)?,
+            leases_removed: match dry_run {
+                true => crate::lease::count_stale(store)?,
+                false => crate::lease::remove_stale(store)?,
+            },
+            dry_run,
             ..Default::default()
+        };
+        let delete = |name: &str| -> Result<(), VaultError> {
+            match dry_run {
+                true => Ok(()),
+                false => Ok(store.delete(name)?),
+            }
         };
 
         // Mark.
@@ -93,7 +117,7 @@ impl Vault {
             let Some(entries) = index.packs.get(pack) else {
                 // A pack without an index: a writer died between the two uploads.
                 if old(meta.modified) {
-                    store.delete(&meta.name)?;
+                    delete(&meta.name)?;
                     report.packs_deleted += 1;
                     report.bytes_freed += meta.size;
                 } else {
@@ -105,13 +129,16 @@ impl Vault {
             let used_bytes: u64 = used.iter().map(|e| e.2).sum();
             if used.is_empty() {
                 if old(meta.modified) {
-                    store.delete(&PackIndex::object_name(pack))?;
-                    store.delete(&meta.name)?;
+                    delete(&PackIndex::object_name(pack))?;
+                    delete(&meta.name)?;
                     report.packs_deleted += 1;
                     report.bytes_freed += meta.size;
                 } else {
                     report.packs_in_grace += 1;
                 }
+            } else if (used_bytes as f64) < REPACK_BELOW * meta.size as f64 && old(meta.modified) && dry_run {
+                report.packs_repacked += 1;
+                report.bytes_freed += meta.size.saturating_sub(used_bytes);
             } else if (used_bytes as f64) < REPACK_BELOW * meta.size as f64 && old(meta.modified) {
                 let object = meta.name.clone();
                 let mut fresh = PackBuilder::new();
@@ -142,13 +169,13 @@ impl Vault {
         for meta in store.list("index/")? {
             let pack = meta.name.trim_start_matches("index/");
             if !existing.contains(pack) && old(meta.modified) {
-                store.delete(&meta.name)?;
+                delete(&meta.name)?;
             }
         }
         // Temp objects of writes that were killed before they finished.
         for meta in store.list_temp()? {
             if old(meta.modified) {
-                store.delete(&meta.name)?;
+                delete(&meta.name)?;
                 report.temp_objects_deleted += 1;
                 report.bytes_freed += meta.size;
             }

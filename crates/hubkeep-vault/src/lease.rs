@@ -247,6 +247,11 @@ pub(crate) fn remove_stale(store: &Arc<dyn ObjectStore>) -> Result<usize, VaultE
     Ok(removed)
 }
 
+/// How many leases [`remove_stale`] would remove now.
+pub(crate) fn count_stale(store: &Arc<dyn ObjectStore>) -> Result<usize, VaultError> {
+    Ok(scan(store, &identity())?.iter().filter(|l| l.state != State::Live).count())
+}
+
 impl Drop for Lease {
     fn drop(&mut self) {
         drop(self.stop.take());

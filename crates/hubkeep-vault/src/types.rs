@@ -220,4 +220,7 @@ pub struct GcReport {
     /// Temp objects (`.tmp-…`) of killed writes, older than the grace period, removed.
     pub temp_objects_deleted: usize,
     pub bytes_freed: u64,
+    /// Counted only (`vault gc --dry-run`): nothing was deleted, rewritten
+    /// or freed; the counts say what a collection now would do.
+    pub dry_run: bool,
 }

@@ -81,7 +81,31 @@ fn gc_after_delete_frees_space_and_keeps_what_others_need() {
     );
     assert!(report.packs_in_grace >= 1);
 
+    // A dry run counts what would go and changes nothing.
+    let listing = |sub: &str| -> Vec<(String, u64)> {
+        let mut v: Vec<(String, u64)> = fs::read_dir(dir.path().join("vault").join(sub))
+            .unwrap()
+            .map(|e| e.unwrap())
+            .map(|e| (e.file_name().into_string().unwrap(), e.metadata().unwrap().len()))
+            .collect();
+        v.sort();
+        v
+    };
+    let (packs_before, index_before) = (listing("packs"), listing("index"));
+    let dry = vault.gc_dry_run(Duration::ZERO).unwrap();
+    assert!(dry.dry_run);
+    assert!(dry.packs_deleted + dry.packs_repacked >= 1, "{dry:?}");
+    assert!(dry.bytes_freed > 15_000_000, "{dry:?}");
+    assert_eq!(listing("packs"), packs_before, "a dry run deletes no pack");
+    assert_eq!(listing("index"), index_before, "a dry run deletes no index");
+
     let report = vault.gc(Duration::ZERO).unwrap();
+    assert!(!report.dry_run);
+    assert_eq!(
+        (report.packs_deleted, report.packs_repacked),
+        (dry.packs_deleted, dry.packs_repacked),
+        "the dry run said what gc does: {dry:?} vs {report:?}"
+    );
     assert!(
         report.packs_deleted + report.packs_repacked >= 1,
         "{report:?}"

@@ -570,6 +570,9 @@ pub enum VaultCmd {
         /// Never remove data written less than this many seconds ago.
         #[arg(long, default_value_t = 3600)]
         grace_seconds: u64,
+        /// Only count what a collection now would free; change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 

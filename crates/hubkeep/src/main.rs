@@ -379,7 +379,7 @@ fn command(hk: &Hubkeep, command: Command, job_id: Option<String>) -> Result<Val
             VaultCmd::Show { name } => to_value(hk.vault_show(&name)?),
             VaultCmd::Verify { name, share: true, .. } => to_value(hk.vault_verify_share(&name, job_id)?),
             VaultCmd::Verify { name, read_data, share: false } => to_value(hk.vault_verify(&name, read_data)?),
-            VaultCmd::Gc { name, grace_seconds } => to_value(hk.vault_gc(&name, grace_seconds)?),
+            VaultCmd::Gc { name, grace_seconds, dry_run } => to_value(hk.vault_gc(&name, grace_seconds, dry_run)?),
         },
         Command::BackupJob(BackupJobCmd::Start { stack, vault, wait: _ }) => to_value(hk.start_backup_job(&stack, vault.as_deref(), job_id.as_deref())?),
         Command::RecoveryPoint(c) => match c {

@@ -585,7 +585,7 @@ fn perform(hk: &Hubkeep, job: &JobHandle, work: &Work) -> Result<()> {
             backup_id,
             read_data,
         } => hk.verify(backup_id, *read_data).map(|_| ()),
-        Work::Gc { vault } => hk.vault_gc(vault, GC_GRACE_SECONDS).map(|_| ()),
+        Work::Gc { vault } => hk.vault_gc(vault, GC_GRACE_SECONDS, false).map(|_| ()),
         // A drill and a verify share record their own job (kinds `drill`
         // and `verify-share`), as a backup records its snapshot and files jobs.
         Work::Drill { stack, backup_id } => {

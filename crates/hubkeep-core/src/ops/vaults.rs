@@ -98,9 +98,13 @@ impl Hubkeep {
         })
     }
 
-    /// `vault gc NAME --grace-seconds N`.
-    pub fn vault_gc(&self, name: &str, grace_seconds: u64) -> Result<hubkeep_vault::GcReport> {
-        let report = self.gc_vault(name, std::time::Duration::from_secs(grace_seconds))?;
+    /// `vault gc NAME --grace-seconds N [--dry-run]`; a dry run only counts.
+    pub fn vault_gc(&self, name: &str, grace_seconds: u64, dry_run: bool) -> Result<hubkeep_vault::GcReport> {
+        let grace = std::time::Duration::from_secs(grace_seconds);
+        if dry_run {
+            return Ok(self.open_vault(name)?.gc_dry_run(grace)?);
+        }
+        let report = self.gc_vault(name, grace)?;
         self.forget_expired_sets(name)?;
         self.emit_gc_completed(name, &report);
         Ok(report)
