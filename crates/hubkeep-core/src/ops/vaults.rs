@@ -102,6 +102,7 @@ impl Hubkeep {
     pub fn vault_gc(&self, name: &str, grace_seconds: u64) -> Result<hubkeep_vault::GcReport> {
         let report = self.gc_vault(name, std::time::Duration::from_secs(grace_seconds))?;
         self.forget_expired_sets(name)?;
+        self.sample_vault_size(name);
         self.emit_gc_completed(name, &report);
         Ok(report)
     }
