@@ -70,8 +70,8 @@ function nightsPicture(history) {
       s('text', { x: x + cell / 2, y: cell + 13, 'text-anchor': 'middle', class: 'day' }, String(Number(n.date.slice(8, 10)))));
   });
   const legend = h('ul', { class: 'legend' },
-    ORDER.map((k) => h('li', {}, h('span', { class: `swatch ${k}`, 'aria-hidden': 'true' }, NIGHT[k].mark), ' ', NIGHT[k].words)),
-    h('li', {}, h('span', { class: 'swatch backed_up', 'aria-hidden': 'true' }, '✓'), ' verified'));
+    ORDER.map((k) => h('li', {}, h('span', { class: `swatch ${k}`, 'aria-hidden': 'true' }, NIGHT[k].mark), ' ', h('span', {}, NIGHT[k].words))),
+    h('li', {}, h('span', { class: 'swatch backed_up', 'aria-hidden': 'true' }, '✓'), ' ', h('span', {}, 'verified')));
   const range = nights.length ? `${nights[0].date} to ${nights[nights.length - 1].date}, dates in ${history.timezone}` : 'no nights';
   return h('figure', { class: 'picture' },
     picture('nights', nightsSummary(nights), width, height, cells),
