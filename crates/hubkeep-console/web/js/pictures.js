@@ -4,11 +4,20 @@
 // bars. Each picture is an image with a summary in words (aria-label), each
 // mark has a <title> that says what it is, and a letter marks the states, so
 // colour is never the only carrier. Sizes come from the viewBox, so the
-// pictures shrink to the page's width (375 px included).
+// pictures fit the page's width; on a narrow screen (a 375 px phone) the
+// nights wrap into rows of ten, so their cells and days stay readable.
 
 import { h, section, bytes } from './ui.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
+
+// The charts' size in SVG units: about their size on the page (half of a
+// wide page, or all of a phone's), so their text reads at its font size.
+const CHART_WIDTH = 340;
+const CHART_HEIGHT = 160;
+
+/** A phone-sized screen (the stylesheet's narrow layout). */
+const narrow = () => window.matchMedia('(max-width: 40rem)').matches;
 
 /** Makes an SVG element: s('rect', {x: 0, width: 10}, child…). */
 function s(tag, attrs = {}, ...children) {
@@ -57,17 +66,20 @@ function nightsPicture(history) {
   const nights = history.nights || [];
   const cell = 22;
   const gap = 3;
-  const width = Math.max(1, nights.length) * (cell + gap);
-  const height = cell + 16;
+  const row = cell + 18;
+  const perRow = narrow() ? 10 : Math.max(1, nights.length);
+  const width = Math.min(perRow, Math.max(1, nights.length)) * (cell + gap);
+  const height = Math.ceil(Math.max(1, nights.length) / perRow) * row;
   const cells = nights.map((n, i) => {
-    const x = i * (cell + gap);
+    const x = (i % perRow) * (cell + gap);
+    const y = Math.floor(i / perRow) * row;
     const kind = NIGHT[n.state] ? n.state : 'none';
     const mark = n.verified ? '✓' : NIGHT[kind].mark;
     return s('g', { class: `night ${kind}${n.verified ? ' verified' : ''}`, 'data-date': n.date, 'data-state': n.state },
       s('title', {}, nightTitle(n)),
-      s('rect', { x, y: 0, width: cell, height: cell, rx: 3 }),
-      mark ? s('text', { x: x + cell / 2, y: cell / 2 + 5, 'text-anchor': 'middle', class: 'mark' }, mark) : null,
-      s('text', { x: x + cell / 2, y: cell + 13, 'text-anchor': 'middle', class: 'day' }, String(Number(n.date.slice(8, 10)))));
+      s('rect', { x, y, width: cell, height: cell, rx: 3 }),
+      mark ? s('text', { x: x + cell / 2, y: y + cell / 2 + 5, 'text-anchor': 'middle', class: 'mark' }, mark) : null,
+      s('text', { x: x + cell / 2, y: y + cell + 13, 'text-anchor': 'middle', class: 'day' }, String(Number(n.date.slice(8, 10)))));
   });
   const legend = h('ul', { class: 'legend' },
     ORDER.map((k) => h('li', {}, h('span', { class: `swatch ${k}`, 'aria-hidden': 'true' }, NIGHT[k].mark), ' ', h('span', {}, NIGHT[k].words))),
@@ -95,9 +107,9 @@ function vaultPicture(history) {
   if (!points.length) {
     return h('figure', { class: 'picture' }, h('p', { class: 'muted' }, `No size of ${vault} recorded yet: each backup, gc and retention run records one.`));
   }
-  const width = 600;
-  const height = 170;
-  const [left, right, top, bottom] = [70, width - 10, 10, height - 24];
+  const width = CHART_WIDTH;
+  const height = CHART_HEIGHT;
+  const [left, right, top, bottom] = [62, width - 10, 10, height - 24];
   const max = Math.max(...points.map((p) => p.stored_bytes), 1);
   const x = timeScale(points.map((p) => p.at), left, right);
   const y = (b) => bottom - (b / max) * (bottom - top);
@@ -122,8 +134,8 @@ function rtoPicture(history) {
   if (!drills.length) {
     return h('figure', { class: 'picture' }, h('p', { class: 'muted' }, 'No restore times yet: a drill restores the newest backup set and times it.'));
   }
-  const width = 600;
-  const height = 170;
+  const width = CHART_WIDTH;
+  const height = CHART_HEIGHT;
   const [left, right, top, bottom] = [50, width - 10, 10, height - 24];
   const max = Math.max(...drills.map((d) => d.rto_seconds), 1);
   const slot = (right - left) / Math.max(drills.length, 4);
