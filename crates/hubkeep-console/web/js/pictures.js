@@ -156,7 +156,10 @@ function rtoPicture(history) {
           s('title', {}, `${shortDate(d.at)}: ${secs(d.rto_seconds)}, ${d.passed ? 'passed' : 'failed'}`),
           s('rect', { x: bx.toFixed(1), y: by.toFixed(1), width: barWidth.toFixed(1), height: Math.max(1, bottom - by).toFixed(1) }),
           d.passed ? null : s('text', { x: (bx + barWidth / 2).toFixed(1), y: (by - 4).toFixed(1), 'text-anchor': 'middle', class: 'mark-above' }, '✕'),
-          s('text', { x: (bx + barWidth / 2).toFixed(1), y: height - 6, 'text-anchor': 'middle', class: 'tick' }, shortDate(d.at)));
+          // Every date when they fit, else the first and the last.
+          drills.length <= 5 || i === 0 || i === drills.length - 1
+            ? s('text', { x: (bx + barWidth / 2).toFixed(1), y: height - 6, 'text-anchor': 'middle', class: 'tick' }, shortDate(d.at))
+            : null);
       })),
     h('figcaption', {}, 'Restore time (RTO) of each drill; ✕ marks a failed drill.'));
 }

@@ -22,7 +22,7 @@ use crate::ops::drills::DrillStatus;
 use crate::records::BackupSet;
 use crate::states::{BackupSetStatus, JobState};
 use crate::{now, Hubkeep};
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, SubsecRound, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
 /// How many nights `stack history` shows unless told.
@@ -47,7 +47,7 @@ pub struct StackHistory {
     pub stack: String,
     /// The plan's time zone, in which the nights are dates.
     pub timezone: String,
-    /// When this history was read (the clock's now).
+    /// When this history was read (the clock's now, to the second).
     pub at: DateTime<Utc>,
     /// The last nights, oldest first, ending today.
     pub nights: Vec<Night>,
@@ -249,7 +249,7 @@ impl Hubkeep {
         Ok(StackHistory {
             stack: stack.name,
             timezone: plan.timezone.to_string(),
-            at,
+            at: at.trunc_subsecs(0),
             nights,
             vault,
             vault_size,
