@@ -10,8 +10,8 @@ use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 /// Where scripts/setup.sh installs playwright-core (HUBKEEP_NODE_PREFIX overrides it).
 const NODE_PREFIX: &str = "/opt/hubkeep-node";
@@ -205,7 +205,10 @@ fn serve(home: &Path, log: &Path) -> String {
             .unwrap()
             .as_mut()
             .and_then(|c| c.try_wait().ok().flatten());
-        assert!(exited.is_none(), "hubkeep serve exited ({exited:?}):\n{text}");
+        assert!(
+            exited.is_none(),
+            "hubkeep serve exited ({exited:?}):\n{text}"
+        );
         assert!(
             Instant::now() < deadline,
             "hubkeep serve never said where it listens:\n{text}"

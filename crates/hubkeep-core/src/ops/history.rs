@@ -170,9 +170,17 @@ impl Hubkeep {
         let date_of = |t: DateTime<Utc>| t.with_timezone(&tz).date_naive();
 
         let mut facts: std::collections::BTreeMap<NaiveDate, DateFacts> = Default::default();
-        for set in self.backup_sets()?.iter().filter(|s| s.stack_name == stack.name) {
+        for set in self
+            .backup_sets()?
+            .iter()
+            .filter(|s| s.stack_name == stack.name)
+        {
             let f = facts.entry(date_of(set.started_at)).or_default();
-            let entry = (set.started_at, set.backup_id.to_string(), set.verified_at.is_some());
+            let entry = (
+                set.started_at,
+                set.backup_id.to_string(),
+                set.verified_at.is_some(),
+            );
             match set.status {
                 BackupSetStatus::Expired => f.expired.push(entry),
                 _ => f.kept.push(entry),
@@ -181,12 +189,18 @@ impl Hubkeep {
         let forgotten: Vec<ExpiredSet> = self.home.catalog.list(Kind::ExpiredSet)?;
         for set in forgotten.iter().filter(|s| s.stack == stack.name) {
             let f = facts.entry(date_of(set.started_at)).or_default();
-            f.expired.push((set.started_at, set.backup_id.clone(), set.verified_at.is_some()));
+            f.expired.push((
+                set.started_at,
+                set.backup_id.clone(),
+                set.verified_at.is_some(),
+            ));
         }
         for job in self.jobs(None, Some(&stack.name))? {
             let backup = matches!(job.kind.as_str(), "backup" | "db-snapshot");
             match job.state {
-                JobState::Failed if backup => facts.entry(date_of(job.created_at)).or_default().failed = true,
+                JobState::Failed if backup => {
+                    facts.entry(date_of(job.created_at)).or_default().failed = true
+                }
                 // A missed run's record is created at the time it was scheduled for.
                 JobState::Expired if job.kind == "backup" => {
                     facts.entry(date_of(job.created_at)).or_default().missed = true
@@ -200,7 +214,9 @@ impl Hubkeep {
             let scheduled_at = scheduled_on(&plan, date);
             let f = facts.remove(&date).unwrap_or_default();
             let due = plan.enabled
-                && scheduled_at.is_some_and(|s| s >= stack.created_at && s + plan.start_window.duration() <= at);
+                && scheduled_at.is_some_and(|s| {
+                    s >= stack.created_at && s + plan.start_window.duration() <= at
+                });
             let (state, set) = if let Some(best) = best_set(&f.kept) {
                 (NightState::BackedUp, Some(best))
             } else if let Some(best) = best_set(&f.expired) {
@@ -272,8 +288,9 @@ fn scheduled_on(plan: &hubkeep_plan::Plan, date: NaiveDate) -> Option<DateTime<U
         tz.from_local_datetime(&date.and_hms_opt(hour, 0, 0)?)
             .earliest()
     })?;
-    let run = plan
-        .schedule
-        .next_run(plan.timezone, start.with_timezone(&Utc) - Duration::seconds(1));
+    let run = plan.schedule.next_run(
+        plan.timezone,
+        start.with_timezone(&Utc) - Duration::seconds(1),
+    );
     (run.with_timezone(&tz).date_naive() == date).then_some(run)
 }

@@ -51,7 +51,11 @@ impl Hubkeep {
                 at,
                 stored_bytes,
             };
-            let id = format!("{vault}/{}/{}", at.format("%Y%m%dT%H%M%S%.9fZ"), crate::ids::random_hex(4));
+            let id = format!(
+                "{vault}/{}/{}",
+                at.format("%Y%m%dT%H%M%S%.9fZ"),
+                crate::ids::random_hex(4)
+            );
             self.home.catalog.put(Kind::VaultSize, &id, &size)
         });
         if let Err(e) = sample {
