@@ -1,7 +1,9 @@
 //! `stack history`: a stack's nights are dates of its plan's time zone
 //! (across a daylight-saving change too), each telling what came of that
 //! night's backup (backed up, failed, missed: by the scheduler's record or
-//! by a start window that passed with nothing), and `--json` is the document
+//! by a start window that passed with nothing; expired, even once gc forgot
+//! the set), the vault's size is sampled after each backup, retention run
+//! and gc, and `--json` is the document
 //! `GET /api/v1/stacks/{name}/history` serves.
 
 mod common;
@@ -209,6 +211,82 @@ fn a_failed_backup_and_a_missed_run_show_on_their_nights() {
         "{history}"
     );
     assert_eq!(night(&history, "2027-01-05")["backup_id"], Value::Null);
+}
+
+#[test]
+fn a_night_whose_set_retention_expired_still_reads_expired_after_gc_forgets_the_set() {
+    require_root!();
+    let home = Home::new();
+    berlin_stack(&home, "hub", "2026-10-20T08:00:00Z");
+    home.json(&[
+        "plan",
+        "set",
+        "hub",
+        "--keep-last",
+        "1",
+        "--keep-daily",
+        "0",
+        "--keep-weekly",
+        "0",
+        "--keep-monthly",
+        "0",
+    ]);
+    let old = json_at(
+        &home,
+        "2026-10-21T10:00:00Z",
+        &["backup", "hub", "--automated"],
+    );
+    let new = json_at(
+        &home,
+        "2026-10-22T10:00:00Z",
+        &["backup", "hub", "--automated"],
+    );
+    let run = json_at(
+        &home,
+        "2026-10-23T10:00:00Z",
+        &["retention", "run", "--stack", "hub"],
+    );
+    assert_eq!(run["expire"][0]["id"], old["backup_id"], "{run}");
+    json_at(
+        &home,
+        "2026-10-23T10:05:00Z",
+        &["vault", "gc", "hub-daily", "--grace-seconds", "0"],
+    );
+    let sets = home.json(&["backup-set", "list"]);
+    assert_eq!(
+        sets.as_array().unwrap().len(),
+        1,
+        "gc forgot the expired set: {sets}"
+    );
+
+    let history = json_at(
+        &home,
+        "2026-10-23T12:00:00Z",
+        &["stack", "history", "hub", "--nights", "3"],
+    );
+    let expired = night(&history, "2026-10-21");
+    assert_eq!(expired["state"], "expired", "{history}");
+    assert_eq!(expired["backup_id"], old["backup_id"]);
+    assert_eq!(night(&history, "2026-10-22")["backup_id"], new["backup_id"]);
+    let sizes: Vec<u64> = history["vault_size"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["stored_bytes"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        sizes.len(),
+        4,
+        "a sample after each backup, the retention run and gc: {history}"
+    );
+    assert!(
+        sizes[1] > sizes[0],
+        "the second backup added to the vault: {sizes:?}"
+    );
+    assert!(
+        sizes[3] < sizes[1],
+        "expiring and gc took the old set's parts away: {sizes:?}"
+    );
 }
 
 #[test]
