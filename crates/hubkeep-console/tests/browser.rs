@@ -1,8 +1,9 @@
 //! The console in a real browser: each story in tests/console/*.mjs runs in
 //! headless Chromium (Debian's `chromium`, driven by npm's `playwright-core`
 //! that scripts/setup.sh installs) against the API's server over a home that
-//! the `hubkeep` binary prepared: a demo hub with a backup set and a drill,
-//! an admin and a read token, and a secret whose deletion is scheduled. The console is
+//! the `hubkeep` binary prepared: a demo hub with a backup set, a drill and a
+//! backup that failed two nights ago, an admin and a read token, and a
+//! secret whose deletion is scheduled. The console is
 //! served by the daemon operators run, `hubkeep serve --listen
 //! 127.0.0.1:PORT`, a child of the test stopped with SIGTERM at exit.
 
@@ -53,6 +54,35 @@ fn hubkeep(home: &Path, args: &[&str]) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A failed night for the pictures: the stack's backup, with the clock two
+/// nights back (`HUBKEEP_CLOCK`, noon of that date in the plan's zone),
+/// fails because its file store is away for the moment.
+fn failed_backup_two_nights_ago(home: &Path, stack: &str) {
+    let history = hubkeep(home, &["stack", "history", stack, "--nights", "3"]);
+    let clock = format!(
+        "{}T12:00:00Z",
+        history["nights"][0]["date"].as_str().unwrap()
+    );
+    let storage = hubkeep(home, &["stack", "show", stack])["outputs"]["storage_path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let away = format!("{storage}.away");
+    std::fs::rename(&storage, &away).unwrap();
+    let out = Command::new(hubkeep_bin())
+        .arg("--home")
+        .arg(home)
+        .args(["--json", "backup", stack])
+        .env("HUBKEEP_CLOCK", &clock)
+        .output()
+        .unwrap();
+    std::fs::rename(&away, &storage).unwrap();
+    assert!(
+        !out.status.success(),
+        "a backup without its file store fails"
+    );
 }
 
 /// The home of the fixture, removed at exit.
@@ -116,6 +146,7 @@ fn fixture() -> &'static Fixture {
             .unwrap()
             .to_string();
         hubkeep(&home, &["vault", "gc", &vault]);
+        failed_backup_two_nights_ago(&home, &stack);
         let admin = hubkeep(
             &home,
             &["token", "create", "console-admin", "--role", "admin"],

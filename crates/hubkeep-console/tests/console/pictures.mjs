@@ -1,7 +1,8 @@
 // The stack's page draws its history as three pictures: a strip of the last
 // 30 nights (one cell per night, each saying what came of it), its vault's
 // size over time and its drills' restore times. Each picture is an image
-// with a summary in words; the night of the demo backup says "backed up".
+// with a summary in words; the night of the demo backup says "backed up",
+// the night of the fixture's failed backup "failed" with a ✕.
 import path from 'node:path';
 import { story, env, assert, signIn, fetchInPage } from './harness.mjs';
 
@@ -29,11 +30,14 @@ await story('pictures', async ({ page, url }) => {
   for (const word of ['backed up', 'expired', 'failed', 'missed', 'no run due', 'verified']) {
     await page.locator('ul.legend').getByText(word, { exact: true }).first().waitFor();
   }
-  // Colour is not the only carrier: failed and missed cells carry a letter.
-  for (const n of history.nights.filter((x) => x.state === 'failed' || x.state === 'missed')) {
-    const mark = await strip.locator(`g.night[data-date="${n.date}"] text.mark`).textContent();
-    assert.ok(mark, `the ${n.state} night ${n.date} carries a mark`);
-  }
+  // The fixture's backup that failed two nights ago: its cell says so, in
+  // words and with a mark (colour is not the only carrier).
+  const failed = history.nights[history.nights.length - 3];
+  assert.equal(failed.state, 'failed', JSON.stringify(history.nights.slice(-3)));
+  assert.match(await strip.getAttribute('aria-label'), /1 failed/);
+  const failedCell = strip.locator(`g.night[data-date="${failed.date}"]`);
+  assert.equal(await failedCell.locator('title').textContent(), `${failed.date}: failed`);
+  assert.equal(await failedCell.locator('text.mark').textContent(), '✕');
 
   const vault = page.getByRole('img', { name: new RegExp(`^Vault ${history.vault}: `) });
   await vault.waitFor();
