@@ -19,6 +19,7 @@
 //! # Ok(()) }
 //! ```
 
+mod admin;
 mod auth;
 mod console;
 mod error;

@@ -4,6 +4,7 @@
 
 use crate::history::*;
 use crate::routes::*;
+use crate::admin::*;
 use crate::work::*;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -15,7 +16,8 @@ use utoipa::{Modify, OpenApi};
         health, session_open, session_show, session_close, stacks, stack, plan, plans, plan_set, backup_sets, backup_set,
         db_snapshots, db_snapshot, recovery_points, recovery_point, jobs, job, job_events, vaults, vault, secrets,
         secret_cancel_deletion, tokens, token_create, token_revoke, metrics, openapi_json, backup, restore, drill, verify,
-        history
+        notifications, notification_add, notification_remove, notification_test, stack_delete, db_snapshot_delete,
+        recovery_point_delete, secret_delete, history
     ),
     modifiers(&Security)
 )]

@@ -46,7 +46,7 @@ where
 }
 
 /// A JSON body, or 400 saying what is wrong with it.
-fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes)
         .map_err(|e| ApiError::bad_request(format!("the request body is not valid: {e}")))
 }
@@ -59,7 +59,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             post(session_open).get(session_show).delete(session_close),
         )
         .route("/api/v1/stacks", get(stacks))
-        .route("/api/v1/stacks/{name}", get(stack))
+        .route("/api/v1/stacks/{name}", get(stack).delete(crate::admin::stack_delete))
         .route("/api/v1/stacks/{name}/plan", get(plan).put(plan_set))
         .route("/api/v1/stacks/{name}/history", get(crate::history::history))
         .route("/api/v1/plans", get(plans))
@@ -71,9 +71,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/drills", get(drills))
         .route("/api/v1/restores", post(crate::work::restore))
         .route("/api/v1/db-snapshots", get(db_snapshots))
-        .route("/api/v1/db-snapshots/{id}", get(db_snapshot))
+        .route("/api/v1/db-snapshots/{id}", get(db_snapshot).delete(crate::admin::db_snapshot_delete))
         .route("/api/v1/recovery-points", get(recovery_points))
-        .route("/api/v1/recovery-points/{arn}", get(recovery_point))
+        .route("/api/v1/recovery-points/{arn}", get(recovery_point).delete(crate::admin::recovery_point_delete))
         .route("/api/v1/jobs", get(jobs))
         .route("/api/v1/jobs/{id}", get(job))
         .route("/api/v1/jobs/{id}/events", get(job_events))
@@ -84,6 +84,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/v1/secrets/{name}/cancel-deletion",
             post(secret_cancel_deletion),
         )
+        .route("/api/v1/secrets/{name}", delete(crate::admin::secret_delete))
+        .route("/api/v1/notifications", get(crate::admin::notifications).post(crate::admin::notification_add))
+        .route("/api/v1/notifications/{name}", delete(crate::admin::notification_remove))
+        .route("/api/v1/notifications/{name}/test", post(crate::admin::notification_test))
         .route("/api/v1/tokens", get(tokens).post(token_create))
         .route("/api/v1/tokens/{name}", delete(token_revoke))
         .route("/metrics", get(metrics))

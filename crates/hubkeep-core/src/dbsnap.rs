@@ -144,7 +144,16 @@ impl Hubkeep {
         })?;
         let result = self.write_db_snapshot(&stack, &record).map_err(|e| self.cancelled_or(e, "the database snapshot"));
         let (bytes, outcome) = match result {
-            Ok((bytes, vault_id, meta)) => (bytes, Ok((vault_id, meta))),
+            Ok((bytes, vault_id, meta)) => {
+                self.job_note(&format!(
+                    "database snapshot {id} of {}: {} read, {} new, {} stored",
+                    record.database,
+                    crate::human_bytes(bytes.read),
+                    crate::human_bytes(bytes.new),
+                    crate::human_bytes(bytes.stored)
+                ));
+                (bytes, Ok((vault_id, meta)))
+            }
             Err(e) => (Bytes::default(), Err(e)),
         };
         self.finish_job(&job, bytes, outcome.as_ref().err())?;
@@ -266,7 +275,7 @@ impl Hubkeep {
 
     /// Check a snapshot's objects; with `read_data`, every stream's bytes
     /// against its recorded checksum and row count.
-    pub fn verify_db_snapshot(&self, id: &str, read_data: bool) -> Result<serde_json::Value> {
+    pub fn verify_db_snapshot(&self, id: &str, read_data: bool) -> Result<crate::ops::verify::PartVerified> {
         let snap = self.available_snapshot(id)?;
         let vault = self.open_vault(&snap.vault)?;
         let vid = snap.vault_snapshot_id.clone().unwrap_or_default();
@@ -278,13 +287,14 @@ impl Hubkeep {
                 problems.extend(hubkeep_pg::verify_streams(&VaultSource::new(vault, vid, None), &meta)?);
             }
         }
-        Ok(serde_json::json!({
-            "id": id,
-            "type": "db_snapshot",
-            "ok": problems.is_empty(),
-            "read_data": read_data,
-            "problems": problems,
-            "warnings": warnings,
-        }))
+        Ok(crate::ops::verify::PartVerified {
+            id: id.to_string(),
+            kind: crate::ops::verify::PartKind::DbSnapshot,
+            ok: problems.is_empty(),
+            read_data,
+            problems,
+            warnings,
+            report: None,
+        })
     }
 }

@@ -65,7 +65,7 @@ impl Hubkeep {
         hubkeep_hubs::mutate_demo(&admin, &outputs.storage_path, &phoenix).map_err(hubs_err)?;
         step("changed the hub after the backup (a new upload, a renamed room, a deleted room)".into(), self);
         let r = self.restore_backup(&restored, &set.backup_id, Some(format!("{restored}.example.org")), None, false)?;
-        let passed = r.hubs_check.as_ref().and_then(|c| c.get("passed")).and_then(|v| v.as_bool()).unwrap_or(false);
+        let passed = r.hubs_check.as_ref().is_some_and(|c| c.passed);
         step(format!("restored the backup into a new stack {restored}; Hubs check {}", if passed { "passed" } else { "FAILED" }), self);
         let rstack = self.stack(&restored)?;
         let rconn = self.admin_conn(&rstack)?;

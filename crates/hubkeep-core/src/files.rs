@@ -13,6 +13,21 @@ use std::path::Path;
 
 
 
+/// What `restore-job start` prints.
+#[derive(Debug, serde::Serialize)]
+pub struct RestoreJobResult {
+    /// The job.
+    pub job_id: String,
+    /// Its end state.
+    pub state: crate::states::JobState,
+    /// The point restored.
+    pub recovery_point_arn: String,
+    /// Where its files went.
+    pub target: std::path::PathBuf,
+    /// What the restore did.
+    pub summary: hubkeep_vault::RestoreSummary,
+}
+
 /// What `backup-job start` prints.
 #[derive(Debug, serde::Serialize)]
 pub struct BackupJobResult {
@@ -115,13 +130,24 @@ impl Hubkeep {
             parent,
             kind: RecoveryPoint::VAULT_KIND.into(),
             meta: rp.to_vault_meta()?,
-            progress: self.progress.clone(),
+            progress: self.job_progress(&job, "files"),
         };
         // The vault engine has no safe point inside a backup: a cancelled
         // backup stops before it starts, or ends as a finished one.
         let result = vault.backup_dir(&outputs.storage_path, &opts).map_err(|e| Error::from(e).context(format!("backing up {}", outputs.storage_path.display())));
         let bytes = match &result {
-            Ok(s) => Bytes { read: s.bytes_read, new: s.bytes_new, stored: s.bytes_stored },
+            Ok(s) => {
+                self.job_note(&format!(
+                    "recovery point {arn} of {}: {} files ({} unchanged), {} read, {} new, {} stored",
+                    outputs.storage_path.display(),
+                    s.files,
+                    s.files_unchanged,
+                    crate::human_bytes(s.bytes_read),
+                    crate::human_bytes(s.bytes_new),
+                    crate::human_bytes(s.bytes_stored)
+                ));
+                Bytes { read: s.bytes_read, new: s.bytes_new, stored: s.bytes_stored }
+            }
             Err(_) => Bytes::default(),
         };
         let finished = self.finish_job(&job, bytes, result.as_ref().err())?;
@@ -180,25 +206,19 @@ impl Hubkeep {
     }
 
     /// `restore-job start`: files only, into a new or empty directory.
-    pub fn start_restore_job(&self, arn: &str, target: &Path, skip_damaged: bool) -> Result<serde_json::Value> {
+    pub fn start_restore_job(&self, arn: &str, target: &Path, skip_damaged: bool) -> Result<RestoreJobResult> {
         let rp = self.available_recovery_point(arn)?;
         let vault = self.open_vault(&rp.vault)?;
         self.cancel.check("the file restore")?;
         let job = self.start_job("restore", Some(&rp.stack), Some(&rp.vault), None)?;
         self.job_resource(&job, arn)?;
         self.job_target(&job, target)?;
-        let opts = RestoreOptions { skip_damaged, progress: self.progress.clone() };
+        let opts = RestoreOptions { skip_damaged, progress: self.job_progress(&job, "files") };
         let result = vault.restore_dir(rp.vault_snapshot_id.as_deref().unwrap_or_default(), target, &opts).map_err(Error::from);
         let bytes = Bytes { read: rp.bytes, ..Default::default() };
         let finished = self.finish_job(&job, bytes, result.as_ref().err())?;
         let summary = result.map_err(|e| e.context(format!("restoring {arn} into {}", target.display())))?;
-        Ok(serde_json::json!({
-            "job_id": job.id,
-            "state": finished.state,
-            "recovery_point_arn": arn,
-            "target": target,
-            "summary": summary,
-        }))
+        Ok(RestoreJobResult { job_id: job.id.clone(), state: finished.state, recovery_point_arn: arn.to_string(), target: target.to_path_buf(), summary })
     }
 
     /// Delete a point; one that belongs to a backup set only with `force`,
@@ -220,7 +240,7 @@ impl Hubkeep {
     }
 
     /// Verify a point; an UNVERIFIED point that passes becomes AVAILABLE.
-    pub fn verify_recovery_point(&self, arn: &str, read_data: bool) -> Result<serde_json::Value> {
+    pub fn verify_recovery_point(&self, arn: &str, read_data: bool) -> Result<crate::ops::verify::PartVerified> {
         let rp = self.recovery_point(arn)?;
         if rp.status != RecoveryPointStatus::Unverified {
             self.available_recovery_point(arn)?;
@@ -236,15 +256,15 @@ impl Hubkeep {
             })?;
             self.note(&format!("recovery point {arn} passed verification and is AVAILABLE"));
         }
-        Ok(serde_json::json!({
-            "id": arn,
-            "type": "recovery_point",
-            "ok": problems.is_empty(),
-            "read_data": read_data,
-            "problems": problems,
-            "warnings": warnings,
-            "report": report,
-        }))
+        Ok(crate::ops::verify::PartVerified {
+            id: arn.to_string(),
+            kind: crate::ops::verify::PartKind::RecoveryPoint,
+            ok: problems.is_empty(),
+            read_data,
+            problems,
+            warnings,
+            report: Some(report),
+        })
     }
 
     /// Garbage-collect a vault: data no snapshot references, older than

@@ -265,6 +265,11 @@ pub fn check_webhook_name(s: &str) -> Result<()> {
     check_name("webhook", s, 63, |c| c.is_ascii_alphanumeric() || c == '-' || c == '_', "use 1-63 letters, digits, '-' and '_', starting with a letter or digit")
 }
 
+/// Refuse a token name that is not 1-63 letters, digits, '-', '_' and '.'.
+pub fn check_token_name(s: &str) -> Result<()> {
+    check_name("token", s, 63, |c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.', "use 1-63 letters, digits, '-', '_' and '.', starting with a letter or digit")
+}
+
 /// Refuse a database snapshot id that is not letters, digits, '-' and '_'.
 pub fn check_snapshot_id(s: &str) -> Result<()> {
     check_name("database snapshot", s, 100, |c| c.is_ascii_alphanumeric() || c == '-' || c == '_', "use letters, digits, '-' and '_'")

@@ -83,6 +83,7 @@ impl Hubkeep {
         live_jobs().insert(id.clone());
         let handle = JobHandle { id: id.clone() };
         self.home.catalog.put(Kind::Job, &id, &job)?;
+        self.logs.opened(&id);
         Ok(handle)
     }
 
@@ -94,6 +95,17 @@ impl Hubkeep {
         Ok(())
     }
 
+    /// Where a job's byte progress goes: to this handle's own (a terminal
+    /// bar, or the queued job that runs it) and to the job's record, where
+    /// `job show`, the API and the console read it whoever started it.
+    pub(crate) fn job_progress(&self, job: &JobHandle, phase: &str) -> Option<std::sync::Arc<dyn hubkeep_vault::Progress>> {
+        let record: std::sync::Arc<dyn hubkeep_vault::Progress> = std::sync::Arc::new(CatalogProgress::new(&self.home.dir, &job.id, phase));
+        Some(match &self.progress {
+            Some(own) => std::sync::Arc::new(Both(own.clone(), record)),
+            None => record,
+        })
+    }
+
     pub(crate) fn job_target(&self, job: &JobHandle, target: &std::path::Path) -> Result<()> {
         self.home.catalog.update::<Job, _>(Kind::Job, &job.id, |j| {
             j.target = Some(target.to_path_buf());
@@ -103,7 +115,9 @@ impl Hubkeep {
     }
 
     pub(crate) fn finish_job(&self, job: &JobHandle, bytes: Bytes, error: Option<&Error>) -> Result<Job> {
+        let lines = self.logs.closed(&job.id);
         self.home.catalog.update::<Job, _>(Kind::Job, &job.id, |j| {
+            crate::joblog::append(j, lines.iter().cloned());
             j.finished_at = Some(now());
             j.progress = None;
             j.bytes_read = bytes.read;
@@ -257,6 +271,21 @@ impl CatalogProgress {
     }
 }
 
+/// Progress reported to two places.
+struct Both(std::sync::Arc<dyn hubkeep_vault::Progress>, std::sync::Arc<dyn hubkeep_vault::Progress>);
+
+impl hubkeep_vault::Progress for Both {
+    fn start(&self, total_bytes: u64) {
+        self.0.start(total_bytes);
+        self.1.start(total_bytes);
+    }
+
+    fn advance(&self, bytes: u64) {
+        self.0.advance(bytes);
+        self.1.advance(bytes);
+    }
+}
+
 impl hubkeep_vault::Progress for CatalogProgress {
     fn start(&self, total_bytes: u64) {
         {
@@ -277,9 +306,7 @@ impl Hubkeep {
     /// Add a note to job `job_id`'s log (the newest `JOB_LOG_LINES` are kept).
     pub fn job_log(&self, job_id: &str, line: &str) -> Result<()> {
         self.home.catalog.update::<Job, _>(Kind::Job, job_id, |j| {
-            j.log.push(crate::records::LogLine { at: now(), line: crate::dbpassword::redact_urls(line) });
-            let excess = j.log.len().saturating_sub(crate::records::JOB_LOG_LINES);
-            j.log.drain(..excess);
+            crate::joblog::append(j, [crate::records::LogLine { at: now(), line: crate::dbpassword::redact_urls(line) }]);
             Ok(())
         })?;
         Ok(())

@@ -38,6 +38,7 @@ mod dbsnap;
 mod demo;
 mod files;
 mod hubscheck;
+mod joblog;
 mod jobs;
 mod lock;
 mod offline;
@@ -55,18 +56,22 @@ pub use hubkeep_plan::{Plan, PlanChange};
 pub use error::{Error, ErrorKind, Result};
 pub use hubkeep_vault::Progress;
 pub use jobs::{new_job_id, CatalogProgress, JobHandle};
+pub use joblog::human_bytes;
 pub use lock::StackLock;
 pub use backupset::BackupRequest;
 pub use dbsnap::SnapshotRequest;
 pub use demo::DemoReport;
-pub use restore::{Rehomed, RestorePlan, RestoreRequest, RestoreSource, Restored};
+pub use restore::{Rehomed, RestorePlan, RestoreRequest, RestoreSource, Restored, VaultAttached};
 pub use stacks::{AdoptRequest, CreateRequest, StackCreated};
-pub use files::BackupJobResult;
+pub use files::{BackupJobResult, RestoreJobResult};
 pub use vaults::CreatedVault;
 
 use home::Home;
 use std::path::Path;
 use std::sync::Arc;
+
+/// Where a handle's lines for the operator go.
+pub type Notes = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// The service handle over one home: one per CLI command, one per request
 /// or job in a long-lived process.
@@ -76,9 +81,11 @@ pub struct Hubkeep {
     /// Where long work reports progress (a terminal bar, or nothing).
     pub progress: Option<Arc<dyn Progress>>,
     /// Where notes for the operator go (stderr in the CLI).
-    pub notes: Arc<dyn Fn(&str) + Send + Sync>,
+    pub notes: Notes,
     /// Stops this handle's long operations at their next safe point.
     pub cancel: CancelToken,
+    /// The logs of the jobs this handle runs.
+    logs: joblog::JobLogs,
 }
 
 /// Process-wide settings of a home, applied by the front door once
@@ -117,7 +124,8 @@ impl Hubkeep {
     }
 
     fn over(home: Home) -> Hubkeep {
-        Hubkeep { home, progress: None, notes: Arc::new(|m| eprintln!("{m}")), cancel: CancelToken::new() }
+        let logs = joblog::JobLogs::new(&home.dir);
+        Hubkeep { home, progress: None, notes: Arc::new(|m| eprintln!("{m}")), cancel: CancelToken::new(), logs }
     }
 
     /// This home's settings: the environment, then config.json, then the
@@ -128,15 +136,23 @@ impl Hubkeep {
 
     /// Step-by-step lines ("table ret0.hubs (3/40)") for a terminal only:
     /// when progress is not shown, neither are they.
-    pub(crate) fn progress_lines(&self) -> Option<Arc<dyn Fn(&str) + Send + Sync>> {
+    pub(crate) fn progress_lines(&self) -> Option<Notes> {
         self.progress.as_ref()?;
         let notes = self.notes.clone();
         Some(Arc::new(move |m: &str| (notes)(&format!("  {m}"))))
     }
 
-    /// A line for the operator.
+    /// A step of a running job, for its log only (the terminal shows its
+    /// own progress).
+    pub(crate) fn job_note(&self, msg: &str) {
+        self.logs.note(msg);
+    }
+
+    /// A line for the operator, and for the log of each job this handle
+    /// is running.
     pub fn note(&self, msg: &str) {
-        (self.notes)(msg)
+        (self.notes)(msg);
+        self.logs.note(msg);
     }
 
     /// Undo what a killed hubkeep left behind: jobs of dead processes (or

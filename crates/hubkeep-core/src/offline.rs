@@ -47,6 +47,7 @@ impl Hubkeep {
             let _ = self.bring_online(name);
             return Err(e.context(format!("taking stack {name} offline (it is back online)")));
         }
+        self.job_note(&format!("stack {name} is offline: new connections of its app are refused and open ones were ended"));
         self.stack(name)
     }
 
@@ -60,13 +61,15 @@ impl Hubkeep {
         let db = &stack.outputs.as_ref().expect("a stack with a connection has outputs").app_db;
         hubkeep_pg::set_connection_limit(&admin, db, state.previous_connection_limit)?;
         self.run_hook(&stack, stack.hooks.online.as_deref(), "online", None)?;
-        self.home.catalog.update::<Stack, _>(Kind::Stack, name, |s| {
+        let online = self.home.catalog.update::<Stack, _>(Kind::Stack, name, |s| {
             s.offline = None;
             s.status = StackStatus::Online;
             s.status_reason = None;
             s.updated_at = now();
             Ok(())
-        })
+        })?;
+        self.job_note(&format!("stack {name} is back online"));
+        Ok(online)
     }
 
     /// A hub that a dead backup left offline comes back online.

@@ -21,7 +21,7 @@ pub struct Restored {
     /// Its daily vault.
     pub daily_backup_vault: crate::vaults::CreatedVault,
     /// The Hubs check of the restored hub.
-    pub hubs_check: Option<serde_json::Value>,
+    pub hubs_check: Option<hubkeep_hubs::CheckReport>,
     /// The stored URLs moved from the backup's domain to the new one
     /// (`null` when the domain is the same, or with `--keep-urls`).
     pub rehomed: Option<Rehomed>,
@@ -325,7 +325,7 @@ impl Hubkeep {
         let job = self.start_job("stack-restore", Some(&stack.name), Some(&req.params.vault), None)?;
         self.job_resource(&job, &req.params.recovery_point_arn)?;
         let mut made = Made::default();
-        let result = self.write_key_bundle(&secret_writes, &mut made).and_then(|()| self.build_restored_stack(stack, &checked, rehome.as_ref(), &mut made));
+        let result = self.write_key_bundle(&secret_writes, &mut made).and_then(|()| self.build_restored_stack(stack, &checked, rehome.as_ref(), &mut made, &job));
         let bytes = crate::jobs::Bytes { read: checked.snapshot.size_bytes + checked.recovery_point.bytes, ..Default::default() };
         match result {
             Ok(r) => {
@@ -340,7 +340,7 @@ impl Hubkeep {
         }
     }
 
-    fn build_restored_stack(&self, mut stack: Stack, c: &Checked, rehome: Option<&(String, String)>, made: &mut Made) -> Result<Restored> {
+    fn build_restored_stack(&self, mut stack: Stack, c: &Checked, rehome: Option<&(String, String)>, made: &mut Made, job: &crate::jobs::JobHandle) -> Result<Restored> {
         let dbname = database_name(&stack.name, stack.profile, &c.region);
         let user = c.source_secret.get("username").and_then(|v| v.as_str()).unwrap_or(crate::stacks::OWNER_ROLE).to_string();
         let password = c.source_secret.get("password").and_then(|v| v.as_str()).filter(|p| !p.is_empty()).map(str::to_string).unwrap_or_else(|| crate::secrets::generate(20));
@@ -365,7 +365,7 @@ impl Hubkeep {
         vault.restore_dir(
             c.recovery_point.vault_snapshot_id.as_deref().unwrap_or_default(),
             &storage,
-            &hubkeep_vault::RestoreOptions { skip_damaged: false, progress: self.progress.clone() },
+            &hubkeep_vault::RestoreOptions { skip_damaged: false, progress: self.job_progress(job, "files") },
         )?;
         let arn = self.put_database_secret(&stack.name, &c.region.name, &db.app, made)?;
         for (key, value) in &c.source_keys {
@@ -383,7 +383,7 @@ impl Hubkeep {
         let mut warnings = vec![];
         let hubs_check = if stack.profile == Profile::Hubs {
             let report = self.hubs_check(&stack, false)?;
-            if !report.get("passed").and_then(|v| v.as_bool()).unwrap_or(false) {
+            if !report.passed {
                 // Blobs that do not decrypt mean data and keys do not belong
                 // together: the restore is useless. Missing files are the
                 // source's own drift, restored faithfully: a warning.
@@ -419,14 +419,13 @@ impl Hubkeep {
     }
 
     /// The Hubs check over a stack's database, files and phoenix-key.
-    pub fn hubs_check(&self, stack: &Stack, read_all: bool) -> Result<serde_json::Value> {
+    pub fn hubs_check(&self, stack: &Stack, read_all: bool) -> Result<hubkeep_hubs::CheckReport> {
         let o = stack.outputs.as_ref().ok_or_else(|| Error::new(ErrorKind::StackState, format!("stack {} has no resources", stack.name)))?;
         let key = self.home.secrets().value(&keymaster(&stack.name, "phoenix-key"))?.ok_or_else(|| {
             Error::new(ErrorKind::SecretNotFound, format!("stack {} has no /keymaster/{}/phoenix-key: the Hubs check cannot decrypt blobs", stack.name, stack.name))
         })?;
         let url = self.admin_conn(stack)?.url_with_password();
-        let report = hubkeep_hubs::check_hub(&url, &o.storage_path, &key, read_all, 20).map_err(|e| Error::new(ErrorKind::HubsCheck, e.to_string()))?;
-        Ok(serde_json::to_value(report)?)
+        hubkeep_hubs::check_hub(&url, &o.storage_path, &key, read_all, 20).map_err(|e| Error::new(ErrorKind::HubsCheck, e.to_string()))
     }
 
     /// `vault attach`: open a vault with its recovery key and rebuild this
@@ -436,7 +435,7 @@ impl Hubkeep {
     /// UNVERIFIED. The catalog changes in one transaction: a failure (a store
     /// error, the catalog) leaves the home as it was, no vault, no records,
     /// no keys.
-    pub fn attach_vault(&self, name: &str, location: &str, recovery_key: &str, region: Option<&str>) -> Result<serde_json::Value> {
+    pub fn attach_vault(&self, name: &str, location: &str, recovery_key: &str, region: Option<&str>) -> Result<VaultAttached> {
         crate::ids::check_vault_name(name)?;
         let probe = Vault::open(crate::vaults::open_store(location)?, recovery_key.trim())?;
         let failed = |e: hubkeep_vault::VaultError, doing: String| Error::from(e).context(format!("attaching vault {name} failed while {doing}; nothing was changed in this home"));
@@ -549,14 +548,18 @@ impl Hubkeep {
             Ok(())
         })?;
         let record = self.vault_record(name)?;
-        let damaged: Vec<&str> = skipped.iter().filter(|s| s.kind.is_none()).map(|s| s.id.as_str()).collect();
-        Ok(serde_json::json!({
-            "name": name, "region": region, "location": record.location,
-            "recovery_points": points.len(), "db_snapshots": snaps.len(), "backup_sets": sets.len(),
-            "damaged_snapshots": damaged,
-            "skipped_snapshots": skipped,
-            "unverified_recovery_points": unverified,
-        }))
+        let damaged_snapshots = skipped.iter().filter(|s| s.kind.is_none()).map(|s| s.id.clone()).collect();
+        Ok(VaultAttached {
+            name: name.to_string(),
+            region,
+            location: record.location,
+            recovery_points: points.len(),
+            db_snapshots: snaps.len(),
+            backup_sets: sets.len(),
+            damaged_snapshots,
+            skipped_snapshots: skipped,
+            unverified_recovery_points: unverified,
+        })
     }
 }
 
@@ -581,13 +584,38 @@ impl Hubkeep {
     }
 }
 
+/// What `vault attach` prints.
+#[derive(Debug, serde::Serialize)]
+pub struct VaultAttached {
+    /// The vault's name in this home.
+    pub name: String,
+    /// Its region.
+    pub region: String,
+    /// Where it is.
+    pub location: String,
+    /// Recovery points found.
+    pub recovery_points: usize,
+    /// Database snapshots found.
+    pub db_snapshots: usize,
+    /// Backup sets found.
+    pub backup_sets: usize,
+    /// Snapshots whose manifest could not be read.
+    pub damaged_snapshots: Vec<String>,
+    /// Every snapshot left out, and why.
+    pub skipped_snapshots: Vec<Skipped>,
+    /// Recovery points whose tree did not read: UNVERIFIED until a verify passes.
+    pub unverified_recovery_points: Vec<crate::ids::RecoveryPointArn>,
+}
+
 /// A vault snapshot `vault attach` left out, and why.
 #[derive(Debug, serde::Serialize)]
-struct Skipped {
-    id: String,
+pub struct Skipped {
+    /// The vault snapshot's id.
+    pub id: String,
     /// The snapshot's kind, when its manifest could be read.
-    kind: Option<String>,
-    reason: String,
+    pub kind: Option<String>,
+    /// Why it was left out.
+    pub reason: String,
 }
 
 impl Skipped {
@@ -603,26 +631,20 @@ fn is_damage(e: &hubkeep_vault::VaultError) -> bool {
 }
 
 
-fn decrypt_failed(report: &serde_json::Value) -> bool {
-    report.get("categories").and_then(|c| c.as_array()).is_some_and(|cats| {
-        cats.iter().any(|c| {
-            c.get("name").and_then(|n| n.as_str()).is_some_and(|n| n.ends_with("decrypts with phoenix-key"))
-                && c.get("problems").and_then(|p| p.as_array()).is_some_and(|p| !p.is_empty())
-        })
-    })
+/// Some blob did not decrypt with the phoenix-key: data and keys do not
+/// belong together.
+fn decrypt_failed(report: &hubkeep_hubs::CheckReport) -> bool {
+    report.categories.iter().any(|c| c.name.ends_with("decrypts with phoenix-key") && !c.problems.is_empty())
 }
 
-pub(crate) fn summarize_check(report: &serde_json::Value) -> String {
-    let mut parts = vec![];
-    if let Some(cats) = report.get("categories").and_then(|c| c.as_array()) {
-        for c in cats {
-            let problems = c.get("problems").and_then(|p| p.as_array()).map(|p| p.len()).unwrap_or(0);
-            if problems > 0 {
-                let first = c.pointer("/problems/0").and_then(|p| p.as_str()).unwrap_or("");
-                parts.push(format!("{}: {problems} problem(s), e.g. {first}", c.get("name").and_then(|n| n.as_str()).unwrap_or("?")));
-            }
-        }
-    }
+/// The check's problems in one line: each category with problems, its
+/// count and first problem.
+pub(crate) fn summarize_check(report: &hubkeep_hubs::CheckReport) -> String {
+    let parts: Vec<String> = report
+        .categories
+        .iter()
+        .filter_map(|c| c.problems.first().map(|first| format!("{}: {} problem(s), e.g. {first}", c.name, c.problems.len())))
+        .collect();
     if parts.is_empty() { "see the report".into() } else { parts.join("; ") }
 }
 

@@ -524,8 +524,11 @@ pub(crate) struct Made {
     pub vault: Option<String>,
     /// Secret-store rows a restore wrote from a key bundle: the name
     /// written, and the row (name, metadata, sealed value) it replaced.
-    pub secret_rows: Vec<(String, Option<(String, String, Vec<u8>)>)>,
+    pub secret_rows: Vec<(String, Option<SecretRow>)>,
 }
+
+/// A secret-store row as it was: name, metadata, sealed value.
+pub(crate) type SecretRow = (String, String, Vec<u8>);
 
 /// The app's database role: `reticulum` in a cluster of its own; on a
 /// shared server, named for the stack so two stacks never share it.

@@ -84,7 +84,7 @@ impl Hubkeep {
                 Error::new(ErrorKind::WrongKey, format!("this home holds no key for vault {name}; attach it again with `hubkeep vault attach {name} --location {} --recovery-key …`", record.location))
             })?,
         };
-        Ok(Vault::open(open_store(&record.location)?, &key).map_err(|e| Error::from(e).context(format!("opening vault {name} at {}", record.location)))?)
+        Vault::open(open_store(&record.location)?, &key).map_err(|e| Error::from(e).context(format!("opening vault {name} at {}", record.location)))
     }
 
     /// The recovery key of a vault this home created or attached.

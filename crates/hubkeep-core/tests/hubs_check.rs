@@ -98,7 +98,9 @@ impl Drop for DemoHome {
 
 /// What a verdict is made of: per category, its name, counts and whether
 /// it fails the check; and the overall result.
-fn verdict(report: &CheckReport) -> (bool, usize, Vec<(String, usize, usize, bool)>) {
+type TableVerdict = (String, usize, usize, bool);
+
+fn verdict(report: &CheckReport) -> (bool, usize, Vec<TableVerdict>) {
     let categories = report
         .categories
         .iter()

@@ -13,13 +13,12 @@
 
 use chrono::{DateTime, Utc};
 use hubkeep_core::ops::queue::{Queue, Work};
-use hubkeep_core::ops::schedules::Handled;
+use hubkeep_core::ops::schedules::{Handled, PendingBackup};
 use hubkeep_core::records::Stack;
 use hubkeep_core::states::JobState;
 use hubkeep_core::{Hubkeep, Result};
-use hubkeep_plan::missed::{decide, Decision};
+use hubkeep_plan::missed::{decide, first_look, Decision};
 use hubkeep_plan::{Plan, Schedule, VerifyWhen, Zone};
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
@@ -65,22 +64,11 @@ impl Stop {
     }
 }
 
-/// A scheduled backup in the queue.
-#[derive(Clone)]
-struct Submitted {
-    stack: String,
-    scheduled_for: DateTime<Utc>,
-    /// The end of its start window: still queued then, it expires.
-    window_end: DateTime<Utc>,
-}
-
 /// The scheduler of one home.
 pub struct Scheduler {
     home: PathBuf,
     queue: Queue,
     notes: Arc<dyn Fn(&str) + Send + Sync>,
-    /// Scheduled backups submitted and not yet finished.
-    after_backup: BTreeMap<String, Submitted>,
 }
 
 impl Scheduler {
@@ -90,7 +78,6 @@ impl Scheduler {
             home,
             queue,
             notes,
-            after_backup: BTreeMap::new(),
         }
     }
 
@@ -119,7 +106,6 @@ impl Scheduler {
 
     /// One look at every plan; returns when the next thing is due.
     fn tick(&mut self, hk: &Hubkeep) -> Option<DateTime<Utc>> {
-        self.follow_up(hk);
         // Checked even when no job runs: a breach is sent once (core remembers it).
         if let Err(e) = hk.check_rpo() {
             self.log(&format!("scheduler: cannot check the RPO of the stacks: {e}"));
@@ -145,6 +131,7 @@ impl Scheduler {
     fn plan_tick(&mut self, hk: &Hubkeep, stack: &Stack) -> Result<Option<DateTime<Utc>>> {
         let plan = hk.plan(&stack.name)?;
         let mut handled = hk.schedule_handled(&stack.name)?;
+        self.follow_up(hk, &mut handled)?;
         let mut next = self.backup_tick(hk, stack, &plan, &mut handled)?;
         let vault = stack.outputs.as_ref().map(|o| o.daily_backup_vault.clone());
         if let (VerifyWhen::On(schedule), Some(vault)) = (&plan.verify, &vault) {
@@ -204,13 +191,10 @@ impl Scheduler {
     ) -> Result<Option<DateTime<Utc>>> {
         loop {
             let now = hubkeep_plan::clock().now();
-            // A stack the scheduler has never looked at (a home older than
-            // its first `serve`) answers only for its latest nights, not for
-            // every night since it was created.
-            let first_look = stack
-                .created_at
-                .max(now - chrono::Duration::days(1) - plan.start_window.duration());
-            match decide(plan, handled.backup.unwrap_or(first_look), now) {
+            let start = handled
+                .backup
+                .unwrap_or_else(|| first_look(plan, stack.created_at, now));
+            match decide(plan, start, now) {
                 Decision::Disabled => {
                     // The times it is off are neither run nor expired later.
                     handled.backup = Some(now);
@@ -246,15 +230,14 @@ impl Scheduler {
                         stack.name,
                         stamp(scheduled_for)
                     ));
-                    let window_end = scheduled_for + plan.start_window.duration();
-                    self.after_backup.insert(
-                        id,
-                        Submitted {
-                            stack: stack.name.clone(),
-                            scheduled_for,
-                            window_end,
-                        },
-                    );
+                    // Remembered in the catalog: a daemon restarted after
+                    // the backup completed still runs its follow-ups.
+                    handled.pending = Some(PendingBackup {
+                        job_id: id,
+                        scheduled_for,
+                        window_end: scheduled_for + plan.start_window.duration(),
+                    });
+                    hk.set_schedule_handled(handled)?;
                     return Ok(Some(plan.schedule.next_run(plan.timezone, scheduled_for)));
                 }
             }
@@ -303,56 +286,59 @@ impl Scheduler {
         Ok(next)
     }
 
-    /// After a scheduled backup completed: its stack's retention, then the
-    /// night's verify share of its vault. One still queued when its start
-    /// window closes (its stack was busy all along) expires instead.
-    fn follow_up(&mut self, hk: &Hubkeep) {
-        let submitted: Vec<(String, Submitted)> = self
-            .after_backup
-            .iter()
-            .map(|(j, s)| (j.clone(), s.clone()))
-            .collect();
-        for (id, run) in submitted {
-            let job = match hk.job(&id) {
-                Ok(job) => job,
-                Err(e) => {
-                    self.log(&format!("scheduler: cannot read job {id}: {e}"));
-                    self.after_backup.remove(&id);
-                    continue;
-                }
-            };
-            match job.state {
-                JobState::Queued if hubkeep_plan::clock().now() >= run.window_end => {
-                    let reason = format!(
-                        "the backup scheduled for {} could not start within the plan's start window (it waited: {}); the next scheduled time is kept",
-                        stamp(run.scheduled_for),
-                        job.waiting_for.as_deref().unwrap_or("for a worker")
-                    );
-                    match self.queue.expire(&id, &reason) {
-                        Ok(true) => {
-                            self.after_backup.remove(&id);
-                            self.log(&format!(
-                                "backup {} missed its run scheduled for {}: job {id} EXPIRED",
-                                run.stack,
-                                stamp(run.scheduled_for)
-                            ));
-                        }
-                        Ok(false) => {}
-                        Err(e) => self.log(&format!("scheduler: cannot expire job {id}: {e}")),
+    /// After the stack's scheduled backup completed: its retention, then
+    /// the night's verify share of its vault. One still queued when its
+    /// start window closes (its stack was busy all along) expires instead.
+    /// One that failed or was aborted (also by a crash of an earlier
+    /// daemon) is let go: the next night runs again.
+    fn follow_up(&mut self, hk: &Hubkeep, handled: &mut Handled) -> Result<()> {
+        let Some(run) = handled.pending.clone() else {
+            return Ok(());
+        };
+        let id = &run.job_id;
+        let job = match hk.job(id) {
+            Ok(job) => job,
+            Err(e) => {
+                self.log(&format!("scheduler: cannot read job {id}: {e}"));
+                return self.settle(hk, handled);
+            }
+        };
+        match job.state {
+            JobState::Queued if hubkeep_plan::clock().now() >= run.window_end => {
+                let reason = format!(
+                    "the backup scheduled for {} could not start within the plan's start window (it waited: {}); the next scheduled time is kept",
+                    stamp(run.scheduled_for),
+                    job.waiting_for.as_deref().unwrap_or("for a worker")
+                );
+                match self.queue.expire(id, &reason) {
+                    Ok(true) => {
+                        self.log(&format!(
+                            "backup {} missed its run scheduled for {}: job {id} EXPIRED",
+                            handled.stack,
+                            stamp(run.scheduled_for)
+                        ));
+                        self.settle(hk, handled)?;
                     }
-                }
-                JobState::Queued | JobState::Running | JobState::Created => {}
-                JobState::Completed => {
-                    self.after_backup.remove(&id);
-                    if let Err(e) = self.after_good_backup(hk, &run.stack) {
-                        self.log(&format!("scheduler: stack {}: {e}", run.stack));
-                    }
-                }
-                _ => {
-                    self.after_backup.remove(&id);
+                    Ok(false) => {}
+                    Err(e) => self.log(&format!("scheduler: cannot expire job {id}: {e}")),
                 }
             }
+            JobState::Queued | JobState::Running | JobState::Created => {}
+            JobState::Completed => {
+                // Settled first: a crash in between skips one night's
+                // follow-ups rather than running them twice.
+                self.settle(hk, handled)?;
+                self.after_good_backup(hk, &handled.stack)?;
+            }
+            _ => self.settle(hk, handled)?,
         }
+        Ok(())
+    }
+
+    /// The pending backup needs nothing more.
+    fn settle(&self, hk: &Hubkeep, handled: &mut Handled) -> Result<()> {
+        handled.pending = None;
+        hk.set_schedule_handled(handled)
     }
 
     fn after_good_backup(&mut self, hk: &Hubkeep, stack: &str) -> Result<()> {

@@ -14,7 +14,7 @@
 use std::path::Path;
 
 use rand::seq::index::sample as sample_indices;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::crypto::{decrypt_header, HEADER_LEN};
 use crate::error::HubsError;
@@ -40,7 +40,7 @@ pub const CACHED_DECRYPT: &str = "cached_files: decrypts with phoenix-key";
 
 /// One line of the check: how many things were looked at, how many were
 /// fine, and a sentence per problem (naming the uuid and path).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CategoryResult {
     pub name: String,
     pub checked: usize,
@@ -91,7 +91,7 @@ impl CategoryResult {
 }
 
 /// The whole check. `passed` is true when every required category is clean.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckReport {
     pub categories: Vec<CategoryResult>,
     /// How many blob headers were decrypted (owned and cached together).

@@ -73,3 +73,12 @@ pub fn decide(plan: &Plan, last_handled: DateTime<Utc>, now: DateTime<Utc>) -> D
     }
     Decision::Expire { scheduled_for: due }
 }
+
+/// Where [`decide`] starts for a plan whose backup the daemon has never
+/// handled: the stack's creation, but at most one day plus the start window
+/// back. A home older than its first `hubkeep serve` is answered for its
+/// latest nights (one run or one expiry), not for every night since the
+/// stack was created.
+pub fn first_look(plan: &Plan, stack_created_at: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
+    stack_created_at.max(now - chrono::Duration::days(1) - plan.start_window.duration())
+}

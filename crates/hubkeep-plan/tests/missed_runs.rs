@@ -226,3 +226,22 @@ fn a_month_with_downtime_handles_every_scheduled_time_exactly_once() {
         "caught up once on the 5th"
     );
 }
+
+#[test]
+fn a_stack_older_than_the_daemon_is_answered_for_its_latest_night_only() {
+    use hubkeep_plan::missed::first_look;
+    let daily = Plan::new("hub1"); // 10:00 UTC, 8 h window
+    // Created a year ago, the daemon starts at 12:00: today's 10:00 runs, no
+    // year of expired nights.
+    let created = at("2025-06-02T08:00:00Z");
+    let now = at("2026-06-02T12:00:00Z");
+    let start = first_look(&daily, created, now);
+    assert_eq!(start, at("2026-06-01T04:00:00Z"));
+    assert_eq!(decide(&daily, start, now), expire(&["2026-06-01T10:00:00Z"]));
+    assert_eq!(decide(&daily, at("2026-06-01T10:00:00Z"), now), run("2026-06-02T10:00:00Z"));
+    // Created an hour ago: nothing before its creation is due.
+    let created = at("2026-06-02T11:00:00Z");
+    let start = first_look(&daily, created, now);
+    assert_eq!(start, created);
+    assert_eq!(decide(&daily, start, now), wait("2026-06-03T10:00:00Z"));
+}

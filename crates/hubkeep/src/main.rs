@@ -338,7 +338,7 @@ fn command(hk: &Hubkeep, command: Command, job_id: Option<String>) -> Result<Val
         },
         Command::Vault(c) => match c {
             VaultCmd::Create { name, region } => to_value(hk.vault_create(&name, region.as_deref())?),
-            VaultCmd::Attach { name, location, recovery_key, region } => hk.attach_vault(&name, &location, &recovery_key, region.as_deref()),
+            VaultCmd::Attach { name, location, recovery_key, region } => to_value(hk.attach_vault(&name, &location, &recovery_key, region.as_deref())?),
             VaultCmd::RecoveryKit { name, yes } => {
                 hk.vault_record(&name)?;
                 if !yes {
@@ -358,7 +358,7 @@ fn command(hk: &Hubkeep, command: Command, job_id: Option<String>) -> Result<Val
             RecoveryPointCmd::Show { arn } => to_value(hk.recovery_point(&arn)?),
             RecoveryPointCmd::Delete { arn, force } => to_value(hk.recovery_point_delete(&arn, force)?),
         },
-        Command::RestoreJob(RestoreJobCmd::Start { arn, target, skip_damaged }) => hk.start_restore_job(&arn, &target, skip_damaged),
+        Command::RestoreJob(RestoreJobCmd::Start { arn, target, skip_damaged }) => to_value(hk.start_restore_job(&arn, &target, skip_damaged)?),
         Command::Backup { stack, offline, vault, strict, automated, wait: _ } => to_value(hk.backup(&BackupRequest { stack: &stack, offline, vault, strict, job_id, automated })?),
         Command::Restore { new_stack, backup, domain, region, force, app_version, force_version, keep_urls } => {
             let source = hubkeep_core::RestoreSource::Backup { name: new_stack, backup_id: backup, domain, region, force, app_version, force_version, keep_urls };
@@ -368,7 +368,7 @@ fn command(hk: &Hubkeep, command: Command, job_id: Option<String>) -> Result<Val
         Command::BackupSet(BackupSetCmd::Show { id }) => to_value(hk.backup_set(&id)?),
         Command::Job(JobCmd::List { state, stack }) => to_value(hk.jobs(state.as_deref(), stack.as_deref())?),
         Command::Job(JobCmd::Show { id }) => to_value(hk.job(&id)?),
-        Command::Verify { id, read_data } => hk.verify(&id, read_data),
+        Command::Verify { id, read_data } => to_value(hk.verify(&id, read_data)?),
         Command::Secret(c) => match c {
             SecretCmd::List => to_value(hk.secret_list()?),
             SecretCmd::Show { name } => to_value(hk.secret_show(&name)?),

@@ -147,8 +147,6 @@ fn a_database_without_reticulum_migrations_records_no_level() {
     );
 }
 
-/// hubkeep's superuser URL of an embedded stack (for test setup only).
-
 /// The URLs the re-home test plants: three carrying the hub's own origin,
 /// and two of other origins that merely start alike.
 fn plant_urls(admin: &str) {

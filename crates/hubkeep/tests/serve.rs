@@ -408,3 +408,43 @@ fn thirty_nights_leave_exactly_the_sets_the_retention_rules_keep_and_the_kept_on
         );
     }
 }
+
+#[test]
+fn a_daemon_killed_after_a_nightly_backup_still_runs_its_retention_when_restarted() {
+    require_root!();
+    let home = Home::new();
+    stack(&home, "hub", "2027-01-04T00:00:00Z", &["--no-offline"]);
+    let mut daemon = Daemon::start(&home, "2027-01-04T09:59:00Z@60", "first.log");
+    let id = queued_id(&daemon.wait_for("backup hub queued job"));
+    // Killed (no SIGTERM clean-up) as soon as the backup has completed,
+    // most often before the scheduler's next look queues its follow-ups.
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let job = home.json(&["job", "show", &id]);
+        if !matches!(job["state"].as_str(), Some("QUEUED" | "RUNNING")) {
+            assert_eq!(job["state"], "COMPLETED", "{job}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "job {id} never ended: {job}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    daemon.child.kill().unwrap();
+    daemon.child.wait().unwrap();
+    let first = daemon.log();
+
+    let daemon = Daemon::start(&home, "2027-01-04T10:30:00Z@60", "second.log");
+    if !first.contains("retention hub queued job") {
+        daemon.wait_for("retention hub queued job");
+    }
+    // Given the time to look twice, it queues nothing it already ran.
+    std::thread::sleep(Duration::from_secs(5));
+    let (status, second) = daemon.terminate();
+    assert!(status.success(), "{second}");
+    let queued = |log: &str| log.matches("retention hub queued job").count();
+    assert_eq!(
+        queued(&first) + queued(&second),
+        1,
+        "the night's retention runs once, before or after the restart:\n{first}\n---\n{second}"
+    );
+    assert!(!second.contains("backup hub queued job"), "{second}");
+}

@@ -82,7 +82,8 @@ pub struct DrillChecks {
     /// Whether the Hubs check passed.
     pub passed: bool,
     /// The Hubs check's report.
-    pub hubs_check: serde_json::Value,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub hubs_check: hubkeep_hubs::CheckReport,
 }
 
 /// The longest stack name a drill derives from: a throwaway name
@@ -345,20 +346,12 @@ impl Hubkeep {
     fn drill_restore(&self, set: &BackupSet, name: &str) -> Result<DrillChecks> {
         let restored = self.restore_backup(name, set.backup_id.as_str(), None, None, false)?;
         let snap = self.db_snapshot(&set.db_snapshot_id)?;
-        let tables: BTreeMap<String, u64> = snap
-            .metadata
-            .as_ref()
-            .and_then(|m| m.get("tables"))
-            .and_then(|t| t.as_array())
-            .into_iter()
-            .flatten()
-            .filter(|t| t.get("schema").and_then(|s| s.as_str()) == Some("ret0"))
-            .filter_map(|t| {
-                Some((
-                    format!("ret0.{}", t.get("name")?.as_str()?),
-                    t.get("rows")?.as_u64()?,
-                ))
-            })
+        let meta: Option<hubkeep_pg::SnapshotMeta> = snap.metadata.clone().map(serde_json::from_value).transpose()?;
+        let tables: BTreeMap<String, u64> = meta
+            .iter()
+            .flat_map(|m| &m.tables)
+            .filter(|t| t.schema == "ret0")
+            .map(|t| (format!("ret0.{}", t.name), t.rows))
             .collect();
         let report = restored.hubs_check.ok_or_else(|| {
             Error::new(
@@ -369,24 +362,11 @@ impl Hubkeep {
                 ),
             )
         })?;
-        let category_ok = |name: &str| -> usize {
-            report
-                .get("categories")
-                .and_then(|c| c.as_array())
-                .into_iter()
-                .flatten()
-                .filter(|c| c.get("name").and_then(|n| n.as_str()) == Some(name))
-                .filter_map(|c| c.get("ok").and_then(|o| o.as_u64()))
-                .sum::<u64>() as usize
-        };
         Ok(DrillChecks {
             tables,
-            owned_files: category_ok(hubkeep_hubs::OWNED_BLOB),
-            blobs_decrypted: report.get("sampled").and_then(|s| s.as_u64()).unwrap_or(0) as usize,
-            passed: report
-                .get("passed")
-                .and_then(|p| p.as_bool())
-                .unwrap_or(false),
+            owned_files: report.category(hubkeep_hubs::OWNED_BLOB).map_or(0, |c| c.ok),
+            blobs_decrypted: report.sampled,
+            passed: report.passed,
             hubs_check: report,
         })
     }

@@ -30,12 +30,14 @@ use std::time::{Duration, Instant};
 
 /// A webhook as the catalog keeps it: never its secret.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookRecord {
     /// Its name.
     pub name: String,
     /// The URL events are posted to.
     pub webhook: String,
     /// The events it receives.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub events: Vec<EventKind>,
     /// Whether deliveries carry `X-Hubkeep-Signature` (it has a secret).
     pub signed: bool,
@@ -58,6 +60,7 @@ pub struct NotifyAdd {
 
 /// What `notify test` prints: the test delivery's outcome.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NotifyTested {
     /// The webhook.
     pub name: String,

@@ -482,16 +482,15 @@ fn run_job(shared: &Shared, pending: &Pending, cancel: CancelToken) {
     hk.cancel = cancel;
     // The job document's `progress`, for `job show` and the API's events.
     hk.progress = Some(Arc::new(crate::CatalogProgress::new(&shared.home, &pending.id, pending.work.kind())));
+    // Its notes go to the daemon's log here, and to the job's own log
+    // (core writes that for every job a handle runs).
     let notes = shared.notes.clone();
     let id = pending.id.clone();
-    let log = JobLog::start(&shared.home, &pending.id);
-    let lines = log.lines.clone();
     hk.notes = Arc::new(move |m| {
         (notes)(&format!(
             "{} job {id}: {m}",
             now().format("%Y-%m-%dT%H:%M:%SZ")
-        ));
-        lines.lock().unwrap_or_else(|e| e.into_inner()).push(m.to_string());
+        ))
     });
     let work = &pending.work;
     let subject = work.stack().map(str::to_string).or_else(|| match work {
@@ -520,9 +519,6 @@ fn run_job(shared: &Shared, pending: &Pending, cancel: CancelToken) {
         pending.id
     ));
     let outcome = perform(&hk, &job, work);
-    // Its last notes are in the job's log before the job ends (and its
-    // event stream sends `end`); notes made after this are not logged.
-    drop(log);
     let ended = hk.finish_job(&job, Bytes::default(), outcome.as_ref().err());
     match (&outcome, ended) {
         (_, Err(e)) => shared.log(&format!(
@@ -591,69 +587,34 @@ fn perform(hk: &Hubkeep, job: &JobHandle, work: &Work) -> Result<()> {
     }
 }
 
-/// A queued job's notes as its document's `log`, written by a thread of
-/// its own: a note may be made while the job's catalog connection is inside
-/// a transaction, and writing it there from another connection would wait
-/// for that very transaction.
-struct JobLog {
-    lines: Arc<Mutex<Vec<String>>>,
-    done: Arc<std::sync::atomic::AtomicBool>,
-    writer: Option<std::thread::JoinHandle<()>>,
-}
-
-impl JobLog {
-    fn start(home: &std::path::Path, job_id: &str) -> JobLog {
-        let lines: Arc<Mutex<Vec<String>>> = Arc::default();
-        let done: Arc<std::sync::atomic::AtomicBool> = Arc::default();
-        let (home, job_id, pending, finished) = (home.to_path_buf(), job_id.to_string(), lines.clone(), done.clone());
-        let writer = std::thread::spawn(move || loop {
-            let last = finished.load(std::sync::atomic::Ordering::SeqCst);
-            let batch = std::mem::take(&mut *pending.lock().unwrap_or_else(|e| e.into_inner()));
-            if !batch.is_empty() {
-                // The log is advice: a failed write must not fail the job.
-                if let Ok(hk) = Hubkeep::open(&home) {
-                    for line in &batch {
-                        let _ = hk.job_log(&job_id, line);
-                    }
-                }
-            }
-            if last {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(300));
-        });
-        JobLog { lines, done, writer: Some(writer) }
-    }
-}
-
-impl Drop for JobLog {
-    // Also when the job's worker panics: the writer thread ends with it.
-    fn drop(&mut self) {
-        self.done.store(true, std::sync::atomic::Ordering::SeqCst);
-        if let Some(w) = self.writer.take() {
-            let _ = w.join();
-        }
-    }
-}
-
 #[cfg(test)]
 mod job_log_tests {
     use super::*;
 
     #[test]
-    fn a_queued_jobs_notes_are_in_its_log_when_it_ends() {
+    fn a_jobs_notes_are_in_its_log_and_its_outer_jobs_log_when_it_ends() {
         let dir = tempfile::tempdir().unwrap();
         let home = dir.path().join("home");
-        let hk = Hubkeep::open_or_init(&home).unwrap();
-        let job = hk.start_job("backup", Some("hub1"), None, None).unwrap();
-        let log = JobLog::start(&home, &job.id);
+        let mut hk = Hubkeep::open_or_init(&home).unwrap();
+        hk.notes = Arc::new(|_| {});
+        let outer = hk.start_job("backup", Some("hub1"), None, None).unwrap();
+        hk.note("starting");
+        let inner = hk.start_job("db-snapshot", Some("hub1"), None, None).unwrap();
         for i in 0..3 {
-            log.lines.lock().unwrap().push(format!("table ret0.t{i} (postgresql://u:pw@h/db)"));
+            hk.note(&format!("table ret0.t{i} (postgresql://u:pw@h/db)"));
         }
-        drop(log);
-        let lines: Vec<String> = hk.job(&job.id).unwrap().log.into_iter().map(|l| l.line).collect();
-        assert_eq!(lines.len(), 3, "{lines:?}");
-        assert!(lines[0].starts_with("table ret0.t0"), "{lines:?}");
-        assert!(lines.iter().all(|l| !l.contains("pw@")), "a password in a note never reaches the log: {lines:?}");
+        hk.finish_job(&inner, Bytes::default(), None).unwrap();
+        hk.note("done");
+        hk.finish_job(&outer, Bytes::default(), None).unwrap();
+        // Ended, its whole log is there at once (no wait for the writer).
+        let lines = |id: &str| -> Vec<String> { hk.job(id).unwrap().log.into_iter().map(|l| l.line).collect() };
+        let inner_lines = lines(&inner.id);
+        assert_eq!(inner_lines.len(), 3, "{inner_lines:?}");
+        assert!(inner_lines[0].starts_with("table ret0.t0"), "{inner_lines:?}");
+        assert!(inner_lines.iter().all(|l| !l.contains("pw@")), "a password in a note never reaches the log: {inner_lines:?}");
+        let outer_lines = lines(&outer.id);
+        assert_eq!(outer_lines.first().map(String::as_str), Some("starting"), "{outer_lines:?}");
+        assert_eq!(outer_lines.last().map(String::as_str), Some("done"), "{outer_lines:?}");
+        assert_eq!(outer_lines.len(), 5, "{outer_lines:?}");
     }
 }

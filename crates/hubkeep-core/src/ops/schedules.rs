@@ -26,6 +26,22 @@ pub struct Handled {
     pub drill: Option<DateTime<Utc>>,
     /// Gc of the stack's vault.
     pub gc: Option<DateTime<Utc>>,
+    /// The scheduled backup submitted and not yet followed up (retention,
+    /// then the night's verify share): kept here so that a daemon restarted
+    /// after the backup completed still runs them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<PendingBackup>,
+}
+
+/// A scheduled backup the scheduler submitted and has not followed up yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingBackup {
+    /// Its job.
+    pub job_id: String,
+    /// The scheduled time it runs for.
+    pub scheduled_for: DateTime<Utc>,
+    /// The end of its start window: still queued then, it expires.
+    pub window_end: DateTime<Utc>,
 }
 
 impl Hubkeep {

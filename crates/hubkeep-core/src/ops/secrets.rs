@@ -26,6 +26,7 @@ pub struct SecretValue {
 /// What `secret delete` prints: the secret with its deletion date, and the
 /// backups that cannot be restored without it.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SecretDeletion {
     /// The secret, `deletion_date` set.
     #[serde(flatten)]

@@ -19,6 +19,7 @@ pub struct SnapshotRestore {
 
 /// What `db-snapshot delete` prints.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SnapshotDeleted {
     /// The deleted snapshot.
     pub id: String,

@@ -148,6 +148,7 @@ pub struct StackUpdate {
 
 /// What `stack delete` prints.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StackDeleted {
     /// The deleted stack.
     pub name: String,

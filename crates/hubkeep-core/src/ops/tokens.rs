@@ -116,15 +116,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 impl Hubkeep {
     /// `token create NAME --role R`.
     pub fn token_create(&self, name: &str, role: Role) -> Result<CreatedToken> {
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
-        {
-            return Err(Error::invalid(format!(
-                "token name {name:?} is not allowed; use letters, digits, '-', '_' and '.'"
-            )));
-        }
+        crate::ids::check_token_name(name)?;
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let token = format!(

@@ -5,7 +5,8 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::ids::{ArnKind, VaultObjectArn};
 use crate::records::Profile;
 use crate::Hubkeep;
-use serde_json::{json, Value};
+use hubkeep_hubs::CheckReport;
+use serde::Serialize;
 
 /// Any id `verify` takes, parsed once: hubkeep ARNs name their kind, and
 /// anything else is a database snapshot id.
@@ -33,19 +34,121 @@ impl AnyId {
     }
 }
 
+/// What a part of a backup is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartKind {
+    /// A database snapshot.
+    DbSnapshot,
+    /// A recovery point (a file store).
+    RecoveryPoint,
+}
+
+/// What `verify` prints for a database snapshot or a recovery point.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartVerified {
+    /// The snapshot id or the recovery point ARN.
+    pub id: String,
+    /// Which it is.
+    #[serde(rename = "type")]
+    pub kind: PartKind,
+    /// No problem hurts it.
+    pub ok: bool,
+    /// Every byte was read back (`--read-data`).
+    pub read_data: bool,
+    /// What hurts it.
+    pub problems: Vec<String>,
+    /// What is worth knowing but leaves it restorable.
+    pub warnings: Vec<String>,
+    /// The vault's own report (recovery points).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<hubkeep_vault::VerifyReport>,
+}
+
+/// The Hubs check of a backup set: run, or why not.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum HubsVerdict {
+    /// Its report.
+    Checked(CheckReport),
+    /// Why it did not run.
+    Skipped {
+        /// The reason.
+        skipped: String,
+    },
+}
+
+/// What `verify` prints for a backup set: both parts and the Hubs check.
+#[derive(Debug, Clone, Serialize)]
+pub struct BackupSetVerified {
+    /// The backup id.
+    pub id: String,
+    /// Always `backup_set`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Both parts are ok and the Hubs check passed (or did not apply).
+    pub ok: bool,
+    /// Its database snapshot.
+    pub db_snapshot: PartVerified,
+    /// Its recovery point.
+    pub recovery_point: PartVerified,
+    /// The Hubs check of the backup itself.
+    pub hubs_check: HubsVerdict,
+}
+
+/// What `verify ID` prints.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Verified {
+    /// A database snapshot or a recovery point.
+    Part(PartVerified),
+    /// A backup set.
+    BackupSet(Box<BackupSetVerified>),
+}
+
+impl Verified {
+    /// Nothing hurts it.
+    pub fn ok(&self) -> bool {
+        match self {
+            Verified::Part(p) => p.ok,
+            Verified::BackupSet(s) => s.ok,
+        }
+    }
+
+    /// The first thing that hurts it, for the one-line error.
+    fn first_problem(&self) -> String {
+        let parts = match self {
+            Verified::Part(p) => vec![p],
+            Verified::BackupSet(s) => vec![&s.db_snapshot, &s.recovery_point],
+        };
+        let check = match self {
+            Verified::BackupSet(s) => match &s.hubs_check {
+                HubsVerdict::Checked(c) => c.categories.iter().filter(|c| c.required).find_map(|c| c.problems.first().map(|p| format!("{}: {p}", c.name))),
+                HubsVerdict::Skipped { .. } => None,
+            },
+            Verified::Part(_) => None,
+        };
+        parts
+            .iter()
+            .find_map(|p| p.problems.first().cloned())
+            .or(check)
+            .unwrap_or_else(|| "see the report above".into())
+    }
+}
+
 impl Hubkeep {
     /// Verify what `id` names; a report that is not ok is the error
     /// `verify_failed`, carrying the whole report as its detail.
-    pub fn verify(&self, id: &str, read_data: bool) -> Result<Value> {
+    pub fn verify(&self, id: &str, read_data: bool) -> Result<Verified> {
         let parsed = AnyId::parse(id)?;
         let report = match &parsed {
-            AnyId::RecoveryPoint(arn) => self.verify_recovery_point(&arn.to_string(), read_data)?,
-            AnyId::BackupSet(arn) => self.verify_backup_set(&arn.to_string(), read_data)?,
-            AnyId::DbSnapshot(snapshot) => self.verify_db_snapshot(snapshot, read_data)?,
+            AnyId::RecoveryPoint(arn) => Verified::Part(self.verify_recovery_point(&arn.to_string(), read_data)?),
+            AnyId::BackupSet(arn) => Verified::BackupSet(Box::new(self.verify_backup_set(&arn.to_string(), read_data)?)),
+            AnyId::DbSnapshot(snapshot) => Verified::Part(self.verify_db_snapshot(snapshot, read_data)?),
         };
-        if report["ok"].as_bool() != Some(true) {
-            let message = format!("{id} failed verification: {}", first_problem(&report));
-            let error = Error::new(ErrorKind::VerifyFailed, message).with_detail(report);
+        if !report.ok() {
+            let message = format!("{id} failed verification: {}", report.first_problem());
+            let error = Error::new(ErrorKind::VerifyFailed, message).with_detail(serde_json::to_value(&report)?);
             self.emit_verify_failed(id, &error);
             return Err(error);
         }
@@ -55,20 +158,19 @@ impl Hubkeep {
         Ok(report)
     }
 
-    fn verify_backup_set(&self, id: &str, read_data: bool) -> Result<Value> {
+    fn verify_backup_set(&self, id: &str, read_data: bool) -> Result<BackupSetVerified> {
         let set = self.backup_set(id)?;
         let db = self.verify_db_snapshot(&set.db_snapshot_id, read_data)?;
         let files = self.verify_recovery_point(&set.recovery_point_arn, read_data)?;
         let hubs = match set.profile {
-            Profile::Hubs => serde_json::to_value(self.hubs_check_backup(&set, read_data)?)?,
-            Profile::Generic => json!({"skipped": "profile generic: no Hubs check"}),
+            Profile::Hubs => HubsVerdict::Checked(self.hubs_check_backup(&set, read_data)?),
+            Profile::Generic => HubsVerdict::Skipped { skipped: "profile generic: no Hubs check".into() },
         };
-        let ok = db["ok"].as_bool().unwrap_or(false)
-            && files["ok"].as_bool().unwrap_or(false)
-            && hubs.get("passed").and_then(|p| p.as_bool()).unwrap_or(true);
-        Ok(
-            json!({"id": id, "type": "backup_set", "ok": ok, "db_snapshot": db, "recovery_point": files, "hubs_check": hubs}),
-        )
+        let passed = match &hubs {
+            HubsVerdict::Checked(c) => c.passed,
+            HubsVerdict::Skipped { .. } => true,
+        };
+        Ok(BackupSetVerified { id: id.to_string(), kind: "backup_set", ok: db.ok && files.ok && passed, db_snapshot: db, recovery_point: files, hubs_check: hubs })
     }
 
     /// `vault verify NAME [--read-data]`: the whole vault.
@@ -91,19 +193,6 @@ impl Hubkeep {
         }
         Ok(report)
     }
-}
-
-fn first_problem(report: &Value) -> String {
-    for key in [
-        "/problems/0",
-        "/db_snapshot/problems/0",
-        "/recovery_point/problems/0",
-    ] {
-        if let Some(first) = report.pointer(key) {
-            return first.as_str().unwrap_or("").to_string();
-        }
-    }
-    "see the report above".into()
 }
 
 #[cfg(test)]

@@ -370,18 +370,7 @@ fn time(v: &Value) -> Option<DateTime<Utc>> {
 
 /// A byte count in binary units: `512 B`, `1.5 KiB`, `20.0 MiB`.
 fn bytes(n: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
+    hubkeep_core::human_bytes(n)
 }
 
 /// How long something took, as a person says it: `0.4 s`, `42 s`,
