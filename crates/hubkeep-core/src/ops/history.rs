@@ -146,10 +146,17 @@ impl From<&BackupSet> for ExpiredSet {
 /// What one date holds, before it is told as a state.
 #[derive(Default)]
 struct DateFacts {
-    kept: Vec<(DateTime<Utc>, String, bool)>,
-    expired: Vec<(DateTime<Utc>, String, bool)>,
+    kept: Vec<SetOfNight>,
+    expired: Vec<SetOfNight>,
     failed: bool,
     missed: bool,
+}
+
+/// A backup set as a night sees it.
+struct SetOfNight {
+    started_at: DateTime<Utc>,
+    backup_id: String,
+    verified: bool,
 }
 
 impl Hubkeep {
@@ -176,11 +183,11 @@ impl Hubkeep {
             .filter(|s| s.stack_name == stack.name)
         {
             let f = facts.entry(date_of(set.started_at)).or_default();
-            let entry = (
-                set.started_at,
-                set.backup_id.to_string(),
-                set.verified_at.is_some(),
-            );
+            let entry = SetOfNight {
+                started_at: set.started_at,
+                backup_id: set.backup_id.to_string(),
+                verified: set.verified_at.is_some(),
+            };
             match set.status {
                 BackupSetStatus::Expired => f.expired.push(entry),
                 _ => f.kept.push(entry),
@@ -189,11 +196,11 @@ impl Hubkeep {
         let forgotten: Vec<ExpiredSet> = self.home.catalog.list(Kind::ExpiredSet)?;
         for set in forgotten.iter().filter(|s| s.stack == stack.name) {
             let f = facts.entry(date_of(set.started_at)).or_default();
-            f.expired.push((
-                set.started_at,
-                set.backup_id.clone(),
-                set.verified_at.is_some(),
-            ));
+            f.expired.push(SetOfNight {
+                started_at: set.started_at,
+                backup_id: set.backup_id.clone(),
+                verified: set.verified_at.is_some(),
+            });
         }
         for job in self.jobs(None, Some(&stack.name))? {
             let backup = matches!(job.kind.as_str(), "backup" | "db-snapshot");
@@ -232,8 +239,8 @@ impl Hubkeep {
                 date,
                 scheduled_at,
                 state,
-                verified: set.is_some_and(|s| s.2),
-                backup_id: set.map(|s| s.1.clone()),
+                verified: set.is_some_and(|s| s.verified),
+                backup_id: set.map(|s| s.backup_id.clone()),
             });
         }
 
@@ -275,8 +282,8 @@ impl Hubkeep {
 }
 
 /// The verified set of a date, else its newest.
-fn best_set(sets: &[(DateTime<Utc>, String, bool)]) -> Option<&(DateTime<Utc>, String, bool)> {
-    sets.iter().max_by_key(|(at, _, verified)| (*verified, *at))
+fn best_set(sets: &[SetOfNight]) -> Option<&SetOfNight> {
+    sets.iter().max_by_key(|s| (s.verified, s.started_at))
 }
 
 /// The plan's first scheduled backup on local `date`, if its schedule
