@@ -24,6 +24,7 @@ mod auth;
 mod console;
 mod error;
 mod events;
+mod history;
 mod metrics;
 mod openapi;
 mod routes;

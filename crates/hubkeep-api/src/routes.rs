@@ -61,6 +61,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/stacks", get(stacks))
         .route("/api/v1/stacks/{name}", get(stack).delete(crate::admin::stack_delete))
         .route("/api/v1/stacks/{name}/plan", get(plan).put(plan_set))
+        .route("/api/v1/stacks/{name}/history", get(crate::history::history))
         .route("/api/v1/plans", get(plans))
         .route("/api/v1/backup-sets", get(backup_sets))
         .route("/api/v1/backup-sets/{id}", get(backup_set))

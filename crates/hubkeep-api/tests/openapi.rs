@@ -29,6 +29,7 @@ fn the_openapi_document_lists_every_route_and_validates() {
         ("/api/v1/stacks/{name}", "get"),
         ("/api/v1/stacks/{name}/plan", "get"),
         ("/api/v1/stacks/{name}/plan", "put"),
+        ("/api/v1/stacks/{name}/history", "get"),
         ("/api/v1/plans", "get"),
         ("/api/v1/backup-sets", "get"),
         ("/api/v1/backup-sets/{id}", "get"),

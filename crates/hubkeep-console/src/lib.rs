@@ -37,6 +37,11 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("/js/signin.js", JS, include_bytes!("../web/js/signin.js")),
     ("/js/stacks.js", JS, include_bytes!("../web/js/stacks.js")),
     ("/js/stack.js", JS, include_bytes!("../web/js/stack.js")),
+    (
+        "/js/pictures.js",
+        JS,
+        include_bytes!("../web/js/pictures.js"),
+    ),
     ("/js/jobs.js", JS, include_bytes!("../web/js/jobs.js")),
     ("/js/restore.js", JS, include_bytes!("../web/js/restore.js")),
     ("/js/secrets.js", JS, include_bytes!("../web/js/secrets.js")),

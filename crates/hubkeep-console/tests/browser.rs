@@ -1,15 +1,18 @@
 //! The console in a real browser: each story in tests/console/*.mjs runs in
 //! headless Chromium (Debian's `chromium`, driven by npm's `playwright-core`
 //! that scripts/setup.sh installs) against the API's server over a home that
-//! the `hubkeep` binary prepared: a demo hub with a backup set, an admin and
-//! a read token, and a secret whose deletion is scheduled. The API is served
-//! in this process with the home's queue, as `hubkeep serve` does.
+//! the `hubkeep` binary prepared: a demo hub with a backup set, a drill and a
+//! backup that failed two nights ago, an admin and a read token, and a
+//! secret whose deletion is scheduled. The console is
+//! served by the daemon operators run, `hubkeep serve --listen
+//! 127.0.0.1:PORT`, a child of the test stopped with SIGTERM at exit.
 
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 /// Where scripts/setup.sh installs playwright-core (HUBKEEP_NODE_PREFIX overrides it).
 const NODE_PREFIX: &str = "/opt/hubkeep-node";
@@ -53,11 +56,48 @@ fn hubkeep(home: &Path, args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// A failed night for the pictures: the stack's backup, with the clock two
+/// nights back (`HUBKEEP_CLOCK`, noon of that date in the plan's zone),
+/// fails because its file store is away for the moment.
+fn failed_backup_two_nights_ago(home: &Path, stack: &str) {
+    let history = hubkeep(home, &["stack", "history", stack, "--nights", "3"]);
+    let clock = format!(
+        "{}T12:00:00Z",
+        history["nights"][0]["date"].as_str().unwrap()
+    );
+    let storage = hubkeep(home, &["stack", "show", stack])["outputs"]["storage_path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let away = format!("{storage}.away");
+    std::fs::rename(&storage, &away).unwrap();
+    let out = Command::new(hubkeep_bin())
+        .arg("--home")
+        .arg(home)
+        .args(["--json", "backup", stack])
+        .env("HUBKEEP_CLOCK", &clock)
+        .output()
+        .unwrap();
+    std::fs::rename(&away, &storage).unwrap();
+    assert!(
+        !out.status.success(),
+        "a backup without its file store fails"
+    );
+}
+
 /// The home of the fixture, removed at exit.
 static HOME_DIR: Mutex<Option<tempfile::TempDir>> = Mutex::new(None);
+/// The `hubkeep serve` serving it, stopped at exit.
+static DAEMON: Mutex<Option<Child>> = Mutex::new(None);
 
-/// Stops every embedded PostgreSQL cluster the home started, then removes it.
+/// Stops the daemon (SIGTERM, as an operator's service manager does) and
+/// every embedded PostgreSQL cluster the home started, then removes it.
 extern "C" fn clean_up() {
+    if let Some(mut daemon) = DAEMON.lock().ok().and_then(|mut d| d.take()) {
+        // SAFETY: kill(2) on the pid of a child this process started and has not reaped.
+        unsafe { libc::kill(daemon.id() as i32, libc::SIGTERM) };
+        let _ = daemon.wait();
+    }
     let Some(dir) = HOME_DIR.lock().ok().and_then(|mut d| d.take()) else {
         return;
     };
@@ -98,6 +138,15 @@ fn fixture() -> &'static Fixture {
         let stack = demo["source_stack"].as_str().unwrap().to_string();
         let restored = demo["restored_stack"].as_str().unwrap().to_string();
         let restored = restored.as_str();
+        // A drill's restore time and a second vault-size sample (after gc)
+        // for the stack's pictures.
+        hubkeep(&home, &["drill", "run", &stack]);
+        let vault = hubkeep(&home, &["stack", "show", &stack])["outputs"]["daily_backup_vault"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        hubkeep(&home, &["vault", "gc", &vault]);
+        failed_backup_two_nights_ago(&home, &stack);
         let admin = hubkeep(
             &home,
             &["token", "create", "console-admin", "--role", "admin"],
@@ -134,34 +183,18 @@ fn fixture() -> &'static Fixture {
             .unwrap()
             .to_string();
 
+        let log = dir.path().join("serve.log");
         *HOME_DIR.lock().unwrap() = Some(dir);
-        // The fixture lives as long as the test process: the home's clusters
-        // are stopped and the home removed when the process exits.
+        // The fixture lives as long as the test process: the daemon is
+        // stopped, the home's clusters too, and the home removed when the
+        // process exits.
         // SAFETY: `clean_up` is a plain function that never unwinds across the FFI boundary.
         assert_eq!(
             unsafe { libc::atexit(clean_up) },
             0,
             "cannot register the home's clean-up"
         );
-
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let served = home.clone();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            let queue = hubkeep_core::ops::queue::Queue::start(served.clone(), 2).unwrap();
-            rt.block_on(hubkeep_api::serve(
-                listener,
-                served,
-                queue,
-                std::future::pending(),
-            ))
-            .unwrap();
-        });
+        let url = serve(&home, &log);
         Fixture {
             url,
             admin,
@@ -172,6 +205,47 @@ fn fixture() -> &'static Fixture {
             secret_value: secret_value.to_string(),
         }
     })
+}
+
+/// Starts `hubkeep serve --listen 127.0.0.1:0` on `home` (the system picks
+/// a free port, so parallel test runs never collide) and returns the URL it
+/// says it serves, read from its log.
+fn serve(home: &Path, log: &Path) -> String {
+    let child = Command::new(hubkeep_bin())
+        .arg("--home")
+        .arg(home)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    *DAEMON.lock().unwrap() = Some(child);
+    // A bound keeps a daemon that never starts from hanging the test.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if let Some(url) = text
+            .lines()
+            .find_map(|l| l.split("the HTTP API on ").nth(1))
+        {
+            return url.trim().to_string();
+        }
+        let exited = DAEMON
+            .lock()
+            .unwrap()
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten());
+        assert!(
+            exited.is_none(),
+            "hubkeep serve exited ({exited:?}):\n{text}"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "hubkeep serve never said where it listens:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// Runs `tests/console/<name>.mjs` in Chromium; panics with its output unless it passes.
@@ -267,4 +341,9 @@ fn verify_on_a_backup_set_runs_a_full_verify_and_the_stack_shows_it() {
 #[test]
 fn a_read_token_is_offered_no_changes() {
     story("read_role");
+}
+
+#[test]
+fn the_stack_page_draws_thirty_nights_the_vault_size_and_the_restore_times() {
+    story("pictures");
 }

@@ -77,7 +77,9 @@ impl Hubkeep {
 
     /// `hubkeep backup STACK [--offline]`, with its events and pings.
     pub fn backup(&self, req: &BackupRequest) -> Result<BackupSet> {
-        self.backup_with_events(req, |req| self.backup_once(req))
+        let set = self.backup_with_events(req, |req| self.backup_once(req))?;
+        self.sample_vault_size(&set.vault);
+        Ok(set)
     }
 
     fn backup_once(&self, req: &BackupRequest) -> Result<BackupSet> {

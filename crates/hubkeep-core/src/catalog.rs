@@ -40,6 +40,11 @@ pub enum Kind {
     Drill,
     /// Per vault: when each pack was last read by a verify share.
     VerifyCoverage,
+    /// Samples of each vault's stored bytes over time (`stack history`).
+    VaultSize,
+    /// The backup sets retention expired and gc forgot: which night they
+    /// were of, for `stack history`.
+    ExpiredSet,
 }
 
 impl Kind {
@@ -59,9 +64,11 @@ impl Kind {
             Kind::RpoBreach => "rpo_breaches",
             Kind::Drill => "drills",
             Kind::VerifyCoverage => "verify_coverage",
+            Kind::VaultSize => "vault_sizes",
+            Kind::ExpiredSet => "expired_sets",
         }
     }
-    const ALL: [Kind; 14] = [
+    const ALL: [Kind; 16] = [
         Kind::Region,
         Kind::Vault,
         Kind::Stack,
@@ -76,6 +83,8 @@ impl Kind {
         Kind::RpoBreach,
         Kind::Drill,
         Kind::VerifyCoverage,
+        Kind::VaultSize,
+        Kind::ExpiredSet,
     ];
 }
 

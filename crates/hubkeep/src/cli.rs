@@ -420,6 +420,18 @@ pub enum StackCmd {
         /// The stack's name.
         name: String,
     },
+    /// A stack's last nights (backed up, failed, missed, expired; verified),
+    /// its vault's size over time and its drills' restore times.
+    ///
+    /// Nights are dates in the plan's time zone, ending today.
+    #[command(after_long_help = "Example:\n  hubkeep stack history myhub --nights 14")]
+    History {
+        /// The stack's name.
+        name: String,
+        /// How many nights, ending today (1 to 366).
+        #[arg(long, default_value_t = 30)]
+        nights: u32,
+    },
     /// Delete a stack (its keys, database secret, snapshots and recovery points are kept).
     ///
     /// For a stack hubkeep created, its database and file store are removed;

@@ -16,6 +16,7 @@ use hubkeep_core::ops::regions::RegionAdd;
 use hubkeep_core::ops::retention::RetentionRun;
 use hubkeep_core::ops::notify::{self as notify, NotifyAdd};
 use hubkeep_core::ops::drills::DrillRun;
+use hubkeep_core::ops::history::HistoryRequest;
 use hubkeep_core::PlanChange;
 use hubkeep_core::ops::snapshots::SnapshotRestore;
 use hubkeep_core::ops::stacks::{RestoreArgs as CoreRestoreArgs, StackAdopt, StackCreate, StackUpdate};
@@ -354,6 +355,7 @@ fn command(hk: &Hubkeep, command: Command, job_id: Option<String>) -> Result<Val
             })?),
             StackCmd::List => to_value(hk.stacks()?),
             StackCmd::Show { name } => to_value(hk.stack_show(&name)?),
+            StackCmd::History { name, nights } => to_value(hk.stack_history(&HistoryRequest { stack: name, nights })?),
             StackCmd::Delete { name, yes } => to_value(hk.stack_delete(&name, yes)?),
         },
         Command::DbSnapshot(c) => match c {

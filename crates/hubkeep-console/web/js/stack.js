@@ -1,4 +1,4 @@
-// A stack's page: its outputs, "Back up now", its backup sets (each with
+// A stack's page: its outputs, its history in three pictures, "Back up now", its backup sets (each with
 // "Restore" and "Verify"), database snapshots, recovery points, its plan
 // (editable, "Save plan") and its drills ("Run drill"). Reached with
 // ?job=ID after a restore, it follows that job until the stack is ONLINE
@@ -7,6 +7,7 @@
 import { api, seg } from './api.js';
 import { h, fill, time, badge, bytes, copyable, errorBox, section, table, canOperate, announce } from './ui.js';
 import { watchJob } from './jobwatch.js';
+import { historySection } from './pictures.js';
 
 export async function stackPage(ctx) {
   const [name] = ctx.params;
@@ -26,13 +27,14 @@ export async function stackPage(ctx) {
     throw e;
   }
   const vault = view.outputs && view.outputs.daily_backup_vault;
-  const [plan, sets, snapshots, points, drills, jobs] = await Promise.all([
+  const [plan, sets, snapshots, points, drills, jobs, history] = await Promise.all([
     api('GET', `/stacks/${seg(name)}/plan`).catch((e) => e),
     api('GET', `/backup-sets?stack=${seg(name)}`).catch((e) => e),
     api('GET', `/db-snapshots?stack=${seg(name)}`).catch((e) => e),
     vault ? api('GET', `/recovery-points?vault=${seg(vault)}`).catch((e) => e) : Promise.resolve([]),
     api('GET', `/drills?stack=${seg(name)}`).catch((e) => e),
     api('GET', `/jobs?stack=${seg(name)}`).catch((e) => e),
+    api('GET', `/stacks/${seg(name)}/history`).catch((e) => e),
   ]);
   const reload = () => stackPage(ctx);
   const operator = canOperate(ctx.session);
@@ -42,6 +44,7 @@ export async function stackPage(ctx) {
     view.status_reason ? errorBox(view.status_reason) : null,
     followJob ? followSection(ctx, view, followJob, reload) : null,
     summary(view),
+    historySection(history),
     operator ? backupSection(ctx, name, view, reload) : null,
     activeJobs(ctx, jobs),
     setsSection(ctx, sets, operator),

@@ -6,6 +6,8 @@
 
 /// Restore drills.
 pub mod drills;
+/// One stack's recent nights, vault size and restore times.
+pub mod history;
 /// `--no-wait`.
 pub mod jobs;
 /// Notifications: webhooks, events, pings and the RPO check.
@@ -32,6 +34,8 @@ pub mod stacks;
 pub mod tokens;
 /// Vault commands.
 pub mod vaults;
+/// Samples of each vault's size over time.
+pub mod vault_sizes;
 /// Verification.
 pub mod verify;
 /// The nightly verify share: every pack read within 30 days.

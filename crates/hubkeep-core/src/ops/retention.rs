@@ -107,20 +107,33 @@ impl Hubkeep {
                     self.expire_backup_set(set)?;
                 }
             }
+            if !req.dry_run && !expire.is_empty() {
+                let mut vaults: Vec<&str> = sets.iter().map(|s| s.vault.as_str()).collect();
+                vaults.sort_unstable();
+                vaults.dedup();
+                for vault in vaults {
+                    self.sample_vault_size(vault);
+                }
+            }
             report.expire.extend(expire);
         }
         Ok(report)
     }
 
     /// After `vault gc`: the sets retention expired from this vault, whose
-    /// parts are all gone, leave the lists.
+    /// parts are all gone, leave the lists (a note of each stays for
+    /// `stack history`, so its night still reads `expired`).
     pub(crate) fn forget_expired_sets(&self, vault: &str) -> Result<()> {
         for set in self.backup_sets()?.into_iter().filter(|s| {
             s.vault == vault
                 && s.status == BackupSetStatus::Expired
                 && s.vault_snapshot_id.is_none()
         }) {
-            self.home.catalog.delete(Kind::BackupSet, &set.backup_id)?;
+            self.home.catalog.transaction(|| {
+                let note = crate::ops::history::ExpiredSet::from(&set);
+                self.home.catalog.put(Kind::ExpiredSet, &note.backup_id, &note)?;
+                self.home.catalog.delete(Kind::BackupSet, &set.backup_id)
+            })?;
         }
         Ok(())
     }

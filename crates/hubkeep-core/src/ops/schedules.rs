@@ -66,7 +66,9 @@ impl Hubkeep {
     }
 
     /// Record that `stack`'s backup scheduled for `scheduled_for` could not
-    /// start within its plan's start window: a `backup` job in state EXPIRED.
+    /// start within its plan's start window: a `backup` job in state EXPIRED,
+    /// created at the time it was scheduled for (so `stack history` puts it
+    /// on its night) and finished when it was found missed.
     pub fn record_missed_run(
         &self,
         stack: &str,
@@ -81,7 +83,7 @@ impl Hubkeep {
             state: JobState::Expired,
             vault: None,
             resource: None,
-            created_at: at,
+            created_at: scheduled_for,
             started_at: None,
             finished_at: Some(at),
             bytes_read: 0,

@@ -106,6 +106,7 @@ impl Hubkeep {
         }
         let report = self.gc_vault(name, grace)?;
         self.forget_expired_sets(name)?;
+        self.sample_vault_size(name);
         self.emit_gc_completed(name, &report);
         Ok(report)
     }

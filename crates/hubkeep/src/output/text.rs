@@ -107,6 +107,18 @@ enum Cell {
 
 const SHAPES: &[Shape] = &[
     Shape {
+        noun: "Night",
+        id: "date",
+        signature: &["date", "scheduled_at", "state", "verified"],
+        columns: &[
+            col("NIGHT", "date"),
+            col("STATE", "state"),
+            col("VERIFIED", "verified"),
+            col("SCHEDULED AT", "scheduled_at"),
+            col("BACKUP ID", "backup_id"),
+        ],
+    },
+    Shape {
         noun: "Drill",
         id: "drill_id",
         signature: &["drill_id", "rto_seconds", "drill_stack"],
