@@ -6,6 +6,8 @@
 
 /// Restore drills.
 pub mod drills;
+/// Imports of backups hubkeep did not make (Hubs CE, pg_dump).
+pub mod import;
 /// `--no-wait`.
 pub mod jobs;
 /// Notifications: webhooks, events, pings and the RPO check.
