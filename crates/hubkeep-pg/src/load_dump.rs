@@ -40,21 +40,34 @@ pub fn dump_format(path: &Path) -> Result<DumpFormat, PgError> {
         return Err(PgError::io(
             "reading the dump",
             path,
-            std::io::Error::other("it is a directory; give a plain SQL dump or a custom-format one (pg_dump -Fc)"),
+            std::io::Error::other(
+                "it is a directory; give a plain SQL dump or a custom-format one (pg_dump -Fc)",
+            ),
         ));
     }
     let mut head = [0u8; 5];
     let mut read = 0;
     while read < head.len() {
-        match file.read(&mut head[read..]).map_err(|e| PgError::io("reading the dump", path, e))? {
+        match file
+            .read(&mut head[read..])
+            .map_err(|e| PgError::io("reading the dump", path, e))?
+        {
             0 => break,
             n => read += n,
         }
     }
     if read == 0 {
-        return Err(PgError::io("reading the dump", path, std::io::Error::other("it is empty")));
+        return Err(PgError::io(
+            "reading the dump",
+            path,
+            std::io::Error::other("it is empty"),
+        ));
     }
-    Ok(if &head[..read] == CUSTOM_MAGIC { DumpFormat::Custom } else { DumpFormat::Plain })
+    Ok(if &head[..read] == CUSTOM_MAGIC {
+        DumpFormat::Custom
+    } else {
+        DumpFormat::Plain
+    })
 }
 
 /// The roles the dump's objects are owned by or granted to: they live in
@@ -79,14 +92,20 @@ pub fn dump_roles(path: &Path, format: DumpFormat) -> Result<BTreeSet<String>, P
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
-                .map_err(|source| PgError::Spawn { program: program.display().to_string(), source })?;
+                .map_err(|source| PgError::Spawn {
+                    program: program.display().to_string(),
+                    source,
+                })?;
             let stderr = StderrTail::capture(&mut child);
             let stdout = child.stdout.take().expect("stdout is piped");
             for line in BufReader::new(stdout).split(b'\n') {
                 let Ok(line) = line else { break };
                 roles_of(&String::from_utf8_lossy(&line), &mut roles);
             }
-            let status = child.wait().map_err(|source| PgError::Spawn { program: program.display().to_string(), source })?;
+            let status = child.wait().map_err(|source| PgError::Spawn {
+                program: program.display().to_string(),
+                source,
+            })?;
             if !status.success() {
                 return Err(PgError::Tool {
                     tool: "pg_restore".into(),
@@ -105,11 +124,16 @@ pub fn dump_roles(path: &Path, format: DumpFormat) -> Result<BTreeSet<String>, P
 /// `REVOKE … FROM r;`.
 fn roles_of(line: &str, roles: &mut BTreeSet<String>) {
     let line = line.trim_end();
-    let Some(body) = line.strip_suffix(';') else { return };
+    let Some(body) = line.strip_suffix(';') else {
+        return;
+    };
     let list = if line.starts_with("ALTER ") {
         body.rsplit_once(" OWNER TO ").map(|(_, r)| r)
     } else if line.starts_with("GRANT ") {
-        let body = body.strip_suffix(" WITH GRANT OPTION").or_else(|| body.strip_suffix(" WITH ADMIN OPTION")).unwrap_or(body);
+        let body = body
+            .strip_suffix(" WITH GRANT OPTION")
+            .or_else(|| body.strip_suffix(" WITH ADMIN OPTION"))
+            .unwrap_or(body);
         body.rsplit_once(" TO ").map(|(_, r)| r)
     } else if line.starts_with("REVOKE ") {
         body.rsplit_once(" FROM ").map(|(_, r)| r)
@@ -132,18 +156,32 @@ fn roles_of(line: &str, roles: &mut BTreeSet<String>) {
 
 /// Creates, as NOLOGIN roles, those of `roles` the cluster of `admin`
 /// lacks; returns their names.
-pub fn create_missing_roles(admin: &ConnInfo, roles: &BTreeSet<String>) -> Result<Vec<String>, PgError> {
+pub fn create_missing_roles(
+    admin: &ConnInfo,
+    roles: &BTreeSet<String>,
+) -> Result<Vec<String>, PgError> {
     let mut client = admin.connect()?;
     let mut made = vec![];
     for role in roles {
         let exists = client
-            .query_one("SELECT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = $1)", &[role])
-            .map_err(|source| PgError::Query { target: admin.target(), what: format!("looking up role {role}"), source })?
+            .query_one(
+                "SELECT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = $1)",
+                &[role],
+            )
+            .map_err(|source| PgError::Query {
+                target: admin.target(),
+                what: format!("looking up role {role}"),
+                source,
+            })?
             .get::<_, bool>(0);
         if !exists {
             client
                 .batch_execute(&format!("CREATE ROLE {} NOLOGIN", crate::quote_ident(role)))
-                .map_err(|source| PgError::Query { target: admin.target(), what: format!("creating role {role}"), source })?;
+                .map_err(|source| PgError::Query {
+                    target: admin.target(),
+                    what: format!("creating role {role}"),
+                    source,
+                })?;
             made.push(role.clone());
         }
     }
@@ -153,23 +191,43 @@ pub fn create_missing_roles(admin: &ConnInfo, roles: &BTreeSet<String>) -> Resul
 /// Loads the dump at `path` into `target` (an existing, empty database;
 /// connect as a superuser, as the dump's owners and grants need). `advance`
 /// hears how many bytes of a plain dump were fed to psql.
-pub fn load_dump(target: &ConnInfo, path: &Path, format: DumpFormat, advance: Option<&dyn Fn(u64)>) -> Result<(), PgError> {
+pub fn load_dump(
+    target: &ConnInfo,
+    path: &Path,
+    format: DumpFormat,
+    advance: Option<&dyn Fn(u64)>,
+) -> Result<(), PgError> {
     match format {
         DumpFormat::Plain => load_plain(target, path, advance),
         DumpFormat::Custom => load_custom(target, path),
     }
 }
 
-fn load_plain(target: &ConnInfo, path: &Path, advance: Option<&dyn Fn(u64)>) -> Result<(), PgError> {
+fn load_plain(
+    target: &ConnInfo,
+    path: &Path,
+    advance: Option<&dyn Fn(u64)>,
+) -> Result<(), PgError> {
     let expected = drop_lines(path)?;
     let program = tools::newest_tool("psql")?.1;
     let mut cmd = Command::new(&program);
     let _password = target.apply_to(&mut cmd)?;
-    cmd.args(["--no-psqlrc", "--quiet", "--no-password", "-v", "ON_ERROR_STOP=0", "-f", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().map_err(|source| PgError::Spawn { program: program.display().to_string(), source })?;
+    cmd.args([
+        "--no-psqlrc",
+        "--quiet",
+        "--no-password",
+        "-v",
+        "ON_ERROR_STOP=0",
+        "-f",
+        "-",
+    ])
+    .stdin(Stdio::piped())
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
+    let mut child = cmd.spawn().map_err(|source| PgError::Spawn {
+        program: program.display().to_string(),
+        source,
+    })?;
     let stderr = child.stderr.take().expect("stderr is piped");
     // Every line is read (so psql never blocks); only unexpected errors are kept.
     let errors = std::thread::spawn(move || {
@@ -207,7 +265,10 @@ fn load_plain(target: &ConnInfo, path: &Path, advance: Option<&dyn Fn(u64)>) -> 
         }
     };
     drop(stdin);
-    let status = child.wait().map_err(|source| PgError::Spawn { program: program.display().to_string(), source })?;
+    let status = child.wait().map_err(|source| PgError::Spawn {
+        program: program.display().to_string(),
+        source,
+    })?;
     let (count, unexpected) = errors.join().unwrap_or_default();
     fed?;
     if status.success() && count == 0 {
@@ -215,8 +276,16 @@ fn load_plain(target: &ConnInfo, path: &Path, advance: Option<&dyn Fn(u64)>) -> 
     }
     Err(PgError::Tool {
         tool: "psql".into(),
-        what: format!("loading the plain dump {} into {}", path.display(), target.target()),
-        status: if count > 0 { format!("{count} unexpected error(s)") } else { exit_text(status) },
+        what: format!(
+            "loading the plain dump {} into {}",
+            path.display(),
+            target.target()
+        ),
+        status: if count > 0 {
+            format!("{count} unexpected error(s)")
+        } else {
+            exit_text(status)
+        },
         stderr: unexpected.join("; "),
     })
 }
@@ -229,7 +298,10 @@ fn drop_lines(path: &Path) -> Result<HashSet<usize>, PgError> {
     for (i, line) in BufReader::new(file).split(b'\n').enumerate() {
         let line = line.map_err(|e| PgError::io("reading the dump", path, e))?;
         let text = String::from_utf8_lossy(&line);
-        if text.starts_with("DROP ") || (text.starts_with("ALTER ") && (text.contains(" DROP CONSTRAINT ") || text.contains(" DROP DEFAULT"))) {
+        if text.starts_with("DROP ")
+            || (text.starts_with("ALTER ")
+                && (text.contains(" DROP CONSTRAINT ") || text.contains(" DROP DEFAULT")))
+        {
             lines.insert(i + 1);
         }
     }
@@ -238,9 +310,15 @@ fn drop_lines(path: &Path) -> Result<HashSet<usize>, PgError> {
 
 /// `psql:<stdin>:LINE: ERROR:  … does not exist` at one of the DROP lines.
 fn is_expected(line: &str, drops: &HashSet<usize>) -> bool {
-    let Some(rest) = line.strip_prefix("psql:<stdin>:") else { return false };
-    let Some((number, message)) = rest.split_once(':') else { return false };
-    number.parse::<usize>().is_ok_and(|n| drops.contains(&n)) && message.contains("ERROR:") && message.contains("does not exist")
+    let Some(rest) = line.strip_prefix("psql:<stdin>:") else {
+        return false;
+    };
+    let Some((number, message)) = rest.split_once(':') else {
+        return false;
+    };
+    number.parse::<usize>().is_ok_and(|n| drops.contains(&n))
+        && message.contains("ERROR:")
+        && message.contains("does not exist")
 }
 
 fn load_custom(target: &ConnInfo, path: &Path) -> Result<(), PgError> {
@@ -252,15 +330,25 @@ fn load_custom(target: &ConnInfo, path: &Path) -> Result<(), PgError> {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    let mut child = cmd.spawn().map_err(|source| PgError::Spawn { program: program.display().to_string(), source })?;
+    let mut child = cmd.spawn().map_err(|source| PgError::Spawn {
+        program: program.display().to_string(),
+        source,
+    })?;
     let stderr = StderrTail::capture(&mut child);
-    let status = child.wait().map_err(|source| PgError::Spawn { program: program.display().to_string(), source })?;
+    let status = child.wait().map_err(|source| PgError::Spawn {
+        program: program.display().to_string(),
+        source,
+    })?;
     if status.success() {
         return Ok(());
     }
     Err(PgError::Tool {
         tool: "pg_restore".into(),
-        what: format!("loading the custom-format dump {} into {}", path.display(), target.target()),
+        what: format!(
+            "loading the custom-format dump {} into {}",
+            path.display(),
+            target.target()
+        ),
         status: exit_text(status),
         stderr: stderr.finish(),
     })
@@ -283,14 +371,32 @@ mod tests {
             roles_of(line, &mut roles);
         }
         let got: Vec<&str> = roles.iter().map(String::as_str).collect();
-        assert_eq!(got, ["Odd Name", "PUBLIC", "postgrest_anonymous", "ret_admin", "reticulum"]);
+        assert_eq!(
+            got,
+            [
+                "Odd Name",
+                "PUBLIC",
+                "postgrest_anonymous",
+                "ret_admin",
+                "reticulum"
+            ]
+        );
     }
 
     #[test]
     fn only_does_not_exist_at_a_drop_line_is_expected() {
         let drops: HashSet<usize> = [3].into();
-        assert!(is_expected("psql:<stdin>:3: ERROR:  table \"hubs\" does not exist", &drops));
-        assert!(!is_expected("psql:<stdin>:4: ERROR:  role \"x\" does not exist", &drops));
-        assert!(!is_expected("psql:<stdin>:3: ERROR:  permission denied", &drops));
+        assert!(is_expected(
+            "psql:<stdin>:3: ERROR:  table \"hubs\" does not exist",
+            &drops
+        ));
+        assert!(!is_expected(
+            "psql:<stdin>:4: ERROR:  role \"x\" does not exist",
+            &drops
+        ));
+        assert!(!is_expected(
+            "psql:<stdin>:3: ERROR:  permission denied",
+            &drops
+        ));
     }
 }

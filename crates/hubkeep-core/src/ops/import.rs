@@ -20,10 +20,12 @@ use crate::dbsnap::SnapshotRequest;
 use crate::error::{Error, ErrorKind, Result};
 use crate::home::Region;
 use crate::ids::{database_secret_name, secret_arn, BackupSetId};
-use crate::records::{BackupSet, Drift, ImportedFrom, KeyBundle, Origin, Outputs, Profile, SetOrigin, Stack};
+use crate::records::{
+    BackupSet, Drift, ImportedFrom, KeyBundle, Origin, Outputs, Profile, SetOrigin, Stack,
+};
 use crate::secrets::SecretKind;
-use crate::states::{BackupSetStatus, StackStatus};
 use crate::stacks::{keymaster, Made, HUBS_DATABASE};
+use crate::states::{BackupSetStatus, StackStatus};
 use crate::vaults::CreatedVault;
 use crate::{now, Hubkeep};
 use chrono::{DateTime, TimeZone, Utc};
@@ -113,7 +115,10 @@ struct TempCluster {
 
 impl TempCluster {
     fn conn(&self, dbname: &str) -> ConnInfo {
-        self.cluster.as_ref().expect("held until dropped").superuser(&self.password, dbname)
+        self.cluster
+            .as_ref()
+            .expect("held until dropped")
+            .superuser(&self.password, dbname)
     }
 }
 
@@ -162,13 +167,19 @@ impl Hubkeep {
         let _lock = self.lock_stack(&req.stack, "import")?;
         let mut made = Made::default();
         let mut parts = Parts::default();
-        match self.import_locked(req, &found, format, &storage, &region, vault, keys, &mut made, &mut parts) {
+        match self.import_locked(
+            req, &found, format, &storage, &region, vault, keys, &mut made, &mut parts,
+        ) {
             Ok(imported) => Ok(imported),
             Err(e) => {
-                let undone = parts.undo(self).and_then(|()| self.undo(&req.stack, &region, made));
+                let undone = parts
+                    .undo(self)
+                    .and_then(|()| self.undo(&req.stack, &region, made));
                 match undone {
                     Ok(()) => Err(e.context("nothing was imported")),
-                    Err(u) => Err(e.context(format!("the import was not completed, and removing what it wrote failed too ({u})"))),
+                    Err(u) => Err(e.context(format!(
+                        "the import was not completed, and removing what it wrote failed too ({u})"
+                    ))),
                 }
             }
         }
@@ -195,7 +206,11 @@ impl Hubkeep {
         let roles = hubkeep_pg::dump_roles(&found.dump, format)?;
         hubkeep_pg::create_missing_roles(&db, &roles)?;
         let size = std::fs::metadata(&found.dump)?.len();
-        self.note(&format!("import: loading {} ({} dump, {size} bytes) into a temporary PostgreSQL cluster…", found.dump.display(), format_name(format)));
+        self.note(&format!(
+            "import: loading {} ({} dump, {size} bytes) into a temporary PostgreSQL cluster…",
+            found.dump.display(),
+            format_name(format)
+        ));
         if let Some(p) = &self.progress {
             p.start(size);
         }
@@ -205,15 +220,25 @@ impl Hubkeep {
                 p.advance(n);
             }
         };
-        crate::unless_interrupted(&self.cancel, || Ok(()))?;
-        hubkeep_pg::load_dump(&db, &found.dump, format, Some(&advance)).map_err(|e| Error::from(e).context(format!("loading the database dump {}", found.dump.display())))?;
+        self.cancel.check("the import")?;
+        hubkeep_pg::load_dump(&db, &found.dump, format, Some(&advance)).map_err(|e| {
+            Error::from(e).context(format!(
+                "loading the database dump {}",
+                found.dump.display()
+            ))
+        })?;
         let owner = schema_owner(&db)?;
 
         let url = db.url_with_password();
-        self.note("import: comparing owned_files rows with the blobs (drift) and running the Hubs check…");
+        self.note(
+            "import: comparing owned_files rows with the blobs (drift) and running the Hubs check…",
+        );
         let drift = hubkeep_hubs::drift(&url, storage).map_err(hubs)?;
         let phoenix = &keys["phoenix-key"];
-        let report = serde_json::to_value(hubkeep_hubs::check_hub(&url, storage, phoenix, false, hubkeep_hubs::DEFAULT_SAMPLE).map_err(hubs)?)?;
+        let report = serde_json::to_value(
+            hubkeep_hubs::check_hub(&url, storage, phoenix, false, hubkeep_hubs::DEFAULT_SAMPLE)
+                .map_err(hubs)?,
+        )?;
         if crate::restore::decrypt_failed(&report) {
             return Err(Error::new(ErrorKind::HubsCheckFailed, format!(
                 "--param phoenix-key does not decrypt the backup's blobs ({}): give the phoenix-key (Reticulum's secret_key_base) of the hub that made this backup",
@@ -238,10 +263,23 @@ impl Hubkeep {
             }
         };
         let set_id = crate::ids::backup_set_id();
-        let app = ConnInfo { user: owner, password: Some(crate::secrets::generate(20)), ..db.clone() };
+        let app = ConnInfo {
+            user: owner,
+            password: Some(crate::secrets::generate(20)),
+            ..db.clone()
+        };
         let secret_name = format!("{} (imported {set_id})", database_secret_name(&req.stack));
         let secret_value = crate::provider::secret_value(&app);
-        let arn = secrets.put(&secret_name, SecretKind::Secret, Some(secret_arn(&region.name, &req.stack)), Some(&req.stack), &secret_value.to_string())?.arn.unwrap_or_else(|| secret_name.clone());
+        let arn = secrets
+            .put(
+                &secret_name,
+                SecretKind::Secret,
+                Some(secret_arn(&region.name, &req.stack)),
+                Some(&req.stack),
+                &secret_value.to_string(),
+            )?
+            .arn
+            .unwrap_or_else(|| secret_name.clone());
         made.secret = Some(secret_name.clone());
 
         let stack = Stack {
@@ -256,7 +294,10 @@ impl Hubkeep {
             outputs: Some(Outputs {
                 app_db: HUBS_DATABASE.to_string(),
                 database_url: app.url_without_password(),
-                storage_id: storage.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                storage_id: storage
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
                 storage_path: storage.to_path_buf(),
                 database_secret_arn: arn.clone(),
                 daily_backup_vault: vault.clone(),
@@ -270,7 +311,17 @@ impl Hubkeep {
             made_database: None,
         };
         self.note("import: taking the database snapshot…");
-        let snap = self.snapshot_stack_database(&stack, Some(&db), &SnapshotRequest { stack: &stack.name, id: None, vault: Some(vault.clone()), automated: false, job_id: None })?;
+        let snap = self.snapshot_stack_database(
+            &stack,
+            Some(&db),
+            &SnapshotRequest {
+                stack: &stack.name,
+                id: None,
+                vault: Some(vault.clone()),
+                automated: false,
+                job_id: None,
+            },
+        )?;
         parts.snapshot = Some(snap.id.clone());
         self.note("import: backing up the file store…");
         let files = self.backup_files(&stack, Some(&vault), None)?;
@@ -278,8 +329,19 @@ impl Hubkeep {
         drop(temp);
 
         let key = self.home.fingerprint_key();
-        let mut key_fingerprints: BTreeMap<String, String> = keys.iter().map(|(k, v)| (keymaster(&stack.name, k), crate::secrets::keyed_fingerprint(&key, v))).collect();
-        key_fingerprints.insert(secret_name.clone(), crate::secrets::keyed_fingerprint(&key, &secret_value.to_string()));
+        let mut key_fingerprints: BTreeMap<String, String> = keys
+            .iter()
+            .map(|(k, v)| {
+                (
+                    keymaster(&stack.name, k),
+                    crate::secrets::keyed_fingerprint(&key, v),
+                )
+            })
+            .collect();
+        key_fingerprints.insert(
+            secret_name.clone(),
+            crate::secrets::keyed_fingerprint(&key, &secret_value.to_string()),
+        );
         let mut warnings = vec![];
         if !drift.rows_without_blob.is_empty() || !drift.blobs_without_row.is_empty() {
             let w = format!(
@@ -290,7 +352,13 @@ impl Hubkeep {
             self.note(&format!("warning: {w}"));
             warnings.push(w);
         }
-        let examples = drift.rows_without_blob.iter().chain(drift.blobs_without_row.iter()).take(5).cloned().collect();
+        let examples = drift
+            .rows_without_blob
+            .iter()
+            .chain(drift.blobs_without_row.iter())
+            .take(5)
+            .cloned()
+            .collect();
         let mut set = BackupSet {
             backup_id: BackupSetId::new(&region.name, &vault, &set_id),
             stack_name: stack.name.clone(),
@@ -326,12 +394,21 @@ impl Hubkeep {
                 taken_at_from: found.taken_at_from.clone(),
             }),
         };
-        let bundle = KeyBundle { keymaster: keys, db_secret_name: secret_name, db_secret_value: secret_value };
+        let bundle = KeyBundle {
+            keymaster: keys,
+            db_secret_name: secret_name,
+            db_secret_value: secret_value,
+        };
         self.store_backup_set(&stack, &mut set, &bundle)?;
         if let Some(v) = &created_vault {
             self.note(&format!("the recovery key of vault {} is printed once: keep it offline (`hubkeep vault recovery-kit {}` shows what to keep)", v.name, v.name));
         }
-        Ok(Imported { backup_set: set, hubs_check: report, drift_details: drift, created_vault })
+        Ok(Imported {
+            backup_set: set,
+            hubs_check: report,
+            drift_details: drift,
+            created_vault,
+        })
     }
 
     /// Where the backup's dump and files are, and when it was taken.
@@ -339,6 +416,7 @@ impl Hubkeep {
         match source {
             ImportSource::CeBackup { dir } => {
                 let folder = self.ce_folder(dir)?;
+                let folder = std::fs::canonicalize(&folder).unwrap_or(folder);
                 let dump = folder.join(CE_DUMP);
                 if !dump.is_file() {
                     return Err(Error::new(ErrorKind::NotFound, format!(
@@ -353,7 +431,10 @@ impl Hubkeep {
                         folder.display()
                     )));
                 }
-                let name = folder.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let name = folder
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
                 let taken_at = name
                     .strip_prefix(CE_PREFIX)
                     .and_then(|ms| ms.parse::<i64>().ok())
@@ -363,9 +444,20 @@ impl Hubkeep {
                         dump.display(),
                         storage.display()
                     )))?;
-                Ok(Located { kind: "ce-backup", source: folder, dump, storage, taken_at, taken_at_from: format!("the folder name {name}") })
+                Ok(Located {
+                    kind: "ce-backup",
+                    source: folder,
+                    dump,
+                    storage,
+                    taken_at,
+                    taken_at_from: format!("the folder name {name}"),
+                })
             }
-            ImportSource::Dump { database_dump, storage, taken_at } => {
+            ImportSource::Dump {
+                database_dump,
+                storage,
+                taken_at,
+            } => {
                 let meta = std::fs::metadata(database_dump).map_err(|e| {
                     Error::new(ErrorKind::NotFound, format!("the database dump {} cannot be read ({e}); give the file pg_dump wrote", database_dump.display()))
                 })?;
@@ -387,7 +479,15 @@ impl Hubkeep {
                     ),
                     None => (DateTime::<Utc>::from(meta.modified()?), format!("the modification time of {}", database_dump.display())),
                 };
-                Ok(Located { kind: "dump", source: database_dump.clone(), dump: database_dump.clone(), storage: storage.clone(), taken_at, taken_at_from: from })
+                Ok(Located {
+                    kind: "dump",
+                    source: std::fs::canonicalize(database_dump)
+                        .unwrap_or_else(|_| database_dump.clone()),
+                    dump: database_dump.clone(),
+                    storage: storage.clone(),
+                    taken_at,
+                    taken_at_from: from,
+                })
             }
         }
     }
@@ -401,7 +501,10 @@ impl Hubkeep {
                 dir.display()
             )));
         }
-        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if name.starts_with(CE_PREFIX) {
             return Ok(dir.to_path_buf());
         }
@@ -418,7 +521,11 @@ impl Hubkeep {
                 dir.display()
             ))
         })?;
-        self.note(&format!("import: taking the newest of {} backup folder(s) in {}: {newest}", backups.len(), dir.display()));
+        self.note(&format!(
+            "import: taking the newest of {} backup folder(s) in {}: {newest}",
+            backups.len(),
+            dir.display()
+        ));
         Ok(dir.join(newest))
     }
 
@@ -432,9 +539,13 @@ impl Hubkeep {
             let text = if file == "-" {
                 std::io::read_to_string(std::io::stdin())?
             } else {
-                std::fs::read_to_string(file).map_err(|e| Error::invalid(format!("--param-file {name}={file}: {e}")))?
+                std::fs::read_to_string(file)
+                    .map_err(|e| Error::invalid(format!("--param-file {name}={file}: {e}")))?
             };
-            keys.insert(name.trim().to_string(), text.lines().next().unwrap_or("").to_string());
+            keys.insert(
+                name.trim().to_string(),
+                text.lines().next().unwrap_or("").to_string(),
+            );
         }
         for (k, v) in &keys {
             if k.contains('/') || v.is_empty() {
@@ -465,17 +576,30 @@ impl Hubkeep {
         let root = self.home.dir.join("clusters");
         for entry in std::fs::read_dir(&root).into_iter().flatten().flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            let Some(pid) = name.strip_prefix(TEMP_CLUSTER_PREFIX).and_then(|r| r.split('-').next()).and_then(|p| p.parse::<u32>().ok()) else { continue };
+            let Some(pid) = name
+                .strip_prefix(TEMP_CLUSTER_PREFIX)
+                .and_then(|r| r.split('-').next())
+                .and_then(|p| p.parse::<u32>().ok())
+            else {
+                continue;
+            };
             if !crate::process_alive(pid) {
                 let _ = EmbeddedCluster::open(&entry.path()).and_then(|c| c.stop());
                 let _ = std::fs::remove_dir_all(entry.path());
             }
         }
         std::fs::create_dir_all(&root)?;
-        let dir = root.join(format!("{TEMP_CLUSTER_PREFIX}{}-{}", std::process::id(), crate::ids::random_hex(3)));
+        let dir = root.join(format!(
+            "{TEMP_CLUSTER_PREFIX}{}-{}",
+            std::process::id(),
+            crate::ids::random_hex(3)
+        ));
         let password = crate::secrets::generate(24);
         crate::unless_interrupted(&self.cancel, || {
-            let mut temp = TempCluster { cluster: None, password: password.clone() };
+            let mut temp = TempCluster {
+                cluster: None,
+                password: password.clone(),
+            };
             let cluster = EmbeddedCluster::init(&dir, &password).inspect_err(|_| {
                 let _ = std::fs::remove_dir_all(&dir);
             })?;
@@ -530,7 +654,10 @@ fn check_storage_layout(storage: &Path) -> Result<()> {
         return Ok(());
     }
     let hint = if storage.join("storage").join("owned").is_dir() {
-        format!("; it holds storage/owned/: give {} instead", storage.join("storage").display())
+        format!(
+            "; it holds storage/owned/: give {} instead",
+            storage.join("storage").display()
+        )
     } else {
         String::new()
     };
