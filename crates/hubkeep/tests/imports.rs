@@ -213,6 +213,8 @@ fn a_custom_format_dump_and_storage_copy_import_and_restore_by_the_five_paramete
         imported["recovery_point_arn"].as_str().unwrap(),
     ]);
     restored_equals(&home, &restored, &admin, &storage);
+    let drill = home.json(&["drill", "run", "cloud-old"]);
+    assert_eq!(drill["status"], "PASSED", "{drill}");
 }
 
 #[test]
@@ -233,10 +235,11 @@ fn a_ce_folder_whose_files_were_copied_before_more_uploads_reports_drift() {
         "ce-backup",
         folder.to_str().unwrap(),
         "--stack",
-        "busy-ce",
+        "busy",
         "--param-file",
         &key_file(&home, "busy"),
     ]);
+    assert_eq!(imported["vault"], "busy-daily", "an existing stack's daily vault");
     assert!(
         imported["drift"]["rows_without_blob"].as_u64().unwrap() >= 1,
         "the upload after the copy has a row without a blob: {imported}"
@@ -261,6 +264,14 @@ fn a_ce_folder_whose_files_were_copied_before_more_uploads_reports_drift() {
         1,
         "drift is reported, not fatal"
     );
+    let fates = home.json(&["retention", "run", "--stack", "busy", "--dry-run"]);
+    let kept = fates["keep"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == imported["backup_id"])
+        .unwrap_or_else(|| panic!("retention keeps the imported set: {fates}"));
+    assert_eq!(kept["rules"], serde_json::json!(["manual"]), "{fates}");
 }
 
 #[test]
