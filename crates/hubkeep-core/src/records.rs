@@ -426,9 +426,9 @@ pub enum SetOrigin {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImportedFrom {
-    /// `ce-backup` (a Hubs Community Edition backup folder) or `dump` (a
-    /// pg_dump and a copy of the file store).
-    pub kind: String,
+    /// The import command: `ce-backup` (a Hubs Community Edition backup
+    /// folder) or `dump` (a pg_dump and a copy of the file store).
+    pub command: String,
     /// The CE backup folder taken (`data_backup_<ms>`), or the dump file.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub source: PathBuf,

@@ -116,7 +116,7 @@ fn a_ce_backup_folder_imports_and_restores_equal_to_its_source() {
         imported["started_at"], "2025-12-01T00:00:00Z",
         "the original time, from the folder name"
     );
-    assert_eq!(imported["imported_from"]["kind"], "ce-backup");
+    assert_eq!(imported["imported_from"]["command"], "ce-backup");
     assert_eq!(imported["imported_from"]["dump_format"], "plain");
     assert_eq!(
         imported["hubs_check"]["passed"], true,
@@ -239,7 +239,10 @@ fn a_ce_folder_whose_files_were_copied_before_more_uploads_reports_drift() {
         "--param-file",
         &key_file(&home, "busy"),
     ]);
-    assert_eq!(imported["vault"], "busy-daily", "an existing stack's daily vault");
+    assert_eq!(
+        imported["vault"], "busy-daily",
+        "an existing stack's daily vault"
+    );
     assert!(
         imported["drift"]["rows_without_blob"].as_u64().unwrap() >= 1,
         "the upload after the copy has a row without a blob: {imported}"

@@ -386,7 +386,7 @@ impl Hubkeep {
             verified_at: None,
             origin: SetOrigin::Imported,
             imported_from: Some(ImportedFrom {
-                kind: found.kind.to_string(),
+                command: found.kind.to_string(),
                 source: found.source.clone(),
                 storage: storage.to_path_buf(),
                 dump_format: format_name(format).to_string(),
