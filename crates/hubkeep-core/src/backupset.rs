@@ -311,6 +311,7 @@ impl Hubkeep {
     pub fn abort_run(&self) {
         crate::mark_interrupted();
         crate::stop_child_processes();
+        crate::ops::import::remove_temp_clusters();
         let pid = std::process::id();
         if let Ok(stacks) = self.stacks() {
             for s in stacks.iter().filter(|s| s.offline.as_ref().and_then(|o| o.by_pid) == Some(pid)) {

@@ -435,3 +435,73 @@ fn stack_create_from_the_five_parameters_guards_the_version_and_re_homes() {
     let kept = home.json(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(kept["rehomed"].is_null(), "{}", kept["rehomed"]);
 }
+
+#[test]
+fn an_import_interrupted_while_loading_leaves_no_cluster_running() {
+    use std::io::BufRead;
+    require_root!();
+    let home = Home::new();
+    let (admin, storage) = populated_hub(&home, "src");
+    let folder = ce_folder(&home, &storage, Some(&admin));
+    let key = key_file(&home, "src");
+    let mut child = home
+        .cmd(&[
+            "import",
+            "ce-backup",
+            folder.to_str().unwrap(),
+            "--stack",
+            "ce",
+            "--param-file",
+            &key,
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut lines = stderr.lines().map_while(Result::ok);
+    assert!(
+        lines.any(|l| l.contains("import: loading")),
+        "the import reaches the load"
+    );
+    let temp = |home: &Home| -> Vec<PathBuf> {
+        std::fs::read_dir(home.path().join("clusters"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(".import-")
+            })
+            .collect()
+    };
+    let during = temp(&home);
+    assert_eq!(during.len(), 1, "one temporary cluster while loading");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let _rest: Vec<String> = lines.collect();
+    assert!(
+        !child.wait().unwrap().success(),
+        "an interrupted import fails"
+    );
+    assert!(temp(&home).is_empty(), "the temporary cluster is removed");
+    let running = Command::new("pgrep")
+        .args(["-f", &during[0].to_string_lossy()])
+        .output()
+        .unwrap();
+    assert!(
+        running.stdout.is_empty(),
+        "no postmaster of it runs: {}",
+        String::from_utf8_lossy(&running.stdout)
+    );
+    assert!(home
+        .json(&["backup-set", "list"])
+        .as_array()
+        .unwrap()
+        .is_empty());
+}

@@ -34,6 +34,7 @@ use hubkeep_pg::{ConnInfo, DumpFormat};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// The folder name prefix of the CE backup script.
 const CE_PREFIX: &str = "data_backup_";
@@ -107,13 +108,31 @@ struct Located {
 }
 
 /// A cluster that lives only while the import runs: stopped and removed
-/// when dropped, on every exit path.
+/// when dropped, on every exit path, and by `remove_temp_clusters` when a
+/// signal ends the run.
 struct TempCluster {
+    dir: PathBuf,
     cluster: Option<EmbeddedCluster>,
     password: String,
 }
 
+/// The directories of this process's temporary clusters.
+static TEMP_CLUSTERS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
 impl TempCluster {
+    /// Noted before anything is made in `dir`.
+    fn new(dir: PathBuf, password: String) -> TempCluster {
+        TEMP_CLUSTERS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(dir.clone());
+        TempCluster {
+            dir,
+            cluster: None,
+            password,
+        }
+    }
+
     fn conn(&self, dbname: &str) -> ConnInfo {
         self.cluster
             .as_ref()
@@ -124,12 +143,38 @@ impl TempCluster {
 
 impl Drop for TempCluster {
     fn drop(&mut self) {
-        if let Some(c) = self.cluster.take() {
-            let dir = c.dir.clone();
-            if let Err(e) = c.remove() {
-                eprintln!("warning: the temporary import cluster {} could not be removed ({e}); remove it by hand", dir.display());
-            }
+        TEMP_CLUSTERS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|d| *d != self.dir);
+        if let Err(e) = remove_cluster(&self.dir) {
+            eprintln!(
+                "warning: the temporary import cluster {} could not be removed ({e}); remove it by hand",
+                self.dir.display()
+            );
         }
+    }
+}
+
+/// Stops the cluster in `dir`, if one was made there, and removes `dir`.
+fn remove_cluster(dir: &Path) -> std::result::Result<(), String> {
+    if dir.join("data").exists() {
+        EmbeddedCluster::open(dir)
+            .and_then(|c| c.stop())
+            .map_err(|e| e.to_string())?;
+    }
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.to_string()),
+        _ => Ok(()),
+    }
+}
+
+/// Called when a signal ends this process: its imports' temporary
+/// clusters are stopped and removed, so no postmaster outlives the run.
+pub(crate) fn remove_temp_clusters() {
+    let dirs = std::mem::take(&mut *TEMP_CLUSTERS.lock().unwrap_or_else(|e| e.into_inner()));
+    for dir in dirs {
+        let _ = remove_cluster(&dir);
     }
 }
 
@@ -584,8 +629,7 @@ impl Hubkeep {
                 continue;
             };
             if !crate::process_alive(pid) {
-                let _ = EmbeddedCluster::open(&entry.path()).and_then(|c| c.stop());
-                let _ = std::fs::remove_dir_all(entry.path());
+                let _ = remove_cluster(&entry.path());
             }
         }
         std::fs::create_dir_all(&root)?;
@@ -596,13 +640,8 @@ impl Hubkeep {
         ));
         let password = crate::secrets::generate(24);
         crate::unless_interrupted(&self.cancel, || {
-            let mut temp = TempCluster {
-                cluster: None,
-                password: password.clone(),
-            };
-            let cluster = EmbeddedCluster::init(&dir, &password).inspect_err(|_| {
-                let _ = std::fs::remove_dir_all(&dir);
-            })?;
+            let mut temp = TempCluster::new(dir.clone(), password.clone());
+            let cluster = EmbeddedCluster::init(&dir, &password)?;
             temp.cluster = Some(cluster);
             temp.cluster.as_ref().expect("just set").start()?;
             Ok(temp)
