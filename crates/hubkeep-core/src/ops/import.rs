@@ -90,7 +90,7 @@ pub struct Imported {
     #[serde(flatten)]
     pub backup_set: BackupSet,
     /// The Hubs check of the imported database and files.
-    pub hubs_check: serde_json::Value,
+    pub hubs_check: hubkeep_hubs::CheckReport,
     /// Every owned file on either side of the drift (the set's `drift` counts them).
     pub drift_details: hubkeep_hubs::Drift,
     /// The vault the import made for the stack (its recovery key shown once), if it made one.
@@ -280,10 +280,9 @@ impl Hubkeep {
         );
         let drift = hubkeep_hubs::drift(&url, storage).map_err(hubs)?;
         let phoenix = &keys["phoenix-key"];
-        let report = serde_json::to_value(
+        let report =
             hubkeep_hubs::check_hub(&url, storage, phoenix, false, hubkeep_hubs::DEFAULT_SAMPLE)
-                .map_err(hubs)?,
-        )?;
+                .map_err(hubs)?;
         if crate::restore::decrypt_failed(&report) {
             return Err(Error::new(ErrorKind::HubsCheckFailed, format!(
                 "--param phoenix-key does not decrypt the backup's blobs ({}): give the phoenix-key (Reticulum's secret_key_base) of the hub that made this backup",
