@@ -121,7 +121,7 @@ pub struct RestoreBody {
     pub domain: Option<String>,
     /// The region; the backup's when absent.
     pub region: Option<String>,
-    /// The new stack's app version (with `backup_id`); the backup's when absent.
+    /// The new stack's app version; the backup's when absent.
     pub app_version: Option<String>,
     /// Restore even when `app_version` is older than the backup's.
     pub force_version: bool,
@@ -173,7 +173,9 @@ impl RestoreBody {
             name: self.new_stack,
             domain: self.domain,
             region: self.region,
-            app_version: None,
+            app_version: self.app_version,
+            force_version: self.force_version,
+            keep_urls: self.keep_urls,
             params,
         }))
     }

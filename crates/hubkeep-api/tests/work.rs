@@ -132,3 +132,40 @@ fn a_refused_restore_is_answered_at_once_and_creates_nothing() {
     assert_eq!(home.json(&["stack", "list"]).as_array().unwrap().len(), 1);
     assert_eq!(home.json(&["job", "list"]), jobs_before);
 }
+
+#[test]
+fn a_five_parameter_restore_body_gets_the_version_guard_of_its_backup_set() {
+    let home = Home::new();
+    home.json(&["stack", "create", "hub1", "--profile", "generic", "--app-version", "2.0.0"]);
+    let set = home.json(&["backup", "hub1"]);
+    let operator = home.token("ops", "operator");
+    let server = Server::start(&home);
+    let mut body = json!({
+        "new_stack": "hub2",
+        "stack_name": set["stack_name"],
+        "db_snapshot_id": set["db_snapshot_id"],
+        "db_secret_arn": set["db_secret_arn"],
+        "vault": set["vault"],
+        "recovery_point_arn": set["recovery_point_arn"],
+        "app_version": "1.0.0",
+    });
+    let post = |body: &Value| {
+        status_json(
+            server
+                .post("/api/v1/restores")
+                .bearer_auth(&operator)
+                .json(body)
+                .send()
+                .unwrap(),
+        )
+    };
+    let (status, answer) = post(&body);
+    assert_eq!(
+        answer["error"]["code"].as_str(),
+        Some("app_version_older"),
+        "{status} {answer}"
+    );
+    body["force_version"] = json!(true);
+    let (status, answer) = post(&body);
+    assert_eq!(status, 202, "force_version lets it through: {answer}");
+}

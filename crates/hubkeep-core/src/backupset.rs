@@ -163,8 +163,10 @@ impl Hubkeep {
             missing_parts: vec![],
             automated: req.automated,
             verified_at: None,
+            origin: crate::records::SetOrigin::Backup,
+            imported_from: None,
         };
-        self.store_backup_set(&stack, &mut set)?;
+        self.store_backup_set(&stack, &mut set, &self.key_bundle(&stack)?)?;
         Ok(set)
     }
 
@@ -201,8 +203,8 @@ impl Hubkeep {
 
     /// The backup set goes into the vault (with the key bundle, encrypted
     /// there) and into the catalog (fingerprints only).
-    fn store_backup_set(&self, stack: &Stack, set: &mut BackupSet) -> Result<()> {
-        let meta = set.to_vault_meta(&self.key_bundle(stack)?, stack)?;
+    pub(crate) fn store_backup_set(&self, stack: &Stack, set: &mut BackupSet, bundle: &KeyBundle) -> Result<()> {
+        let meta = set.to_vault_meta(bundle, stack)?;
         let writer = self.open_vault(&set.vault)?.writer(BackupSet::VAULT_KIND, meta)?;
         set.vault_snapshot_id = Some(writer.commit()?.id);
         self.home.catalog.put(Kind::BackupSet, &set.backup_id, set)
@@ -311,6 +313,7 @@ impl Hubkeep {
     pub fn abort_run(&self) {
         crate::mark_interrupted();
         crate::stop_child_processes();
+        crate::ops::import::remove_temp_clusters();
         let pid = std::process::id();
         if let Ok(stacks) = self.stacks() {
             for s in stacks.iter().filter(|s| s.offline.as_ref().and_then(|o| o.by_pid) == Some(pid)) {

@@ -103,6 +103,13 @@ impl Hubkeep {
     /// Snapshot a stack's database (the caller holds the stack lock).
     pub(crate) fn snapshot_database(&self, req: &SnapshotRequest) -> Result<DbSnapshot> {
         let stack = self.stack(req.stack)?;
+        self.snapshot_stack_database(&stack, None, req)
+    }
+
+    /// Snapshot the database of `stack`, a record or (for an import) a
+    /// stack seen only by this run, through `admin` when given instead of
+    /// hubkeep's own connection to the stack's database.
+    pub(crate) fn snapshot_stack_database(&self, stack: &Stack, admin: Option<&ConnInfo>, req: &SnapshotRequest) -> Result<DbSnapshot> {
         let outputs = stack.outputs.clone().ok_or_else(|| Error::new(ErrorKind::StackState, format!("stack {} has no database (status {})", stack.name, stack.status)))?;
         let vault_name = req.vault.clone().unwrap_or(outputs.daily_backup_vault.clone());
         self.vault_in_region(&vault_name, &stack.region)?;
@@ -142,7 +149,7 @@ impl Hubkeep {
             s.job_id = Some(job.id.clone());
             Ok(())
         })?;
-        let result = self.write_db_snapshot(&stack, &record).map_err(|e| self.cancelled_or(e, "the database snapshot"));
+        let result = self.write_db_snapshot(stack, &record, admin).map_err(|e| self.cancelled_or(e, "the database snapshot"));
         let (bytes, outcome) = match result {
             Ok((bytes, vault_id, meta)) => {
                 self.job_note(&format!(
@@ -180,9 +187,12 @@ impl Hubkeep {
         }
     }
 
-    fn write_db_snapshot(&self, stack: &Stack, record: &DbSnapshot) -> Result<(Bytes, String, SnapshotMeta)> {
+    fn write_db_snapshot(&self, stack: &Stack, record: &DbSnapshot, admin: Option<&ConnInfo>) -> Result<(Bytes, String, SnapshotMeta)> {
         let vault = self.open_vault(&record.vault)?;
-        let admin = self.admin_conn(stack)?;
+        let admin = match admin {
+            Some(a) => a.clone(),
+            None => self.admin_conn(stack)?,
+        };
         let meta = record.to_vault_meta()?;
         let mut writer = vault.writer(DbSnapshot::VAULT_KIND, meta)?;
         let mut sink = VaultSink { writer: &mut writer, bytes: Bytes::default(), cancel: &self.cancel };

@@ -400,6 +400,47 @@ pub struct BackupSet {
     /// "good" set for retention and `stack show`'s `last_verified_at`.
     #[serde(default)]
     pub verified_at: Option<DateTime<Utc>>,
+    /// `backup` (made by `hubkeep backup`) or `imported` (`hubkeep import`);
+    /// sets of catalogs older than this field are backups.
+    #[serde(default)]
+    pub origin: SetOrigin,
+    /// Where an imported set came from; `null` for a backup.
+    #[serde(default)]
+    pub imported_from: Option<ImportedFrom>,
+}
+
+/// How a backup set came to be.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SetOrigin {
+    /// Made by `hubkeep backup` from a stack.
+    #[default]
+    Backup,
+    /// Made by `hubkeep import` from a backup taken outside hubkeep: never
+    /// expired by retention (like a manual backup).
+    Imported,
+}
+
+/// What an imported backup set was made from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImportedFrom {
+    /// The import command: `ce-backup` (a Hubs Community Edition backup
+    /// folder) or `dump` (a pg_dump and a copy of the file store).
+    pub command: String,
+    /// The CE backup folder taken (`data_backup_<ms>`), or the dump file.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub source: PathBuf,
+    /// The copy of the file store that was imported.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub storage: PathBuf,
+    /// `plain` (SQL script) or `custom` (`pg_dump -Fc`).
+    pub dump_format: String,
+    /// When the original backup was taken (the set's `started_at`).
+    pub taken_at: DateTime<Utc>,
+    /// Where that time comes from: the folder name, `--taken-at`, or the dump file's mtime.
+    pub taken_at_from: String,
 }
 
 fn set_available() -> BackupSetStatus {

@@ -51,6 +51,11 @@ pub struct RestoreRequest {
     pub region: Option<String>,
     /// The app version it runs.
     pub app_version: Option<String>,
+    /// Restore even when `app_version` is older than the backup's.
+    pub force_version: bool,
+    /// With a `domain` other than the backup's, leave the stored URLs that
+    /// carry the backup's domain as they are.
+    pub keep_urls: bool,
     /// The five parameters.
     pub params: RestoreParams,
 }
@@ -153,11 +158,19 @@ impl Hubkeep {
     /// snapshot, recovery point, secrets and keys.
     pub fn plan_restore(&self, source: RestoreSource) -> Result<RestorePlan> {
         let (request, overlay, secret_writes, rehome) = match source {
-            RestoreSource::Params(req) => (req, Overlay::default(), vec![], None),
+            RestoreSource::Params(req) => {
+                // The five parameters of a backup set are that set: its version
+                // guard and re-homing apply as to `restore --backup`.
+                let rehome = match self.backup_set_of(&req.params)? {
+                    Some(set) => self.restore_guards(&set, req.app_version.as_deref(), req.force_version, req.domain.as_deref(), req.keep_urls)?,
+                    None => None,
+                };
+                (req, Overlay::default(), vec![], rehome)
+            }
             RestoreSource::Backup { name, backup_id, domain, region, force, app_version, force_version, keep_urls } => {
                 let set = self.whole_backup_set(&backup_id)?;
                 self.ensure_new_stack(&name)?;
-                crate::version_guard::check_app_version(&set, app_version.as_deref(), force_version)?;
+                let rehome = self.restore_guards(&set, app_version.as_deref(), force_version, domain.as_deref(), keep_urls)?;
                 let bundle = self.backup_key_bundle(&set)?;
                 let writes = self.plan_key_bundle(&set, &bundle, force)?;
                 let overlay = Overlay { keymaster: bundle.keymaster.clone(), db_secret: Some((set.db_secret_arn.clone(), bundle.db_secret_value.to_string())) };
@@ -168,16 +181,39 @@ impl Hubkeep {
                     vault: set.vault.clone(),
                     recovery_point_arn: set.recovery_point_arn.clone(),
                 };
-                let rehome = match (&set.domain, &domain) {
-                    (Some(old), Some(new)) if old != new && !keep_urls => Some((old.clone(), new.clone())),
-                    _ => None,
+                let req = RestoreRequest {
+                    name,
+                    domain: domain.or(set.domain.clone()),
+                    region: region.or(Some(set.region.clone())),
+                    app_version: app_version.or(set.app_version.clone()),
+                    force_version,
+                    keep_urls,
+                    params,
                 };
-                let req = RestoreRequest { name, domain: domain.or(set.domain.clone()), region: region.or(Some(set.region.clone())), app_version: app_version.or(set.app_version.clone()), params };
                 (req, overlay, writes, rehome)
             }
         };
         let checked = self.check_restore(&request, &overlay)?;
         Ok(RestorePlan { request, checked, secret_writes, rehome })
+    }
+
+    /// The backup set whose parts are these five parameters, if any.
+    fn backup_set_of(&self, p: &RestoreParams) -> Result<Option<BackupSet>> {
+        Ok(self.backup_sets()?.into_iter().rev().find(|s| {
+            s.status != BackupSetStatus::Expired && s.stack_name == p.stack_name && s.db_snapshot_id == p.db_snapshot_id && s.recovery_point_arn == p.recovery_point_arn
+        }))
+    }
+
+    /// The refusals and re-homing every restore of `set` gets, however its
+    /// parts are named: the version guard (`app_version` older than the
+    /// set's, unless `force_version`), then the domains the stored URLs
+    /// move between (`None` for the same domain, or with `keep_urls`).
+    fn restore_guards(&self, set: &BackupSet, app_version: Option<&str>, force_version: bool, domain: Option<&str>, keep_urls: bool) -> Result<Option<(String, String)>> {
+        crate::version_guard::check_app_version(set, app_version, force_version)?;
+        Ok(match (&set.domain, domain) {
+            (Some(old), Some(new)) if old != new && !keep_urls => Some((old.clone(), new.to_string())),
+            _ => None,
+        })
     }
 
     /// The secrets of a backup's key bundle this home lacks (or, with
@@ -633,7 +669,7 @@ fn is_damage(e: &hubkeep_vault::VaultError) -> bool {
 
 /// Some blob did not decrypt with the phoenix-key: data and keys do not
 /// belong together.
-fn decrypt_failed(report: &hubkeep_hubs::CheckReport) -> bool {
+pub(crate) fn decrypt_failed(report: &hubkeep_hubs::CheckReport) -> bool {
     report.categories.iter().any(|c| c.name.ends_with("decrypts with phoenix-key") && !c.problems.is_empty())
 }
 

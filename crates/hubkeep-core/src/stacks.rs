@@ -408,7 +408,7 @@ impl Hubkeep {
         error
     }
 
-    fn undo(&self, name: &str, region: &Region, made: Made) -> Result<()> {
+    pub(crate) fn undo(&self, name: &str, region: &Region, made: Made) -> Result<()> {
         if let Some((db, owner)) = &made.database {
             self.drop_database(name, region, db, owner)?;
         }

@@ -114,6 +114,8 @@ fn hub(hk: &Hubkeep, name: &str) -> usize {
         app_version: None,
         profile: Profile::Hubs,
         restore: RestoreArgs::default(),
+        force_version: false,
+        keep_urls: false,
     })
     .unwrap();
     let url = superuser_url(hk, name);
@@ -258,6 +260,8 @@ fn refused_restores_write_nothing_and_say_why() {
             app_version: None,
             profile: Profile::Hubs,
             restore: args,
+            force_version: false,
+            keep_urls: false,
         })
     };
     let e = create(args.clone()).unwrap_err();

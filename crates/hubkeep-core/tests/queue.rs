@@ -44,6 +44,8 @@ impl TestHome {
             app_version: None,
             profile: Profile::Generic,
             restore: RestoreArgs::default(),
+            force_version: false,
+            keep_urls: false,
         })
         .unwrap();
         hk

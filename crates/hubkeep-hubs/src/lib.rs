@@ -59,5 +59,5 @@ pub use error::HubsError;
 pub use layout::{file_paths, FilePaths, Meta, StorageArea};
 pub use live::LiveHub;
 pub use rehome::{rehome_urls, UrlRewrite};
-pub use schema::create_demo_schema;
+pub use schema::{create_cluster_roles, create_demo_schema};
 pub use source::{relative_path, FileRow, HubSource};

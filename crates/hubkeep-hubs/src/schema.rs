@@ -114,6 +114,17 @@ pub fn create_demo_schema(db_url: &str, owner_role: &str) -> Result<(), HubsErro
     })
 }
 
+/// Creates the cluster roles Reticulum's database is granted to
+/// (`postgrest_authenticator`, `postgrest_anonymous`, `ret_admin`) where
+/// missing, in the cluster of the database at `db_url` (as a superuser):
+/// a dump of a hub's database grants to them but does not hold them.
+pub fn create_cluster_roles(db_url: &str) -> Result<(), HubsError> {
+    let mut db = HubDb::connect(db_url)?;
+    db.client
+        .batch_execute(ROLES_SQL)
+        .map_err(db.failed("creating the Reticulum roles"))
+}
+
 /// `ret0.schema_migrations` as Ecto leaves it: the versions of Reticulum's
 /// migrations, so the app would not try to migrate again.
 fn migrations_sql() -> String {

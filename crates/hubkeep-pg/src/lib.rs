@@ -30,6 +30,7 @@ mod error;
 mod fingerprint;
 mod hashing;
 mod inspect;
+mod load_dump;
 mod meta;
 mod migrations;
 mod offline;
@@ -53,6 +54,7 @@ pub use admin::{
 pub use conninfo::{set_default_timeouts, ConnInfo, Timeouts};
 pub use error::PgError;
 pub use fingerprint::table_fingerprints;
+pub use load_dump::{create_missing_roles, dump_format, dump_roles, load_dump, DumpFormat};
 pub use meta::{
     DbSetting, MembershipMeta, RoleMeta, SequenceMeta, SnapshotMeta, StreamMeta, TableMeta,
     FORMAT_VERSION,

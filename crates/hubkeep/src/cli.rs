@@ -140,6 +140,17 @@ pub enum Command {
         #[command(flatten)]
         wait: Wait,
     },
+    /// Import a backup hubkeep did not make (Hubs CE backup folder, pg_dump + storage) as a backup set.
+    ///
+    /// The dump is loaded into a temporary PostgreSQL cluster (removed
+    /// afterwards), snapshotted, and the storage copy backed up, into the
+    /// stack's vault as one backup set marked `imported`, with the original
+    /// backup's time. The Hubs check runs, and drift between the database and
+    /// the files is reported. No keys are in such backups: give the hub's
+    /// phoenix-key. The stack need not exist in this home: restore the set
+    /// into a new stack afterwards (`hubkeep restore NEW --backup ID`).
+    #[command(subcommand)]
+    Import(ImportCmd),
     /// Whole-hub backups: a database snapshot and a recovery point taken together.
     #[command(subcommand, name = "backup-set")]
     BackupSet(BackupSetCmd),
@@ -240,6 +251,7 @@ const TASKS: &[(&str, &[&str])] = &[
     ("Set up hubs and vaults", &["region", "stack", "vault"]),
     ("Back up", &["backup", "db-snapshot", "backup-job"]),
     ("Restore", &["restore", "restore-job"]),
+    ("Import", &["import"]),
     ("Inspect and check", &["backup-set", "recovery-point", "job", "verify"]),
     ("Secrets and keys", &["secret", "param"]),
 ];
@@ -339,6 +351,13 @@ pub enum StackCmd {
         profile: ProfileArg,
         #[command(flatten)]
         restore: RestoreArgs,
+        /// With --restore-…: restore even when --app-version is older than the backup's.
+        #[arg(long)]
+        force_version: bool,
+        /// With --restore-… and a --domain other than the backup's, leave the
+        /// stored URLs that carry the backup's domain as they are.
+        #[arg(long)]
+        keep_urls: bool,
     },
     /// Register an existing deployment (its database and file store are never changed).
     ///
@@ -718,6 +737,63 @@ pub enum ParamCmd {
         /// Replace an existing value.
         #[arg(long)]
         overwrite: bool,
+    },
+}
+
+/// What the two import commands share: the source stack, its keys, the vault.
+#[derive(Args)]
+pub struct ImportArgs {
+    /// The source stack's name: the backup set goes under it (it need not exist in this home).
+    #[arg(long)]
+    pub stack: String,
+    /// Stores /keymaster/<stack>/NAME (phoenix-key=… is required; the process list shows it: prefer --param-file).
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// Like --param, the value being FILE's first line (`-`: stdin).
+    #[arg(long = "param-file", value_name = "NAME=FILE")]
+    pub param_files: Vec<String>,
+    /// The vault to store it in (default: the stack's daily vault, made when missing).
+    #[arg(long)]
+    pub vault: Option<String>,
+    /// The hub's domain in the backup, so a restore to another domain re-homes its stored URLs.
+    #[arg(long)]
+    pub domain: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum ImportCmd {
+    /// Import a folder of the Hubs Community Edition backup script (data_backup_<ms>/).
+    ///
+    /// DIR is one data_backup_<ms> folder (pg_dump.sql and
+    /// reticulum_storage_data/), or data_backups/, whose newest folder is
+    /// taken, as the CE restore script does. The backup's time is the
+    /// folder name's milliseconds.
+    #[command(after_long_help = "Examples:\n  \
+        hubkeep import ce-backup ./data_backups --stack myhub --param-file phoenix-key=/root/phoenix-key\n  \
+        hubkeep import ce-backup ./data_backups/data_backup_1764547200000 --stack myhub --param-file phoenix-key=- < key\n  \
+        hubkeep restore myhub --backup BACKUP_ID --domain hub.example.org   # then the new stack")]
+    CeBackup {
+        /// The data_backup_<ms> folder, or the data_backups folder holding them.
+        dir: PathBuf,
+        #[command(flatten)]
+        args: ImportArgs,
+    },
+    /// Import a pg_dump (plain or -Fc) and a copy of the file store (the Hubs Cloud migration path).
+    #[command(after_long_help = "Example:\n  \
+        hubkeep import dump --database-dump ret.dump --storage ./storage --stack myhub \\\n      \
+        --param-file phoenix-key=/root/phoenix-key --taken-at 2026-11-30T02:00:00Z")]
+    Dump {
+        /// The database dump: plain SQL or custom format (pg_dump -Fc).
+        #[arg(long, value_name = "FILE")]
+        database_dump: PathBuf,
+        /// The copy of Reticulum's /storage (holding owned/, expiring/, cached/).
+        #[arg(long, value_name = "DIR")]
+        storage: PathBuf,
+        /// When the dump was taken (RFC 3339; default: the dump file's modification time).
+        #[arg(long, value_name = "RFC3339")]
+        taken_at: Option<String>,
+        #[command(flatten)]
+        args: ImportArgs,
     },
 }
 

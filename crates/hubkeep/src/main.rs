@@ -17,6 +17,7 @@ use hubkeep_core::ops::retention::RetentionRun;
 use hubkeep_core::ops::notify::{self as notify, NotifyAdd};
 use hubkeep_core::ops::drills::DrillRun;
 use hubkeep_core::ops::history::HistoryRequest;
+use hubkeep_core::ops::import::{ImportRequest, ImportSource};
 use hubkeep_core::PlanChange;
 use hubkeep_core::ops::snapshots::SnapshotRestore;
 use hubkeep_core::ops::stacks::{RestoreArgs as CoreRestoreArgs, StackAdopt, StackCreate, StackUpdate};
@@ -142,6 +143,7 @@ fn may_create_home(c: &Command) -> bool {
             | Command::Vault(VaultCmd::Create { .. } | VaultCmd::Attach { .. })
             | Command::Region(RegionCmd::Add { .. })
             | Command::Param(ParamCmd::Put { .. })
+            | Command::Import(_)
     )
 }
 
@@ -335,8 +337,8 @@ fn command(hk: &Hubkeep, command: Command, job_id: Option<String>) -> Result<Val
         }
         Command::Region(RegionCmd::List) => to_value(hk.regions()?),
         Command::Stack(c) => match c {
-            StackCmd::Create { name, domain, region, app_version, profile: p, restore } => {
-                to_value(hk.stack_create(StackCreate { name, domain, region, app_version, profile: profile(p), restore: restore_args(restore) })?)
+            StackCmd::Create { name, domain, region, app_version, profile: p, restore, force_version, keep_urls } => {
+                to_value(hk.stack_create(StackCreate { name, domain, region, app_version, profile: profile(p), restore: restore_args(restore), force_version, keep_urls })?)
             }
             StackCmd::Adopt { name, database_url, database_password_file, storage, region, domain, profile: p, params } => {
                 to_value(hk.stack_adopt(StackAdopt { name, database_url, database_password_file, storage, region, domain, profile: profile(p), params })?)
@@ -397,6 +399,14 @@ fn command(hk: &Hubkeep, command: Command, job_id: Option<String>) -> Result<Val
         command @ Command::Restore { .. } => {
             hk.name_first_job(job_id);
             to_value(hk.run_restore(hk.plan_restore(restore_source(&command).expect("a restore"))?)?)
+        }
+        Command::Import(c) => {
+            let (source, args) = match c {
+                ImportCmd::CeBackup { dir, args } => (ImportSource::CeBackup { dir }, args),
+                ImportCmd::Dump { database_dump, storage, taken_at, args } => (ImportSource::Dump { database_dump, storage, taken_at }, args),
+            };
+            let ImportArgs { stack, params, param_files, vault, domain } = args;
+            to_value(hk.import_backup(&ImportRequest { source, stack, params, param_files, vault, domain })?)
         }
         Command::BackupSet(BackupSetCmd::List) => to_value(hk.backup_sets()?),
         Command::BackupSet(BackupSetCmd::Show { id }) => to_value(hk.backup_set(&id)?),

@@ -178,7 +178,7 @@ fn lists_are_aligned_tables_and_show_is_titled_sections_while_json_stays_the_doc
 
     let sets = json_is_the_pretty_document(&home, &["backup-set", "list"]);
     let text = stdout(&home.run(&["backup-set", "list"]));
-    assert_aligned_table(&text, &["BACKUP ID", "STACK", "VAULT", "STATUS", "CONSISTENT", "STARTED", "DURATION"]);
+    assert_aligned_table(&text, &["BACKUP ID", "STACK", "VAULT", "STATUS", "ORIGIN", "CONSISTENT", "STARTED", "DURATION"]);
     assert!(text.lines().nth(1).unwrap().starts_with(sets[0]["backup_id"].as_str().unwrap()), "{text}");
 
     let shown = json_is_the_pretty_document(&home, &["stack", "show", "first"]);

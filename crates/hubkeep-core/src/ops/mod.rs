@@ -8,6 +8,8 @@
 pub mod drills;
 /// One stack's recent nights, vault size and restore times.
 pub mod history;
+/// Imports of backups hubkeep did not make (Hubs CE, pg_dump).
+pub mod import;
 /// `--no-wait`.
 pub mod jobs;
 /// Notifications: webhooks, events, pings and the RPO check.

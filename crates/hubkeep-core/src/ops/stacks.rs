@@ -89,6 +89,10 @@ pub struct StackCreate {
     pub profile: Profile,
     /// Restore parameters, when it is made from a backup.
     pub restore: RestoreArgs,
+    /// With restore parameters: restore even when `app_version` is older than the backup's.
+    pub force_version: bool,
+    /// With restore parameters: keep the stored URLs of the backup's domain.
+    pub keep_urls: bool,
 }
 
 /// What `stack create` prints: a fresh stack, or a restored one.
@@ -157,7 +161,7 @@ pub struct StackDeleted {
 }
 
 /// `NAME=VALUE` pairs of `--param`.
-fn parse_params(params: &[String]) -> Result<BTreeMap<String, String>> {
+pub(crate) fn parse_params(params: &[String]) -> Result<BTreeMap<String, String>> {
     params
         .iter()
         .map(|p| {
@@ -183,9 +187,17 @@ impl Hubkeep {
                 domain: req.domain,
                 region: req.region,
                 app_version: req.app_version,
+                force_version: req.force_version,
+                keep_urls: req.keep_urls,
                 params,
             })?;
             return Ok(StackMade::Restored(restored));
+        }
+        if req.force_version || req.keep_urls {
+            return Err(Error::invalid(format!(
+                "--force-version and --keep-urls apply only to a restore; give all five --restore-… parameters to restore stack {}, or leave them out",
+                req.name
+            )));
         }
         let created = self.create_stack(&CreateRequest {
             name: req.name,

@@ -156,6 +156,7 @@ const SHAPES: &[Shape] = &[
             col("STACK", "stack_name"),
             col("VAULT", "vault"),
             col("STATUS", "status"),
+            col("ORIGIN", "origin"),
             col("CONSISTENT", "consistent"),
             col("STARTED", "started_at"),
             Column { header: Cow::Borrowed("DURATION"), cell: Cell::Duration("started_at", "finished_at") },
