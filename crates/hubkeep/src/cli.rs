@@ -358,6 +358,9 @@ pub enum StackCmd {
         /// stored URLs that carry the backup's domain as they are.
         #[arg(long)]
         keep_urls: bool,
+        /// With --restore-…: return the restore's job id at once (checked first).
+        #[command(flatten)]
+        wait: Wait,
     },
     /// Register an existing deployment (its database and file store are never changed).
     ///

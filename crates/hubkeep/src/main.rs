@@ -217,6 +217,21 @@ fn restore_args(r: RestoreArgs) -> CoreRestoreArgs {
     }
 }
 
+/// The request of `stack create`.
+fn stack_create(command: &StackCmd) -> Option<StackCreate> {
+    let StackCmd::Create { name, domain, region, app_version, profile: p, restore, force_version, keep_urls, wait: _ } = command else { return None };
+    Some(StackCreate {
+        name: name.clone(),
+        domain: domain.clone(),
+        region: region.clone(),
+        app_version: app_version.clone(),
+        profile: profile(*p),
+        restore: restore_args(restore.clone()),
+        force_version: *force_version,
+        keep_urls: *keep_urls,
+    })
+}
+
 /// The restore `hubkeep restore` asks for.
 fn restore_source(command: &Command) -> Option<hubkeep_core::RestoreSource> {
     let Command::Restore { new_stack, backup, domain, region, force, app_version, force_version, keep_urls, wait: _ } = command else { return None };
@@ -304,9 +319,12 @@ fn run(cli: Cli, home: &Path, job_id: Option<String>) -> Result<Value> {
     // A restore is checked before it goes to the background: a refusal is
     // answered here, and no job is started for it.
     match &cli.command {
-        Command::Restore { wait: Wait { no_wait: true }, .. } | Command::RestoreJob(RestoreJobCmd::Start { wait: Wait { no_wait: true }, .. }) => {
+        Command::Restore { wait: Wait { no_wait: true }, .. }
+        | Command::RestoreJob(RestoreJobCmd::Start { wait: Wait { no_wait: true }, .. })
+        | Command::Stack(StackCmd::Create { wait: Wait { no_wait: true }, .. }) => {
             let hk = open(home, &cli.command)?;
             match &cli.command {
+                Command::Stack(create) => hk.stack_create_check(&stack_create(create).expect("a stack create"))?,
                 Command::Restore { .. } => {
                     hk.plan_restore(restore_source(&cli.command).expect("a restore"))?;
                 }
@@ -337,8 +355,9 @@ fn command(hk: &Hubkeep, command: Command, job_id: Option<String>) -> Result<Val
         }
         Command::Region(RegionCmd::List) => to_value(hk.regions()?),
         Command::Stack(c) => match c {
-            StackCmd::Create { name, domain, region, app_version, profile: p, restore, force_version, keep_urls } => {
-                to_value(hk.stack_create(StackCreate { name, domain, region, app_version, profile: profile(p), restore: restore_args(restore), force_version, keep_urls })?)
+            command @ StackCmd::Create { .. } => {
+                hk.name_first_job(job_id);
+                to_value(hk.stack_create(stack_create(&command).expect("a stack create"))?)
             }
             StackCmd::Adopt { name, database_url, database_password_file, storage, region, domain, profile: p, params } => {
                 to_value(hk.stack_adopt(StackAdopt { name, database_url, database_password_file, storage, region, domain, profile: profile(p), params })?)

@@ -59,6 +59,22 @@ fn restores_with_no_wait_return_their_job_at_once_and_refusals_start_nothing() {
     assert_eq!(job["kind"], "stack-restore");
     assert_eq!(home.json(&["stack", "show", "copy"])["status"], "ONLINE");
 
+    // The seed's form: the five parameters.
+    let (code, message, _) = home.fails(&["stack", "create", "plain", "--profile", "generic", "--no-wait"]);
+    assert_eq!(code, "invalid_argument", "{message}");
+    assert!(message.contains("--no-wait applies to a restore"), "{message}");
+    let started = home.json(&[
+        "stack", "create", "form", "--no-wait",
+        "--restore-stack-name", "src",
+        "--restore-db-snapshot", set["db_snapshot_id"].as_str().unwrap(),
+        "--restore-db-secret-arn", set["db_secret_arn"].as_str().unwrap(),
+        "--restore-vault", set["vault"].as_str().unwrap(),
+        "--restore-recovery-point", arn,
+    ]);
+    let job = ended(&home, started["job_id"].as_str().unwrap());
+    assert_eq!(job["state"], "COMPLETED", "{job}");
+    assert_eq!(home.json(&["stack", "show", "form"])["status"], "ONLINE");
+
     let target = home.scratch("files");
     let started = home.json(&["restore-job", "start", arn, "--target", target.to_str().unwrap(), "--no-wait"]);
     let job = ended(&home, started["job_id"].as_str().unwrap());

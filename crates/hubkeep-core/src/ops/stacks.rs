@@ -160,6 +160,19 @@ pub struct StackDeleted {
     pub status: &'static str,
 }
 
+/// The restore a `stack create` with all five restore parameters asks for.
+fn restore_request(req: &StackCreate) -> Result<Option<RestoreRequest>> {
+    Ok(req.restore.complete()?.map(|params| RestoreRequest {
+        name: req.name.clone(),
+        domain: req.domain.clone(),
+        region: req.region.clone(),
+        app_version: req.app_version.clone(),
+        force_version: req.force_version,
+        keep_urls: req.keep_urls,
+        params,
+    }))
+}
+
 /// `NAME=VALUE` pairs of `--param`.
 pub(crate) fn parse_params(params: &[String]) -> Result<BTreeMap<String, String>> {
     params
@@ -181,17 +194,8 @@ pub(crate) fn parse_params(params: &[String]) -> Result<BTreeMap<String, String>
 impl Hubkeep {
     /// `stack create`: fresh, or from the five restore parameters.
     pub fn stack_create(&self, req: StackCreate) -> Result<StackMade> {
-        if let Some(params) = req.restore.complete()? {
-            let restored = self.restore_stack(&RestoreRequest {
-                name: req.name,
-                domain: req.domain,
-                region: req.region,
-                app_version: req.app_version,
-                force_version: req.force_version,
-                keep_urls: req.keep_urls,
-                params,
-            })?;
-            return Ok(StackMade::Restored(restored));
+        if let Some(restore) = restore_request(&req)? {
+            return Ok(StackMade::Restored(self.restore_stack(&restore)?));
         }
         if req.force_version || req.keep_urls {
             return Err(Error::invalid(format!(
@@ -210,6 +214,18 @@ impl Hubkeep {
         let vault = &created.daily_backup_vault.name;
         self.note(&format!("the recovery key of vault {vault} is printed once: keep it offline (`hubkeep vault recovery-kit {vault}` shows what to keep)"));
         Ok(StackMade::Created(created))
+    }
+
+    /// Every refusal of `stack create --restore-…`, checked without
+    /// creating anything (for `--no-wait`, which only a restore takes).
+    pub fn stack_create_check(&self, req: &StackCreate) -> Result<()> {
+        let Some(restore) = restore_request(req)? else {
+            return Err(Error::invalid(format!(
+                "--no-wait applies to a restore (the five --restore-… parameters); stack {} is created in the foreground: leave --no-wait out",
+                req.name
+            )));
+        };
+        self.plan_restore(crate::RestoreSource::Params(restore)).map(|_| ())
     }
 
     /// `stack adopt`.
