@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use std::path::Path;
 
-fn back_up_a_hub(home: &Home, extra_env: &[(&str, String)]) -> (serde_json::Value, std::collections::BTreeMap<String, String>, std::collections::BTreeMap<String, Vec<u8>>, String) {
+fn back_up_a_hub(home: &Home, extra_env: &[(&str, String)]) -> (serde_json::Value, Checksums, std::collections::BTreeMap<String, Vec<u8>>, String) {
     let mut create = home.cmd(&["--json", "stack", "create", "hub", "--domain", "hub.example.org"]);
     for (k, v) in extra_env {
         create.env(k, v);

@@ -16,16 +16,7 @@ use std::time::{Duration, Instant};
 /// A generic stack made at `created_at` whose plan backs up at 01:00 in
 /// Berlin (and does nothing else).
 fn berlin_stack(home: &Home, name: &str, created_at: &str) {
-    let out = home
-        .cmd(&["--json", "stack", "create", name, "--profile", "generic"])
-        .env("HUBKEEP_CLOCK", created_at)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    home.json_at(created_at, &["stack", "create", name, "--profile", "generic"]);
     home.json(&[
         "plan",
         "set",
@@ -41,21 +32,6 @@ fn berlin_stack(home: &Home, name: &str, created_at: &str) {
         "--gc",
         "off",
     ]);
-}
-
-/// `hubkeep --json ARGS` with the clock at `clock`; panics unless it succeeds.
-fn json_at(home: &Home, clock: &str, args: &[&str]) -> Value {
-    let out = home
-        .cmd(&[&["--json"], args].concat())
-        .env("HUBKEEP_CLOCK", clock)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "hubkeep {args:?} at {clock} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// The night of `date` in a history document.
@@ -75,11 +51,9 @@ fn nights_are_dates_of_the_plans_zone_across_the_autumn_clock_change() {
     berlin_stack(&home, "hub", "2026-10-20T08:00:00Z");
     // 00:30 on Sunday 25 October in Berlin (summer time, UTC+2) is still
     // Saturday the 24th in UTC: the backup belongs to the night of the 25th.
-    let set = json_at(&home, "2026-10-24T22:30:00Z", &["backup", "hub"]);
+    let set = home.json_at("2026-10-24T22:30:00Z", &["backup", "hub"]);
 
-    let history = json_at(
-        &home,
-        "2026-10-27T12:00:00Z",
+    let history = home.json_at("2026-10-27T12:00:00Z",
         &["stack", "history", "hub", "--nights", "8"],
     );
     assert_eq!(history["timezone"], "Europe/Berlin");
@@ -134,9 +108,7 @@ fn nights_are_dates_of_the_plans_zone_across_the_autumn_clock_change() {
 
     // A night's backup set that passed a full verify says so.
     home.json(&["verify", set["backup_id"].as_str().unwrap(), "--read-data"]);
-    let history = json_at(
-        &home,
-        "2026-10-27T12:00:00Z",
+    let history = home.json_at("2026-10-27T12:00:00Z",
         &["stack", "history", "hub", "--nights", "8"],
     );
     assert_eq!(night(&history, "2026-10-25")["verified"], true);
@@ -185,9 +157,7 @@ fn a_failed_backup_and_a_missed_run_show_on_their_nights() {
         "a missed run is recorded at its scheduled time: {expired}"
     );
 
-    let history = json_at(
-        &home,
-        "2027-01-07T12:00:00Z",
+    let history = home.json_at("2027-01-07T12:00:00Z",
         &["stack", "history", "hub", "--nights", "4"],
     );
     assert_eq!(
@@ -231,25 +201,17 @@ fn a_night_whose_set_retention_expired_still_reads_expired_after_gc_forgets_the_
         "--keep-monthly",
         "0",
     ]);
-    let old = json_at(
-        &home,
-        "2026-10-21T10:00:00Z",
+    let old = home.json_at("2026-10-21T10:00:00Z",
         &["backup", "hub", "--automated"],
     );
-    let new = json_at(
-        &home,
-        "2026-10-22T10:00:00Z",
+    let new = home.json_at("2026-10-22T10:00:00Z",
         &["backup", "hub", "--automated"],
     );
-    let run = json_at(
-        &home,
-        "2026-10-23T10:00:00Z",
+    let run = home.json_at("2026-10-23T10:00:00Z",
         &["retention", "run", "--stack", "hub"],
     );
     assert_eq!(run["expire"][0]["id"], old["backup_id"], "{run}");
-    json_at(
-        &home,
-        "2026-10-23T10:05:00Z",
+    home.json_at("2026-10-23T10:05:00Z",
         &["vault", "gc", "hub-daily", "--grace-seconds", "0"],
     );
     let sets = home.json(&["backup-set", "list"]);
@@ -259,9 +221,7 @@ fn a_night_whose_set_retention_expired_still_reads_expired_after_gc_forgets_the_
         "gc forgot the expired set: {sets}"
     );
 
-    let history = json_at(
-        &home,
-        "2026-10-23T12:00:00Z",
+    let history = home.json_at("2026-10-23T12:00:00Z",
         &["stack", "history", "hub", "--nights", "3"],
     );
     let expired = night(&history, "2026-10-21");
@@ -294,7 +254,7 @@ fn the_json_of_stack_history_is_the_document_the_api_serves() {
     require_root!();
     let home = Home::new();
     berlin_stack(&home, "hub", "2027-03-01T08:00:00Z");
-    json_at(&home, "2027-03-27T23:30:00Z", &["backup", "hub"]);
+    home.json_at("2027-03-27T23:30:00Z", &["backup", "hub"]);
     let token = home.json(&["token", "create", "viewer", "--role", "read"])["token"]
         .as_str()
         .unwrap()
@@ -304,7 +264,7 @@ fn the_json_of_stack_history_is_the_document_the_api_serves() {
     let clock = "2027-04-02T12:00:00Z@0.000001";
     let daemon = Daemon::start(&home, clock);
     let url = daemon.url();
-    let cli = json_at(&home, clock, &["stack", "history", "hub"]);
+    let cli = home.json_at(clock, &["stack", "history", "hub"]);
     let api = get(&url, "/api/v1/stacks/hub/history", &token);
     let week = get(&url, "/api/v1/stacks/hub/history?nights=7", &token);
     daemon.terminate();

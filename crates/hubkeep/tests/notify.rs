@@ -10,94 +10,11 @@ use common::*;
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
-use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
+use hubkeep_testkit::webhook::{nowhere, Receiver, Request};
 
-/// One request a receiver got.
-#[derive(Debug, Clone)]
-struct Request {
-    path: String,
-    headers: BTreeMap<String, String>,
-    body: Vec<u8>,
-}
-
-impl Request {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap()
-    }
-}
-
-/// A local webhook receiver: answers every request 200 and records it.
-struct Receiver {
-    url: String,
-    got: Arc<Mutex<Vec<Request>>>,
-}
-
-impl Receiver {
-    fn start() -> Receiver {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        let got = Arc::new(Mutex::new(vec![]));
-        let record = got.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let mut reader = BufReader::new(stream);
-                let mut line = String::new();
-                reader.read_line(&mut line).unwrap();
-                let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
-                let mut headers = BTreeMap::new();
-                loop {
-                    let mut h = String::new();
-                    reader.read_line(&mut h).unwrap();
-                    let h = h.trim_end();
-                    if h.is_empty() {
-                        break;
-                    }
-                    let (k, v) = h.split_once(':').unwrap();
-                    headers.insert(k.trim().to_lowercase(), v.trim().to_string());
-                }
-                let len: usize = headers
-                    .get("content-length")
-                    .map_or(0, |l| l.parse().unwrap());
-                let mut body = vec![0; len];
-                reader.read_exact(&mut body).unwrap();
-                record.lock().unwrap().push(Request {
-                    path,
-                    headers,
-                    body,
-                });
-                let mut stream = reader.into_inner();
-                let _ = stream.write_all(
-                    b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                );
-            }
-        });
-        Receiver { url, got }
-    }
-
-    /// The events received, by name.
-    fn events(&self) -> Vec<String> {
-        self.got
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|r| r.json()["event"].as_str().unwrap().to_string())
-            .collect()
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.got.lock().unwrap().clone()
-    }
-}
-
-/// A URL where nothing listens.
-fn nowhere() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    drop(listener);
-    url
+/// The local webhook receiver: answers every request 200 and records it.
+fn hook_receiver() -> Receiver {
+    Receiver::at("/hook", vec![])
 }
 
 /// The receiver's own check of `X-Hubkeep-Signature`, with hmac and sha2.
@@ -114,21 +31,6 @@ fn secret_file(home: &Home, secret: &str) -> String {
     let path = home.dir.path().join("hook.secret");
     std::fs::write(&path, format!("{secret}\n")).unwrap();
     path.to_str().unwrap().to_string()
-}
-
-/// Runs `hubkeep --json ARGS` with the clock at `clock`.
-fn at(home: &Home, clock: &str, args: &[&str]) -> Value {
-    let out = home
-        .cmd(&[&["--json"], args].concat())
-        .env("HUBKEEP_CLOCK", clock)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "hubkeep {args:?} at {clock} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// Whether any file under `dir` holds `needle`.
@@ -171,7 +73,7 @@ fn a_backup_that_fails_because_the_database_is_stopped_sends_a_signed_backup_fai
         files.to_str().unwrap(),
     ]);
 
-    let failures = Receiver::start();
+    let failures = hook_receiver();
     let secret = "whsec-7d1f0c2a9b";
     let added = home.json(&[
         "notify",
@@ -195,7 +97,7 @@ fn a_backup_that_fails_because_the_database_is_stopped_sends_a_signed_backup_fai
         ]),
         "the default: every failure and rpo.breached"
     );
-    let completions = Receiver::start();
+    let completions = hook_receiver();
     home.json(&[
         "notify",
         "add",
@@ -296,7 +198,7 @@ fn notify_test_delivers_a_down_receiver_is_a_clear_error_and_never_stops_a_backu
     require_root!();
     let home = Home::new();
     home.json(&["stack", "create", "hub", "--profile", "generic"]);
-    let receiver = Receiver::start();
+    let receiver = hook_receiver();
     let secret = "s3cret-only-in-a-file-41c9";
     home.json(&[
         "notify",
@@ -376,7 +278,7 @@ fn notify_test_delivers_a_down_receiver_is_a_clear_error_and_never_stops_a_backu
     );
 
     // Housekeeping: gc and a verify that finds damage are events too.
-    let housekeeping = Receiver::start();
+    let housekeeping = hook_receiver();
     home.json(&[
         "notify",
         "add",
@@ -473,7 +375,7 @@ fn a_plan_notifies_an_rpo_breach_once_pings_its_backups_and_tells_each_expired_s
     require_root!();
     let home = Home::new();
     home.json(&["stack", "create", "hub", "--profile", "generic"]);
-    let receiver = Receiver::start();
+    let receiver = hook_receiver();
     home.json(&["notify", "add", "ops", "--webhook", &receiver.url]);
     home.json(&["backup", "hub"]);
     let now = chrono::Utc::now();
@@ -490,11 +392,11 @@ fn a_plan_notifies_an_rpo_breach_once_pings_its_backups_and_tells_each_expired_s
     // The default RPO is 26 h: 27 h after the backup it is breached, and
     // seeing it twice notifies once.
     assert_eq!(
-        at(&home, &clock(27), &["stack", "show", "hub"])["rpo_breached"],
+        home.json_at(&clock(27), &["stack", "show", "hub"])["rpo_breached"],
         true
     );
     assert_eq!(
-        at(&home, &clock(28), &["stack", "show", "hub"])["rpo_breached"],
+        home.json_at(&clock(28), &["stack", "show", "hub"])["rpo_breached"],
         true
     );
     assert_eq!(rpo_events(), 1, "{:?}", receiver.events());
@@ -508,20 +410,20 @@ fn a_plan_notifies_an_rpo_breach_once_pings_its_backups_and_tells_each_expired_s
     assert_eq!(breach["rpo"], "26h");
 
     // A good backup ends the breach; the next one is notified again.
-    at(&home, &clock(29), &["backup", "hub"]);
+    home.json_at(&clock(29), &["backup", "hub"]);
     assert_eq!(
-        at(&home, &clock(30), &["stack", "show", "hub"])["rpo_breached"],
+        home.json_at(&clock(30), &["stack", "show", "hub"])["rpo_breached"],
         false
     );
     assert_eq!(rpo_events(), 1);
     assert_eq!(
-        at(&home, &clock(29 + 27), &["stack", "show", "hub"])["rpo_breached"],
+        home.json_at(&clock(29 + 27), &["stack", "show", "hub"])["rpo_breached"],
         true
     );
     assert_eq!(rpo_events(), 2, "{:?}", receiver.events());
 
     // A plan's ping URL hears an automated backup start and succeed.
-    let pings = Receiver::start();
+    let pings = hook_receiver();
     home.json(&[
         "plan",
         "set",
@@ -536,7 +438,7 @@ fn a_plan_notifies_an_rpo_breach_once_pings_its_backups_and_tells_each_expired_s
     assert_eq!(paths, ["/hook/ping", "/hook/ping/start"]);
 
     // Retention sends one retention.expired per set it expires.
-    let expiries = Receiver::start();
+    let expiries = hook_receiver();
     home.json(&[
         "notify",
         "add",
@@ -546,7 +448,7 @@ fn a_plan_notifies_an_rpo_breach_once_pings_its_backups_and_tells_each_expired_s
         "--events",
         "retention.expired",
     ]);
-    at(&home, &clock(31), &["backup", "hub", "--automated"]);
+    home.json_at(&clock(31), &["backup", "hub", "--automated"]);
     home.json(&[
         "plan",
         "set",
@@ -560,7 +462,7 @@ fn a_plan_notifies_an_rpo_breach_once_pings_its_backups_and_tells_each_expired_s
         "--keep-monthly",
         "0",
     ]);
-    let report = at(&home, &clock(32), &["retention", "run", "--stack", "hub"]);
+    let report = home.json_at(&clock(32), &["retention", "run", "--stack", "hub"]);
     let expired: Vec<&str> = report["expire"]
         .as_array()
         .unwrap()

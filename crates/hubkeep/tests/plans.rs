@@ -10,21 +10,6 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// Runs `hubkeep --json ARGS` with the clock at `clock`.
-fn at(home: &Home, clock: &str, args: &[&str]) -> Value {
-    let out = home
-        .cmd(&[&["--json"], args].concat())
-        .env("HUBKEEP_CLOCK", clock)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "hubkeep {args:?} at {clock} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 fn storage_of(home: &Home, stack: &str) -> String {
     home.json(&["stack", "show", stack])["outputs"]["storage_path"]
         .as_str()
@@ -38,7 +23,7 @@ fn every_stack_has_a_plan_and_plan_set_refuses_a_bad_value_naming_it() {
     let home = Home::new();
     home.json(&["stack", "create", "hub", "--profile", "generic"]);
 
-    let plan = at(&home, "2027-03-01T09:59:00Z", &["plan", "show", "hub"]);
+    let plan = home.json_at("2027-03-01T09:59:00Z", &["plan", "show", "hub"]);
     assert_eq!(plan["schedule"], "0 10 * * *");
     assert_eq!(plan["timezone"], "UTC");
     assert_eq!(plan["start_window"], "8h");
@@ -59,9 +44,7 @@ fn every_stack_has_a_plan_and_plan_set_refuses_a_bad_value_naming_it() {
         Value::Null
     );
 
-    let set = at(
-        &home,
-        "2027-03-28T12:00:00Z",
+    let set = home.json_at("2027-03-28T12:00:00Z",
         &[
             "plan",
             "set",
@@ -156,7 +139,7 @@ fn retention_expires_what_no_rule_keeps_and_the_kept_sets_restore_after_gc() {
         if automated {
             args.push("--automated");
         }
-        let set = at(&home, clock, &args);
+        let set = home.json_at(clock, &args);
         assert_eq!(set["automated"], automated);
         backups.push((
             clock.to_string(),
@@ -244,7 +227,7 @@ fn retention_expires_what_no_rule_keeps_and_the_kept_sets_restore_after_gc() {
     .map(|i| (i, vec![]))
     .collect();
 
-    let dry = at(&home, now, &["retention", "run", "--dry-run"]);
+    let dry = home.json_at(now, &["retention", "run", "--dry-run"]);
     assert_eq!(dry["dry_run"], true);
     assert_eq!(fates(&dry, "keep"), expected_keep, "{dry:#}");
     assert_eq!(fates(&dry, "expire"), expected_expire, "{dry:#}");
@@ -260,7 +243,7 @@ fn retention_expires_what_no_rule_keeps_and_the_kept_sets_restore_after_gc() {
         "a dry run changes nothing"
     );
 
-    let run = at(&home, now, &["retention", "run", "--stack", "ret"]);
+    let run = home.json_at(now, &["retention", "run", "--stack", "ret"]);
     assert_eq!(fates(&run, "expire"), expected_expire);
     for expired in expected_expire.keys() {
         assert_eq!(
@@ -276,7 +259,7 @@ fn retention_expires_what_no_rule_keeps_and_the_kept_sets_restore_after_gc() {
         5,
         "the expired sets' database snapshots are gone: {snapshots:#}"
     );
-    let again = at(&home, now, &["retention", "run"]);
+    let again = home.json_at(now, &["retention", "run"]);
     assert!(
         again["expire"].as_array().unwrap().is_empty(),
         "a second run finds nothing more to expire"

@@ -65,16 +65,7 @@ extern "C" {
 
 /// A stack whose plan runs only its backup (no drill, gc or verify).
 fn stack(home: &Home, name: &str, created_at: &str, plan: &[&str]) {
-    let out = home
-        .cmd(&["--json", "stack", "create", name, "--profile", "generic"])
-        .env("HUBKEEP_CLOCK", created_at)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    home.json_at(created_at, &["stack", "create", name, "--profile", "generic"]);
     let mut args = vec![
         "plan", "set", name, "--verify", "off", "--drill", "off", "--gc", "off",
     ];
