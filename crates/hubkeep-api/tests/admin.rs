@@ -4,48 +4,7 @@
 mod common;
 use common::{status_json, Home, Server};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
-
-/// A webhook receiver answering 200 and keeping each body with whether it
-/// was signed.
-type Received = Arc<Mutex<Vec<(bool, Value)>>>;
-
-fn receiver() -> (String, Received) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let got = Arc::new(Mutex::new(vec![]));
-    let record = got.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream);
-            let (mut len, mut signed) = (0usize, false);
-            loop {
-                let mut h = String::new();
-                reader.read_line(&mut h).unwrap();
-                let h = h.trim_end().to_lowercase();
-                if h.is_empty() {
-                    break;
-                }
-                if let Some(v) = h.strip_prefix("content-length:") {
-                    len = v.trim().parse().unwrap();
-                }
-                signed |= h.starts_with("x-hubkeep-signature:");
-            }
-            let mut body = vec![0; len];
-            reader.read_exact(&mut body).unwrap();
-            record
-                .lock()
-                .unwrap()
-                .push((signed, serde_json::from_slice(&body).unwrap()));
-            let _ = reader.into_inner().write_all(
-                b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-            );
-        }
-    });
-    (url, got)
-}
+use hubkeep_testkit::webhook::Receiver;
 
 fn delete(server: &Server, path: &str, token: &str) -> (u16, Value) {
     status_json(
@@ -64,7 +23,8 @@ fn an_admin_adds_tests_and_removes_a_webhook_and_no_other_role_may() {
     let operator = home.token("ops", "operator");
     let admin = home.token("root", "admin");
     let server = Server::start(&home);
-    let (url, got) = receiver();
+    let receiver = Receiver::at("/hook", vec![]);
+    let url = receiver.url.clone();
     let add = |token: &str, body: Value| {
         status_json(
             server
@@ -113,7 +73,12 @@ fn an_admin_adds_tests_and_removes_a_webhook_and_no_other_role_may() {
     );
     assert_eq!(tested.0, 200, "{}", tested.1);
     assert_eq!(tested.1["status"], "delivered");
-    let received = got.lock().unwrap().clone();
+    // Each body received, with whether it was signed.
+    let received: Vec<(bool, Value)> = receiver
+        .requests()
+        .iter()
+        .map(|r| (r.headers.contains_key("x-hubkeep-signature"), r.json()))
+        .collect();
     assert_eq!(received.len(), 1, "{received:?}");
     assert!(received[0].0, "the test delivery is signed");
 

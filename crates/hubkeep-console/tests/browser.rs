@@ -8,8 +8,8 @@
 //! 127.0.0.1:PORT`, a child of the test stopped with SIGTERM at exit.
 
 use serde_json::Value;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use hubkeep_testkit::{hubkeep_bin, hubkeep_json, stop_clusters, throwaway_dir};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -28,32 +28,9 @@ struct Fixture {
     secret_value: String,
 }
 
-/// The `hubkeep` binary of this build (cargo builds it beside the tests).
-fn hubkeep_bin() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe.parent().unwrap().parent().unwrap().join("hubkeep");
-    assert!(
-        bin.exists(),
-        "{} is missing: build it first (`cargo build -p hubkeep`)",
-        bin.display()
-    );
-    bin
-}
-
+/// `hubkeep --home HOME --json ARGS`; panics unless it succeeds.
 fn hubkeep(home: &Path, args: &[&str]) -> Value {
-    let out = Command::new(hubkeep_bin())
-        .arg("--home")
-        .arg(home)
-        .arg("--json")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "hubkeep {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    hubkeep_json(home, None, args)
 }
 
 /// A failed night for the pictures: the stack's backup, with the clock two
@@ -101,37 +78,15 @@ extern "C" fn clean_up() {
     let Some(dir) = HOME_DIR.lock().ok().and_then(|mut d| d.take()) else {
         return;
     };
-    if let Ok(entries) = std::fs::read_dir(dir.path().join("home/clusters")) {
-        for e in entries.flatten() {
-            for data in [e.path().join("data"), e.path()] {
-                let _ = Command::new("runuser")
-                    .args([
-                        "-u",
-                        "postgres",
-                        "--",
-                        "/usr/lib/postgresql/15/bin/pg_ctl",
-                        "stop",
-                        "-m",
-                        "immediate",
-                        "-D",
-                    ])
-                    .arg(data)
-                    .output();
-            }
-        }
-    }
+    stop_clusters(&dir.path().join("home"));
     drop(dir);
 }
 
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let dir = tempfile::Builder::new()
-            .prefix("hubkeep-console-test-")
-            .tempdir()
-            .unwrap();
         // The embedded PostgreSQL runs as `postgres` and must reach the home.
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+        let dir = throwaway_dir("hubkeep-console-test-");
         let home = dir.path().join("home");
         hubkeep(&home, &["init"]);
         let demo = hubkeep(&home, &["demo"]);

@@ -8,10 +8,8 @@ use hubkeep_core::ops::stacks::{RestoreArgs, StackCreate};
 use hubkeep_core::records::Profile;
 use hubkeep_core::states::StackStatus;
 use hubkeep_core::{BackupRequest, ErrorKind, Hubkeep};
-use std::collections::BTreeMap;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use hubkeep_testkit::{table_checksums_at as table_checksums, tree};
+use std::path::PathBuf;
 
 /// A throwaway home whose embedded clusters are stopped when it goes.
 struct TestHome {
@@ -20,11 +18,7 @@ struct TestHome {
 
 impl TestHome {
     fn new() -> TestHome {
-        let dir = tempfile::Builder::new()
-            .prefix("hubkeep-core-test-")
-            .tempdir()
-            .unwrap();
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+        let dir = hubkeep_testkit::throwaway_dir("hubkeep-core-test-");
         TestHome { dir }
     }
 
@@ -43,36 +37,8 @@ impl TestHome {
 
 impl Drop for TestHome {
     fn drop(&mut self) {
-        for e in std::fs::read_dir(self.path().join("clusters"))
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            let _ = Command::new("runuser")
-                .args([
-                    "-u",
-                    "postgres",
-                    "--",
-                    "/usr/lib/postgresql/15/bin/pg_ctl",
-                    "stop",
-                    "-m",
-                    "immediate",
-                    "-D",
-                ])
-                .arg(e.path().join("data"))
-                .output();
-        }
+        hubkeep_testkit::stop_clusters(&self.path());
     }
-}
-
-/// Embedded clusters run as the `postgres` user, which needs root; on CI
-/// a missing prerequisite is a failure, not a skip.
-fn can_run_clusters() -> bool {
-    let root = unsafe { libc::geteuid() } == 0;
-    if !root && std::env::var("CI").as_deref() == Ok("true") {
-        panic!("these tests need root to run PostgreSQL as the postgres user");
-    }
-    root
 }
 
 /// The app's URL (with its password) from the stack's database secret.
@@ -137,37 +103,9 @@ fn hub(hk: &Hubkeep, name: &str) -> usize {
         .owned_files
 }
 
-/// Every table's rows, ordered and hashed (hubkeep-pg's own fingerprint).
-fn table_checksums(url: &str) -> BTreeMap<String, String> {
-    hubkeep_pg::table_fingerprints(&hubkeep_pg::ConnInfo::parse_url(url).unwrap()).unwrap()
-}
-
-/// Every file under `root`, relative path to bytes.
-fn tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut dirs = vec![root.to_path_buf()];
-    while let Some(d) = dirs.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let rel = e
-                .path()
-                .strip_prefix(root)
-                .unwrap()
-                .to_string_lossy()
-                .to_string();
-            if e.file_type().unwrap().is_dir() {
-                dirs.push(e.path());
-                out.insert(format!("{rel}/"), vec![]);
-            } else {
-                out.insert(rel, std::fs::read(e.path()).unwrap());
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn a_hub_backed_up_offline_comes_back_as_it_was_in_a_new_stack() {
-    if !can_run_clusters() {
+    if !hubkeep_testkit::can_run_clusters() {
         return;
     }
     let home = TestHome::new();
@@ -220,7 +158,7 @@ fn a_hub_backed_up_offline_comes_back_as_it_was_in_a_new_stack() {
 
 #[test]
 fn refused_restores_write_nothing_and_say_why() {
-    if !can_run_clusters() {
+    if !hubkeep_testkit::can_run_clusters() {
         return;
     }
     let home = TestHome::new();
@@ -298,7 +236,7 @@ fn refused_restores_write_nothing_and_say_why() {
 
 #[test]
 fn a_vault_attached_on_a_fresh_home_restores_the_hub_with_its_keys() {
-    if !can_run_clusters() {
+    if !hubkeep_testkit::can_run_clusters() {
         return;
     }
     let old_home = TestHome::new();

@@ -5,7 +5,6 @@
 //! damage that a backup carries must fail the backup's check, named.
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -31,11 +30,7 @@ impl DemoHome {
             unsafe { libc::geteuid() } == 0,
             "these tests run PostgreSQL as the postgres OS user: run them as root"
         );
-        let dir = tempfile::Builder::new()
-            .prefix("hubkeep-core-test-")
-            .tempdir()
-            .unwrap();
-        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o711)).unwrap();
+        let dir = hubkeep_testkit::throwaway_dir("hubkeep-core-test-");
         let mut hk = Hubkeep::open_or_init(&dir.path().join("home")).unwrap();
         hk.notes = Arc::new(|_| {});
         hk.create_stack(&CreateRequest {

@@ -8,9 +8,7 @@ use hubkeep_core::ops::stacks::{RestoreArgs, StackCreate};
 use hubkeep_core::records::{Job, Profile};
 use hubkeep_core::states::{JobState, StackStatus};
 use hubkeep_core::Hubkeep;
-use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// A throwaway home whose embedded clusters are stopped when it goes.
@@ -20,11 +18,7 @@ struct TestHome {
 
 impl TestHome {
     fn new() -> TestHome {
-        let dir = tempfile::Builder::new()
-            .prefix("hubkeep-queue-test-")
-            .tempdir()
-            .unwrap();
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+        let dir = hubkeep_testkit::throwaway_dir("hubkeep-queue-test-");
         TestHome { dir }
     }
 
@@ -58,36 +52,8 @@ impl TestHome {
 
 impl Drop for TestHome {
     fn drop(&mut self) {
-        for e in std::fs::read_dir(self.path().join("clusters"))
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            let _ = Command::new("runuser")
-                .args([
-                    "-u",
-                    "postgres",
-                    "--",
-                    "/usr/lib/postgresql/15/bin/pg_ctl",
-                    "stop",
-                    "-m",
-                    "immediate",
-                    "-D",
-                ])
-                .arg(e.path().join("data"))
-                .output();
-        }
+        hubkeep_testkit::stop_clusters(&self.path());
     }
-}
-
-/// Embedded clusters run as the `postgres` user, which needs root; on CI
-/// a missing prerequisite is a failure, not a skip.
-fn can_run_clusters() -> bool {
-    let root = unsafe { libc::geteuid() } == 0;
-    if !root && std::env::var("CI").as_deref() == Ok("true") {
-        panic!("these tests need root to run PostgreSQL as the postgres user");
-    }
-    root
 }
 
 /// Polls the catalog until `done` holds for job `id`, remembering every
@@ -126,7 +92,7 @@ fn backup() -> Work {
 
 #[test]
 fn two_backups_of_one_stack_never_overlap_and_the_second_says_what_it_waits_for() {
-    if !can_run_clusters() {
+    if !hubkeep_testkit::can_run_clusters() {
         return;
     }
     let home = TestHome::new();
@@ -180,7 +146,7 @@ fn two_backups_of_one_stack_never_overlap_and_the_second_says_what_it_waits_for(
 
 #[test]
 fn a_stack_locked_by_a_cli_command_makes_a_queued_backup_wait_then_run() {
-    if !can_run_clusters() {
+    if !hubkeep_testkit::can_run_clusters() {
         return;
     }
     let home = TestHome::new();
@@ -210,7 +176,7 @@ fn a_stack_locked_by_a_cli_command_makes_a_queued_backup_wait_then_run() {
 
 #[test]
 fn a_shutdown_aborts_what_is_still_queued_and_leaves_the_hub_online() {
-    if !can_run_clusters() {
+    if !hubkeep_testkit::can_run_clusters() {
         return;
     }
     let home = TestHome::new();

@@ -12,6 +12,17 @@ pub fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
+/// Whether embedded clusters can run here (they run as the `postgres`
+/// user, which needs root). On CI (`CI=true`) a missing prerequisite is a
+/// failure, not a skip: this panics there instead of answering false.
+pub fn can_run_clusters() -> bool {
+    let root = is_root();
+    if !root && std::env::var("CI").as_deref() == Ok("true") {
+        panic!("these tests need root to run PostgreSQL as the postgres user");
+    }
+    root
+}
+
 /// A new temporary directory named `{prefix}…`, mode 0711 so the `postgres`
 /// user can reach the clusters made below it; removed when dropped.
 pub fn throwaway_dir(prefix: &str) -> tempfile::TempDir {

@@ -7,7 +7,7 @@
 pub mod home;
 pub mod webhook;
 
-pub use home::{hubkeep_bin, hubkeep_json, is_root, stop_clusters, throwaway_dir, Home};
+pub use home::{can_run_clusters, hubkeep_bin, hubkeep_json, is_root, stop_clusters, throwaway_dir, Home};
 
 use std::collections::BTreeMap;
 use std::path::Path;

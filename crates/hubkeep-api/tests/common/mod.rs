@@ -4,58 +4,22 @@
 
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use serde_json::Value;
-use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
-use std::process::Command;
 
-pub struct Home {
-    pub dir: tempfile::TempDir,
-}
+/// A throwaway home, initialised, that tokens can be made in.
+pub struct Home(hubkeep_testkit::Home);
 
-/// The `hubkeep` binary of this build (`cargo test` builds it beside the
-/// test executables).
-fn hubkeep_bin() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe.parent().unwrap().parent().unwrap().join("hubkeep");
-    assert!(
-        bin.exists(),
-        "{} is missing: build it first (`cargo build -p hubkeep`)",
-        bin.display()
-    );
-    bin
+impl std::ops::Deref for Home {
+    type Target = hubkeep_testkit::Home;
+    fn deref(&self) -> &hubkeep_testkit::Home {
+        &self.0
+    }
 }
 
 impl Home {
     pub fn new() -> Home {
-        let dir = tempfile::Builder::new()
-            .prefix("hubkeep-api-test-")
-            .tempdir()
-            .unwrap();
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
-        let home = Home { dir };
+        let home = Home(hubkeep_testkit::Home::new());
         home.json(&["init"]);
         home
-    }
-
-    pub fn path(&self) -> PathBuf {
-        self.dir.path().join("home")
-    }
-
-    /// Run `hubkeep --json ARGS`; panics with stderr unless it succeeds.
-    pub fn json(&self, args: &[&str]) -> Value {
-        let out = Command::new(hubkeep_bin())
-            .arg("--home")
-            .arg(self.path())
-            .arg("--json")
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "hubkeep {args:?} failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
     }
 
     /// A new token of `role`.
