@@ -1,11 +1,10 @@
 //! Healthchecks-style pings: start, success and failure of a run.
 
-mod receiver;
 
 use std::time::Duration;
 
 use hubkeep_notify::{Outcome, PingKind, PingTarget, RetryPolicy};
-use receiver::{Receiver, Reply};
+use hubkeep_testkit::webhook::{Receiver, Reply};
 
 fn quick() -> RetryPolicy {
     RetryPolicy {

@@ -1,13 +1,12 @@
 //! Webhooks: a receiver gets each event once, signed, however it fails
 //! first; and the caller never waits for it.
 
-mod receiver;
 
 use std::sync::mpsc;
 use std::time::Duration;
 
 use hubkeep_notify::{Event, EventKind, Outcome, RetryPolicy, Webhook, WebhookSecret};
-use receiver::{Receiver, Reply};
+use hubkeep_testkit::webhook::{Receiver, Reply};
 
 fn quick() -> RetryPolicy {
     RetryPolicy {

@@ -1,6 +1,7 @@
 //! Large and parallel transfers to a real SeaweedFS S3 server, and what an
 //! operator sees when the network throttles or the server goes away.
 
+use hubkeep_testkit::noise;
 use std::sync::Arc;
 
 use hubkeep_store::testing::{Proxy, SeaweedFs};
@@ -9,19 +10,6 @@ use hubkeep_store::{
 };
 
 const MIB: usize = 1024 * 1024;
-
-/// Incompressible, reproducible bytes.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 32) as u8
-        })
-        .collect()
-}
 
 fn server(dir: &std::path::Path, bucket: &str) -> SeaweedFs {
     let weed = SeaweedFs::try_start(dir).expect("SeaweedFS is needed: set HUBKEEP_WEED");

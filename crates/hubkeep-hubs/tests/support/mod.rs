@@ -31,13 +31,7 @@ fn as_postgres(tool: &str) -> Command {
     cmd
 }
 
-pub fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
+pub use hubkeep_testkit::is_root;
 
 impl Cluster {
     /// Starts a fresh cluster, or returns None (the test skips) when not root.
@@ -46,8 +40,7 @@ impl Cluster {
             eprintln!("skipping: real-PostgreSQL tests need root (initdb runs through runuser)");
             return None;
         }
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+        let dir = hubkeep_testkit::throwaway_dir("hubkeep-hubs-test-");
         let data = dir.path().join("data");
         std::fs::create_dir(&data).unwrap();
         run(Command::new("chown").args(["postgres:postgres"]).arg(&data));

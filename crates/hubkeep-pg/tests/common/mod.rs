@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 use std::sync::Mutex;
 
@@ -27,12 +26,8 @@ impl TestCluster {
             eprintln!("skipping: PostgreSQL is not installed under /usr/lib/postgresql");
             return None;
         }
-        let dir = tempfile::Builder::new()
-            .prefix("hubkeep-pg-test")
-            .tempdir()
-            .unwrap();
-        // tempdirs are 0700; the postgres OS user must traverse it.
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+        // The postgres OS user must traverse it.
+        let dir = hubkeep_testkit::throwaway_dir("hubkeep-pg-test");
         let cluster = EmbeddedCluster::init(&dir.path().join("cluster"), PASSWORD).unwrap();
         cluster.start().unwrap();
         Some(TestCluster { cluster, _dir: dir })
@@ -138,29 +133,7 @@ pub fn schema_dump(conn: &ConnInfo) -> String {
 
 /// Per table: row count and an md5 over all rows in a total order.
 pub fn table_checksums(conn: &ConnInfo) -> BTreeMap<String, (i64, String)> {
-    let mut c = conn.connect().unwrap();
-    let tables: Vec<(String, String)> = c
-        .query(
-            "SELECT n.nspname || '.' || c.relname, format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-               AND n.nspname !~ '^pg_toast'",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
-    tables
-        .into_iter()
-        .map(|(name, quoted)| {
-            let q = format!(
-                "SELECT count(*), coalesce(md5(string_agg(x::text, E'\\x01' ORDER BY x::text)), '')
-                 FROM ONLY {quoted} x"
-            );
-            let row = c.query_one(q.as_str(), &[]).unwrap();
-            (name, (row.get(0), row.get(1)))
-        })
-        .collect()
+    hubkeep_testkit::table_checksums(&mut conn.connect().unwrap())
 }
 
 pub fn sequence_values(conn: &ConnInfo) -> BTreeMap<String, (i64, bool)> {

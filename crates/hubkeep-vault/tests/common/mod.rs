@@ -1,7 +1,7 @@
 //! Shared helpers: a generated tree full of edge cases, and a byte-for-byte
 //! comparison of two trees (contents, kinds, modes, owners, ns mtimes, links).
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
@@ -25,19 +25,7 @@ pub fn local_vault(dir: &Path) -> (Arc<dyn ObjectStore>, CreatedVault) {
     (store, created)
 }
 
-/// Deterministic incompressible bytes.
-pub fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E3779B97F4A7C15) | 1;
-    let mut out = Vec::with_capacity(len);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
+pub use hubkeep_testkit::noise;
 
 fn set_mtime(path: &Path, secs: i64, nanos: u32) {
     let t = FileTime::from_unix_time(secs, nanos);
