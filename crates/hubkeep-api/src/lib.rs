@@ -18,6 +18,7 @@
 //! hubkeep_api::serve(listener, home, queue, std::future::pending()).await?;
 //! # Ok(()) }
 //! ```
+#![deny(missing_docs)]
 
 mod admin;
 mod auth;

@@ -6,6 +6,7 @@
 //! through [`asset`]. The console's pages are client-side routes, so a path
 //! that names no file (`/stacks/hub1`) gets `index.html`; a path that looks
 //! like a file (`/js/nothing.js`) and is not one gets `None`, a 404.
+#![deny(missing_docs)]
 
 /// One file of the console, ready to send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -33,6 +33,7 @@
 //! ```
 //!
 //! The format and the check are described in `docs/hubs-profile.md`.
+#![deny(missing_docs)]
 
 mod check;
 mod crypto;

@@ -21,6 +21,7 @@
 //! assert_eq!(report.rows, meta.total_rows());
 //! # Ok(()) }
 //! ```
+#![deny(missing_docs)]
 
 mod admin;
 pub mod cluster;

@@ -28,6 +28,7 @@
 //!
 //! With the `testing` feature, [`testing::SeaweedFs`] starts a throwaway SeaweedFS
 //! S3 server on loopback for tests.
+#![deny(missing_docs)]
 
 mod error;
 mod local;

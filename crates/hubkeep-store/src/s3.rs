@@ -62,8 +62,11 @@ enum Failure {
 pub struct S3Settings {
     /// Custom endpoint such as `http://127.0.0.1:8333`; `None` means AWS.
     pub endpoint: Option<String>,
+    /// The S3 region (`AWS_REGION`); SeaweedFS and MinIO take any.
     pub region: String,
+    /// The access key id (`AWS_ACCESS_KEY_ID`); `None` for anonymous access.
     pub access_key_id: Option<String>,
+    /// The secret access key (`AWS_SECRET_ACCESS_KEY`); never logged.
     pub secret_access_key: Option<String>,
     /// Allow plain-HTTP endpoints.
     pub allow_http: bool,

@@ -141,10 +141,12 @@ impl SeaweedFs {
         format!("http://127.0.0.1:{}", self.s3_port)
     }
 
+    /// The access key id this instance accepts.
     pub fn access_key_id(&self) -> &'static str {
         ACCESS_KEY
     }
 
+    /// The secret access key this instance accepts (a test value).
     pub fn secret_access_key(&self) -> &'static str {
         SECRET_KEY
     }
