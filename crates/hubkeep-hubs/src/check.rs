@@ -31,20 +31,30 @@ pub const DEFAULT_SAMPLE: usize = 20;
 /// A meta file is a one-line JSON object; anything longer is not one.
 const MAX_META_LEN: usize = 64 * 1024;
 
+/// Category name: every `owned_files` row has its blob.
 pub const OWNED_BLOB: &str = "owned_files: blob present";
+/// Category name: every `owned_files` row has a valid meta file.
 pub const OWNED_META: &str = "owned_files: meta present";
+/// Category name: owned blobs decrypt with the phoenix-key.
 pub const OWNED_DECRYPT: &str = "owned_files: decrypts with phoenix-key";
+/// Category name: every `cached_files` row has its blob.
 pub const CACHED_BLOB: &str = "cached_files: blob present";
+/// Category name: every `cached_files` row has a valid meta file.
 pub const CACHED_META: &str = "cached_files: meta present";
+/// Category name: cached blobs decrypt with the phoenix-key.
 pub const CACHED_DECRYPT: &str = "cached_files: decrypts with phoenix-key";
 
 /// One line of the check: how many things were looked at, how many were
 /// fine, and a sentence per problem (naming the uuid and path).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CategoryResult {
+    /// The category, one of the `OWNED_*`/`CACHED_*` names.
     pub name: String,
+    /// How many things were looked at.
     pub checked: usize,
+    /// How many of them were fine.
     pub ok: usize,
+    /// One sentence per problem, naming the uuid and path.
     pub problems: Vec<String>,
     /// Whether a problem here fails the check. Missing cached files do not:
     /// Reticulum drops a `cached_files` row whose blob is gone and fetches
@@ -93,13 +103,16 @@ impl CategoryResult {
 /// The whole check. `passed` is true when every required category is clean.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckReport {
+    /// One result per category, in a fixed order.
     pub categories: Vec<CategoryResult>,
     /// How many blob headers were decrypted (owned and cached together).
     pub sampled: usize,
+    /// Whether every required category is clean.
     pub passed: bool,
 }
 
 impl CheckReport {
+    /// The result of the category `name`, if the check has it.
     pub fn category(&self, name: &str) -> Option<&CategoryResult> {
         self.categories.iter().find(|c| c.name == name)
     }

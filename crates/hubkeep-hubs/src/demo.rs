@@ -18,10 +18,15 @@ use crate::layout::{file_paths, write_file, Meta, StorageArea};
 /// What [`populate_demo`] created.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct DemoHub {
+    /// Accounts created.
     pub accounts: usize,
+    /// Rooms (`hubs` rows) created.
     pub hubs: usize,
+    /// Scenes created.
     pub scenes: usize,
+    /// Avatars created.
     pub avatars: usize,
+    /// Spoke projects created.
     pub projects: usize,
     /// `owned_files` rows, each with its blob and meta file under `owned/`.
     pub owned_files: usize,
@@ -40,6 +45,7 @@ pub struct DemoMutation {
     pub added_owned_file: String,
     /// `hub_sid` of the room that was renamed, and its new name.
     pub renamed_hub_sid: String,
+    /// The room's name after the rename.
     pub new_hub_name: String,
     /// `hub_sid` of the room that was deleted.
     pub deleted_hub_sid: String,

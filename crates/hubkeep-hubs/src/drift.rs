@@ -24,6 +24,7 @@ pub struct Drift {
 }
 
 impl Drift {
+    /// Whether the database and the file store agree (no drift of any kind).
     pub fn is_empty(&self) -> bool {
         self.rows_without_blob.is_empty()
             && self.rows_without_meta.is_empty()

@@ -20,6 +20,7 @@ pub enum StorageArea {
 }
 
 impl StorageArea {
+    /// The area's directory under the file store root.
     pub fn dir_name(self) -> &'static str {
         match self {
             StorageArea::Owned => "owned",
@@ -32,8 +33,11 @@ impl StorageArea {
 /// Where one stored file lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FilePaths {
+    /// The two-level directory holding the blob and its meta file.
     pub dir: PathBuf,
+    /// `<uuid>.blob`: the encrypted content.
     pub blob: PathBuf,
+    /// `<uuid>.meta.json`: length, type, promotion token.
     pub meta: PathBuf,
 }
 
@@ -56,13 +60,17 @@ pub fn file_paths(storage: &Path, area: StorageArea, uuid: &str) -> FilePaths {
 /// `{"content_length":N,"content_type":"…","promotion_token":null}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Meta {
+    /// The plaintext length of the blob's content.
     pub content_length: u64,
+    /// The MIME type; empty when the file has none.
     #[serde(default)]
     pub content_type: String,
+    /// The token that promotes an upload to an owned file; `null` once promoted.
     pub promotion_token: Option<String>,
 }
 
 impl Meta {
+    /// Reads and parses the meta file at `path`.
     pub fn read(path: &Path) -> Result<Meta, HubsError> {
         let text = fs::read(path).map_err(|e| HubsError::io("read", path, e))?;
         Meta::parse(&text, &path.display().to_string())
@@ -76,6 +84,7 @@ impl Meta {
         })
     }
 
+    /// The meta file's exact bytes as Reticulum writes them (keys sorted, no spaces).
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("a Meta always serializes")
     }
