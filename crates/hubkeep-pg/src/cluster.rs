@@ -28,7 +28,9 @@ const PG_CTL_WAIT_SECS: &str = "120";
 /// A PostgreSQL cluster living in `dir`, listening on 127.0.0.1:`port`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EmbeddedCluster {
+    /// The cluster's directory (its data directory is below it).
     pub dir: PathBuf,
+    /// The loopback port it listens on.
     pub port: u16,
 }
 
@@ -225,6 +227,7 @@ impl EmbeddedCluster {
         Ok(())
     }
 
+    /// Whether the cluster's server is running (`pg_ctl status`).
     pub fn is_running(&self) -> bool {
         self.run_pg_ctl(&["status"])
             .map(|out| out.status.success())

@@ -33,7 +33,9 @@ use crate::error::PgError;
 ///   acknowledging but computes for a long time is waited for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Timeouts {
+    /// How long connecting (TCP, startup, authentication) may take.
     pub connect: Duration,
+    /// How long a connection may go without an answer before it is given up.
     pub idle: Duration,
 }
 
@@ -80,10 +82,15 @@ pub fn set_default_timeouts(timeouts: Timeouts) {
 /// How to reach one database. `Debug` hides the password.
 #[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ConnInfo {
+    /// The server's host name or address.
     pub host: String,
+    /// The server's port.
     pub port: u16,
+    /// The user to log in as.
     pub user: String,
+    /// The user's password; `None` when the server needs none.
     pub password: Option<String>,
+    /// The database to connect to.
     pub dbname: String,
 }
 

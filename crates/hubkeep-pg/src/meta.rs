@@ -26,11 +26,14 @@ pub const STREAM_SEQUENCES: &str = "sequences.sql";
 pub const STREAM_DB_SETTINGS: &str = "database-settings.sql";
 pub const STREAM_META: &str = "meta.json";
 
+/// The description of one snapshot, as stored beside its streams.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct SnapshotMeta {
+    /// The format version it was written in (see [`FORMAT_VERSION`]).
     pub format_version: u32,
     /// e.g. "15.18"
     pub server_version: String,
+    /// The server's version as a number, e.g. 150018.
     pub server_version_num: u32,
     /// e.g. "15.18"
     pub pg_dump_version: String,
@@ -44,10 +47,15 @@ pub struct SnapshotMeta {
     pub created_at: DateTime<Utc>,
     /// The SQL streams, in the order they were written.
     pub scripts: Vec<StreamMeta>,
+    /// The data streams, one per table.
     pub tables: Vec<TableMeta>,
+    /// The sequences and their values.
     pub sequences: Vec<SequenceMeta>,
+    /// The roles the database refers to.
     pub roles: Vec<RoleMeta>,
+    /// Memberships among those roles.
     pub memberships: Vec<MembershipMeta>,
+    /// Database-level settings, as statements.
     pub db_settings: Vec<DbSetting>,
     /// What the snapshot could not carry, for the operator, e.g. login roles
     /// whose password verifiers were unreadable. Added in format version 2.
@@ -56,10 +64,12 @@ pub struct SnapshotMeta {
 }
 
 impl SnapshotMeta {
+    /// Rows of all tables together.
     pub fn total_rows(&self) -> u64 {
         self.tables.iter().map(|t| t.rows).sum()
     }
 
+    /// The SQL stream `name`, if the snapshot has it.
     pub fn script(&self, name: &str) -> Option<&StreamMeta> {
         self.scripts.iter().find(|s| s.name == name)
     }
@@ -68,7 +78,9 @@ impl SnapshotMeta {
 /// One SQL stream.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct StreamMeta {
+    /// The stream's name.
     pub name: String,
+    /// The stream's length in bytes.
     pub bytes: u64,
     /// Hex BLAKE3 (unkeyed) of the stream's bytes.
     pub blake3: String,
@@ -78,19 +90,28 @@ pub struct StreamMeta {
 /// order (physical order when empty).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct TableMeta {
+    /// The table's schema.
     pub schema: String,
+    /// The table's name.
     pub name: String,
+    /// The name of its data stream.
     pub stream: String,
+    /// The columns, in the stream's order.
     pub columns: Vec<String>,
+    /// The columns the rows are ordered by.
     pub order_by: Vec<String>,
+    /// Whether the table has a primary key.
     pub has_pk: bool,
     /// Why the rows are in physical order although the table has a primary
     /// key (its key columns have no default btree ordering); absent
     /// otherwise. Added in format version 2.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub physical_order_reason: Option<String>,
+    /// Rows in the stream.
     pub rows: u64,
+    /// The stream's length in bytes.
     pub bytes: u64,
+    /// Hex BLAKE3 (unkeyed) of the stream's bytes.
     pub blake3: String,
 }
 
@@ -101,11 +122,16 @@ impl TableMeta {
     }
 }
 
+/// One sequence and where it stood.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct SequenceMeta {
+    /// The sequence's schema.
     pub schema: String,
+    /// The sequence's name.
     pub name: String,
+    /// Its `last_value`.
     pub last_value: i64,
+    /// Its `is_called`: whether `last_value` was handed out.
     pub is_called: bool,
 }
 
@@ -115,15 +141,25 @@ pub struct SequenceMeta {
 /// readable (so a login role without a password is known to have none).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct RoleMeta {
+    /// The role's name.
     pub name: String,
+    /// `SUPERUSER` at the source (never restored as one).
     pub superuser: bool,
+    /// `INHERIT`.
     pub inherit: bool,
+    /// `CREATEROLE`.
     pub create_role: bool,
+    /// `CREATEDB`.
     pub create_db: bool,
+    /// `LOGIN`.
     pub can_login: bool,
+    /// `REPLICATION`.
     pub replication: bool,
+    /// `BYPASSRLS`.
     pub bypass_rls: bool,
+    /// `CONNECTION LIMIT`; -1 for none.
     pub connection_limit: i32,
+    /// `VALID UNTIL`, as the server prints it.
     pub valid_until: Option<String>,
     /// `name=value` settings from `ALTER ROLE … SET` (all databases).
     pub settings: Vec<String>,
@@ -137,10 +173,14 @@ pub struct RoleMeta {
     pub comment: Option<String>,
 }
 
+/// One membership: `member` is a member of `role`.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct MembershipMeta {
+    /// The role granted.
     pub role: String,
+    /// The role it is granted to.
     pub member: String,
+    /// Whether the member may grant it on (`WITH ADMIN OPTION`).
     pub admin_option: bool,
     /// Who granted it (`pg_auth_members.grantor`); the restore records the
     /// same grantor when that role exists on the target. Added in format
@@ -155,6 +195,7 @@ pub struct MembershipMeta {
 /// or `ROLE/parameter` for `ALTER ROLE … IN DATABASE … SET`.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct DbSetting {
+    /// What `ignore_db_settings` matches (see above).
     pub name: String,
     /// psql text; the database is written `:"DBNAME"` (see the format doc).
     pub statement: String,

@@ -31,9 +31,11 @@ use crate::undo;
 /// Where a snapshot's streams are read back from; several at once (one per
 /// restore worker). The lead implements it on the vault (`Vault::open_stream`).
 pub trait SnapshotSource: Sync {
+    /// Opens the stream `name` for reading from its start.
     fn open_stream(&self, name: &str) -> std::io::Result<Box<dyn Read + Send>>;
 }
 
+/// How a restore runs.
 pub struct RestoreOptions {
     /// Parallel COPY sessions; default: the number of cores.
     pub jobs: usize,
@@ -41,6 +43,7 @@ pub struct RestoreOptions {
     /// win over passwords recorded in the snapshot. Existing roles are never
     /// changed.
     pub role_passwords: BTreeMap<String, String>,
+    /// A callback for progress lines.
     pub progress: Option<Progress>,
     /// A table whose stream is at least this large is loaded by all `jobs`
     /// sessions at once (its rows cut into blocks at row ends), one such
@@ -75,14 +78,20 @@ impl fmt::Debug for RestoreOptions {
     }
 }
 
+/// What a restore did.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct RestoreReport {
+    /// The database restored into.
     pub database: String,
+    /// Each table's row count, recorded and restored.
     pub tables: Vec<TableCheck>,
+    /// Rows restored, all tables together.
     pub rows: u64,
+    /// Bytes of the snapshot's streams (all but meta.json).
     pub bytes: u64,
     /// Roles this restore created (the others already existed).
     pub roles_created: Vec<String>,
+    /// How long the restore took.
     pub duration: Duration,
 }
 
@@ -90,8 +99,11 @@ pub struct RestoreReport {
 /// report: a mismatch fails the restore).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct TableCheck {
+    /// The table, schema-qualified.
     pub table: String,
+    /// The row count the snapshot recorded.
     pub expected_rows: u64,
+    /// The row count the restore loaded.
     pub restored_rows: u64,
 }
 

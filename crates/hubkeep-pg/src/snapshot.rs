@@ -29,12 +29,14 @@ use crate::tools::{self, exit_text, StderrTail, Version};
 /// Where a snapshot's streams go, one after another, each read to its end.
 /// The lead implements it on the vault (`SnapshotWriter::add_stream`).
 pub trait SnapshotSink {
+    /// Stores the stream `name`, reading `data` to its end.
     fn put_stream(&mut self, name: &str, data: &mut dyn Read) -> std::io::Result<()>;
 }
 
 /// A callback for progress lines such as `table ret0.hubs (3/40)`.
 pub type Progress = Arc<dyn Fn(&str) + Send + Sync>;
 
+/// How a snapshot runs.
 pub struct SnapshotOptions {
     /// How long to wait for each table's ACCESS SHARE lock (a DDL holding
     /// an exclusive lock otherwise hangs the snapshot). Default 30 s.
@@ -49,6 +51,7 @@ pub struct SnapshotOptions {
     /// `DbSetting::name`), e.g. `connection_limit` while offline mode has
     /// set a temporary one.
     pub ignore_db_settings: Vec<String>,
+    /// A callback for progress lines.
     pub progress: Option<Progress>,
     /// Sessions copying tables at once, all inside the one exported
     /// snapshot. Default: the number of cores (at least 2).

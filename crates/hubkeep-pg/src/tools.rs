@@ -15,7 +15,9 @@ const INSTALL_ROOT: &str = "/usr/lib/postgresql";
 /// A PostgreSQL release number as the programs and servers print it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Version {
+    /// The major version (`15` of 15.4).
     pub major: u32,
+    /// The minor version (`4` of 15.4).
     pub minor: u32,
 }
 
