@@ -49,15 +49,7 @@ fn app_url(hk: &Hubkeep, stack: &str) -> String {
         .outputs
         .unwrap()
         .database_secret_arn;
-    let v = hk.secret_get(&arn).unwrap().value;
-    format!(
-        "postgresql://{}:{}@{}:{}/{}",
-        v["username"].as_str().unwrap(),
-        v["password"].as_str().unwrap(),
-        v["host"].as_str().unwrap(),
-        v["port"],
-        v["dbname"].as_str().unwrap()
-    )
+    hubkeep_testkit::secret_value_url(&hk.secret_get(&arn).unwrap().value)
 }
 
 /// The embedded cluster's superuser URL: the demo schema creates roles.

@@ -12,6 +12,19 @@ pub use home::{can_run_clusters, hubkeep_bin, hubkeep_json, is_root, stop_cluste
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// The `postgresql://` URL (with its password) a stack's database secret
+/// value describes (`username`, `password`, `host`, `port`, `dbname`).
+pub fn secret_value_url(v: &serde_json::Value) -> String {
+    format!(
+        "postgresql://{}:{}@{}:{}/{}",
+        v["username"].as_str().unwrap(),
+        v["password"].as_str().unwrap(),
+        v["host"].as_str().unwrap(),
+        v["port"],
+        v["dbname"].as_str().unwrap()
+    )
+}
+
 /// What [`table_checksums`] gives: per `schema.table`, its row count and
 /// the md5 of its rows.
 pub type Checksums = BTreeMap<String, (i64, String)>;

@@ -57,15 +57,7 @@ fn sigterm_during_a_backup_prints_the_json_error_document_and_no_wait_logs_are_p
     write_noise_files(std::path::Path::new(&storage), "f", "", 30, 2_000_000);
     let child = home.cmd(&["--json", "backup", "term"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     // Wait until the file-store half runs: the signal lands mid-job.
-    let mut running = false;
-    for _ in 0..2000 {
-        let jobs = home.json(&["job", "list", "--stack", "term"]);
-        if jobs.as_array().unwrap().iter().any(|j| j["kind"] == "backup" && j["state"] == "RUNNING") {
-            running = true;
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    let running = backup_job_seen_running(&home, "term");
     assert!(running, "the file-store backup started");
     unsafe { libc_kill(child.id() as i32, SIGTERM) };
     let out = child.wait_with_output().unwrap();

@@ -289,15 +289,7 @@ fn sigterm_during_an_offline_backup_brings_the_hub_back_online() {
     write_noise_files(std::path::Path::new(&storage), "f", "", 30, 2_000_000);
     let mut child = home.cmd(&["--json", "backup", "term", "--offline"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
     // Wait until the file-store half runs (the hub is offline by then).
-    let mut running = false;
-    for _ in 0..2000 {
-        let jobs = home.json(&["job", "list", "--stack", "term"]);
-        if jobs.as_array().unwrap().iter().any(|j| j["kind"] == "backup" && j["state"] == "RUNNING") {
-            running = true;
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    let running = backup_job_seen_running(&home, "term");
     assert!(running, "the file-store backup started");
     assert_eq!(home.json(&["stack", "show", "term"])["status"], "OFFLINE");
     unsafe { libc_kill(child.id() as i32, 15) };

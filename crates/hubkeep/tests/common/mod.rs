@@ -22,16 +22,20 @@ macro_rules! require_root {
 pub fn secret_url(home: &Home, stack: &str) -> String {
     let show = home.json(&["stack", "show", stack]);
     let arn = show["outputs"]["database_secret_arn"].as_str().unwrap().to_string();
-    let s = home.json(&["secret", "get", &arn]);
-    let v = &s["value"];
-    format!(
-        "postgresql://{}:{}@{}:{}/{}",
-        v["username"].as_str().unwrap(),
-        v["password"].as_str().unwrap(),
-        v["host"].as_str().unwrap(),
-        v["port"],
-        v["dbname"].as_str().unwrap()
-    )
+    hubkeep_testkit::secret_value_url(&home.json(&["secret", "get", &arn])["value"])
+}
+
+/// Polls `job list` (a bounded 2000 times, 5 ms apart) until a backup job
+/// of `stack` is RUNNING; whether one was seen.
+pub fn backup_job_seen_running(home: &Home, stack: &str) -> bool {
+    for _ in 0..2000 {
+        let jobs = home.json(&["job", "list", "--stack", stack]);
+        if jobs.as_array().unwrap().iter().any(|j| j["kind"] == "backup" && j["state"] == "RUNNING") {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    false
 }
 
 /// Flip one byte in the largest object of a local vault (a pack of data).
