@@ -3,8 +3,8 @@
 
 mod common;
 use common::{status_json, Home, Server};
-use serde_json::{json, Value};
 use hubkeep_testkit::webhook::Receiver;
+use serde_json::{json, Value};
 
 fn delete(server: &Server, path: &str, token: &str) -> (u16, Value) {
     status_json(
@@ -82,7 +82,10 @@ fn an_admin_adds_tests_and_removes_a_webhook_and_no_other_role_may() {
     assert_eq!(received.len(), 1, "{received:?}");
     assert!(received[0].0, "the test delivery is signed");
 
-    assert_eq!(delete(&server, "/api/v1/notifications/chat", &operator).0, 403);
+    assert_eq!(
+        delete(&server, "/api/v1/notifications/chat", &operator).0,
+        403
+    );
     let (status, removed) = delete(&server, "/api/v1/notifications/chat", &admin);
     assert_eq!((status, removed["name"].as_str()), (200, Some("chat")));
     assert_eq!(home.json(&["notify", "list"]), json!([]));

@@ -7,8 +7,8 @@
 //! served by the daemon operators run, `hubkeep serve --listen
 //! 127.0.0.1:PORT`, a child of the test stopped with SIGTERM at exit.
 
-use serde_json::Value;
 use hubkeep_testkit::{hubkeep_bin, hubkeep_json, stop_clusters, throwaway_dir};
+use serde_json::Value;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};

@@ -1,6 +1,5 @@
 //! Healthchecks-style pings: start, success and failure of a run.
 
-
 use std::time::Duration;
 
 use hubkeep_notify::{Outcome, PingKind, PingTarget, RetryPolicy};

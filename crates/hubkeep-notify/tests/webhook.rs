@@ -1,7 +1,6 @@
 //! Webhooks: a receiver gets each event once, signed, however it fails
 //! first; and the caller never waits for it.
 
-
 use std::sync::mpsc;
 use std::time::Duration;
 

@@ -34,10 +34,23 @@ pub fn throwaway_dir(prefix: &str) -> tempfile::TempDir {
 /// Stops (immediate mode) every embedded cluster of the home at `home`,
 /// whether its data directory is `clusters/NAME/data` or `clusters/NAME`.
 pub fn stop_clusters(home: &Path) {
-    for e in std::fs::read_dir(home.join("clusters")).into_iter().flatten().flatten() {
+    for e in std::fs::read_dir(home.join("clusters"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
         for data in [e.path().join("data"), e.path()] {
             let _ = Command::new("runuser")
-                .args(["-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl", "stop", "-m", "immediate", "-D"])
+                .args([
+                    "-u",
+                    "postgres",
+                    "--",
+                    "/usr/lib/postgresql/15/bin/pg_ctl",
+                    "stop",
+                    "-m",
+                    "immediate",
+                    "-D",
+                ])
                 .arg(data)
                 .output();
         }
@@ -49,7 +62,11 @@ pub fn stop_clusters(home: &Path) {
 pub fn hubkeep_bin() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let bin = exe.parent().unwrap().parent().unwrap().join("hubkeep");
-    assert!(bin.exists(), "{} is missing: build it first (`cargo build -p hubkeep`)", bin.display());
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first (`cargo build -p hubkeep`)",
+        bin.display()
+    );
     bin
 }
 
@@ -64,9 +81,16 @@ pub fn hubkeep_json(home: &Path, clock: Option<&str>, args: &[&str]) -> Value {
     }
     let out = cmd.output().unwrap();
     let at = clock.map(|c| format!(" at {c}")).unwrap_or_default();
-    assert!(out.status.success(), "hubkeep {args:?}{at} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "hubkeep {args:?}{at} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("stdout of {args:?} is not one JSON document ({e}): {}", String::from_utf8_lossy(&out.stdout))
+        panic!(
+            "stdout of {args:?} is not one JSON document ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
     })
 }
 
@@ -86,7 +110,9 @@ impl Default for Home {
 impl Home {
     /// A new, not yet initialised home.
     pub fn new() -> Home {
-        Home { dir: throwaway_dir("hubkeep-test-") }
+        Home {
+            dir: throwaway_dir("hubkeep-test-"),
+        }
     }
 
     /// The home's directory (what `--home` is given).
@@ -123,11 +149,23 @@ impl Home {
         full.extend_from_slice(args);
         let out = self.run(&full);
         let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-        assert!(!out.status.success(), "hubkeep {args:?} should have failed; stdout: {}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            !out.status.success(),
+            "hubkeep {args:?} should have failed; stdout: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         let last = stderr.lines().last().unwrap_or("");
-        assert!(last.starts_with("error: "), "stderr must end with an error line: {stderr}");
-        let v: Value = serde_json::from_slice(&out.stdout).expect("--json failure prints an error document");
-        (v["error"]["code"].as_str().unwrap().to_string(), v["error"]["message"].as_str().unwrap().to_string(), stderr)
+        assert!(
+            last.starts_with("error: "),
+            "stderr must end with an error line: {stderr}"
+        );
+        let v: Value =
+            serde_json::from_slice(&out.stdout).expect("--json failure prints an error document");
+        (
+            v["error"]["code"].as_str().unwrap().to_string(),
+            v["error"]["message"].as_str().unwrap().to_string(),
+            stderr,
+        )
     }
 
     /// A directory `name` beside the home, made if missing.

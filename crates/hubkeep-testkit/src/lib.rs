@@ -7,7 +7,9 @@
 pub mod home;
 pub mod webhook;
 
-pub use home::{can_run_clusters, hubkeep_bin, hubkeep_json, is_root, stop_clusters, throwaway_dir, Home};
+pub use home::{
+    can_run_clusters, hubkeep_bin, hubkeep_json, is_root, stop_clusters, throwaway_dir, Home,
+};
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -74,7 +76,10 @@ pub fn tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
             let ft = e.file_type().unwrap();
             if ft.is_symlink() {
                 let target = std::fs::read_link(&p).unwrap();
-                out.insert(format!("{rel} ->"), target.as_os_str().as_encoded_bytes().to_vec());
+                out.insert(
+                    format!("{rel} ->"),
+                    target.as_os_str().as_encoded_bytes().to_vec(),
+                );
             } else if ft.is_dir() {
                 out.insert(format!("{rel}/"), vec![]);
                 walk(root, &p, out);

@@ -35,7 +35,12 @@ pub struct Request {
 impl Request {
     /// The body as JSON; panics when it is not.
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("the body is not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "the body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
     }
 }
 
@@ -76,7 +81,10 @@ impl Receiver {
 
     /// The `event` field of each JSON body received so far, in order.
     pub fn events(&self) -> Vec<String> {
-        self.requests().iter().map(|r| r.json()["event"].as_str().unwrap().to_string()).collect()
+        self.requests()
+            .iter()
+            .map(|r| r.json()["event"].as_str().unwrap().to_string())
+            .collect()
     }
 }
 
@@ -107,14 +115,23 @@ fn serve(stream: TcpStream, reply: Reply, seen: &Mutex<Vec<Request>>) {
             headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_string());
         }
     }
-    let length: usize = headers.get("content-length").and_then(|l| l.parse().ok()).unwrap_or(0);
+    let length: usize = headers
+        .get("content-length")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(0);
     let mut body = vec![0; length];
     reader.read_exact(&mut body).unwrap();
-    seen.lock().unwrap().push(Request { method, path, headers, body });
+    seen.lock().unwrap().push(Request {
+        method,
+        path,
+        headers,
+        body,
+    });
     let mut stream = reader.into_inner();
     match reply {
         Reply::Status(code) => {
-            let answer = format!("HTTP/1.1 {code} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            let answer =
+                format!("HTTP/1.1 {code} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
             let _ = stream.write_all(answer.as_bytes());
         }
         Reply::HoldUntil(signal) => {

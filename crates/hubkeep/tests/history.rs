@@ -16,7 +16,10 @@ use std::time::{Duration, Instant};
 /// A generic stack made at `created_at` whose plan backs up at 01:00 in
 /// Berlin (and does nothing else).
 fn berlin_stack(home: &Home, name: &str, created_at: &str) {
-    home.json_at(created_at, &["stack", "create", name, "--profile", "generic"]);
+    home.json_at(
+        created_at,
+        &["stack", "create", name, "--profile", "generic"],
+    );
     home.json(&[
         "plan",
         "set",
@@ -53,7 +56,8 @@ fn nights_are_dates_of_the_plans_zone_across_the_autumn_clock_change() {
     // Saturday the 24th in UTC: the backup belongs to the night of the 25th.
     let set = home.json_at("2026-10-24T22:30:00Z", &["backup", "hub"]);
 
-    let history = home.json_at("2026-10-27T12:00:00Z",
+    let history = home.json_at(
+        "2026-10-27T12:00:00Z",
         &["stack", "history", "hub", "--nights", "8"],
     );
     assert_eq!(history["timezone"], "Europe/Berlin");
@@ -108,7 +112,8 @@ fn nights_are_dates_of_the_plans_zone_across_the_autumn_clock_change() {
 
     // A night's backup set that passed a full verify says so.
     home.json(&["verify", set["backup_id"].as_str().unwrap(), "--read-data"]);
-    let history = home.json_at("2026-10-27T12:00:00Z",
+    let history = home.json_at(
+        "2026-10-27T12:00:00Z",
         &["stack", "history", "hub", "--nights", "8"],
     );
     assert_eq!(night(&history, "2026-10-25")["verified"], true);
@@ -157,7 +162,8 @@ fn a_failed_backup_and_a_missed_run_show_on_their_nights() {
         "a missed run is recorded at its scheduled time: {expired}"
     );
 
-    let history = home.json_at("2027-01-07T12:00:00Z",
+    let history = home.json_at(
+        "2027-01-07T12:00:00Z",
         &["stack", "history", "hub", "--nights", "4"],
     );
     assert_eq!(
@@ -201,17 +207,15 @@ fn a_night_whose_set_retention_expired_still_reads_expired_after_gc_forgets_the_
         "--keep-monthly",
         "0",
     ]);
-    let old = home.json_at("2026-10-21T10:00:00Z",
-        &["backup", "hub", "--automated"],
-    );
-    let new = home.json_at("2026-10-22T10:00:00Z",
-        &["backup", "hub", "--automated"],
-    );
-    let run = home.json_at("2026-10-23T10:00:00Z",
+    let old = home.json_at("2026-10-21T10:00:00Z", &["backup", "hub", "--automated"]);
+    let new = home.json_at("2026-10-22T10:00:00Z", &["backup", "hub", "--automated"]);
+    let run = home.json_at(
+        "2026-10-23T10:00:00Z",
         &["retention", "run", "--stack", "hub"],
     );
     assert_eq!(run["expire"][0]["id"], old["backup_id"], "{run}");
-    home.json_at("2026-10-23T10:05:00Z",
+    home.json_at(
+        "2026-10-23T10:05:00Z",
         &["vault", "gc", "hub-daily", "--grace-seconds", "0"],
     );
     let sets = home.json(&["backup-set", "list"]);
@@ -221,7 +225,8 @@ fn a_night_whose_set_retention_expired_still_reads_expired_after_gc_forgets_the_
         "gc forgot the expired set: {sets}"
     );
 
-    let history = home.json_at("2026-10-23T12:00:00Z",
+    let history = home.json_at(
+        "2026-10-23T12:00:00Z",
         &["stack", "history", "hub", "--nights", "3"],
     );
     let expired = night(&history, "2026-10-21");

@@ -8,9 +8,9 @@
 mod common;
 use common::*;
 use hmac::{Hmac, Mac};
+use hubkeep_testkit::webhook::{nowhere, Receiver, Request};
 use serde_json::Value;
 use sha2::Sha256;
-use hubkeep_testkit::webhook::{nowhere, Receiver, Request};
 
 /// The local webhook receiver: answers every request 200 and records it.
 fn hook_receiver() -> Receiver {

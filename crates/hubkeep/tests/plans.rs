@@ -44,7 +44,8 @@ fn every_stack_has_a_plan_and_plan_set_refuses_a_bad_value_naming_it() {
         Value::Null
     );
 
-    let set = home.json_at("2027-03-28T12:00:00Z",
+    let set = home.json_at(
+        "2027-03-28T12:00:00Z",
         &[
             "plan",
             "set",

@@ -65,7 +65,10 @@ extern "C" {
 
 /// A stack whose plan runs only its backup (no drill, gc or verify).
 fn stack(home: &Home, name: &str, created_at: &str, plan: &[&str]) {
-    home.json_at(created_at, &["stack", "create", name, "--profile", "generic"]);
+    home.json_at(
+        created_at,
+        &["stack", "create", name, "--profile", "generic"],
+    );
     let mut args = vec![
         "plan", "set", name, "--verify", "off", "--drill", "off", "--gc", "off",
     ];

@@ -21,7 +21,10 @@ macro_rules! require_root {
 /// A URL with the password, from a stack's database secret.
 pub fn secret_url(home: &Home, stack: &str) -> String {
     let show = home.json(&["stack", "show", stack]);
-    let arn = show["outputs"]["database_secret_arn"].as_str().unwrap().to_string();
+    let arn = show["outputs"]["database_secret_arn"]
+        .as_str()
+        .unwrap()
+        .to_string();
     hubkeep_testkit::secret_value_url(&home.json(&["secret", "get", &arn])["value"])
 }
 
@@ -30,7 +33,12 @@ pub fn secret_url(home: &Home, stack: &str) -> String {
 pub fn backup_job_seen_running(home: &Home, stack: &str) -> bool {
     for _ in 0..2000 {
         let jobs = home.json(&["job", "list", "--stack", stack]);
-        if jobs.as_array().unwrap().iter().any(|j| j["kind"] == "backup" && j["state"] == "RUNNING") {
+        if jobs
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|j| j["kind"] == "backup" && j["state"] == "RUNNING")
+        {
             return true;
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
@@ -42,7 +50,9 @@ pub fn backup_job_seen_running(home: &Home, stack: &str) -> bool {
 pub fn flip_byte_in_largest_object(vault_location: &str) {
     use std::os::unix::fs::PermissionsExt;
     let mut biggest = (0u64, PathBuf::new());
-    let mut dirs = vec![PathBuf::from(vault_location.strip_prefix("file://").unwrap())];
+    let mut dirs = vec![PathBuf::from(
+        vault_location.strip_prefix("file://").unwrap(),
+    )];
     while let Some(d) = dirs.pop() {
         for e in std::fs::read_dir(&d).unwrap().flatten() {
             let m = e.metadata().unwrap();
@@ -63,13 +73,32 @@ pub fn flip_byte_in_largest_object(vault_location: &str) {
 /// A Hubs stack `name` with the demo data (Reticulum schema, owned files):
 /// hubkeep's superuser URL of it and its file store.
 pub fn populated_hub(home: &Home, name: &str) -> (String, String) {
-    home.json(&["stack", "create", name, "--domain", &format!("{name}.example.org")]);
+    home.json(&[
+        "stack",
+        "create",
+        name,
+        "--domain",
+        &format!("{name}.example.org"),
+    ]);
     let url = secret_url(home, name);
     let show = home.json(&["stack", "show", name]);
-    let storage = show["outputs"]["storage_path"].as_str().unwrap().to_string();
-    let key = home.json(&["param", "get", &format!("/keymaster/{name}/phoenix-key")])["value"].as_str().unwrap().to_string();
+    let storage = show["outputs"]["storage_path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let key = home.json(&["param", "get", &format!("/keymaster/{name}/phoenix-key")])["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let admin = admin_url(home, name);
-    let user = url.split("://").nth(1).unwrap().split(':').next().unwrap().to_string();
+    let user = url
+        .split("://")
+        .nth(1)
+        .unwrap()
+        .split(':')
+        .next()
+        .unwrap()
+        .to_string();
     hubkeep_hubs::create_demo_schema(&admin, &user).unwrap();
     hubkeep_hubs::populate_demo(&admin, std::path::Path::new(&storage), &key, 1).unwrap();
     (admin, storage)
@@ -77,7 +106,14 @@ pub fn populated_hub(home: &Home, name: &str) -> (String, String) {
 
 /// hubkeep's superuser URL of an embedded stack (for test setup only).
 pub fn admin_url(home: &Home, stack: &str) -> String {
-    let pw = home.json(&["param", "get", &format!("/hubkeep/cluster/{stack}/superuser-password")])["value"].as_str().unwrap().to_string();
+    let pw = home.json(&[
+        "param",
+        "get",
+        &format!("/hubkeep/cluster/{stack}/superuser-password"),
+    ])["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let url = secret_url(home, stack);
     let rest = url.split('@').nth(1).unwrap();
     format!("postgresql://postgres:{pw}@{rest}")
