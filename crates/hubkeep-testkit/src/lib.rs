@@ -93,6 +93,39 @@ pub fn tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
+/// A small tmpfs mounted for one test (a disk that fills); unmounted when
+/// dropped.
+pub struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    /// Mounts one of `size` (e.g. `8m`) at `at`; `None` (the test skips)
+    /// where mounting is not permitted, but in CI (`CI=true`, run as root)
+    /// that fails the test instead.
+    pub fn mount(at: &Path, size: &str) -> Option<Tmpfs> {
+        std::fs::create_dir_all(at).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "cannot mount a tmpfs (it needs root): the full-disk tests must run in CI"
+            );
+            eprintln!("skipped: cannot mount a tmpfs (needs root)");
+            return None;
+        }
+        Some(Tmpfs(at.to_path_buf()))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
 /// Deterministic incompressible bytes (xorshift from `seed`): a store keeps
 /// them raw, and moving many of them takes long enough to be interrupted.
 pub fn noise(len: usize, seed: u64) -> Vec<u8> {

@@ -4,6 +4,7 @@
 
 mod common;
 
+use hubkeep_testkit::Tmpfs;
 use std::fs;
 use std::path::Path;
 use std::time::Duration;
@@ -280,35 +281,6 @@ fn an_index_entry_wider_than_32_bits_is_refused_alone_and_the_rest_of_its_index_
         "{p:?}"
     );
     assert!(p.snapshots.is_empty(), "{p:?}");
-}
-
-/// A small tmpfs mounted for one test; unmounted when dropped.
-struct Tmpfs(std::path::PathBuf);
-
-impl Tmpfs {
-    fn mount(at: &Path, size: &str) -> Option<Tmpfs> {
-        fs::create_dir_all(at).unwrap();
-        let ok = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(at)
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "mounting a tmpfs is not permitted; the full-disk test must run in CI"
-            );
-            eprintln!("skipped: cannot mount a tmpfs (needs root)");
-            return None;
-        }
-        Some(Tmpfs(at.to_path_buf()))
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount").arg(&self.0).status();
-    }
 }
 
 fn files_in(root: &Path) -> Vec<std::path::PathBuf> {

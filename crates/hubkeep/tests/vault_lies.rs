@@ -4,6 +4,7 @@
 //! not break the restore of a good recovery point.
 
 mod common;
+use hubkeep_testkit::Tmpfs;
 use common::*;
 use hubkeep_vault::craft::{self, CraftedEntry, CraftedIndexEntry};
 use hubkeep_vault::Vault;
@@ -180,36 +181,6 @@ fn a_lying_duplicate_index_entry_that_sorts_first_does_not_break_a_good_restore(
     assert_eq!(report["ok"], true, "{report}");
     assert_eq!(report["problems"], serde_json::json!([]), "{report}");
     assert!(report["warnings"][0].as_str().unwrap().contains(&format!("packs/{first_pack}")), "{report}");
-}
-
-/// A small tmpfs mounted for one test; unmounted when dropped.
-struct Tmpfs(std::path::PathBuf);
-
-impl Tmpfs {
-    /// Mounts one, or fails the test in CI (we run as root there) and skips elsewhere.
-    fn mount(at: &Path, size: &str) -> Option<Tmpfs> {
-        std::fs::create_dir_all(at).unwrap();
-        let ok = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(at)
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "cannot mount a tmpfs: the full-disk restore test must run in CI"
-            );
-            eprintln!("skipped: cannot mount a tmpfs");
-            return None;
-        }
-        Some(Tmpfs(at.to_path_buf()))
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount").arg(&self.0).status();
-    }
 }
 
 #[test]
