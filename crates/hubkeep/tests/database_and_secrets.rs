@@ -4,13 +4,6 @@
 mod common;
 use common::*;
 
-fn superuser_url(home: &Home, stack: &str, db: &str) -> String {
-    let pw = home.json(&["param", "get", &format!("/hubkeep/cluster/{stack}/superuser-password")])["value"].as_str().unwrap().to_string();
-    let url = secret_url(home, stack);
-    let hostport = url.split('@').nth(1).unwrap().split('/').next().unwrap();
-    format!("postgresql://postgres:{pw}@{hostport}/{db}")
-}
-
 #[test]
 fn an_adopted_database_snapshot_restores_into_an_empty_database_only() {
     require_root!();

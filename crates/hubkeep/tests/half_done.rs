@@ -367,29 +367,12 @@ fn deleting_a_part_of_a_backup_set_is_refused_and_force_marks_the_set_broken() {
     assert_eq!(new.json(&["backup-set", "show", id2])["status"], "BROKEN");
 }
 
-/// hubkeep's superuser URL of an embedded stack's database (test setup only).
-fn superuser_url(home: &Home, stack: &str) -> String {
-    let pw = home.json(&[
-        "param",
-        "get",
-        &format!("/hubkeep/cluster/{stack}/superuser-password"),
-    ])["value"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let url = secret_url(home, stack);
-    format!(
-        "postgresql://postgres:{pw}@{}",
-        url.split('@').nth(1).unwrap()
-    )
-}
-
 #[test]
 fn an_offline_backup_whose_snapshot_fails_brings_the_hub_back_online_itself() {
     require_root!();
     let home = Home::new();
     home.json(&["stack", "create", "big", "--profile", "generic"]);
-    let url = superuser_url(&home, "big");
+    let url = admin_url(&home, "big");
     let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
     c.batch_execute(
         "CREATE TABLE rows AS SELECT g, md5(g::text) AS h FROM generate_series(1, 1500000) g",

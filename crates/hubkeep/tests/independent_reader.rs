@@ -510,20 +510,6 @@ impl hubkeep_pg::SnapshotSource for StreamFiles {
     }
 }
 
-fn superuser_url(home: &Home, stack: &str, db: &str) -> String {
-    let pw = home.json(&[
-        "param",
-        "get",
-        &format!("/hubkeep/cluster/{stack}/superuser-password"),
-    ])["value"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let url = secret_url(home, stack);
-    let hostport = url.split('@').nth(1).unwrap().split('/').next().unwrap();
-    format!("postgresql://postgres:{pw}@{hostport}/{db}")
-}
-
 #[test]
 fn independent_reader_reads_a_whole_hub_backup_and_its_database_streams_restore_the_database() {
     require_root!();

@@ -104,17 +104,27 @@ pub fn populated_hub(home: &Home, name: &str) -> (String, String) {
     (admin, storage)
 }
 
-/// hubkeep's superuser URL of an embedded stack (for test setup only).
-pub fn admin_url(home: &Home, stack: &str) -> String {
-    let pw = home.json(&[
-        "param",
-        "get",
-        &format!("/hubkeep/cluster/{stack}/superuser-password"),
-    ])["value"]
+/// The password of hubkeep's superuser in an embedded stack's cluster.
+fn superuser_password(home: &Home, stack: &str) -> String {
+    let name = format!("/hubkeep/cluster/{stack}/superuser-password");
+    home.json(&["param", "get", &name])["value"]
         .as_str()
         .unwrap()
-        .to_string();
+        .to_string()
+}
+
+/// hubkeep's superuser URL of an embedded stack (for test setup only).
+pub fn admin_url(home: &Home, stack: &str) -> String {
+    let pw = superuser_password(home, stack);
     let url = secret_url(home, stack);
     let rest = url.split('@').nth(1).unwrap();
     format!("postgresql://postgres:{pw}@{rest}")
+}
+
+/// hubkeep's superuser URL of database `db` in an embedded stack's cluster.
+pub fn superuser_url(home: &Home, stack: &str, db: &str) -> String {
+    let pw = superuser_password(home, stack);
+    let url = secret_url(home, stack);
+    let hostport = url.split('@').nth(1).unwrap().split('/').next().unwrap();
+    format!("postgresql://postgres:{pw}@{hostport}/{db}")
 }
