@@ -12,7 +12,7 @@ pub enum PgError {
     #[error("the database URL is not valid: {reason}; expected postgres://USER:PASSWORD@HOST:PORT/DATABASE")]
     InvalidUrl { reason: String },
 
-    #[error("cannot connect to PostgreSQL at {target} as user {user}: {source}; check that the server is running and that the URL and password are right")]
+    #[error("cannot connect to PostgreSQL at {target} as user {user}: {}; check that the server is running and that the URL and password are right", describe_db_error(.source))]
     Connect {
         target: String,
         user: String,
