@@ -254,6 +254,7 @@ const TASKS: &[(&str, &[&str])] = &[
     ("Import", &["import"]),
     ("Inspect and check", &["backup-set", "recovery-point", "job", "verify"]),
     ("Secrets and keys", &["secret", "param"]),
+    ("Run unattended (daemon)", &["serve", "plan", "retention", "drill", "notify", "token"]),
 ];
 
 /// `hubkeep --help`'s template: clap's own layout, except that the commands
