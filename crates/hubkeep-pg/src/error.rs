@@ -157,6 +157,12 @@ pub enum PgError {
 }
 
 impl PgError {
+    /// What `program` failing to start or to be waited for becomes (for
+    /// `map_err`).
+    pub(crate) fn spawn_failed(program: &std::path::Path) -> impl FnOnce(std::io::Error) -> PgError + '_ {
+        move |source| PgError::Spawn { program: program.display().to_string(), source }
+    }
+
     pub(crate) fn io(what: &str, path: &std::path::Path, source: std::io::Error) -> PgError {
         PgError::Io {
             what: what.to_string(),
