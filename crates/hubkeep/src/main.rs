@@ -27,14 +27,11 @@ use serde_json::Value;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-/// The variable through which a `--no-wait` parent names the first job of
-/// the run it starts in the background (read once, at start).
-const JOB_ID_VAR: &str = "HUBKEEP_JOB_ID";
+/// The hidden argument through which a `--no-wait` parent names the first
+/// job of the run it starts in the background.
+const JOB_ID_ARG: &str = "--job-id";
 
 fn main() {
-    let parent_job_id = std::env::var(JOB_ID_VAR).ok().filter(|id| !id.is_empty());
-    // Read once: not inherited by the programs and hooks this run starts.
-    std::env::remove_var(JOB_ID_VAR);
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version
@@ -63,6 +60,7 @@ fn main() {
     }
     on_interrupt(home.clone(), json_mode);
     on_panic(json_mode);
+    let parent_job_id = cli.job_id.clone().filter(|id| !id.is_empty());
     let result = run(cli, &home, parent_job_id);
     if let Ok(v) = &result {
         output::print(v, json_mode, reveal);
@@ -251,9 +249,19 @@ fn restore_source(command: &Command) -> Option<hubkeep_core::RestoreSource> {
 /// the same command again in the background under that job id.
 fn detach(home: &Path) -> Result<Value> {
     let (detached, log) = Hubkeep::open(home)?.detach()?;
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--no-wait" && a != "--json").collect();
+    let mut args: Vec<String> = Vec::new();
+    let mut given = std::env::args().skip(1);
+    while let Some(a) = given.next() {
+        if a == JOB_ID_ARG {
+            given.next(); // replaced by this job's id below
+        } else if a != "--no-wait" && a != "--json" && !a.starts_with("--job-id=") {
+            args.push(a);
+        }
+    }
     let mut cmd = std::process::Command::new(std::env::current_exe()?);
-    cmd.args(&args).env("HUBKEEP_HOME", home).env(JOB_ID_VAR, &detached.job_id).stdin(std::process::Stdio::null()).stdout(log.try_clone()?).stderr(log);
+    // The job id goes first: a global argument, it cannot be taken for a
+    // value of the command's own arguments.
+    cmd.arg(JOB_ID_ARG).arg(&detached.job_id).args(&args).env("HUBKEEP_HOME", home).stdin(std::process::Stdio::null()).stdout(log.try_clone()?).stderr(log);
     unsafe {
         use std::os::unix::process::CommandExt;
         cmd.pre_exec(|| {
