@@ -163,7 +163,7 @@ impl RestoreBody {
             stack_name: self.stack_name,
             db_snapshot: self.db_snapshot_id,
             db_secret_arn: self.db_secret_arn,
-            vault: self.vault,
+            vault: self.vault.as_deref().map(hubkeep_core::ids::VaultName::parse).transpose()?,
             recovery_point: self.recovery_point_arn,
         };
         let params = given

@@ -21,7 +21,7 @@ pub struct BackupRequest<'a> {
     /// Take the hub offline for a backup from one instant.
     pub offline: bool,
     /// The vault; the stack's daily vault when `None`.
-    pub vault: Option<String>,
+    pub vault: Option<crate::ids::VaultName>,
     /// Refuse when the file store and database disagree.
     pub strict: bool,
     /// The id of the backup's first job, when the caller named it (`--no-wait`).

@@ -73,7 +73,7 @@ pub struct SnapshotRequest<'a> {
     /// The snapshot's id; a generated one when `None`.
     pub id: Option<String>,
     /// The vault; the stack's daily vault when `None`.
-    pub vault: Option<String>,
+    pub vault: Option<crate::ids::VaultName>,
     /// A plan's run rather than a person's.
     pub automated: bool,
     /// The id of the job to run, when the caller named it (`--no-wait`).

@@ -67,7 +67,7 @@ impl Hubkeep {
             kind: kind.to_string(),
             stack: stack.map(str::to_string),
             state: JobState::Running,
-            vault: vault.map(str::to_string),
+            vault: vault.map(crate::ids::VaultName::from_stored),
             resource: None,
             created_at,
             started_at: Some(now()),

@@ -1,7 +1,7 @@
 //! The catalog's records: what `show` and `list` print, in CLI.md's keys.
 
 use crate::states::{BackupSetStatus, JobState, RecoveryPointStatus, SnapshotStatus, SnapshotType, StackStatus};
-use crate::ids::{BackupSetId, RecoveryPointArn};
+use crate::ids::{stored, stored_opt, BackupSetId, RecoveryPointArn, VaultName};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -12,7 +12,8 @@ use std::path::PathBuf;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VaultRecord {
     /// Its name in this home.
-    pub name: String,
+    #[serde(deserialize_with = "stored")]
+    pub name: VaultName,
     /// The region it belongs to.
     pub region: String,
     /// Its location URL (`file://…` or `s3://…`).
@@ -68,7 +69,8 @@ pub struct Outputs {
     /// The ARN of the stack's database secret.
     pub database_secret_arn: String,
     /// The stack's default vault.
-    pub daily_backup_vault: String,
+    #[serde(deserialize_with = "stored")]
+    pub daily_backup_vault: VaultName,
 }
 
 /// The five restore parameters: the same keys as a backup set.
@@ -82,7 +84,8 @@ pub struct RestoreParams {
     /// The source's database secret.
     pub db_secret_arn: String,
     /// The vault holding the recovery point.
-    pub vault: String,
+    #[serde(deserialize_with = "stored")]
+    pub vault: VaultName,
     /// The file-store recovery point to restore.
     pub recovery_point_arn: RecoveryPointArn,
 }
@@ -172,7 +175,8 @@ pub struct Job {
     /// Its state.
     pub state: JobState,
     /// The vault it reads or writes.
-    pub vault: Option<String>,
+    #[serde(default, deserialize_with = "stored_opt")]
+    pub vault: Option<VaultName>,
     /// What it creates or reads (snapshot id, recovery point ARN).
     pub resource: Option<String>,
     /// When it was created.
@@ -244,7 +248,8 @@ pub struct DbSnapshot {
     /// Its region.
     pub region: String,
     /// The vault holding it.
-    pub vault: String,
+    #[serde(deserialize_with = "stored")]
+    pub vault: VaultName,
     /// The vault snapshot holding its streams.
     pub vault_snapshot_id: Option<String>,
     /// `manual` or `automated`.
@@ -280,7 +285,8 @@ pub struct RecoveryPoint {
     /// Its ARN (region and vault qualified).
     pub recovery_point_arn: RecoveryPointArn,
     /// The vault holding it.
-    pub vault: String,
+    #[serde(deserialize_with = "stored")]
+    pub vault: VaultName,
     /// Its region.
     pub region: String,
     /// The stack whose file store it holds.
@@ -352,7 +358,8 @@ pub struct BackupSet {
     /// The stack's database secret.
     pub db_secret_arn: String,
     /// The vault holding both parts and the key bundle.
-    pub vault: String,
+    #[serde(deserialize_with = "stored")]
+    pub vault: VaultName,
     /// Its file-store recovery point.
     pub recovery_point_arn: RecoveryPointArn,
     /// Its region.

@@ -21,6 +21,7 @@ use hubkeep_core::ops::import::{ImportRequest, ImportSource};
 use hubkeep_core::PlanChange;
 use hubkeep_core::ops::snapshots::SnapshotRestore;
 use hubkeep_core::ops::stacks::{RestoreArgs as CoreRestoreArgs, StackAdopt, StackCreate, StackUpdate};
+use hubkeep_core::ids::VaultName;
 use hubkeep_core::records::Profile;
 use hubkeep_core::{BackupRequest, Hubkeep, SnapshotRequest};
 use serde_json::Value;
@@ -205,29 +206,37 @@ fn plan_change(a: PlanSetArgs) -> PlanChange {
     }
 }
 
-fn restore_args(r: RestoreArgs) -> CoreRestoreArgs {
-    CoreRestoreArgs {
+fn restore_args(r: RestoreArgs) -> Result<CoreRestoreArgs> {
+    Ok(CoreRestoreArgs {
         stack_name: r.restore_stack_name,
         db_snapshot: r.restore_db_snapshot,
         db_secret_arn: r.restore_db_secret_arn,
-        vault: r.restore_vault,
+        vault: vault_arg(r.restore_vault)?,
         recovery_point: r.restore_recovery_point,
-    }
+    })
+}
+
+/// A `--vault NAME` argument, parsed by the vault-name rule.
+fn vault_arg(vault: Option<String>) -> Result<Option<VaultName>> {
+    vault.as_deref().map(VaultName::parse).transpose()
 }
 
 /// The request of `stack create`.
-fn stack_create(command: &StackCmd) -> Option<StackCreate> {
+fn stack_create(command: &StackCmd) -> Option<Result<StackCreate>> {
     let StackCmd::Create { name, domain, region, app_version, profile: p, restore, force_version, keep_urls, wait: _ } = command else { return None };
-    Some(StackCreate {
+    Some(Ok(StackCreate {
         name: name.clone(),
         domain: domain.clone(),
         region: region.clone(),
         app_version: app_version.clone(),
         profile: profile(*p),
-        restore: restore_args(restore.clone()),
+        restore: match restore_args(restore.clone()) {
+            Ok(r) => r,
+            Err(e) => return Some(Err(e)),
+        },
         force_version: *force_version,
         keep_urls: *keep_urls,
-    })
+    }))
 }
 
 /// The restore `hubkeep restore` asks for.
@@ -332,7 +341,7 @@ fn run(cli: Cli, home: &Path, job_id: Option<String>) -> Result<Value> {
         | Command::Stack(StackCmd::Create { wait: Wait { no_wait: true }, .. }) => {
             let hk = open(home, &cli.command)?;
             match &cli.command {
-                Command::Stack(create) => hk.stack_create_check(&stack_create(create).expect("a stack create"))?,
+                Command::Stack(create) => hk.stack_create_check(&stack_create(create).expect("a stack create")?)?,
                 Command::Restore { .. } => {
                     hk.plan_restore(restore_source(&cli.command).expect("a restore"))?;
                 }
@@ -365,7 +374,7 @@ fn command(hk: &Hubkeep, command: Command, job_id: Option<String>) -> Result<Val
         Command::Stack(c) => match c {
             command @ StackCmd::Create { .. } => {
                 hk.name_first_job(job_id);
-                to_value(hk.stack_create(stack_create(&command).expect("a stack create"))?)
+                to_value(hk.stack_create(stack_create(&command).expect("a stack create")?)?)
             }
             StackCmd::Adopt { name, database_url, database_password_file, storage, region, domain, profile: p, params } => {
                 to_value(hk.stack_adopt(StackAdopt { name, database_url, database_password_file, storage, region, domain, profile: profile(p), params })?)
@@ -380,7 +389,7 @@ fn command(hk: &Hubkeep, command: Command, job_id: Option<String>) -> Result<Val
                 offline_hook,
                 online_hook,
                 database_password_file,
-                restore: restore_args(restore),
+                restore: restore_args(restore)?,
             })?),
             StackCmd::List => to_value(hk.stacks()?),
             StackCmd::Show { name } => to_value(hk.stack_show(&name)?),
@@ -388,7 +397,7 @@ fn command(hk: &Hubkeep, command: Command, job_id: Option<String>) -> Result<Val
             StackCmd::Delete { name, yes } => to_value(hk.stack_delete(&name, yes)?),
         },
         Command::DbSnapshot(c) => match c {
-            DbSnapshotCmd::Create { stack, id, vault, automated, wait: _ } => to_value(hk.create_db_snapshot(&SnapshotRequest { stack: &stack, id, vault, automated, job_id })?),
+            DbSnapshotCmd::Create { stack, id, vault, automated, wait: _ } => to_value(hk.create_db_snapshot(&SnapshotRequest { stack: &stack, id, vault: vault_arg(vault)?, automated, job_id })?),
             DbSnapshotCmd::List { stack } => to_value(hk.db_snapshots(stack.as_deref())?),
             DbSnapshotCmd::Show { id } => to_value(hk.db_snapshot(&id)?),
             DbSnapshotCmd::Delete { id, force } => to_value(hk.db_snapshot_delete(&id, force)?),
@@ -412,7 +421,7 @@ fn command(hk: &Hubkeep, command: Command, job_id: Option<String>) -> Result<Val
             VaultCmd::Verify { name, read_data, share: false } => to_value(hk.vault_verify(&name, read_data)?),
             VaultCmd::Gc { name, grace_seconds, dry_run } => to_value(hk.vault_gc(&name, grace_seconds, dry_run)?),
         },
-        Command::BackupJob(BackupJobCmd::Start { stack, vault, wait: _ }) => to_value(hk.start_backup_job(&stack, vault.as_deref(), job_id.as_deref())?),
+        Command::BackupJob(BackupJobCmd::Start { stack, vault, wait: _ }) => to_value(hk.start_backup_job(&stack, vault_arg(vault)?.as_ref(), job_id.as_deref())?),
         Command::RecoveryPoint(c) => match c {
             RecoveryPointCmd::List { vault } => to_value(hk.recovery_points(vault.as_deref())?),
             RecoveryPointCmd::Show { arn } => to_value(hk.recovery_point(&arn)?),
@@ -422,7 +431,7 @@ fn command(hk: &Hubkeep, command: Command, job_id: Option<String>) -> Result<Val
             hk.name_first_job(job_id);
             to_value(hk.start_restore_job(&arn, &target, skip_damaged)?)
         }
-        Command::Backup { stack, offline, vault, strict, automated, wait: _ } => to_value(hk.backup(&BackupRequest { stack: &stack, offline, vault, strict, job_id, automated })?),
+        Command::Backup { stack, offline, vault, strict, automated, wait: _ } => to_value(hk.backup(&BackupRequest { stack: &stack, offline, vault: vault_arg(vault)?, strict, job_id, automated })?),
         command @ Command::Restore { .. } => {
             hk.name_first_job(job_id);
             to_value(hk.run_restore(hk.plan_restore(restore_source(&command).expect("a restore"))?)?)
@@ -433,7 +442,7 @@ fn command(hk: &Hubkeep, command: Command, job_id: Option<String>) -> Result<Val
                 ImportCmd::Dump { database_dump, storage, taken_at, args } => (ImportSource::Dump { database_dump, storage, taken_at }, args),
             };
             let ImportArgs { stack, params, param_files, vault, domain } = args;
-            to_value(hk.import_backup(&ImportRequest { source, stack, params, param_files, vault, domain })?)
+            to_value(hk.import_backup(&ImportRequest { source, stack, params, param_files, vault: vault_arg(vault)?, domain })?)
         }
         Command::BackupSet(BackupSetCmd::List) => to_value(hk.backup_sets()?),
         Command::BackupSet(BackupSetCmd::Show { id }) => to_value(hk.backup_set(&id)?),

@@ -52,7 +52,7 @@ pub struct StackHistory {
     /// The last nights, oldest first, ending today.
     pub nights: Vec<Night>,
     /// The stack's daily vault, whose size `vault_size` is; null without outputs.
-    pub vault: Option<String>,
+    pub vault: Option<crate::ids::VaultName>,
     /// The vault's stored bytes over time, oldest first.
     pub vault_size: Vec<VaultSizePoint>,
     /// The drills' restore times, oldest first.

@@ -78,7 +78,7 @@ pub struct ImportRequest {
     /// `NAME=FILE` keymaster parameters read from a file's first line (`-`: stdin).
     pub param_files: Vec<String>,
     /// The vault; the stack's daily vault (made when missing) when `None`.
-    pub vault: Option<String>,
+    pub vault: Option<crate::ids::VaultName>,
     /// The hub's domain in the backup, so a restore to another one re-homes its URLs.
     pub domain: Option<String>,
 }
@@ -238,7 +238,7 @@ impl Hubkeep {
         format: DumpFormat,
         storage: &Path,
         region: &Region,
-        vault: Option<String>,
+        vault: Option<crate::ids::VaultName>,
         keys: BTreeMap<String, String>,
         made: &mut Made,
         parts: &mut Parts,

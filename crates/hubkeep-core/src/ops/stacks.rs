@@ -21,7 +21,7 @@ pub struct RestoreArgs {
     /// `--restore-db-secret-arn`.
     pub db_secret_arn: Option<String>,
     /// `--restore-vault`.
-    pub vault: Option<String>,
+    pub vault: Option<crate::ids::VaultName>,
     /// `--restore-recovery-point`.
     pub recovery_point: Option<String>,
 }
@@ -69,7 +69,7 @@ impl RestoreArgs {
             stack_name: self.stack_name.clone().unwrap_or_default(),
             db_snapshot_id: self.db_snapshot.clone().unwrap_or_default(),
             db_secret_arn: self.db_secret_arn.clone().unwrap_or_default(),
-            vault: self.vault.clone().unwrap_or_default(),
+            vault: self.vault.clone().expect("checked above: none of the five is missing"),
             recovery_point_arn: crate::ids::RecoveryPointArn::parse(self.recovery_point.as_deref().unwrap_or_default())?,
         }))
     }
