@@ -161,7 +161,7 @@ impl RestoreBody {
         // The same rule as `stack create --restore-*`, naming the body's fields.
         let given = RestoreArgs {
             stack_name: self.stack_name,
-            db_snapshot: self.db_snapshot_id,
+            db_snapshot: self.db_snapshot_id.as_deref().map(hubkeep_core::ids::DbSnapshotId::parse).transpose()?,
             db_secret_arn: self.db_secret_arn,
             vault: self.vault.as_deref().map(hubkeep_core::ids::VaultName::parse).transpose()?,
             recovery_point: self.recovery_point_arn,

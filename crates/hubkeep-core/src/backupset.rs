@@ -301,7 +301,7 @@ impl Hubkeep {
         }
         for s in self.db_snapshots(None)? {
             if secret.arn.is_some() && s.db_secret_arn == secret.arn || secret.name.starts_with(&format!("/keymaster/{}/", s.stack)) {
-                out.push(s.id);
+                out.push(s.id.into());
             }
         }
         Ok(out)

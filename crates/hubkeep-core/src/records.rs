@@ -1,7 +1,7 @@
 //! The catalog's records: what `show` and `list` print, in CLI.md's keys.
 
 use crate::states::{BackupSetStatus, JobState, RecoveryPointStatus, SnapshotStatus, SnapshotType, StackStatus};
-use crate::ids::{stored, stored_opt, BackupSetId, RecoveryPointArn, VaultName};
+use crate::ids::{stored, stored_opt, BackupSetId, DbSnapshotId, RecoveryPointArn, VaultName};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -80,7 +80,8 @@ pub struct RestoreParams {
     /// The source stack, whose keys are looked up by name.
     pub stack_name: String,
     /// The database snapshot to restore.
-    pub db_snapshot_id: String,
+    #[serde(deserialize_with = "stored")]
+    pub db_snapshot_id: DbSnapshotId,
     /// The source's database secret.
     pub db_secret_arn: String,
     /// The vault holding the recovery point.
@@ -242,7 +243,8 @@ pub const JOB_LOG_LINES: usize = 200;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DbSnapshot {
     /// Its id.
-    pub id: String,
+    #[serde(deserialize_with = "stored")]
+    pub id: DbSnapshotId,
     /// The stack whose database it holds.
     pub stack: String,
     /// Its region.
@@ -354,7 +356,8 @@ pub struct BackupSet {
     /// The stack backed up.
     pub stack_name: String,
     /// Its database snapshot.
-    pub db_snapshot_id: String,
+    #[serde(deserialize_with = "stored")]
+    pub db_snapshot_id: DbSnapshotId,
     /// The stack's database secret.
     pub db_secret_arn: String,
     /// The vault holding both parts and the key bundle.

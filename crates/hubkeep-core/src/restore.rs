@@ -554,7 +554,7 @@ impl Hubkeep {
                 missing.push(set.recovery_point_arn.to_string());
             }
             if !snaps.iter().any(|s| s.id == set.db_snapshot_id) && self.home.catalog.get::<DbSnapshot>(Kind::DbSnapshot, &set.db_snapshot_id)?.is_none() {
-                missing.push(set.db_snapshot_id.clone());
+                missing.push(set.db_snapshot_id.to_string());
             }
             if !missing.is_empty() {
                 set.status = BackupSetStatus::Broken;

@@ -21,7 +21,7 @@ use hubkeep_core::ops::import::{ImportRequest, ImportSource};
 use hubkeep_core::PlanChange;
 use hubkeep_core::ops::snapshots::SnapshotRestore;
 use hubkeep_core::ops::stacks::{RestoreArgs as CoreRestoreArgs, StackAdopt, StackCreate, StackUpdate};
-use hubkeep_core::ids::VaultName;
+use hubkeep_core::ids::{DbSnapshotId, VaultName};
 use hubkeep_core::records::Profile;
 use hubkeep_core::{BackupRequest, Hubkeep, SnapshotRequest};
 use serde_json::Value;
@@ -209,7 +209,7 @@ fn plan_change(a: PlanSetArgs) -> PlanChange {
 fn restore_args(r: RestoreArgs) -> Result<CoreRestoreArgs> {
     Ok(CoreRestoreArgs {
         stack_name: r.restore_stack_name,
-        db_snapshot: r.restore_db_snapshot,
+        db_snapshot: r.restore_db_snapshot.as_deref().map(DbSnapshotId::parse).transpose()?,
         db_secret_arn: r.restore_db_secret_arn,
         vault: vault_arg(r.restore_vault)?,
         recovery_point: r.restore_recovery_point,
@@ -397,7 +397,7 @@ fn command(hk: &Hubkeep, command: Command, job_id: Option<String>) -> Result<Val
             StackCmd::Delete { name, yes } => to_value(hk.stack_delete(&name, yes)?),
         },
         Command::DbSnapshot(c) => match c {
-            DbSnapshotCmd::Create { stack, id, vault, automated, wait: _ } => to_value(hk.create_db_snapshot(&SnapshotRequest { stack: &stack, id, vault: vault_arg(vault)?, automated, job_id })?),
+            DbSnapshotCmd::Create { stack, id, vault, automated, wait: _ } => to_value(hk.create_db_snapshot(&SnapshotRequest { stack: &stack, id: id.as_deref().map(DbSnapshotId::parse).transpose()?, vault: vault_arg(vault)?, automated, job_id })?),
             DbSnapshotCmd::List { stack } => to_value(hk.db_snapshots(stack.as_deref())?),
             DbSnapshotCmd::Show { id } => to_value(hk.db_snapshot(&id)?),
             DbSnapshotCmd::Delete { id, force } => to_value(hk.db_snapshot_delete(&id, force)?),

@@ -366,7 +366,7 @@ impl Hubkeep {
                 job_id: None,
             },
         )?;
-        parts.snapshot = Some(snap.id.clone());
+        parts.snapshot = Some(snap.id.to_string());
         self.note("import: backing up the file store…");
         let files = self.backup_files(&stack, Some(&vault), None)?;
         parts.recovery_point = Some(files.recovery_point_arn.to_string());

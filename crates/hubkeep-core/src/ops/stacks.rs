@@ -17,7 +17,7 @@ pub struct RestoreArgs {
     /// `--restore-stack-name`.
     pub stack_name: Option<String>,
     /// `--restore-db-snapshot`.
-    pub db_snapshot: Option<String>,
+    pub db_snapshot: Option<crate::ids::DbSnapshotId>,
     /// `--restore-db-secret-arn`.
     pub db_secret_arn: Option<String>,
     /// `--restore-vault`.
@@ -67,7 +67,7 @@ impl RestoreArgs {
         }
         Ok(Some(RestoreParams {
             stack_name: self.stack_name.clone().unwrap_or_default(),
-            db_snapshot_id: self.db_snapshot.clone().unwrap_or_default(),
+            db_snapshot_id: self.db_snapshot.clone().expect("checked above: none of the five is missing"),
             db_secret_arn: self.db_secret_arn.clone().unwrap_or_default(),
             vault: self.vault.clone().expect("checked above: none of the five is missing"),
             recovery_point_arn: crate::ids::RecoveryPointArn::parse(self.recovery_point.as_deref().unwrap_or_default())?,
