@@ -114,7 +114,7 @@ impl Hubkeep {
         let was_offline = stack.offline.is_some();
         let guard = if req.offline && !was_offline {
             self.take_offline(&stack.name, None, Some(std::process::id()))?;
-            Some(OnlineGuard { hk: self, stack: stack.name.clone(), armed: true })
+            Some(OnlineGuard { hk: self, stack: stack.name.to_string(), armed: true })
         } else {
             None
         };

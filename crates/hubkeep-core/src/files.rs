@@ -176,7 +176,7 @@ impl Hubkeep {
             state: finished.state,
             recovery_point_arn: arn,
             vault: vault_name,
-            stack: stack.name.clone(),
+            stack: stack.name.to_string(),
             bytes_read: summary.bytes_read,
             bytes_new: summary.bytes_new,
             bytes_stored: summary.bytes_stored,

@@ -65,7 +65,7 @@ impl Hubkeep {
         let job = Job {
             job_id: id.clone(),
             kind: kind.to_string(),
-            stack: stack.map(str::to_string),
+            stack: stack.map(crate::ids::StackName::from_stored),
             state: JobState::Running,
             vault: vault.map(crate::ids::VaultName::from_stored),
             resource: None,

@@ -247,7 +247,7 @@ impl Hubkeep {
                     Some(meta.name)
                 }
             };
-            writes.push(SecretWrite { name, kind, arn, stack: set.stack_name.clone(), value, replaces });
+            writes.push(SecretWrite { name, kind, arn, stack: set.stack_name.to_string(), value, replaces });
         }
         if !conflicts.is_empty() && !force {
             return Err(Error::new(ErrorKind::SecretConflict, format!(

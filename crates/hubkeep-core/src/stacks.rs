@@ -190,9 +190,8 @@ impl Hubkeep {
     /// Claim a new stack name: refused when the name is taken (a stack is
     /// never replaced; roll back by deleting it and restoring into a new one).
     pub(crate) fn claim_stack(&self, name: &str, region: &Region, domain: Option<String>, profile: Profile, origin: Origin, app_version: Option<String>) -> Result<Stack> {
-        crate::ids::check_stack_name(name)?;
         let stack = Stack {
-            name: name.to_string(),
+            name: crate::ids::StackName::parse(name)?,
             region: region.name.clone(),
             domain,
             profile,

@@ -54,7 +54,7 @@ impl Hubkeep {
             region: region.name.clone(),
             location: location.clone(),
             vault_id: created.vault.id().to_string(),
-            stack: stack.map(str::to_string),
+            stack: stack.map(crate::ids::StackName::from_stored),
             created_at: now(),
             attached: false,
         };

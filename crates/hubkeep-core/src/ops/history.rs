@@ -136,7 +136,7 @@ impl From<&BackupSet> for ExpiredSet {
     fn from(s: &BackupSet) -> ExpiredSet {
         ExpiredSet {
             backup_id: s.backup_id.to_string(),
-            stack: s.stack_name.clone(),
+            stack: s.stack_name.to_string(),
             started_at: s.started_at,
             verified_at: s.verified_at,
         }
@@ -270,7 +270,7 @@ impl Hubkeep {
             .collect();
         rto.sort_by_key(|p| p.at);
         Ok(StackHistory {
-            stack: stack.name,
+            stack: stack.name.into(),
             timezone: plan.timezone.to_string(),
             at: at.trunc_subsecs(0),
             nights,

@@ -327,7 +327,7 @@ impl Hubkeep {
         made.secret = Some(secret_name.clone());
 
         let stack = Stack {
-            name: req.stack.clone(),
+            name: crate::ids::StackName::parse(&req.stack)?,
             region: region.name.clone(),
             domain: req.domain.clone(),
             profile: Profile::Hubs,

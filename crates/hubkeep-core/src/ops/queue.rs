@@ -217,7 +217,7 @@ impl Queue {
         let job = Job {
             job_id: id.clone(),
             kind: work.kind().to_string(),
-            stack: work.stack().map(str::to_string),
+            stack: work.stack().map(crate::ids::StackName::from_stored),
             state: JobState::Queued,
             vault: match &work {
                 Work::VerifyShare { vault } | Work::Gc { vault } => Some(vault.clone()),

@@ -66,7 +66,7 @@ impl RestoreArgs {
             )));
         }
         Ok(Some(RestoreParams {
-            stack_name: self.stack_name.clone().unwrap_or_default(),
+            stack_name: crate::ids::StackName::parse(self.stack_name.as_deref().unwrap_or_default())?,
             db_snapshot_id: self.db_snapshot.clone().expect("checked above: none of the five is missing"),
             db_secret_arn: self.db_secret_arn.clone().unwrap_or_default(),
             vault: self.vault.clone().expect("checked above: none of the five is missing"),
@@ -302,7 +302,7 @@ impl Hubkeep {
         let s = self.delete_stack(name)?;
         self.delete_plan(&s.name)?;
         Ok(StackDeleted {
-            name: s.name,
+            name: s.name.into(),
             status: "DELETE_COMPLETE",
         })
     }
