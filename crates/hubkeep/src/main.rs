@@ -21,7 +21,7 @@ use hubkeep_core::ops::import::{ImportRequest, ImportSource};
 use hubkeep_core::PlanChange;
 use hubkeep_core::ops::snapshots::SnapshotRestore;
 use hubkeep_core::ops::stacks::{RestoreArgs as CoreRestoreArgs, StackAdopt, StackCreate, StackUpdate};
-use hubkeep_core::ids::{DbSnapshotId, VaultName};
+use hubkeep_core::ids::{DbSnapshotId, StackName, VaultName};
 use hubkeep_core::records::Profile;
 use hubkeep_core::{BackupRequest, Hubkeep, SnapshotRequest};
 use serde_json::Value;
@@ -240,10 +240,14 @@ fn stack_create(command: &StackCmd) -> Option<Result<StackCreate>> {
 }
 
 /// The restore `hubkeep restore` asks for.
-fn restore_source(command: &Command) -> Option<hubkeep_core::RestoreSource> {
+fn restore_source(command: &Command) -> Option<Result<hubkeep_core::RestoreSource>> {
     let Command::Restore { new_stack, backup, domain, region, force, app_version, force_version, keep_urls, wait: _ } = command else { return None };
-    Some(hubkeep_core::RestoreSource::Backup {
-        name: new_stack.clone(),
+    let name = match StackName::parse(new_stack) {
+        Ok(name) => name,
+        Err(e) => return Some(Err(e)),
+    };
+    Some(Ok(hubkeep_core::RestoreSource::Backup {
+        name,
         backup_id: backup.clone(),
         domain: domain.clone(),
         region: region.clone(),
@@ -251,7 +255,7 @@ fn restore_source(command: &Command) -> Option<hubkeep_core::RestoreSource> {
         app_version: app_version.clone(),
         force_version: *force_version,
         keep_urls: *keep_urls,
-    })
+    }))
 }
 
 /// `--no-wait`: the service layer names the job and its log; this runs
@@ -343,7 +347,7 @@ fn run(cli: Cli, home: &Path, job_id: Option<String>) -> Result<Value> {
             match &cli.command {
                 Command::Stack(create) => hk.stack_create_check(&stack_create(create).expect("a stack create")?)?,
                 Command::Restore { .. } => {
-                    hk.plan_restore(restore_source(&cli.command).expect("a restore"))?;
+                    hk.plan_restore(restore_source(&cli.command).expect("a restore")?)?;
                 }
                 Command::RestoreJob(RestoreJobCmd::Start { arn, target, .. }) => hk.check_restore_job(arn, target)?,
                 _ => unreachable!("matched above"),
@@ -434,7 +438,7 @@ fn command(hk: &Hubkeep, command: Command, job_id: Option<String>) -> Result<Val
         Command::Backup { stack, offline, vault, strict, automated, wait: _ } => to_value(hk.backup(&BackupRequest { stack: &stack, offline, vault: vault_arg(vault)?, strict, job_id, automated })?),
         command @ Command::Restore { .. } => {
             hk.name_first_job(job_id);
-            to_value(hk.run_restore(hk.plan_restore(restore_source(&command).expect("a restore"))?)?)
+            to_value(hk.run_restore(hk.plan_restore(restore_source(&command).expect("a restore")?)?)?)
         }
         Command::Import(c) => {
             let (source, args) = match c {

@@ -94,8 +94,8 @@ impl Work {
     fn stack(&self) -> Option<&str> {
         match self {
             Work::Backup { stack, .. } | Work::Drill { stack, .. } => Some(stack),
-            Work::Restore(RestoreSource::Backup { name, .. }) => Some(name),
-            Work::Restore(RestoreSource::Params(req)) => Some(&req.name),
+            Work::Restore(RestoreSource::Backup { name, .. }) => Some(name.as_str()),
+            Work::Restore(RestoreSource::Params(req)) => Some(req.name.as_str()),
             Work::Retention { stack } => stack.as_deref(),
             Work::VerifyShare { .. } | Work::VerifyBackupSet { .. } | Work::Gc { .. } => None,
         }

@@ -162,15 +162,20 @@ pub struct StackDeleted {
 
 /// The restore a `stack create` with all five restore parameters asks for.
 fn restore_request(req: &StackCreate) -> Result<Option<RestoreRequest>> {
-    Ok(req.restore.complete()?.map(|params| RestoreRequest {
-        name: req.name.clone(),
-        domain: req.domain.clone(),
-        region: req.region.clone(),
-        app_version: req.app_version.clone(),
-        force_version: req.force_version,
-        keep_urls: req.keep_urls,
-        params,
-    }))
+    req.restore
+        .complete()?
+        .map(|params| {
+            Ok(RestoreRequest {
+                name: crate::ids::StackName::parse(&req.name)?,
+                domain: req.domain.clone(),
+                region: req.region.clone(),
+                app_version: req.app_version.clone(),
+                force_version: req.force_version,
+                keep_urls: req.keep_urls,
+                params,
+            })
+        })
+        .transpose()
 }
 
 /// `NAME=VALUE` pairs of `--param`.
