@@ -446,7 +446,7 @@ fn command(hk: &Hubkeep, command: Command, job_id: Option<String>) -> Result<Val
                 ImportCmd::Dump { database_dump, storage, taken_at, args } => (ImportSource::Dump { database_dump, storage, taken_at }, args),
             };
             let ImportArgs { stack, params, param_files, vault, domain } = args;
-            to_value(hk.import_backup(&ImportRequest { source, stack, params, param_files, vault: vault_arg(vault)?, domain })?)
+            to_value(hk.import_backup(&ImportRequest { source, stack: StackName::parse(&stack)?, params, param_files, vault: vault_arg(vault)?, domain })?)
         }
         Command::BackupSet(BackupSetCmd::List) => to_value(hk.backup_sets()?),
         Command::BackupSet(BackupSetCmd::Show { id }) => to_value(hk.backup_set(&id)?),

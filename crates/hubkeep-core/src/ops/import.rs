@@ -72,7 +72,7 @@ pub struct ImportRequest {
     /// What to import.
     pub source: ImportSource,
     /// The source stack's name: the records go under it (it need not exist).
-    pub stack: String,
+    pub stack: crate::ids::StackName,
     /// `NAME=VALUE` keymaster parameters (phoenix-key is required).
     pub params: Vec<String>,
     /// `NAME=FILE` keymaster parameters read from a file's first line (`-`: stdin).
@@ -182,7 +182,6 @@ impl Hubkeep {
     /// `import ce-backup` / `import dump`: the backup as a backup set, or
     /// an error with nothing left behind in the vault, catalog or secrets.
     pub fn import_backup(&self, req: &ImportRequest) -> Result<Imported> {
-        crate::ids::check_stack_name(&req.stack)?;
         let found = self.locate(&req.source)?;
         let keys = self.import_keys(req)?;
         if !keys.contains_key("phoenix-key") {
@@ -327,7 +326,7 @@ impl Hubkeep {
         made.secret = Some(secret_name.clone());
 
         let stack = Stack {
-            name: crate::ids::StackName::parse(&req.stack)?,
+            name: req.stack.clone(),
             region: region.name.clone(),
             domain: req.domain.clone(),
             profile: Profile::Hubs,
