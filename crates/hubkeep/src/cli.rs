@@ -32,6 +32,10 @@ pub struct Cli {
     /// Print exactly one JSON document on stdout.
     #[arg(long, global = true)]
     pub json: bool,
+    /// The job a `--no-wait` parent named for the run it starts in the
+    /// background (passed to that child only; not for people).
+    #[arg(long = "job-id", global = true, hide = true, value_name = "ID")]
+    pub job_id: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
