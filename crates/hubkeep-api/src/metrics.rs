@@ -145,12 +145,12 @@ pub fn render(hk: &Hubkeep) -> Result<String> {
             f.sample(&[("stack", &s.name)], rto);
         }
     }
-    let mut stored: BTreeMap<String, u64> = hk.vaults()?.into_iter().map(|v| (v.name, 0)).collect();
+    let mut stored: BTreeMap<String, u64> = hk.vaults()?.into_iter().map(|v| (v.name.into(), 0)).collect();
     for rp in hk.recovery_points(None)? {
-        *stored.entry(rp.vault).or_default() += rp.bytes_stored;
+        *stored.entry(rp.vault.into()).or_default() += rp.bytes_stored;
     }
     for snap in hk.db_snapshots(None)? {
-        *stored.entry(snap.vault).or_default() += snap.bytes_stored;
+        *stored.entry(snap.vault.into()).or_default() += snap.bytes_stored;
     }
     let mut f = Family::gauge(
         &mut out,

@@ -148,7 +148,7 @@ impl RestoreBody {
         }
         if let Some(backup_id) = self.backup_id {
             return Ok(RestoreSource::Backup {
-                name: self.new_stack,
+                name: hubkeep_core::ids::StackName::parse(&self.new_stack)?,
                 backup_id,
                 domain: self.domain,
                 region: self.region,
@@ -161,16 +161,16 @@ impl RestoreBody {
         // The same rule as `stack create --restore-*`, naming the body's fields.
         let given = RestoreArgs {
             stack_name: self.stack_name,
-            db_snapshot: self.db_snapshot_id,
+            db_snapshot: self.db_snapshot_id.as_deref().map(hubkeep_core::ids::DbSnapshotId::parse).transpose()?,
             db_secret_arn: self.db_secret_arn,
-            vault: self.vault,
+            vault: self.vault.as_deref().map(hubkeep_core::ids::VaultName::parse).transpose()?,
             recovery_point: self.recovery_point_arn,
         };
         let params = given
             .complete_named(["stack_name", "db_snapshot_id", "db_secret_arn", "vault", "recovery_point_arn"])?
             .ok_or_else(|| ApiError::bad_request("give backup_id, or all five of stack_name, db_snapshot_id, db_secret_arn, vault, recovery_point_arn"))?;
         Ok(RestoreSource::Params(RestoreRequest {
-            name: self.new_stack,
+            name: hubkeep_core::ids::StackName::parse(&self.new_stack)?,
             domain: self.domain,
             region: self.region,
             app_version: self.app_version,

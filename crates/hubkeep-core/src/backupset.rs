@@ -21,7 +21,7 @@ pub struct BackupRequest<'a> {
     /// Take the hub offline for a backup from one instant.
     pub offline: bool,
     /// The vault; the stack's daily vault when `None`.
-    pub vault: Option<String>,
+    pub vault: Option<crate::ids::VaultName>,
     /// Refuse when the file store and database disagree.
     pub strict: bool,
     /// The id of the backup's first job, when the caller named it (`--no-wait`).
@@ -114,7 +114,7 @@ impl Hubkeep {
         let was_offline = stack.offline.is_some();
         let guard = if req.offline && !was_offline {
             self.take_offline(&stack.name, None, Some(std::process::id()))?;
-            Some(OnlineGuard { hk: self, stack: stack.name.clone(), armed: true })
+            Some(OnlineGuard { hk: self, stack: stack.name.to_string(), armed: true })
         } else {
             None
         };
@@ -301,7 +301,7 @@ impl Hubkeep {
         }
         for s in self.db_snapshots(None)? {
             if secret.arn.is_some() && s.db_secret_arn == secret.arn || secret.name.starts_with(&format!("/keymaster/{}/", s.stack)) {
-                out.push(s.id);
+                out.push(s.id.into());
             }
         }
         Ok(out)

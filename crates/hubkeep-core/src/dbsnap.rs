@@ -71,9 +71,9 @@ pub struct SnapshotRequest<'a> {
     /// The stack whose database is snapshotted.
     pub stack: &'a str,
     /// The snapshot's id; a generated one when `None`.
-    pub id: Option<String>,
+    pub id: Option<crate::ids::DbSnapshotId>,
     /// The vault; the stack's daily vault when `None`.
-    pub vault: Option<String>,
+    pub vault: Option<crate::ids::VaultName>,
     /// A plan's run rather than a person's.
     pub automated: bool,
     /// The id of the job to run, when the caller named it (`--no-wait`).
@@ -114,12 +114,10 @@ impl Hubkeep {
         let vault_name = req.vault.clone().unwrap_or(outputs.daily_backup_vault.clone());
         self.vault_in_region(&vault_name, &stack.region)?;
         let id = match &req.id {
-            Some(id) => {
-                crate::ids::check_snapshot_id(id)?;
-                id.clone()
-            }
-            None if req.automated => crate::ids::automated_snapshot_id(&stack.name),
-            None => crate::ids::manual_snapshot_id(&stack.name),
+            Some(id) => id.clone(),
+            // Derived from the stack's name, which was checked when the stack was made.
+            None if req.automated => crate::ids::DbSnapshotId::from_stored(crate::ids::automated_snapshot_id(&stack.name)),
+            None => crate::ids::DbSnapshotId::from_stored(crate::ids::manual_snapshot_id(&stack.name)),
         };
         let record = DbSnapshot {
             id: id.clone(),

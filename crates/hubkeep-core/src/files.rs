@@ -38,7 +38,7 @@ pub struct BackupJobResult {
     /// The recovery point made.
     pub recovery_point_arn: RecoveryPointArn,
     /// The vault it went into.
-    pub vault: String,
+    pub vault: crate::ids::VaultName,
     /// The stack backed up.
     pub stack: String,
     /// Bytes read from the file store.
@@ -91,10 +91,10 @@ impl Hubkeep {
     }
 
     /// Back up a stack's file store (the caller holds the stack lock).
-    pub(crate) fn backup_files(&self, stack: &Stack, vault_name: Option<&str>, job_id: Option<&str>) -> Result<BackupJobResult> {
+    pub(crate) fn backup_files(&self, stack: &Stack, vault_name: Option<&crate::ids::VaultName>, job_id: Option<&str>) -> Result<BackupJobResult> {
         self.cancel.check("the file-store backup")?;
         let outputs = stack.outputs.clone().ok_or_else(|| Error::new(ErrorKind::StackState, format!("stack {} has no file store (status {})", stack.name, stack.status)))?;
-        let vault_name = vault_name.unwrap_or(&outputs.daily_backup_vault).to_string();
+        let vault_name = vault_name.unwrap_or(&outputs.daily_backup_vault).clone();
         self.vault_in_region(&vault_name, &stack.region)?;
         let vault = self.open_vault(&vault_name)?;
         let arn = RecoveryPointArn::new(&stack.region, &vault_name, &crate::ids::backup_set_id());
@@ -176,7 +176,7 @@ impl Hubkeep {
             state: finished.state,
             recovery_point_arn: arn,
             vault: vault_name,
-            stack: stack.name.clone(),
+            stack: stack.name.to_string(),
             bytes_read: summary.bytes_read,
             bytes_new: summary.bytes_new,
             bytes_stored: summary.bytes_stored,
@@ -187,7 +187,7 @@ impl Hubkeep {
     }
 
     /// `backup-job start`: one stack's file store, under the stack lock.
-    pub fn start_backup_job(&self, stack: &str, vault: Option<&str>, job_id: Option<&str>) -> Result<BackupJobResult> {
+    pub fn start_backup_job(&self, stack: &str, vault: Option<&crate::ids::VaultName>, job_id: Option<&str>) -> Result<BackupJobResult> {
         let stack = self.stack(stack)?;
         let _lock = self.lock_stack(&stack.name, "backup-job")?;
         self.backup_files(&stack, vault, job_id)

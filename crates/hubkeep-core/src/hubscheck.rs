@@ -32,7 +32,7 @@ impl Hubkeep {
         let mut backup = BackupHub {
             rows: VaultSource::new(self.open_vault(&snap.vault)?, snap.vault_snapshot_id.clone().unwrap_or_default(), None),
             meta,
-            snapshot_id: snap.id.clone(),
+            snapshot_id: snap.id.to_string(),
             files: files.snapshot_files(&rp_snapshot)?,
             rp_arn: rp.recovery_point_arn.to_string(),
             phoenix: bundle.keymaster.get("phoenix-key").cloned(),

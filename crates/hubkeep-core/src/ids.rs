@@ -164,6 +164,184 @@ arn_newtype!(
     ArnKind::BackupSet
 );
 
+macro_rules! name_newtype {
+    ($(#[$doc:meta])* $name:ident, $check:path) => {
+        $(#[$doc])*
+        ///
+        /// Serialized as a plain string. Deserializing it alone (a request)
+        /// applies the rule; a catalog or vault record reads it with
+        /// [`stored`] / [`stored_opt`] instead, so that an id written under
+        /// an older, looser rule never makes the record unreadable.
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// Parse a name given by a person (an argument, a request):
+            /// the rule's refusal, or the checked name.
+            pub fn parse(s: &str) -> Result<$name> {
+                $check(s)?;
+                Ok($name(s.to_string()))
+            }
+            /// A name read back from a record this program stored: taken
+            /// as it is, since the rule it was checked by may have changed.
+            pub fn from_stored(s: impl Into<String>) -> $name {
+                $name(s.into())
+            }
+            /// The name as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl FromStored for $name {
+            fn from_stored_string(s: String) -> $name {
+                $name(s)
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<std::ffi::OsStr> for $name {
+            fn as_ref(&self) -> &std::ffi::OsStr {
+                self.0.as_ref()
+            }
+        }
+
+        impl AsRef<std::path::Path> for $name {
+            fn as_ref(&self) -> &std::path::Path {
+                self.0.as_ref()
+            }
+        }
+
+        impl From<&$name> for String {
+            fn from(id: &$name) -> String {
+                id.0.clone()
+            }
+        }
+
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = Error;
+            fn from_str(s: &str) -> Result<$name> {
+                $name::parse(s)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = Error;
+            fn try_from(s: String) -> Result<$name> {
+                $check(&s)?;
+                Ok($name(s))
+            }
+        }
+
+        impl TryFrom<&str> for $name {
+            type Error = Error;
+            fn try_from(s: &str) -> Result<$name> {
+                $name::parse(s)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                &self.0 == other
+            }
+        }
+
+        impl PartialEq<$name> for str {
+            fn eq(&self, other: &$name) -> bool {
+                self == other.0
+            }
+        }
+
+        impl PartialEq<$name> for String {
+            fn eq(&self, other: &$name) -> bool {
+                *self == other.0
+            }
+        }
+    };
+}
+
+name_newtype!(
+    /// A stack's name, checked by [`check_stack_name`] (with every name
+    /// derived from it).
+    StackName,
+    check_stack_name
+);
+
+name_newtype!(
+    /// A vault's name, checked by [`check_vault_name`].
+    VaultName,
+    check_vault_name
+);
+
+name_newtype!(
+    /// A database snapshot's id, checked by [`check_snapshot_id`].
+    DbSnapshotId,
+    check_snapshot_id
+);
+
+/// A name type that a record can read back without its rule.
+pub trait FromStored: Sized {
+    /// The stored text, taken as it is.
+    fn from_stored_string(s: String) -> Self;
+}
+
+/// `#[serde(deserialize_with = "crate::ids::stored")]` for a record's name
+/// field: any stored string loads (see [`VaultName`]).
+pub fn stored<'de, D: serde::Deserializer<'de>, T: FromStored>(d: D) -> std::result::Result<T, D::Error> {
+    let s = <String as serde::Deserialize>::deserialize(d)?;
+    Ok(T::from_stored_string(s))
+}
+
+/// [`stored`] for an optional field (use with `#[serde(default)]`).
+pub fn stored_opt<'de, D: serde::Deserializer<'de>, T: FromStored>(d: D) -> std::result::Result<Option<T>, D::Error> {
+    let s = <Option<String> as serde::Deserialize>::deserialize(d)?;
+    Ok(s.map(T::from_stored_string))
+}
+
 /// The ARN of a stack's database secret.
 pub fn secret_arn(region: &str, stack: &str) -> String {
     format!("hrn:hubkeep:secrets:{region}:secret:{stack}-database-secret-{}", random_hex(3))
@@ -292,6 +470,61 @@ mod tests {
             let e = VaultObjectArn::parse(bad).unwrap_err();
             assert!(e.message().contains("hrn:hubkeep:backup:<region>"), "{e}");
         }
+    }
+
+    #[test]
+    fn name_types_refuse_a_bad_value_with_the_rules_message() {
+        let e = StackName::parse("../x").unwrap_err();
+        assert_eq!(e.message(), check_stack_name("../x").unwrap_err().message());
+        assert!(e.message().contains("is not a valid stack name"), "{e}");
+        let e = VaultName::parse("a/b").unwrap_err();
+        assert_eq!(e.message(), check_vault_name("a/b").unwrap_err().message());
+        let e = DbSnapshotId::parse("snap shot").unwrap_err();
+        assert_eq!(e.message(), check_snapshot_id("snap shot").unwrap_err().message());
+        assert!(e.message().contains("is not a valid database snapshot name"), "{e}");
+        // Deserializing one alone (a request) applies the rule too.
+        let e = serde_json::from_str::<VaultName>("\"a/b\"").unwrap_err();
+        assert!(e.to_string().contains("is not a valid vault name"), "{e}");
+        assert!(serde_json::from_str::<StackName>("\"\"").is_err());
+        assert!(serde_json::from_str::<DbSnapshotId>("\"x;y\"").is_err());
+    }
+
+    #[test]
+    fn name_types_round_trip_through_serde_as_plain_strings() {
+        let stack = StackName::parse("hub-1").unwrap();
+        let vault = VaultName::parse("hub-1-daily").unwrap();
+        let snap = DbSnapshotId::parse("hub-1-20261205221500-ab").unwrap();
+        assert_eq!(serde_json::to_string(&stack).unwrap(), "\"hub-1\"");
+        assert_eq!(serde_json::to_string(&vault).unwrap(), "\"hub-1-daily\"");
+        assert_eq!(serde_json::to_string(&snap).unwrap(), "\"hub-1-20261205221500-ab\"");
+        assert_eq!(serde_json::from_str::<StackName>("\"hub-1\"").unwrap(), stack);
+        assert_eq!(serde_json::from_str::<VaultName>("\"hub-1-daily\"").unwrap(), vault);
+        assert_eq!(serde_json::from_str::<DbSnapshotId>("\"hub-1-20261205221500-ab\"").unwrap(), snap);
+        assert_eq!(stack, "hub-1");
+        assert_eq!(stack.to_string(), "hub-1");
+        assert_eq!(&*vault, "hub-1-daily");
+    }
+
+    #[test]
+    fn a_stored_record_with_an_id_todays_rules_refuse_still_loads() {
+        #[derive(serde::Deserialize, serde::Serialize)]
+        struct Old {
+            #[serde(deserialize_with = "stored")]
+            stack: StackName,
+            #[serde(default, deserialize_with = "stored_opt")]
+            vault: Option<VaultName>,
+            #[serde(deserialize_with = "stored")]
+            id: DbSnapshotId,
+        }
+        // Ids an older, looser hubkeep could have written.
+        let text = r#"{"stack":"Old Hub","vault":"old/vault","id":"old snapshot:1"}"#;
+        let old: Old = serde_json::from_str(text).unwrap();
+        assert_eq!(old.stack, "Old Hub");
+        assert_eq!(old.vault.as_deref(), Some("old/vault"));
+        assert_eq!(old.id, "old snapshot:1");
+        assert_eq!(serde_json::to_string(&old).unwrap(), text, "written back byte for byte");
+        let missing: Old = serde_json::from_str(r#"{"stack":"a","id":"b"}"#).unwrap();
+        assert!(missing.vault.is_none());
     }
 
     #[test]

@@ -65,9 +65,9 @@ impl Hubkeep {
         let job = Job {
             job_id: id.clone(),
             kind: kind.to_string(),
-            stack: stack.map(str::to_string),
+            stack: stack.map(crate::ids::StackName::from_stored),
             state: JobState::Running,
-            vault: vault.map(str::to_string),
+            vault: vault.map(crate::ids::VaultName::from_stored),
             resource: None,
             created_at,
             started_at: Some(now()),

@@ -1,7 +1,7 @@
 //! The catalog's records: what `show` and `list` print, in CLI.md's keys.
 
 use crate::states::{BackupSetStatus, JobState, RecoveryPointStatus, SnapshotStatus, SnapshotType, StackStatus};
-use crate::ids::{BackupSetId, RecoveryPointArn};
+use crate::ids::{stored, stored_opt, BackupSetId, DbSnapshotId, RecoveryPointArn, StackName, VaultName};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -12,7 +12,8 @@ use std::path::PathBuf;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VaultRecord {
     /// Its name in this home.
-    pub name: String,
+    #[serde(deserialize_with = "stored")]
+    pub name: VaultName,
     /// The region it belongs to.
     pub region: String,
     /// Its location URL (`file://…` or `s3://…`).
@@ -20,7 +21,8 @@ pub struct VaultRecord {
     /// The vault's own id, the same on every home that attaches it.
     pub vault_id: String,
     /// The stack whose daily vault it is.
-    pub stack: Option<String>,
+    #[serde(default, deserialize_with = "stored_opt")]
+    pub stack: Option<StackName>,
     /// When this home created or attached it.
     pub created_at: DateTime<Utc>,
     /// True when this home opened an existing vault with its recovery key.
@@ -68,7 +70,8 @@ pub struct Outputs {
     /// The ARN of the stack's database secret.
     pub database_secret_arn: String,
     /// The stack's default vault.
-    pub daily_backup_vault: String,
+    #[serde(deserialize_with = "stored")]
+    pub daily_backup_vault: VaultName,
 }
 
 /// The five restore parameters: the same keys as a backup set.
@@ -76,13 +79,16 @@ pub struct Outputs {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RestoreParams {
     /// The source stack, whose keys are looked up by name.
-    pub stack_name: String,
+    #[serde(deserialize_with = "stored")]
+    pub stack_name: StackName,
     /// The database snapshot to restore.
-    pub db_snapshot_id: String,
+    #[serde(deserialize_with = "stored")]
+    pub db_snapshot_id: DbSnapshotId,
     /// The source's database secret.
     pub db_secret_arn: String,
     /// The vault holding the recovery point.
-    pub vault: String,
+    #[serde(deserialize_with = "stored")]
+    pub vault: VaultName,
     /// The file-store recovery point to restore.
     pub recovery_point_arn: RecoveryPointArn,
 }
@@ -119,7 +125,8 @@ pub struct Hooks {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Stack {
     /// Its name.
-    pub name: String,
+    #[serde(deserialize_with = "stored")]
+    pub name: StackName,
     /// Its region.
     pub region: String,
     /// Its domain.
@@ -168,11 +175,13 @@ pub struct Job {
     /// What it does (`db-snapshot`, `backup`, `restore`, `db-restore`, `stack-restore`).
     pub kind: String,
     /// The stack it works on.
-    pub stack: Option<String>,
+    #[serde(default, deserialize_with = "stored_opt")]
+    pub stack: Option<StackName>,
     /// Its state.
     pub state: JobState,
     /// The vault it reads or writes.
-    pub vault: Option<String>,
+    #[serde(default, deserialize_with = "stored_opt")]
+    pub vault: Option<VaultName>,
     /// What it creates or reads (snapshot id, recovery point ARN).
     pub resource: Option<String>,
     /// When it was created.
@@ -238,13 +247,16 @@ pub const JOB_LOG_LINES: usize = 200;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DbSnapshot {
     /// Its id.
-    pub id: String,
+    #[serde(deserialize_with = "stored")]
+    pub id: DbSnapshotId,
     /// The stack whose database it holds.
-    pub stack: String,
+    #[serde(deserialize_with = "stored")]
+    pub stack: StackName,
     /// Its region.
     pub region: String,
     /// The vault holding it.
-    pub vault: String,
+    #[serde(deserialize_with = "stored")]
+    pub vault: VaultName,
     /// The vault snapshot holding its streams.
     pub vault_snapshot_id: Option<String>,
     /// `manual` or `automated`.
@@ -280,11 +292,13 @@ pub struct RecoveryPoint {
     /// Its ARN (region and vault qualified).
     pub recovery_point_arn: RecoveryPointArn,
     /// The vault holding it.
-    pub vault: String,
+    #[serde(deserialize_with = "stored")]
+    pub vault: VaultName,
     /// Its region.
     pub region: String,
     /// The stack whose file store it holds.
-    pub stack: String,
+    #[serde(deserialize_with = "stored")]
+    pub stack: StackName,
     /// Its status.
     pub status: RecoveryPointStatus,
     /// When it was started.
@@ -346,13 +360,16 @@ pub struct BackupSet {
     /// Its id (an ARN).
     pub backup_id: BackupSetId,
     /// The stack backed up.
-    pub stack_name: String,
+    #[serde(deserialize_with = "stored")]
+    pub stack_name: StackName,
     /// Its database snapshot.
-    pub db_snapshot_id: String,
+    #[serde(deserialize_with = "stored")]
+    pub db_snapshot_id: DbSnapshotId,
     /// The stack's database secret.
     pub db_secret_arn: String,
     /// The vault holding both parts and the key bundle.
-    pub vault: String,
+    #[serde(deserialize_with = "stored")]
+    pub vault: VaultName,
     /// Its file-store recovery point.
     pub recovery_point_arn: RecoveryPointArn,
     /// Its region.
@@ -458,4 +475,43 @@ pub struct KeyBundle {
     pub db_secret_name: String,
     /// Its value (the JSON object of a database secret).
     pub db_secret_value: serde_json::Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database snapshot record as an older hubkeep wrote it, whose stack,
+    /// vault and id today's rules would refuse: it still loads, and is
+    /// written back as it was.
+    #[test]
+    fn an_old_record_with_ids_todays_rules_refuse_still_loads() {
+        let old = serde_json::json!({
+            "id": "Old Hub snapshot:1",
+            "stack": "Old_Hub",
+            "region": "local",
+            "vault": "old/daily",
+            "vault_snapshot_id": null,
+            "snapshot_type": "manual",
+            "status": "available",
+            "created_at": "2025-01-02T03:04:05Z",
+            "finished_at": null,
+            "database": "old_hub",
+            "size_bytes": 1,
+            "bytes_new": 1,
+            "bytes_stored": 1,
+            "job_id": null,
+            "error": null,
+            "db_secret_arn": null,
+            "metadata": null
+        });
+        assert!(crate::ids::StackName::parse("Old_Hub").is_err());
+        assert!(crate::ids::VaultName::parse("old/daily").is_err());
+        assert!(crate::ids::DbSnapshotId::parse("Old Hub snapshot:1").is_err());
+        let snap: DbSnapshot = serde_json::from_value(old.clone()).unwrap();
+        assert_eq!(snap.stack, "Old_Hub");
+        assert_eq!(snap.vault, "old/daily");
+        assert_eq!(snap.id, "Old Hub snapshot:1");
+        assert_eq!(serde_json::to_value(&snap).unwrap(), old);
+    }
 }

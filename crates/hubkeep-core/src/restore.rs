@@ -44,7 +44,7 @@ pub struct Rehomed {
 #[derive(Debug, Clone)]
 pub struct RestoreRequest {
     /// The new stack's name.
-    pub name: String,
+    pub name: crate::ids::StackName,
     /// Its domain.
     pub domain: Option<String>,
     /// Its region; the home's default when `None`.
@@ -78,7 +78,7 @@ pub enum RestoreSource {
     /// its vault) supplies the source's secrets this home lacks.
     Backup {
         /// The new stack's name.
-        name: String,
+        name: crate::ids::StackName,
         /// The backup set.
         backup_id: String,
         /// The new stack's domain; the source's when `None`.
@@ -143,7 +143,7 @@ struct Overlay {
 impl Hubkeep {
     /// `restore NEW --backup ID`: a new stack from a backup set.
     pub fn restore_backup(&self, name: &str, backup_id: &str, domain: Option<String>, region: Option<String>, force: bool) -> Result<Restored> {
-        let plan = self.plan_restore(RestoreSource::Backup { name: name.into(), backup_id: backup_id.into(), domain, region, force, app_version: None, force_version: false, keep_urls: false })?;
+        let plan = self.plan_restore(RestoreSource::Backup { name: crate::ids::StackName::parse(name)?, backup_id: backup_id.into(), domain, region, force, app_version: None, force_version: false, keep_urls: false })?;
         self.run_restore(plan)
     }
 
@@ -247,7 +247,7 @@ impl Hubkeep {
                     Some(meta.name)
                 }
             };
-            writes.push(SecretWrite { name, kind, arn, stack: set.stack_name.clone(), value, replaces });
+            writes.push(SecretWrite { name, kind, arn, stack: set.stack_name.to_string(), value, replaces });
         }
         if !conflicts.is_empty() && !force {
             return Err(Error::new(ErrorKind::SecretConflict, format!(
@@ -554,7 +554,7 @@ impl Hubkeep {
                 missing.push(set.recovery_point_arn.to_string());
             }
             if !snaps.iter().any(|s| s.id == set.db_snapshot_id) && self.home.catalog.get::<DbSnapshot>(Kind::DbSnapshot, &set.db_snapshot_id)?.is_none() {
-                missing.push(set.db_snapshot_id.clone());
+                missing.push(set.db_snapshot_id.to_string());
             }
             if !missing.is_empty() {
                 set.status = BackupSetStatus::Broken;

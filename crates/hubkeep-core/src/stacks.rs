@@ -190,9 +190,8 @@ impl Hubkeep {
     /// Claim a new stack name: refused when the name is taken (a stack is
     /// never replaced; roll back by deleting it and restoring into a new one).
     pub(crate) fn claim_stack(&self, name: &str, region: &Region, domain: Option<String>, profile: Profile, origin: Origin, app_version: Option<String>) -> Result<Stack> {
-        crate::ids::check_stack_name(name)?;
         let stack = Stack {
-            name: name.to_string(),
+            name: crate::ids::StackName::parse(name)?,
             region: region.name.clone(),
             domain,
             profile,
@@ -378,7 +377,7 @@ impl Hubkeep {
             if existing.region == region {
                 self.open_vault(&name)?;
                 self.note(&format!("stack {stack} goes on using the existing vault {name}"));
-                return Ok(CreatedVault { name, region: existing.region, location: existing.location, recovery_key: None });
+                return Ok(CreatedVault { name: existing.name, region: existing.region, location: existing.location, recovery_key: None });
             }
         }
         let v = self.create_vault(&name, Some(region), Some(stack))?;
@@ -553,7 +552,7 @@ pub(crate) fn outputs_for(app: &ConnInfo, dbname: &str, storage: &Path, secret_a
         storage_id: storage.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
         storage_path: storage.to_path_buf(),
         database_secret_arn: secret_arn.to_string(),
-        daily_backup_vault: vault.to_string(),
+        daily_backup_vault: crate::ids::VaultName::from_stored(vault),
     }
 }
 

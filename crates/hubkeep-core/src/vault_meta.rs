@@ -23,7 +23,7 @@ impl RecoveryPoint {
     pub(crate) fn from_vault(info: &SnapshotInfo, region: &str, vault: &str) -> serde_json::Result<RecoveryPoint> {
         let mut rp: RecoveryPoint = serde_json::from_value(info.meta.clone())?;
         rp.recovery_point_arn = rp.recovery_point_arn.moved_to(region, vault);
-        rp.vault = vault.into();
+        rp.vault = crate::ids::VaultName::from_stored(vault);
         rp.region = region.into();
         rp.completion_date = Some(info.created);
         rp.vault_snapshot_id = Some(info.id.clone());
@@ -49,7 +49,7 @@ impl DbSnapshot {
     /// The record of an attached vault's snapshot, with its `META_STREAM`.
     pub(crate) fn from_vault(info: &SnapshotInfo, metadata: Value, region: &str, vault: &str) -> serde_json::Result<DbSnapshot> {
         let mut s: DbSnapshot = serde_json::from_value(info.meta.clone())?;
-        s.vault = vault.into();
+        s.vault = crate::ids::VaultName::from_stored(vault);
         s.region = region.into();
         s.status = SnapshotStatus::Available;
         s.vault_snapshot_id = Some(info.id.clone());
@@ -74,7 +74,7 @@ impl BackupSet {
         let mut set: BackupSet = serde_json::from_value(info.meta.get("backup_set").cloned().unwrap_or_default())?;
         set.backup_id = set.backup_id.moved_to(region, vault);
         set.recovery_point_arn = set.recovery_point_arn.moved_to(region, vault);
-        set.vault = vault.into();
+        set.vault = crate::ids::VaultName::from_stored(vault);
         set.region = region.into();
         set.vault_snapshot_id = Some(info.id.clone());
         Ok(set)

@@ -14,7 +14,7 @@ use std::sync::Arc;
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CreatedVault {
     /// Its name.
-    pub name: String,
+    pub name: crate::ids::VaultName,
     /// Its region.
     pub region: String,
     /// Its location URL.
@@ -39,7 +39,7 @@ pub(crate) fn open_store(location: &str) -> Result<Arc<dyn hubkeep_store::Object
 impl Hubkeep {
     /// Create a vault in a region (the default when `None`), its keys in the secret store.
     pub fn create_vault(&self, name: &str, region: Option<&str>, stack: Option<&str>) -> Result<CreatedVault> {
-        crate::ids::check_vault_name(name)?;
+        let checked = crate::ids::VaultName::parse(name)?;
         let region = self.home.region(region.unwrap_or(&self.home.default_region()))?;
         if self.home.catalog.get::<VaultRecord>(Kind::Vault, name)?.is_some() {
             return Err(Error::conflict(format!("vault {name} already exists; pick another name or use it as it is")));
@@ -50,16 +50,16 @@ impl Hubkeep {
         secrets.put(&access_key_param(name), SecretKind::Param, None, stack, &created.access_key)?;
         secrets.put(&recovery_key_param(name), SecretKind::Param, None, stack, &created.recovery_key)?;
         let record = VaultRecord {
-            name: name.to_string(),
+            name: checked.clone(),
             region: region.name.clone(),
             location: location.clone(),
             vault_id: created.vault.id().to_string(),
-            stack: stack.map(str::to_string),
+            stack: stack.map(crate::ids::StackName::from_stored),
             created_at: now(),
             attached: false,
         };
         self.home.catalog.put(Kind::Vault, name, &record)?;
-        Ok(CreatedVault { name: name.to_string(), region: region.name, location, recovery_key: Some(created.recovery_key) })
+        Ok(CreatedVault { name: checked, region: region.name, location, recovery_key: Some(created.recovery_key) })
     }
 
     /// The vault `name` as this home knows it.
@@ -98,7 +98,7 @@ impl Hubkeep {
     /// Record an existing vault opened with its recovery key; returns the
     /// opened vault for the catalog rebuild.
     pub(crate) fn register_attached_vault(&self, name: &str, location: &str, recovery_key: &str, region: &str) -> Result<Vault> {
-        crate::ids::check_vault_name(name)?;
+        let checked = crate::ids::VaultName::parse(name)?;
         self.home.region(region)?;
         let vault = Vault::open(open_store(location)?, recovery_key.trim())?;
         if let Some(existing) = self.home.catalog.get::<VaultRecord>(Kind::Vault, name)? {
@@ -111,7 +111,7 @@ impl Hubkeep {
         }
         self.home.secrets().put(&recovery_key_param(name), SecretKind::Param, None, None, recovery_key.trim())?;
         let record = VaultRecord {
-            name: name.to_string(),
+            name: checked,
             region: region.to_string(),
             location: location.to_string(),
             vault_id: vault.id().to_string(),

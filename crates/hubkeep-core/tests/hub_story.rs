@@ -217,7 +217,7 @@ fn refused_restores_write_nothing_and_say_why() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::WrongRegion, "{e}");
 
-    let names: Vec<String> = hk.stacks().unwrap().into_iter().map(|s| s.name).collect();
+    let names: Vec<String> = hk.stacks().unwrap().into_iter().map(|s| s.name.into()).collect();
     assert_eq!(names, ["live"], "no refused restore left a stack record");
     assert_eq!(
         hk.secret_list().unwrap().len() + hk.param_list("/").unwrap().len(),

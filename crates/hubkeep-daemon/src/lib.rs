@@ -157,7 +157,7 @@ impl Scheduler {
                 &mut handled,
                 |h| &mut h.drill,
                 || Work::Drill {
-                    stack: stack.name.clone(),
+                    stack: stack.name.to_string(),
                     backup_id: None,
                 },
             )?;
@@ -221,7 +221,7 @@ impl Scheduler {
                     handled.backup = Some(scheduled_for);
                     hk.set_schedule_handled(handled)?;
                     let id = self.queue.submit(Work::Backup {
-                        stack: stack.name.clone(),
+                        stack: stack.name.to_string(),
                         offline: plan.offline,
                         automated: true,
                     })?;

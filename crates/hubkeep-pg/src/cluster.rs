@@ -75,10 +75,7 @@ impl EmbeddedCluster {
             ])
             .stdin(Stdio::from(password_pipe))
             .output();
-        let out = out.map_err(|source| PgError::Spawn {
-            program: initdb.display().to_string(),
-            source,
-        })?;
+        let out = out.map_err(PgError::spawn_failed(&initdb))?;
         if !out.status.success() {
             return Err(PgError::Cluster {
                 dir: dir.to_path_buf(),
@@ -177,10 +174,7 @@ impl EmbeddedCluster {
             .args(args)
             .stdin(Stdio::null())
             .output()
-            .map_err(|source| PgError::Spawn {
-                program: pg_ctl.display().to_string(),
-                source,
-            })
+            .map_err(PgError::spawn_failed(&pg_ctl))
     }
 
     /// Starts the server and waits until it accepts connections; does

@@ -17,7 +17,7 @@ pub enum PgError {
     },
 
     /// The server refused or failed the connection.
-    #[error("cannot connect to PostgreSQL at {target} as user {user}: {source}; check that the server is running and that the URL and password are right")]
+    #[error("cannot connect to PostgreSQL at {target} as user {user}: {}; check that the server is running and that the URL and password are right", describe_db_error(.source))]
     Connect {
         /// The server (and database) as host:port/dbname, without password.
         target: String,
@@ -270,6 +270,12 @@ pub enum PgError {
 }
 
 impl PgError {
+    /// What `program` failing to start or to be waited for becomes (for
+    /// `map_err`).
+    pub(crate) fn spawn_failed(program: &std::path::Path) -> impl FnOnce(std::io::Error) -> PgError + '_ {
+        move |source| PgError::Spawn { program: program.display().to_string(), source }
+    }
+
     pub(crate) fn io(what: &str, path: &std::path::Path, source: std::io::Error) -> PgError {
         PgError::Io {
             what: what.to_string(),

@@ -92,20 +92,14 @@ pub fn dump_roles(path: &Path, format: DumpFormat) -> Result<BTreeSet<String>, P
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
-                .map_err(|source| PgError::Spawn {
-                    program: program.display().to_string(),
-                    source,
-                })?;
+                .map_err(PgError::spawn_failed(&program))?;
             let stderr = StderrTail::capture(&mut child);
             let stdout = child.stdout.take().expect("stdout is piped");
             for line in BufReader::new(stdout).split(b'\n') {
                 let Ok(line) = line else { break };
                 roles_of(&String::from_utf8_lossy(&line), &mut roles);
             }
-            let status = child.wait().map_err(|source| PgError::Spawn {
-                program: program.display().to_string(),
-                source,
-            })?;
+            let status = child.wait().map_err(PgError::spawn_failed(&program))?;
             if !status.success() {
                 return Err(PgError::Tool {
                     tool: "pg_restore".into(),
@@ -224,10 +218,7 @@ fn load_plain(
     .stdin(Stdio::piped())
     .stdout(Stdio::null())
     .stderr(Stdio::piped());
-    let mut child = cmd.spawn().map_err(|source| PgError::Spawn {
-        program: program.display().to_string(),
-        source,
-    })?;
+    let mut child = cmd.spawn().map_err(PgError::spawn_failed(&program))?;
     let stderr = child.stderr.take().expect("stderr is piped");
     // Every line is read (so psql never blocks); only unexpected errors are kept.
     let errors = std::thread::spawn(move || {
@@ -265,10 +256,7 @@ fn load_plain(
         }
     };
     drop(stdin);
-    let status = child.wait().map_err(|source| PgError::Spawn {
-        program: program.display().to_string(),
-        source,
-    })?;
+    let status = child.wait().map_err(PgError::spawn_failed(&program))?;
     let (count, unexpected) = errors.join().unwrap_or_default();
     fed?;
     if status.success() && count == 0 {
@@ -330,15 +318,9 @@ fn load_custom(target: &ConnInfo, path: &Path) -> Result<(), PgError> {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    let mut child = cmd.spawn().map_err(|source| PgError::Spawn {
-        program: program.display().to_string(),
-        source,
-    })?;
+    let mut child = cmd.spawn().map_err(PgError::spawn_failed(&program))?;
     let stderr = StderrTail::capture(&mut child);
-    let status = child.wait().map_err(|source| PgError::Spawn {
-        program: program.display().to_string(),
-        source,
-    })?;
+    let status = child.wait().map_err(PgError::spawn_failed(&program))?;
     if status.success() {
         return Ok(());
     }

@@ -639,19 +639,13 @@ fn run_psql(
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    let mut child = cmd.spawn().map_err(|source| PgError::Spawn {
-        program: program.display().to_string(),
-        source,
-    })?;
+    let mut child = cmd.spawn().map_err(PgError::spawn_failed(program))?;
     let stderr = StderrTail::capture(&mut child);
     let mut stdin = child.stdin.take().expect("stdin is piped");
     // A failing psql closes its stdin early; its exit status tells why.
     let _ = stdin.write_all(script);
     drop(stdin);
-    let status = child.wait().map_err(|source| PgError::Spawn {
-        program: program.display().to_string(),
-        source,
-    })?;
+    let status = child.wait().map_err(PgError::spawn_failed(program))?;
     let stderr = stderr.finish();
     if status.success() {
         return Ok(());

@@ -140,10 +140,7 @@ pub fn tool_version(path: &Path) -> Result<Version, PgError> {
     let out = Command::new(path)
         .arg("--version")
         .output()
-        .map_err(|source| PgError::Spawn {
-            program: path.display().to_string(),
-            source,
-        })?;
+        .map_err(PgError::spawn_failed(path))?;
     let text = String::from_utf8_lossy(&out.stdout);
     Version::from_tool_output(&text).ok_or_else(|| PgError::Tool {
         tool: path.display().to_string(),

@@ -32,6 +32,10 @@ pub struct Cli {
     /// Print exactly one JSON document on stdout.
     #[arg(long, global = true)]
     pub json: bool,
+    /// The job a `--no-wait` parent named for the run it starts in the
+    /// background (passed to that child only; not for people).
+    #[arg(long = "job-id", global = true, hide = true, value_name = "ID")]
+    pub job_id: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -254,6 +258,7 @@ const TASKS: &[(&str, &[&str])] = &[
     ("Import", &["import"]),
     ("Inspect and check", &["backup-set", "recovery-point", "job", "verify"]),
     ("Secrets and keys", &["secret", "param"]),
+    ("Run unattended (daemon)", &["serve", "plan", "retention", "drill", "notify", "token"]),
 ];
 
 /// `hubkeep --help`'s template: clap's own layout, except that the commands

@@ -21,20 +21,18 @@ use hubkeep_core::ops::import::{ImportRequest, ImportSource};
 use hubkeep_core::PlanChange;
 use hubkeep_core::ops::snapshots::SnapshotRestore;
 use hubkeep_core::ops::stacks::{RestoreArgs as CoreRestoreArgs, StackAdopt, StackCreate, StackUpdate};
+use hubkeep_core::ids::{DbSnapshotId, StackName, VaultName};
 use hubkeep_core::records::Profile;
 use hubkeep_core::{BackupRequest, Hubkeep, SnapshotRequest};
 use serde_json::Value;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-/// The variable through which a `--no-wait` parent names the first job of
-/// the run it starts in the background (read once, at start).
-const JOB_ID_VAR: &str = "HUBKEEP_JOB_ID";
+/// The hidden argument through which a `--no-wait` parent names the first
+/// job of the run it starts in the background.
+const JOB_ID_ARG: &str = "--job-id";
 
 fn main() {
-    let parent_job_id = std::env::var(JOB_ID_VAR).ok().filter(|id| !id.is_empty());
-    // Read once: not inherited by the programs and hooks this run starts.
-    std::env::remove_var(JOB_ID_VAR);
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version
@@ -63,6 +61,7 @@ fn main() {
     }
     on_interrupt(home.clone(), json_mode);
     on_panic(json_mode);
+    let parent_job_id = cli.job_id.clone().filter(|id| !id.is_empty());
     let result = run(cli, &home, parent_job_id);
     if let Ok(v) = &result {
         output::print(v, json_mode, reveal);
@@ -207,36 +206,48 @@ fn plan_change(a: PlanSetArgs) -> PlanChange {
     }
 }
 
-fn restore_args(r: RestoreArgs) -> CoreRestoreArgs {
-    CoreRestoreArgs {
+fn restore_args(r: RestoreArgs) -> Result<CoreRestoreArgs> {
+    Ok(CoreRestoreArgs {
         stack_name: r.restore_stack_name,
-        db_snapshot: r.restore_db_snapshot,
+        db_snapshot: r.restore_db_snapshot.as_deref().map(DbSnapshotId::parse).transpose()?,
         db_secret_arn: r.restore_db_secret_arn,
-        vault: r.restore_vault,
+        vault: vault_arg(r.restore_vault)?,
         recovery_point: r.restore_recovery_point,
-    }
+    })
+}
+
+/// A `--vault NAME` argument, parsed by the vault-name rule.
+fn vault_arg(vault: Option<String>) -> Result<Option<VaultName>> {
+    vault.as_deref().map(VaultName::parse).transpose()
 }
 
 /// The request of `stack create`.
-fn stack_create(command: &StackCmd) -> Option<StackCreate> {
+fn stack_create(command: &StackCmd) -> Option<Result<StackCreate>> {
     let StackCmd::Create { name, domain, region, app_version, profile: p, restore, force_version, keep_urls, wait: _ } = command else { return None };
-    Some(StackCreate {
+    Some(Ok(StackCreate {
         name: name.clone(),
         domain: domain.clone(),
         region: region.clone(),
         app_version: app_version.clone(),
         profile: profile(*p),
-        restore: restore_args(restore.clone()),
+        restore: match restore_args(restore.clone()) {
+            Ok(r) => r,
+            Err(e) => return Some(Err(e)),
+        },
         force_version: *force_version,
         keep_urls: *keep_urls,
-    })
+    }))
 }
 
 /// The restore `hubkeep restore` asks for.
-fn restore_source(command: &Command) -> Option<hubkeep_core::RestoreSource> {
+fn restore_source(command: &Command) -> Option<Result<hubkeep_core::RestoreSource>> {
     let Command::Restore { new_stack, backup, domain, region, force, app_version, force_version, keep_urls, wait: _ } = command else { return None };
-    Some(hubkeep_core::RestoreSource::Backup {
-        name: new_stack.clone(),
+    let name = match StackName::parse(new_stack) {
+        Ok(name) => name,
+        Err(e) => return Some(Err(e)),
+    };
+    Some(Ok(hubkeep_core::RestoreSource::Backup {
+        name,
         backup_id: backup.clone(),
         domain: domain.clone(),
         region: region.clone(),
@@ -244,16 +255,26 @@ fn restore_source(command: &Command) -> Option<hubkeep_core::RestoreSource> {
         app_version: app_version.clone(),
         force_version: *force_version,
         keep_urls: *keep_urls,
-    })
+    }))
 }
 
 /// `--no-wait`: the service layer names the job and its log; this runs
 /// the same command again in the background under that job id.
 fn detach(home: &Path) -> Result<Value> {
     let (detached, log) = Hubkeep::open(home)?.detach()?;
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--no-wait" && a != "--json").collect();
+    let mut args: Vec<String> = Vec::new();
+    let mut given = std::env::args().skip(1);
+    while let Some(a) = given.next() {
+        if a == JOB_ID_ARG {
+            given.next(); // replaced by this job's id below
+        } else if a != "--no-wait" && a != "--json" && !a.starts_with("--job-id=") {
+            args.push(a);
+        }
+    }
     let mut cmd = std::process::Command::new(std::env::current_exe()?);
-    cmd.args(&args).env("HUBKEEP_HOME", home).env(JOB_ID_VAR, &detached.job_id).stdin(std::process::Stdio::null()).stdout(log.try_clone()?).stderr(log);
+    // The job id goes first: a global argument, it cannot be taken for a
+    // value of the command's own arguments.
+    cmd.arg(JOB_ID_ARG).arg(&detached.job_id).args(&args).env("HUBKEEP_HOME", home).stdin(std::process::Stdio::null()).stdout(log.try_clone()?).stderr(log);
     unsafe {
         use std::os::unix::process::CommandExt;
         cmd.pre_exec(|| {
@@ -324,9 +345,9 @@ fn run(cli: Cli, home: &Path, job_id: Option<String>) -> Result<Value> {
         | Command::Stack(StackCmd::Create { wait: Wait { no_wait: true }, .. }) => {
             let hk = open(home, &cli.command)?;
             match &cli.command {
-                Command::Stack(create) => hk.stack_create_check(&stack_create(create).expect("a stack create"))?,
+                Command::Stack(create) => hk.stack_create_check(&stack_create(create).expect("a stack create")?)?,
                 Command::Restore { .. } => {
-                    hk.plan_restore(restore_source(&cli.command).expect("a restore"))?;
+                    hk.plan_restore(restore_source(&cli.command).expect("a restore")?)?;
                 }
                 Command::RestoreJob(RestoreJobCmd::Start { arn, target, .. }) => hk.check_restore_job(arn, target)?,
                 _ => unreachable!("matched above"),
@@ -357,7 +378,7 @@ fn command(hk: &Hubkeep, command: Command, job_id: Option<String>) -> Result<Val
         Command::Stack(c) => match c {
             command @ StackCmd::Create { .. } => {
                 hk.name_first_job(job_id);
-                to_value(hk.stack_create(stack_create(&command).expect("a stack create"))?)
+                to_value(hk.stack_create(stack_create(&command).expect("a stack create")?)?)
             }
             StackCmd::Adopt { name, database_url, database_password_file, storage, region, domain, profile: p, params } => {
                 to_value(hk.stack_adopt(StackAdopt { name, database_url, database_password_file, storage, region, domain, profile: profile(p), params })?)
@@ -372,7 +393,7 @@ fn command(hk: &Hubkeep, command: Command, job_id: Option<String>) -> Result<Val
                 offline_hook,
                 online_hook,
                 database_password_file,
-                restore: restore_args(restore),
+                restore: restore_args(restore)?,
             })?),
             StackCmd::List => to_value(hk.stacks()?),
             StackCmd::Show { name } => to_value(hk.stack_show(&name)?),
@@ -380,7 +401,7 @@ fn command(hk: &Hubkeep, command: Command, job_id: Option<String>) -> Result<Val
             StackCmd::Delete { name, yes } => to_value(hk.stack_delete(&name, yes)?),
         },
         Command::DbSnapshot(c) => match c {
-            DbSnapshotCmd::Create { stack, id, vault, automated, wait: _ } => to_value(hk.create_db_snapshot(&SnapshotRequest { stack: &stack, id, vault, automated, job_id })?),
+            DbSnapshotCmd::Create { stack, id, vault, automated, wait: _ } => to_value(hk.create_db_snapshot(&SnapshotRequest { stack: &stack, id: id.as_deref().map(DbSnapshotId::parse).transpose()?, vault: vault_arg(vault)?, automated, job_id })?),
             DbSnapshotCmd::List { stack } => to_value(hk.db_snapshots(stack.as_deref())?),
             DbSnapshotCmd::Show { id } => to_value(hk.db_snapshot(&id)?),
             DbSnapshotCmd::Delete { id, force } => to_value(hk.db_snapshot_delete(&id, force)?),
@@ -404,7 +425,7 @@ fn command(hk: &Hubkeep, command: Command, job_id: Option<String>) -> Result<Val
             VaultCmd::Verify { name, read_data, share: false } => to_value(hk.vault_verify(&name, read_data)?),
             VaultCmd::Gc { name, grace_seconds, dry_run } => to_value(hk.vault_gc(&name, grace_seconds, dry_run)?),
         },
-        Command::BackupJob(BackupJobCmd::Start { stack, vault, wait: _ }) => to_value(hk.start_backup_job(&stack, vault.as_deref(), job_id.as_deref())?),
+        Command::BackupJob(BackupJobCmd::Start { stack, vault, wait: _ }) => to_value(hk.start_backup_job(&stack, vault_arg(vault)?.as_ref(), job_id.as_deref())?),
         Command::RecoveryPoint(c) => match c {
             RecoveryPointCmd::List { vault } => to_value(hk.recovery_points(vault.as_deref())?),
             RecoveryPointCmd::Show { arn } => to_value(hk.recovery_point(&arn)?),
@@ -414,10 +435,10 @@ fn command(hk: &Hubkeep, command: Command, job_id: Option<String>) -> Result<Val
             hk.name_first_job(job_id);
             to_value(hk.start_restore_job(&arn, &target, skip_damaged)?)
         }
-        Command::Backup { stack, offline, vault, strict, automated, wait: _ } => to_value(hk.backup(&BackupRequest { stack: &stack, offline, vault, strict, job_id, automated })?),
+        Command::Backup { stack, offline, vault, strict, automated, wait: _ } => to_value(hk.backup(&BackupRequest { stack: &stack, offline, vault: vault_arg(vault)?, strict, job_id, automated })?),
         command @ Command::Restore { .. } => {
             hk.name_first_job(job_id);
-            to_value(hk.run_restore(hk.plan_restore(restore_source(&command).expect("a restore"))?)?)
+            to_value(hk.run_restore(hk.plan_restore(restore_source(&command).expect("a restore")?)?)?)
         }
         Command::Import(c) => {
             let (source, args) = match c {
@@ -425,7 +446,7 @@ fn command(hk: &Hubkeep, command: Command, job_id: Option<String>) -> Result<Val
                 ImportCmd::Dump { database_dump, storage, taken_at, args } => (ImportSource::Dump { database_dump, storage, taken_at }, args),
             };
             let ImportArgs { stack, params, param_files, vault, domain } = args;
-            to_value(hk.import_backup(&ImportRequest { source, stack, params, param_files, vault, domain })?)
+            to_value(hk.import_backup(&ImportRequest { source, stack: StackName::parse(&stack)?, params, param_files, vault: vault_arg(vault)?, domain })?)
         }
         Command::BackupSet(BackupSetCmd::List) => to_value(hk.backup_sets()?),
         Command::BackupSet(BackupSetCmd::Show { id }) => to_value(hk.backup_set(&id)?),

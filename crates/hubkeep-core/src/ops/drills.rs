@@ -173,7 +173,7 @@ impl Hubkeep {
                 now().format("%Y%m%dT%H%M%S"),
                 crate::ids::random_hex(4)
             ),
-            stack: set.stack_name.clone(),
+            stack: set.stack_name.to_string(),
             backup_id: set.backup_id.to_string(),
             status: DrillStatus::Running,
             rto_seconds: None,
@@ -196,7 +196,7 @@ impl Hubkeep {
         let mut throwaway = Throwaway {
             hk: self,
             name: name.clone(),
-            source_stack: set.stack_name.clone(),
+            source_stack: set.stack_name.to_string(),
             secrets_before,
             armed: true,
             cleanup: None,

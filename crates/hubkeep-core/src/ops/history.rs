@@ -52,7 +52,7 @@ pub struct StackHistory {
     /// The last nights, oldest first, ending today.
     pub nights: Vec<Night>,
     /// The stack's daily vault, whose size `vault_size` is; null without outputs.
-    pub vault: Option<String>,
+    pub vault: Option<crate::ids::VaultName>,
     /// The vault's stored bytes over time, oldest first.
     pub vault_size: Vec<VaultSizePoint>,
     /// The drills' restore times, oldest first.
@@ -136,7 +136,7 @@ impl From<&BackupSet> for ExpiredSet {
     fn from(s: &BackupSet) -> ExpiredSet {
         ExpiredSet {
             backup_id: s.backup_id.to_string(),
-            stack: s.stack_name.clone(),
+            stack: s.stack_name.to_string(),
             started_at: s.started_at,
             verified_at: s.verified_at,
         }
@@ -270,7 +270,7 @@ impl Hubkeep {
             .collect();
         rto.sort_by_key(|p| p.at);
         Ok(StackHistory {
-            stack: stack.name,
+            stack: stack.name.into(),
             timezone: plan.timezone.to_string(),
             at: at.trunc_subsecs(0),
             nights,

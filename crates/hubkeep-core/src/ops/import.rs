@@ -72,13 +72,13 @@ pub struct ImportRequest {
     /// What to import.
     pub source: ImportSource,
     /// The source stack's name: the records go under it (it need not exist).
-    pub stack: String,
+    pub stack: crate::ids::StackName,
     /// `NAME=VALUE` keymaster parameters (phoenix-key is required).
     pub params: Vec<String>,
     /// `NAME=FILE` keymaster parameters read from a file's first line (`-`: stdin).
     pub param_files: Vec<String>,
     /// The vault; the stack's daily vault (made when missing) when `None`.
-    pub vault: Option<String>,
+    pub vault: Option<crate::ids::VaultName>,
     /// The hub's domain in the backup, so a restore to another one re-homes its URLs.
     pub domain: Option<String>,
 }
@@ -182,7 +182,6 @@ impl Hubkeep {
     /// `import ce-backup` / `import dump`: the backup as a backup set, or
     /// an error with nothing left behind in the vault, catalog or secrets.
     pub fn import_backup(&self, req: &ImportRequest) -> Result<Imported> {
-        crate::ids::check_stack_name(&req.stack)?;
         let found = self.locate(&req.source)?;
         let keys = self.import_keys(req)?;
         if !keys.contains_key("phoenix-key") {
@@ -238,7 +237,7 @@ impl Hubkeep {
         format: DumpFormat,
         storage: &Path,
         region: &Region,
-        vault: Option<String>,
+        vault: Option<crate::ids::VaultName>,
         keys: BTreeMap<String, String>,
         made: &mut Made,
         parts: &mut Parts,
@@ -366,7 +365,7 @@ impl Hubkeep {
                 job_id: None,
             },
         )?;
-        parts.snapshot = Some(snap.id.clone());
+        parts.snapshot = Some(snap.id.to_string());
         self.note("import: backing up the file store…");
         let files = self.backup_files(&stack, Some(&vault), None)?;
         parts.recovery_point = Some(files.recovery_point_arn.to_string());

@@ -494,7 +494,7 @@ impl Hubkeep {
         let mut e = event(EventKind::VerifyFailed, None, error.message().to_string());
         e.details.insert("id".into(), id.into());
         if let Ok(set) = self.backup_set(id) {
-            e.stack = Some(set.stack_name);
+            e.stack = Some(set.stack_name.into());
             e.backup_id = Some(id.to_string());
         }
         self.emit(e);
@@ -536,7 +536,7 @@ impl Hubkeep {
             && stack.outputs.is_some()
             && hubkeep_plan::rpo_breached(Some(newest.unwrap_or(stack.created_at)), plan.rpo, at);
         let status = RpoStatus {
-            stack: stack.name.clone(),
+            stack: stack.name.to_string(),
             rpo: plan.rpo,
             newest_good_backup_at: newest,
             breached,
@@ -553,7 +553,7 @@ impl Hubkeep {
                 return Ok(false);
             }
             let breach = RpoBreach {
-                stack: stack.name.clone(),
+                stack: stack.name.to_string(),
                 since: at,
                 newest_good_backup_at: newest,
             };

@@ -60,7 +60,7 @@ pub enum Work {
     /// The night's rotating share of a vault's packs.
     VerifyShare {
         /// The vault.
-        vault: String,
+        vault: crate::ids::VaultName,
     },
     /// `verify BACKUP_SET_ID [--read-data]`.
     VerifyBackupSet {
@@ -72,7 +72,7 @@ pub enum Work {
     /// `vault gc NAME`.
     Gc {
         /// The vault.
-        vault: String,
+        vault: crate::ids::VaultName,
     },
 }
 
@@ -94,8 +94,8 @@ impl Work {
     fn stack(&self) -> Option<&str> {
         match self {
             Work::Backup { stack, .. } | Work::Drill { stack, .. } => Some(stack),
-            Work::Restore(RestoreSource::Backup { name, .. }) => Some(name),
-            Work::Restore(RestoreSource::Params(req)) => Some(&req.name),
+            Work::Restore(RestoreSource::Backup { name, .. }) => Some(name.as_str()),
+            Work::Restore(RestoreSource::Params(req)) => Some(req.name.as_str()),
             Work::Retention { stack } => stack.as_deref(),
             Work::VerifyShare { .. } | Work::VerifyBackupSet { .. } | Work::Gc { .. } => None,
         }
@@ -103,7 +103,7 @@ impl Work {
 
     /// The vault this work reads or rewrites as a whole: one such job per
     /// vault at a time. `None` for light work.
-    fn heavy_vault(&self, hk: &Hubkeep) -> Option<String> {
+    fn heavy_vault(&self, hk: &Hubkeep) -> Option<crate::ids::VaultName> {
         match self {
             Work::VerifyShare { vault } | Work::Gc { vault } => Some(vault.clone()),
             Work::VerifyBackupSet {
@@ -126,7 +126,7 @@ struct Pending {
 struct Running {
     kind: &'static str,
     stack: Option<String>,
-    heavy_vault: Option<String>,
+    heavy_vault: Option<crate::ids::VaultName>,
     cancel: CancelToken,
 }
 
@@ -217,7 +217,7 @@ impl Queue {
         let job = Job {
             job_id: id.clone(),
             kind: work.kind().to_string(),
-            stack: work.stack().map(str::to_string),
+            stack: work.stack().map(crate::ids::StackName::from_stored),
             state: JobState::Queued,
             vault: match &work {
                 Work::VerifyShare { vault } | Work::Gc { vault } => Some(vault.clone()),
@@ -377,7 +377,7 @@ fn first_startable(hk: &Hubkeep, state: &mut State) -> Option<usize> {
         // A job waits behind an older queued job of its stack or vault, so
         // they run in the order they were submitted.
         claimed_stacks.extend(stack);
-        claimed_vaults.extend(vault);
+        claimed_vaults.extend(vault.map(String::from));
         match blocker {
             None if found.is_none() => {
                 found = Some(i);
@@ -494,7 +494,7 @@ fn run_job(shared: &Shared, pending: &Pending, cancel: CancelToken) {
     });
     let work = &pending.work;
     let subject = work.stack().map(str::to_string).or_else(|| match work {
-        Work::VerifyShare { vault } | Work::Gc { vault } => Some(vault.clone()),
+        Work::VerifyShare { vault } | Work::Gc { vault } => Some(vault.to_string()),
         Work::VerifyBackupSet { backup_id, .. } => Some(backup_id.clone()),
         _ => None,
     });

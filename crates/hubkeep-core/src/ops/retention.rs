@@ -82,7 +82,7 @@ impl Hubkeep {
             let fate = |f: Fate| SetFate {
                 automated: sets.iter().any(|s| s.backup_id.as_str() == f.id && s.automated),
                 id: f.id,
-                stack: stack.name.clone(),
+                stack: stack.name.to_string(),
                 created_at: f.created_at,
                 rules: f.rules,
             };

@@ -79,7 +79,7 @@ impl Hubkeep {
         let job = Job {
             job_id: crate::ids::job_id(),
             kind: "backup".into(),
-            stack: Some(stack.to_string()),
+            stack: Some(crate::ids::StackName::from_stored(stack)),
             state: JobState::Expired,
             vault: None,
             resource: None,

@@ -22,7 +22,7 @@ pub struct SnapshotRestore {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SnapshotDeleted {
     /// The deleted snapshot.
-    pub id: String,
+    pub id: crate::ids::DbSnapshotId,
     /// Always `deleted`.
     pub status: &'static str,
 }

@@ -17,11 +17,11 @@ pub struct RestoreArgs {
     /// `--restore-stack-name`.
     pub stack_name: Option<String>,
     /// `--restore-db-snapshot`.
-    pub db_snapshot: Option<String>,
+    pub db_snapshot: Option<crate::ids::DbSnapshotId>,
     /// `--restore-db-secret-arn`.
     pub db_secret_arn: Option<String>,
     /// `--restore-vault`.
-    pub vault: Option<String>,
+    pub vault: Option<crate::ids::VaultName>,
     /// `--restore-recovery-point`.
     pub recovery_point: Option<String>,
 }
@@ -66,10 +66,10 @@ impl RestoreArgs {
             )));
         }
         Ok(Some(RestoreParams {
-            stack_name: self.stack_name.clone().unwrap_or_default(),
-            db_snapshot_id: self.db_snapshot.clone().unwrap_or_default(),
+            stack_name: crate::ids::StackName::parse(self.stack_name.as_deref().unwrap_or_default())?,
+            db_snapshot_id: self.db_snapshot.clone().expect("checked above: none of the five is missing"),
             db_secret_arn: self.db_secret_arn.clone().unwrap_or_default(),
-            vault: self.vault.clone().unwrap_or_default(),
+            vault: self.vault.clone().expect("checked above: none of the five is missing"),
             recovery_point_arn: crate::ids::RecoveryPointArn::parse(self.recovery_point.as_deref().unwrap_or_default())?,
         }))
     }
@@ -162,15 +162,20 @@ pub struct StackDeleted {
 
 /// The restore a `stack create` with all five restore parameters asks for.
 fn restore_request(req: &StackCreate) -> Result<Option<RestoreRequest>> {
-    Ok(req.restore.complete()?.map(|params| RestoreRequest {
-        name: req.name.clone(),
-        domain: req.domain.clone(),
-        region: req.region.clone(),
-        app_version: req.app_version.clone(),
-        force_version: req.force_version,
-        keep_urls: req.keep_urls,
-        params,
-    }))
+    req.restore
+        .complete()?
+        .map(|params| {
+            Ok(RestoreRequest {
+                name: crate::ids::StackName::parse(&req.name)?,
+                domain: req.domain.clone(),
+                region: req.region.clone(),
+                app_version: req.app_version.clone(),
+                force_version: req.force_version,
+                keep_urls: req.keep_urls,
+                params,
+            })
+        })
+        .transpose()
 }
 
 /// `NAME=VALUE` pairs of `--param`.
@@ -302,7 +307,7 @@ impl Hubkeep {
         let s = self.delete_stack(name)?;
         self.delete_plan(&s.name)?;
         Ok(StackDeleted {
-            name: s.name,
+            name: s.name.into(),
             status: "DELETE_COMPLETE",
         })
     }
