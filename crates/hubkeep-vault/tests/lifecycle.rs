@@ -79,7 +79,10 @@ fn gc_after_delete_frees_space_and_keeps_what_others_need() {
         (0, 0),
         "nothing younger than the grace period goes: {report:?}"
     );
-    assert!(report.packs_in_grace >= 1);
+    assert_eq!(report.bytes_freed, 0, "{report:?}");
+    // (Whether a young unreferenced pack counts in `packs_in_grace` or is a
+    // young pack also holding live chunks depends on upload order; the dry
+    // run with no grace below shows the grace period is what held >15 MB.)
 
     // A dry run counts what would go and changes nothing.
     let listing = |sub: &str| -> Vec<(String, u64)> {
