@@ -179,27 +179,7 @@ fn planted_values(admin: &str) -> Vec<String> {
 fn a_hub_restored_on_a_new_domain_has_its_stored_urls_moved_and_keep_urls_leaves_them() {
     require_root!();
     let home = Home::new();
-    home.json(&["stack", "create", "old", "--domain", "old.example"]);
-    let url = secret_url(&home, "old");
-    let admin = admin_url(&home, "old");
-    let user = url
-        .split("://")
-        .nth(1)
-        .unwrap()
-        .split(':')
-        .next()
-        .unwrap()
-        .to_string();
-    hubkeep_hubs::create_demo_schema(&admin, &user).unwrap();
-    let storage = home.json(&["stack", "show", "old"])["outputs"]["storage_path"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let key = home.json(&["param", "get", "/keymaster/old/phoenix-key"])["value"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    hubkeep_hubs::populate_demo(&admin, std::path::Path::new(&storage), &key, 1).unwrap();
+    let (admin, _storage) = populated_hub_at(&home, "old", "old.example");
     plant_urls(&admin);
     let before = planted_values(&admin);
     let set = home.json(&["backup", "old", "--offline"]);

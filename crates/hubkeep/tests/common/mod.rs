@@ -73,13 +73,12 @@ pub fn flip_byte_in_largest_object(vault_location: &str) {
 /// A Hubs stack `name` with the demo data (Reticulum schema, owned files):
 /// hubkeep's superuser URL of it and its file store.
 pub fn populated_hub(home: &Home, name: &str) -> (String, String) {
-    home.json(&[
-        "stack",
-        "create",
-        name,
-        "--domain",
-        &format!("{name}.example.org"),
-    ]);
+    populated_hub_at(home, name, &format!("{name}.example.org"))
+}
+
+/// [`populated_hub`] on domain `domain`.
+pub fn populated_hub_at(home: &Home, name: &str, domain: &str) -> (String, String) {
+    home.json(&["stack", "create", name, "--domain", domain]);
     let url = secret_url(home, name);
     let show = home.json(&["stack", "show", name]);
     let storage = show["outputs"]["storage_path"]
