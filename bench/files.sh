@@ -95,14 +95,9 @@ if [ "$USE_BORG" = 1 ]; then
   measure borg_restore bash -c 'cd "$1" && borg extract "::night2"' _ "$WORK/restore-borg"
 fi
 
-# --- the big file changed in scattered places, fourth backup ---
-python3 "$BENCH_DIR/gen_files.py" scatter "$TREE" "$BENCH_SCALE" "$WORK/gen-state.json"
-measure hk_b4 "$HUBKEEP" --home "$HK_HOME" --json backup-job start "$STACK"
-measure restic_b4 "${RESTIC_BACKUP[@]}"
-[ "$USE_BORG" = 1 ] && measure borg_b4 borg create "::night4" "$TREE"
-
 # Where each tool puts the tree: hubkeep at the target, restic and borg under
-# the tree's absolute path. Each must equal the tree byte for byte.
+# the tree's absolute path. Each must equal the tree byte for byte; checked before the
+# scattered edit below changes the tree again.
 check_restore() {
   local got=$1
   [ -d "$got" ] || { echo "missing"; return; }
@@ -111,6 +106,13 @@ check_restore() {
 HK_CHECK=$(check_restore "$WORK/restore-hubkeep")
 RESTIC_CHECK=$(check_restore "$WORK/restore-restic$TREE")
 [ "$USE_BORG" = 1 ] && BORG_CHECK=$(check_restore "$WORK/restore-borg$TREE")
+
+# --- the big file changed in scattered places, fourth backup ---
+python3 "$BENCH_DIR/gen_files.py" scatter "$TREE" "$BENCH_SCALE" "$WORK/gen-state.json"
+measure hk_b4 "$HUBKEEP" --home "$HK_HOME" --json backup-job start "$STACK"
+measure restic_b4 "${RESTIC_BACKUP[@]}"
+[ "$USE_BORG" = 1 ] && measure borg_b4 borg create "::night4" "$TREE"
+
 
 # --- report ---
 hkj() { json "$WORK/$1.out" "$2"; }

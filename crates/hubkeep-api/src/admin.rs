@@ -4,7 +4,7 @@
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
-use crate::routes::{body, document};
+use crate::routes::body;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -26,7 +26,7 @@ where
     F: FnOnce(&hubkeep_core::Hubkeep) -> hubkeep_core::Result<T> + Send + 'static,
 {
     c.require(Role::Admin)?;
-    Ok(Json(document(&state.blocking(f).await?)))
+    crate::routes::read(state, f).await
 }
 
 /// `notify add`'s body.

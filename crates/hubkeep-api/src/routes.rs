@@ -37,7 +37,7 @@ fn redact(v: Value) -> Value {
 }
 
 /// Run a core call for an authenticated caller and answer with its document.
-async fn read<T, F>(state: &AppState, f: F) -> Doc
+pub(crate) async fn read<T, F>(state: &AppState, f: F) -> Doc
 where
     T: Serialize + Send + 'static,
     F: FnOnce(&hubkeep_core::Hubkeep) -> hubkeep_core::Result<T> + Send + 'static,

@@ -11,6 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use hubkeep_core::ids::StackName;
 use hubkeep_core::ops::queue::Work;
 use hubkeep_core::ops::tokens::Role;
 use hubkeep_core::ops::stacks::RestoreArgs;
@@ -100,7 +101,7 @@ pub(crate) async fn backup(
         &state,
         move |hk| hk.stack(&stack).map(|_| ()),
         Work::Backup {
-            stack: name,
+            stack: StackName::parse(&name)?,
             offline,
             automated: false,
         },
@@ -230,7 +231,7 @@ pub(crate) async fn drill(
         &state,
         move |hk| hk.stack(&stack).map(|_| ()),
         Work::Drill {
-            stack: name,
+            stack: StackName::parse(&name)?,
             backup_id,
         },
     )

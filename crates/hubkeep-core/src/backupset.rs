@@ -6,13 +6,11 @@
 use crate::catalog::Kind;
 use crate::dbsnap::SnapshotRequest;
 use crate::error::{Error, ErrorKind, Result};
-use crate::ids::{ArnKind, BackupSetId, VaultObjectArn};
-use crate::states::{BackupSetStatus, JobState, StackStatus};
+use crate::ids::BackupSetId;
+use crate::states::{BackupSetStatus, StackStatus};
 use crate::records::{BackupSet, Drift, KeyBundle, Profile, Stack};
 use crate::{now, Hubkeep};
 use std::collections::BTreeMap;
-
-
 
 /// What `backup` asks for.
 pub struct BackupRequest<'a> {
@@ -56,24 +54,6 @@ impl Drop for OnlineGuard<'_> {
 }
 
 impl Hubkeep {
-    /// The backup set `id`; an id of a vault this home does not know says to attach it.
-    pub fn backup_set(&self, id: &str) -> Result<BackupSet> {
-        let parsed = VaultObjectArn::parse(id)?.expect_kind(ArnKind::BackupSet)?;
-        if self.home.region(&parsed.region).is_err() || self.vault_record(&parsed.vault).is_err() {
-            return Err(Error::new(ErrorKind::BackupNotFound, format!(
-                "backup set {id} is in vault {} of region {}, which this home does not know: attach that vault first (`hubkeep vault attach {} --location … --recovery-key …`)",
-                parsed.vault, parsed.region, parsed.vault
-            )));
-        }
-        self.home.catalog.get(Kind::BackupSet, &parsed.to_string())?.ok_or_else(|| {
-            Error::new(ErrorKind::BackupNotFound, format!("backup set {id} does not exist in this home; on a new machine attach its vault first (`hubkeep vault attach`)"))
-        })
-    }
-
-    /// Every backup set, oldest first.
-    pub fn backup_sets(&self) -> Result<Vec<BackupSet>> {
-        self.home.catalog.list(Kind::BackupSet)
-    }
 
     /// `hubkeep backup STACK [--offline]`, with its events and pings.
     pub fn backup(&self, req: &BackupRequest) -> Result<BackupSet> {
@@ -174,7 +154,7 @@ impl Hubkeep {
         let secrets = self.home.secrets();
         let key = self.home.fingerprint_key();
         let mut out = BTreeMap::new();
-        for m in secrets.list_prefix(&format!("/keymaster/{}/", stack.name))? {
+        for m in secrets.list_prefix(&crate::names::keymaster_prefix(&stack.name))? {
             if let Some(v) = secrets.value(&m.name)? {
                 out.insert(m.name.clone(), crate::secrets::keyed_fingerprint(&key, &v));
             }
@@ -189,7 +169,7 @@ impl Hubkeep {
 
     fn key_bundle(&self, stack: &Stack) -> Result<KeyBundle> {
         let secrets = self.home.secrets();
-        let prefix = format!("/keymaster/{}/", stack.name);
+        let prefix = crate::names::keymaster_prefix(&stack.name);
         let mut keymaster = BTreeMap::new();
         for m in secrets.list_prefix(&prefix)? {
             if let Some(v) = secrets.value(&m.name)? {
@@ -199,26 +179,6 @@ impl Hubkeep {
         let arn = &stack.outputs.as_ref().expect("checked by the caller").database_secret_arn;
         let (meta, value) = secrets.get(arn)?;
         Ok(KeyBundle { keymaster, db_secret_name: meta.name, db_secret_value: serde_json::from_str(&value)? })
-    }
-
-    /// The backup set goes into the vault (with the key bundle, encrypted
-    /// there) and into the catalog (fingerprints only).
-    pub(crate) fn store_backup_set(&self, stack: &Stack, set: &mut BackupSet, bundle: &KeyBundle) -> Result<()> {
-        let meta = set.to_vault_meta(bundle, stack)?;
-        let writer = self.open_vault(&set.vault)?.writer(BackupSet::VAULT_KIND, meta)?;
-        set.vault_snapshot_id = Some(writer.commit()?.id);
-        self.home.catalog.put(Kind::BackupSet, &set.backup_id, set)
-    }
-
-    /// The key bundle of a backup set, read from its vault snapshot.
-    pub(crate) fn backup_key_bundle(&self, set: &BackupSet) -> Result<KeyBundle> {
-        let missing = || Error::new(ErrorKind::BackupNotFound, format!("the vault {} holds no backup set {}: it may have been deleted", set.vault, set.backup_id));
-        let id = set.vault_snapshot_id.as_deref().ok_or_else(missing)?;
-        let info = self.open_vault(&set.vault)?.snapshot(id).map_err(|e| match e.code() {
-            "not_found" => missing(),
-            _ => Error::from(e),
-        })?;
-        Ok(BackupSet::key_bundle_from_vault(&info.meta).ok_or_else(missing)??)
     }
 
     /// Hubs drift: owned_files rows without a blob and blobs without a row.
@@ -240,99 +200,21 @@ impl Hubkeep {
         }
     }
 
-    /// Refuse deleting `part` (a recovery point ARN or a snapshot id) of a
-    /// backup set unless `force`; with `force`, each set holding it is
-    /// marked BROKEN, naming the part, before the part goes.
-    pub(crate) fn release_backup_set_part(&self, part: &str, what: &str, force: bool) -> Result<()> {
-        let holders: Vec<BackupSet> = self.backup_sets()?.into_iter().filter(|s| s.status != BackupSetStatus::Expired && (s.recovery_point_arn == part || s.db_snapshot_id == part)).collect();
-        if holders.is_empty() {
-            return Ok(());
-        }
-        let ids: Vec<&str> = holders.iter().map(|s| s.backup_id.as_str()).collect();
-        if !force {
-            return Err(Error::new(ErrorKind::PartOfBackupSet, format!(
-                "{what} {part} belongs to backup set(s) {}: deleting it would leave them unrestorable; nothing was deleted. Add --force to delete it anyway and mark those sets BROKEN",
-                ids.join(", ")
-            )));
-        }
-        self.home.catalog.transaction(|| {
-            for set in &holders {
-                self.home.catalog.update::<BackupSet, _>(Kind::BackupSet, &set.backup_id, |s| {
-                    s.status = BackupSetStatus::Broken;
-                    if !s.missing_parts.iter().any(|p| p == part) {
-                        s.missing_parts.push(part.to_string());
-                    }
-                    Ok(())
-                })?;
-            }
-            Ok(())
-        })?;
-        self.note(&format!("warning: backup set(s) {} are BROKEN: their {what} {part} is deleted", ids.join(", ")));
-        Ok(())
-    }
-
-    /// A backup set that can be restored, or a refusal naming what it lacks.
-    pub(crate) fn whole_backup_set(&self, id: &str) -> Result<BackupSet> {
-        let set = self.backup_set(id)?;
-        if set.status == BackupSetStatus::Expired {
-            return Err(Error::new(ErrorKind::BackupNotFound, format!(
-                "backup set {} was expired by retention and cannot be restored; restore another backup set (`hubkeep backup-set list`)",
-                set.backup_id
-            )));
-        }
-        if set.status == BackupSetStatus::Broken {
-            return Err(Error::new(ErrorKind::BackupBroken, format!(
-                "backup set {} is BROKEN and cannot be restored: its part(s) {} were deleted; restore another backup set (`hubkeep backup-set list`)",
-                set.backup_id,
-                set.missing_parts.join(", ")
-            )));
-        }
-        Ok(set)
-    }
-
     /// Backups that cannot be restored without this secret: those whose
     /// database secret it is, or whose stack's `/keymaster/…` it belongs to.
     pub fn backups_needing_secret(&self, secret: &crate::secrets::SecretMeta) -> Result<Vec<String>> {
         let mut out = vec![];
         for set in self.backup_sets()? {
-            if secret.arn.as_deref() == Some(set.db_secret_arn.as_str()) || secret.name.starts_with(&format!("/keymaster/{}/", set.stack_name)) {
+            if secret.arn.as_deref() == Some(set.db_secret_arn.as_str()) || secret.name.starts_with(&crate::names::keymaster_prefix(&set.stack_name)) {
                 out.push(set.backup_id.into());
             }
         }
         for s in self.db_snapshots(None)? {
-            if secret.arn.is_some() && s.db_secret_arn == secret.arn || secret.name.starts_with(&format!("/keymaster/{}/", s.stack)) {
+            if secret.arn.is_some() && s.db_secret_arn == secret.arn || secret.name.starts_with(&crate::names::keymaster_prefix(&s.stack)) {
                 out.push(s.id.into());
             }
         }
         Ok(out)
     }
 
-    /// Called when this process is interrupted (Ctrl-C, SIGTERM): stop its
-    /// child programs, bring back online what it took offline, mark its jobs
-    /// ABORTED and the stacks it was creating CREATE_FAILED (clusters stopped).
-    pub fn abort_run(&self) {
-        crate::mark_interrupted();
-        crate::stop_child_processes();
-        crate::ops::import::remove_temp_clusters();
-        let pid = std::process::id();
-        if let Ok(stacks) = self.stacks() {
-            for s in stacks.iter().filter(|s| s.offline.as_ref().and_then(|o| o.by_pid) == Some(pid)) {
-                match self.bring_online(&s.name) {
-                    Ok(_) => self.note(&format!("interrupted: stack {} is back online", s.name)),
-                    Err(e) => self.note(&format!("interrupted: could not bring stack {} online: {e}", s.name)),
-                }
-            }
-        }
-        if let Ok(jobs) = self.jobs(Some(JobState::Running.as_str()), None) {
-            for j in jobs.into_iter().filter(|j| j.pid == pid) {
-                let _ = self.end_unfinished_job(&j, JobState::Aborted, "interrupted by a signal");
-            }
-        }
-        for name in crate::stacks::creations_in_this_process() {
-            let reason = format!("interrupted by a signal before the stack was created; `hubkeep stack delete {name} --yes` removes what it left and frees the name");
-            if let Err(e) = self.end_interrupted_creation(&name, &reason) {
-                self.note(&format!("interrupted: could not mark stack {name} CREATE_FAILED: {e}"));
-            }
-        }
-    }
 }

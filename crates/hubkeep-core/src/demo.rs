@@ -6,7 +6,8 @@
 use crate::backupset::BackupRequest;
 use crate::error::{Error, ErrorKind, Result};
 use crate::records::Profile;
-use crate::stacks::{keymaster, CreateRequest};
+use crate::names::keymaster;
+use crate::stacks::CreateRequest;
 use crate::Hubkeep;
 
 /// What `demo` prints.

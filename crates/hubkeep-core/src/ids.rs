@@ -80,6 +80,50 @@ impl fmt::Display for VaultObjectArn {
     }
 }
 
+/// What every text newtype of this module has: its text, shown and
+/// compared as a string.
+macro_rules! text_newtype_common {
+    ($name:ident) => {
+        impl $name {
+            /// The id or name as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+    };
+}
+
 macro_rules! arn_newtype {
     ($(#[$doc:meta])* $name:ident, $kind:expr) => {
         $(#[$doc])*
@@ -87,6 +131,7 @@ macro_rules! arn_newtype {
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
+        text_newtype_common!($name);
 
         impl $name {
             /// Parse an id given by a person or read from a record: a whole,
@@ -106,47 +151,12 @@ macro_rules! arn_newtype {
             pub fn moved_to(&self, region: &str, vault: &str) -> $name {
                 $name::new(region, vault, &self.parts().id)
             }
-            /// The id as text.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl std::ops::Deref for $name {
-            type Target = str;
-            fn deref(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
         }
 
         impl TryFrom<String> for $name {
             type Error = Error;
             fn try_from(s: String) -> Result<$name> {
                 $name::parse(&s)
-            }
-        }
-
-        impl From<$name> for String {
-            fn from(id: $name) -> String {
-                id.0
-            }
-        }
-
-        impl PartialEq<str> for $name {
-            fn eq(&self, other: &str) -> bool {
-                self.0 == other
-            }
-        }
-
-        impl PartialEq<&str> for $name {
-            fn eq(&self, other: &&str) -> bool {
-                self.0 == *other
             }
         }
     };
@@ -176,6 +186,7 @@ macro_rules! name_newtype {
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
+        text_newtype_common!($name);
 
         impl $name {
             /// Parse a name given by a person (an argument, a request):
@@ -189,22 +200,11 @@ macro_rules! name_newtype {
             pub fn from_stored(s: impl Into<String>) -> $name {
                 $name(s.into())
             }
-            /// The name as text.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
         }
 
         impl FromStored for $name {
             fn from_stored_string(s: String) -> $name {
                 $name(s)
-            }
-        }
-
-        impl std::ops::Deref for $name {
-            type Target = str;
-            fn deref(&self) -> &str {
-                &self.0
             }
         }
 
@@ -238,12 +238,6 @@ macro_rules! name_newtype {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-
         impl std::str::FromStr for $name {
             type Err = Error;
             fn from_str(s: &str) -> Result<$name> {
@@ -263,24 +257,6 @@ macro_rules! name_newtype {
             type Error = Error;
             fn try_from(s: &str) -> Result<$name> {
                 $name::parse(s)
-            }
-        }
-
-        impl From<$name> for String {
-            fn from(id: $name) -> String {
-                id.0
-            }
-        }
-
-        impl PartialEq<str> for $name {
-            fn eq(&self, other: &str) -> bool {
-                self.0 == other
-            }
-        }
-
-        impl PartialEq<&str> for $name {
-            fn eq(&self, other: &&str) -> bool {
-                self.0 == *other
             }
         }
 
@@ -347,10 +323,6 @@ pub fn secret_arn(region: &str, stack: &str) -> String {
     format!("hrn:hubkeep:secrets:{region}:secret:{stack}-database-secret-{}", random_hex(3))
 }
 
-/// The name of a stack's database secret.
-pub fn database_secret_name(stack: &str) -> String {
-    format!("{stack} Database Secret")
-}
 
 /// A fresh job id (time and randomness).
 pub fn job_id() -> String {
@@ -408,12 +380,12 @@ pub fn check_stack_name(s: &str) -> Result<()> {
     check_name("stack", s, usize::MAX, |c| c.is_ascii_alphanumeric() || c == '-', &rule)?;
     let sql_name = s.to_lowercase().replace('-', "_");
     let derived = [
-        ("its daily vault", crate::stacks::daily_vault_name(s), 63),
+        ("its daily vault", crate::names::daily_vault_name(s), 63),
         ("its database role on a shared server", format!("{sql_name}_app"), PG_IDENTIFIER_MAX),
         ("its database", sql_name.clone(), PG_IDENTIFIER_MAX),
         ("its automated snapshot ids", automated_snapshot_id(s), 100),
         ("its manual snapshot ids", manual_snapshot_id(s), 100),
-        ("its database secret", database_secret_name(s), 255),
+        ("its database secret", crate::names::database_secret_name(s), 255),
         ("its cluster directory", s.to_string(), 255),
     ];
     for (what, name, max) in derived {
@@ -424,7 +396,7 @@ pub fn check_stack_name(s: &str) -> Result<()> {
             )));
         }
     }
-    check_vault_name(&crate::stacks::daily_vault_name(s))?;
+    check_vault_name(&crate::names::daily_vault_name(s))?;
     check_snapshot_id(&automated_snapshot_id(s))
 }
 

@@ -26,6 +26,8 @@ pub mod error;
 pub mod home;
 /// Identifiers and name rules.
 pub mod ids;
+/// The names of the secrets, parameters and default vaults hubkeep keeps.
+pub mod names;
 /// The catalog's records.
 pub mod records;
 /// Secrets and parameters.
@@ -46,6 +48,7 @@ mod offline;
 pub mod ops;
 mod provider;
 mod restore;
+mod sets;
 mod stacks;
 mod vault_meta;
 mod vaults;
@@ -157,18 +160,6 @@ impl Hubkeep {
         self.logs.note(msg);
     }
 
-    /// Undo what a killed hubkeep left behind: jobs of dead processes (or
-    /// of workers of this process that ended without finishing them) are
-    /// FAILED, snapshots and recovery points they were creating are failed,
-    /// stacks they were creating are CREATE_FAILED with their clusters
-    /// stopped, and a hub a dead backup took offline is brought back online.
-    /// A front door calls it once: per CLI command, and at daemon start.
-    pub fn recover(&self) -> Result<()> {
-        self.reap_dead_jobs()?;
-        self.reap_interrupted_creations()?;
-        self.reap_abandoned_drills()?;
-        self.recover_offline_stacks()
-    }
 }
 
 /// The time now: every timestamp hubkeep records or derives an id from

@@ -4,6 +4,8 @@
 //! an existing server, one database per stack. With `offline.rs`, the only
 //! place of core that speaks SQL or builds database URLs.
 
+use crate::catalog::Kind;
+use crate::names::SecretName;
 use crate::error::{Error, ErrorKind, Result};
 use crate::home::{Provider, Region};
 use crate::records::{Origin, Stack};
@@ -15,13 +17,7 @@ use hubkeep_pg::ConnInfo;
 /// The superuser of an embedded cluster.
 const SUPERUSER: &str = "postgres";
 
-fn superuser_param(stack: &str) -> String {
-    format!("/hubkeep/cluster/{stack}/superuser-password")
-}
 
-fn region_password_param(region: &str) -> String {
-    format!("/hubkeep/region/{region}/pg-password")
-}
 
 /// A freshly provisioned database.
 pub(crate) struct Provisioned {
@@ -47,7 +43,7 @@ impl Hubkeep {
                 if !cluster.is_running() {
                     crate::unless_interrupted(&self.cancel, || Ok(cluster.start()?))?;
                 }
-                let pw = self.home.secrets().value(&superuser_param(&stack.name))?.ok_or_else(|| {
+                let pw = self.home.secrets().value(&SecretName::ClusterSuperuser(&stack.name).to_string())?.ok_or_else(|| {
                     Error::new(ErrorKind::SecretNotFound, format!("the superuser password of stack {}'s cluster is missing from the secret store", stack.name))
                 })?;
                 Ok(cluster.superuser(&pw, &outputs.app_db))
@@ -68,13 +64,13 @@ impl Hubkeep {
             return Err(Error::invalid(format!("region {} has no server URL", region.name)));
         };
         let mut c = ConnInfo::parse_url(url)?;
-        c.password = self.home.secrets().value(&region_password_param(&region.name))?;
+        c.password = self.home.secrets().value(&SecretName::RegionPassword(&region.name).to_string())?;
         Ok(c)
     }
 
     /// Keep a server region's admin password in the secret store.
     pub fn store_region_password(&self, region: &str, password: &str) -> Result<()> {
-        self.home.secrets().put(&region_password_param(region), SecretKind::Param, None, None, password)?;
+        self.home.secrets().put(&SecretName::RegionPassword(region).to_string(), SecretKind::Param, None, None, password)?;
         Ok(())
     }
 
@@ -104,7 +100,7 @@ impl Hubkeep {
                 // superuser, with the source's password.
                 let app_is_superuser = owner == SUPERUSER;
                 let su = if app_is_superuser { owner_password.to_string() } else { crate::secrets::generate(24) };
-                self.home.secrets().put(&superuser_param(stack), SecretKind::Param, None, Some(stack), &su)?;
+                self.home.secrets().put(&SecretName::ClusterSuperuser(stack).to_string(), SecretKind::Param, None, Some(stack), &su)?;
                 let cluster = crate::unless_interrupted(&self.cancel, || {
                     let cluster = EmbeddedCluster::init(&dir, &su)?;
                     cluster.start()?;
@@ -155,7 +151,7 @@ impl Hubkeep {
                         Err(_) => remove_dir_as_needed(&dir)?,
                     }
                 }
-                self.home.secrets().remove_now(&superuser_param(stack))?;
+                self.home.secrets().remove_now(&SecretName::ClusterSuperuser(stack).to_string())?;
                 Ok(())
             }
             Provider::Server { .. } => {
@@ -165,6 +161,17 @@ impl Hubkeep {
                 Ok(())
             }
         }
+    }
+
+    /// Record, before they are created, the server database and role this
+    /// creation makes, so that `stack delete` of a killed creation drops
+    /// them (and nothing it did not make).
+    pub(crate) fn note_made_database(&self, stack: &str, dbname: &str, owner: &str) -> Result<()> {
+        self.home.catalog.update::<Stack, _>(Kind::Stack, stack, |s| {
+            s.made_database = Some((dbname.to_string(), owner.to_string()));
+            Ok(())
+        })?;
+        Ok(())
     }
 }
 

@@ -4,7 +4,8 @@
 use crate::catalog::Kind;
 use crate::error::{Error, ErrorKind, Result};
 use crate::home::{Provider, Region};
-use crate::ids::{database_secret_name, secret_arn};
+use crate::ids::secret_arn;
+use crate::names::{daily_vault_name, database_secret_name, keymaster};
 use crate::provider::secret_value;
 use crate::states::StackStatus;
 use crate::records::{Hooks, Origin, Outputs, Profile, Stack};
@@ -15,7 +16,6 @@ use hubkeep_pg::ConnInfo;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-
 
 /// The keys a Hubs stack gets under `/keymaster/<stack>/`. The first two
 /// are copied on restore (they decrypt blobs and sign PostgREST tokens);
@@ -104,13 +104,7 @@ pub(crate) fn stack_exists(name: &str) -> Error {
     ))
 }
 
-pub(crate) fn keymaster(stack: &str, key: &str) -> String {
-    format!("/keymaster/{stack}/{key}")
-}
 
-pub(crate) fn daily_vault_name(stack: &str) -> String {
-    format!("{stack}-daily")
-}
 
 impl Hubkeep {
     /// The stack `name`.
@@ -341,17 +335,6 @@ impl Hubkeep {
         Ok(())
     }
 
-    /// Record, before they are created, the server database and role this
-    /// creation makes, so that `stack delete` of a killed creation drops
-    /// them (and nothing it did not make).
-    pub(crate) fn note_made_database(&self, stack: &str, dbname: &str, owner: &str) -> Result<()> {
-        self.home.catalog.update::<Stack, _>(Kind::Stack, stack, |s| {
-            s.made_database = Some((dbname.to_string(), owner.to_string()));
-            Ok(())
-        })?;
-        Ok(())
-    }
-
     /// The stack's `<Stack> Database Secret`, with a new ARN.
     pub(crate) fn put_database_secret(&self, stack: &str, region: &str, conn: &ConnInfo, made: &mut Made) -> Result<String> {
         let name = database_secret_name(stack);
@@ -442,7 +425,7 @@ impl Hubkeep {
             }
             self.home.catalog.delete(Kind::Vault, v)?;
             for key in ["access-key", "recovery-key"] {
-                self.home.secrets().remove_now(&format!("/hubkeep/vault/{v}/{key}"))?;
+                self.home.secrets().remove_now(&format!("{}{key}", crate::names::vault_prefix(v)))?;
             }
         }
         Ok(())
@@ -500,7 +483,7 @@ impl Hubkeep {
             }
         }
         let secrets = self.home.secrets();
-        for s in secrets.list_prefix(&format!("/ita/{name}/"))? {
+        for s in secrets.list_prefix(&crate::names::ita_prefix(name))? {
             secrets.remove_now(&s.name)?;
         }
         self.home.catalog.delete(Kind::Stack, name)?;

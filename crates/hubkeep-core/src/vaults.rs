@@ -1,6 +1,7 @@
 //! Vaults as the catalog sees them: a name in a region, a location under the
 //! region's vault root, and the keys that open it (kept in the secret store).
 
+use crate::names::SecretName;
 use crate::catalog::Kind;
 use crate::error::{Error, ErrorKind, Result};
 use crate::records::VaultRecord;
@@ -24,13 +25,7 @@ pub struct CreatedVault {
     pub recovery_key: Option<String>,
 }
 
-fn access_key_param(vault: &str) -> String {
-    format!("/hubkeep/vault/{vault}/access-key")
-}
 
-fn recovery_key_param(vault: &str) -> String {
-    format!("/hubkeep/vault/{vault}/recovery-key")
-}
 
 pub(crate) fn open_store(location: &str) -> Result<Arc<dyn hubkeep_store::ObjectStore>> {
     Ok(hubkeep_store::open(location, &S3Settings::from_env())?)
@@ -47,8 +42,8 @@ impl Hubkeep {
         let location = format!("{}/{}", region.vault_root.trim_end_matches('/'), name);
         let created = Vault::create(open_store(&location)?)?;
         let secrets = self.home.secrets();
-        secrets.put(&access_key_param(name), SecretKind::Param, None, stack, &created.access_key)?;
-        secrets.put(&recovery_key_param(name), SecretKind::Param, None, stack, &created.recovery_key)?;
+        secrets.put(&SecretName::VaultAccessKey(name).to_string(), SecretKind::Param, None, stack, &created.access_key)?;
+        secrets.put(&SecretName::VaultRecoveryKey(name).to_string(), SecretKind::Param, None, stack, &created.recovery_key)?;
         let record = VaultRecord {
             name: checked.clone(),
             region: region.name.clone(),
@@ -78,9 +73,9 @@ impl Hubkeep {
     pub fn open_vault(&self, name: &str) -> Result<Vault> {
         let record = self.vault_record(name)?;
         let secrets = self.home.secrets();
-        let key = match secrets.value(&access_key_param(name))? {
+        let key = match secrets.value(&SecretName::VaultAccessKey(name).to_string())? {
             Some(k) => k,
-            None => secrets.value(&recovery_key_param(name))?.ok_or_else(|| {
+            None => secrets.value(&SecretName::VaultRecoveryKey(name).to_string())?.ok_or_else(|| {
                 Error::new(ErrorKind::WrongKey, format!("this home holds no key for vault {name}; attach it again with `hubkeep vault attach {name} --location {} --recovery-key …`", record.location))
             })?,
         };
@@ -90,7 +85,7 @@ impl Hubkeep {
     /// The recovery key of a vault this home created or attached.
     pub fn vault_recovery_key(&self, name: &str) -> Result<String> {
         self.vault_record(name)?;
-        self.home.secrets().value(&recovery_key_param(name))?.ok_or_else(|| {
+        self.home.secrets().value(&SecretName::VaultRecoveryKey(name).to_string())?.ok_or_else(|| {
             Error::new(ErrorKind::SecretNotFound, format!("the recovery key of vault {name} is not in this home's secret store"))
         })
     }
@@ -109,7 +104,7 @@ impl Hubkeep {
                 )));
             }
         }
-        self.home.secrets().put(&recovery_key_param(name), SecretKind::Param, None, None, recovery_key.trim())?;
+        self.home.secrets().put(&SecretName::VaultRecoveryKey(name).to_string(), SecretKind::Param, None, None, recovery_key.trim())?;
         let record = VaultRecord {
             name: checked,
             region: region.to_string(),

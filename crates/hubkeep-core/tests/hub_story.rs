@@ -66,7 +66,7 @@ fn superuser_url(hk: &Hubkeep, stack: &str) -> String {
 /// A Hubs stack filled with Reticulum-format data (encrypted blobs).
 fn hub(hk: &Hubkeep, name: &str) -> usize {
     hk.stack_create(StackCreate {
-        name: name.into(),
+        name: name.parse().unwrap(),
         domain: Some(format!("{name}.example.org")),
         region: None,
         app_version: None,
@@ -184,7 +184,7 @@ fn refused_restores_write_nothing_and_say_why() {
     };
     let create = |args: RestoreArgs| {
         hk.stack_create(StackCreate {
-            name: "other".into(),
+            name: "other".parse().unwrap(),
             domain: None,
             region: None,
             app_version: None,

@@ -32,7 +32,7 @@ impl TestHome {
         hk.notes = std::sync::Arc::new(|_| {});
         hk.recover().unwrap();
         hk.stack_create(StackCreate {
-            name: "hub1".into(),
+            name: "hub1".parse().unwrap(),
             domain: None,
             region: None,
             app_version: None,
@@ -84,7 +84,7 @@ fn finished(j: &Job) -> bool {
 /// automated ones in one minute would share their snapshot id).
 fn backup() -> Work {
     Work::Backup {
-        stack: "hub1".into(),
+        stack: "hub1".parse().unwrap(),
         offline: true,
         automated: false,
     }

@@ -14,6 +14,7 @@
 use chrono::{DateTime, Utc};
 use hubkeep_core::ops::queue::{Queue, Work};
 use hubkeep_core::ops::schedules::{Handled, PendingBackup};
+use hubkeep_core::ids::StackName;
 use hubkeep_core::records::Stack;
 use hubkeep_core::states::JobState;
 use hubkeep_core::{Hubkeep, Result};
@@ -157,7 +158,7 @@ impl Scheduler {
                 &mut handled,
                 |h| &mut h.drill,
                 || Work::Drill {
-                    stack: stack.name.to_string(),
+                    stack: stack.name.clone(),
                     backup_id: None,
                 },
             )?;
@@ -221,7 +222,7 @@ impl Scheduler {
                     handled.backup = Some(scheduled_for);
                     hk.set_schedule_handled(handled)?;
                     let id = self.queue.submit(Work::Backup {
-                        stack: stack.name.to_string(),
+                        stack: stack.name.clone(),
                         offline: plan.offline,
                         automated: true,
                     })?;
@@ -341,9 +342,9 @@ impl Scheduler {
         hk.set_schedule_handled(handled)
     }
 
-    fn after_good_backup(&mut self, hk: &Hubkeep, stack: &str) -> Result<()> {
+    fn after_good_backup(&mut self, hk: &Hubkeep, stack: &StackName) -> Result<()> {
         let id = self.queue.submit(Work::Retention {
-            stack: Some(stack.to_string()),
+            stack: Some(stack.clone()),
         })?;
         self.log(&format!(
             "retention {stack} queued job {id} after the scheduled backup"

@@ -60,7 +60,7 @@ pub use meta::{
     DbSetting, MembershipMeta, RoleMeta, SequenceMeta, SnapshotMeta, StreamMeta, TableMeta,
     FORMAT_VERSION,
 };
-pub use migrations::ecto_migration_level;
+pub use migrations::{ecto_migration_level, schema_owner};
 pub use offline::{block_connections, connection_limit, set_connection_limit};
 pub use restore::{restore_snapshot, RestoreOptions, RestoreReport, SnapshotSource, TableCheck};
 pub use rows::{copy_rows, CopyRows, Row};

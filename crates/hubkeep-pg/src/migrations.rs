@@ -34,3 +34,17 @@ pub fn ecto_migration_level(conn: &ConnInfo, schema: &str) -> Result<Option<i64>
         ))?;
     Ok(row.get(0))
 }
+
+/// The role owning `schema` in `conn`'s database, or `None` when the
+/// database has no such schema.
+pub fn schema_owner(conn: &ConnInfo, schema: &str) -> Result<Option<String>, PgError> {
+    let target = conn.target();
+    let mut client = conn.connect()?;
+    let row = client
+        .query_opt(
+            "SELECT pg_catalog.pg_get_userbyid(nspowner) FROM pg_catalog.pg_namespace WHERE nspname = $1",
+            &[&schema],
+        )
+        .map_err(query_failed(&target, &format!("reading the owner of schema {schema}")))?;
+    Ok(row.map(|r| r.get(0)))
+}

@@ -28,10 +28,13 @@ impl Location {
 /// All readable indexes, plus the ones that could not be read.
 #[derive(Debug, Default)]
 pub(crate) struct IndexMap {
-    /// Every copy of each chunk, in the order of their index names: the same
-    /// chunk stored twice is redundancy, and a reader falls back from a
-    /// failing copy to the next.
-    pub chunks: HashMap<ChunkId, Vec<Location>>,
+    /// Where each chunk stored once lives: nearly every chunk, so this
+    /// map holds one location inline per chunk (no allocation of its own).
+    once: HashMap<ChunkId, Location>,
+    /// Every copy of each chunk stored more than once, in the order of
+    /// their index names: the same chunk stored twice is redundancy, and a
+    /// reader falls back from a failing copy to the next.
+    more: HashMap<ChunkId, Vec<Location>>,
     /// pack name → its index entries.
     pub packs: HashMap<Arc<str>, Vec<IndexEntry>>,
     /// (object name, what is wrong) for index objects that did not decode.
@@ -78,7 +81,7 @@ impl IndexMap {
         // Copies in the order of their index names (an index is named
         // after its pack); the sort is stable, so the copies within one
         // index keep their order.
-        for copies in map.chunks.values_mut().filter(|c| c.len() > 1) {
+        for copies in map.more.values_mut() {
             copies.sort_by(|a, b| a.pack.cmp(&b.pack));
         }
         Ok(map)
@@ -98,19 +101,35 @@ impl IndexMap {
                 .push((object.clone(), format!("entry {i} is refused: {why}")));
         }
         for e in &index.chunks {
-            self.chunks.entry(e.id()).or_default().push(Location {
+            let here = Location {
                 pack: pack.clone(),
                 offset: e.1,
                 len: e.2,
                 raw_len: e.3,
-            });
+            };
+            let id = e.id();
+            if let Some(copies) = self.more.get_mut(&id) {
+                copies.push(here);
+            } else if let Some(first) = self.once.remove(&id) {
+                self.more.insert(id, vec![first, here]);
+            } else {
+                self.once.insert(id, here);
+            }
         }
         pack
     }
 
     /// The copies of a chunk, best first; empty when no index lists it.
     pub fn copies(&self, id: &ChunkId) -> &[Location] {
-        self.chunks.get(id).map(Vec::as_slice).unwrap_or_default()
+        match self.more.get(id) {
+            Some(copies) => copies,
+            None => self.once.get(id).map(std::slice::from_ref).unwrap_or_default(),
+        }
+    }
+
+    /// Whether any index lists the chunk.
+    pub fn contains(&self, id: &ChunkId) -> bool {
+        self.once.contains_key(id) || self.more.contains_key(id)
     }
 }
 

@@ -259,7 +259,7 @@ impl Vault {
         // Chunks no readable index knows.
         let missing: Vec<ChunkId> = users
             .keys()
-            .filter(|id| !index.chunks.contains_key(id))
+            .filter(|id| !index.contains(id))
             .copied()
             .collect();
         if !missing.is_empty() {

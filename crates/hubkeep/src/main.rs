@@ -224,8 +224,12 @@ fn vault_arg(vault: Option<String>) -> Result<Option<VaultName>> {
 /// The request of `stack create`.
 fn stack_create(command: &StackCmd) -> Option<Result<StackCreate>> {
     let StackCmd::Create { name, domain, region, app_version, profile: p, restore, force_version, keep_urls, wait: _ } = command else { return None };
+    let name = match StackName::parse(name) {
+        Ok(n) => n,
+        Err(e) => return Some(Err(e)),
+    };
     Some(Ok(StackCreate {
-        name: name.clone(),
+        name,
         domain: domain.clone(),
         region: region.clone(),
         app_version: app_version.clone(),
@@ -381,7 +385,7 @@ fn command(hk: &Hubkeep, command: Command, job_id: Option<String>) -> Result<Val
                 to_value(hk.stack_create(stack_create(&command).expect("a stack create")?)?)
             }
             StackCmd::Adopt { name, database_url, database_password_file, storage, region, domain, profile: p, params } => {
-                to_value(hk.stack_adopt(StackAdopt { name, database_url, database_password_file, storage, region, domain, profile: profile(p), params })?)
+                to_value(hk.stack_adopt(StackAdopt { name: StackName::parse(&name)?, database_url, database_password_file, storage, region, domain, profile: profile(p), params })?)
             }
             StackCmd::Update { name, offline, redirect_url, online, app_version, params, offline_hook, online_hook, database_password_file, restore } => to_value(hk.stack_update(StackUpdate {
                 name,

@@ -6,7 +6,7 @@
 
 use crate::catalog::Kind;
 use crate::error::{Error, ErrorKind, Result};
-use crate::ids::database_secret_name;
+use crate::names::database_secret_name;
 use crate::records::{BackupSet, Stack, VaultRecord};
 use crate::states::{BackupSetStatus, JobState};
 use crate::{now, Hubkeep};
@@ -383,7 +383,7 @@ impl Hubkeep {
             self.delete_stack(name)?;
         }
         self.delete_plan(name)?;
-        let vault = crate::stacks::daily_vault_name(name);
+        let vault = crate::names::daily_vault_name(name);
         if let Some(record) = self.home.catalog.get::<VaultRecord>(Kind::Vault, &vault)? {
             let store = crate::vaults::open_store(&record.location)?;
             for object in store.list("")? {
@@ -397,12 +397,8 @@ impl Hubkeep {
             self.home.catalog.delete(Kind::Vault, &vault)?;
         }
         let secrets = self.home.secrets();
-        let own_prefixes = [
-            format!("/keymaster/{name}/"),
-            format!("/ita/{name}/"),
-            format!("/hubkeep/cluster/{name}/"),
-            format!("/hubkeep/vault/{vault}/"),
-        ];
+        let [keys, settings, cluster] = crate::names::stack_prefixes(name);
+        let own_prefixes = [keys, settings, cluster, crate::names::vault_prefix(&vault)];
         for s in secrets.list()? {
             let own = s.stack.as_deref() == Some(name)
                 || s.name == database_secret_name(name)

@@ -19,12 +19,14 @@ use crate::catalog::Kind;
 use crate::dbsnap::SnapshotRequest;
 use crate::error::{Error, ErrorKind, Result};
 use crate::home::Region;
-use crate::ids::{database_secret_name, secret_arn, BackupSetId};
+use crate::names::database_secret_name;
+use crate::ids::{secret_arn, BackupSetId};
 use crate::records::{
     BackupSet, Drift, ImportedFrom, KeyBundle, Origin, Outputs, Profile, SetOrigin, Stack,
 };
 use crate::secrets::SecretKind;
-use crate::stacks::{keymaster, Made, HUBS_DATABASE};
+use crate::names::keymaster;
+use crate::stacks::{Made, HUBS_DATABASE};
 use crate::states::{BackupSetStatus, StackStatus};
 use crate::vaults::CreatedVault;
 use crate::{now, Hubkeep};
@@ -676,11 +678,7 @@ fn format_name(f: DumpFormat) -> &'static str {
 /// The role owning Reticulum's schema: the app's role, whose credentials
 /// the set's database secret carries.
 fn schema_owner(db: &ConnInfo) -> Result<String> {
-    let mut client = db.connect()?;
-    let row = client
-        .query_opt("SELECT pg_catalog.pg_get_userbyid(nspowner) FROM pg_catalog.pg_namespace WHERE nspname = 'ret0'", &[])
-        .map_err(|e| Error::new(ErrorKind::Database, format!("reading the owner of schema ret0 of the imported database: {e}")))?;
-    row.map(|r| r.get::<_, String>(0)).ok_or_else(|| {
+    hubkeep_pg::schema_owner(db, "ret0")?.ok_or_else(|| {
         Error::new(ErrorKind::Hubs, "the imported dump holds no schema ret0: it is not a dump of a Reticulum (Hubs) database")
     })
 }

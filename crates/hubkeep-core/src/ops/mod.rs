@@ -18,6 +18,8 @@ pub mod notify;
 pub mod plans;
 /// The queue of `hubkeep serve`.
 pub mod queue;
+/// Recovery after dead or interrupted processes.
+pub mod recover;
 /// What the scheduler has handled, and the runs it could not start.
 pub mod schedules;
 /// Deleting recovery points.

@@ -11,6 +11,7 @@
 //! its deliveries with `flush_notifications`, bounded by the delivery
 //! policy's total time.
 
+use crate::names::SecretName;
 use crate::catalog::Kind;
 use crate::ids::check_webhook_name;
 use crate::error::{Error, ErrorKind, Result};
@@ -153,10 +154,6 @@ pub fn flush_notifications(bound: Duration) -> usize {
     }
 }
 
-/// The secret-store name of a webhook's secret.
-fn secret_name(webhook: &str) -> String {
-    format!("/hubkeep/webhook/{webhook}/secret")
-}
 
 fn webhook_not_found(name: &str) -> Error {
     Error::new(
@@ -229,14 +226,14 @@ impl Hubkeep {
             match &req.secret {
                 Some(secret) => secrets
                     .put(
-                        &secret_name(&record.name),
+                        &SecretName::WebhookSecret(&record.name).to_string(),
                         SecretKind::Param,
                         None,
                         None,
                         secret,
                     )
                     .map(|_| ()),
-                None => secrets.remove_now(&secret_name(&record.name)),
+                None => secrets.remove_now(&SecretName::WebhookSecret(&record.name).to_string()),
             }
         })?;
         Ok(record)
@@ -252,7 +249,7 @@ impl Hubkeep {
         let record = self.webhook_record(name)?;
         self.home.catalog.transaction(|| {
             self.home.catalog.delete(Kind::Webhook, name)?;
-            self.home.secrets().remove_now(&secret_name(name))
+            self.home.secrets().remove_now(&SecretName::WebhookSecret(name).to_string())
         })?;
         Ok(record)
     }
@@ -334,7 +331,7 @@ impl Hubkeep {
     fn webhook(&self, record: &WebhookRecord) -> Result<Webhook> {
         let secret = match record.signed {
             true => {
-                let value = self.home.secrets().value(&secret_name(&record.name))?.ok_or_else(|| {
+                let value = self.home.secrets().value(&SecretName::WebhookSecret(&record.name).to_string())?.ok_or_else(|| {
                     Error::new(ErrorKind::SecretNotFound, format!("the secret of webhook {} is missing from the secret store; `hubkeep notify remove {}` and add it again", record.name, record.name))
                 })?;
                 Some(WebhookSecret::new(value))

@@ -7,7 +7,7 @@
 use crate::catalog::Kind;
 use crate::error::{Error, Result};
 use crate::records::{BackupSet, Stack};
-use crate::states::{BackupSetStatus, JobState};
+use crate::states::JobState;
 use crate::{now, Hubkeep};
 use chrono::{DateTime, Utc};
 use hubkeep_plan::{Plan, PlanChange};
@@ -104,24 +104,6 @@ impl Hubkeep {
             .catalog
             .put(Kind::Plan, &changed.stack, &changed)?;
         self.plan_show(stack)
-    }
-
-    /// `stack show NAME`.
-    pub fn stack_show(&self, name: &str) -> Result<StackView> {
-        let stack = self.stack(name)?;
-        let plan = self.plan(&stack.name)?;
-        let sets: Vec<BackupSet> = self
-            .backup_sets()?
-            .into_iter()
-            .filter(|s| s.stack_name == stack.name && s.status == BackupSetStatus::Available)
-            .collect();
-        Ok(StackView {
-            last_backup_at: sets.iter().map(|s| s.finished_at).max(),
-            last_verified_at: sets.iter().filter_map(|s| s.verified_at).max(),
-            next_backup_at: plan.next_backup_at(now()),
-            rpo_breached: self.check_rpo_of(&stack)?.breached,
-            stack,
-        })
     }
 
     /// Gives a new stack the default plan (kept if it already has one).

@@ -37,7 +37,7 @@ pub enum Work {
     /// `backup STACK [--offline] [--automated]`.
     Backup {
         /// The stack.
-        stack: String,
+        stack: crate::ids::StackName,
         /// Take the hub offline for a consistent backup.
         offline: bool,
         /// A plan's backup: retention may expire it.
@@ -48,14 +48,14 @@ pub enum Work {
     /// `drill run STACK [--backup ID]`.
     Drill {
         /// The stack whose backup is drilled.
-        stack: String,
+        stack: crate::ids::StackName,
         /// The backup set; the newest when `None`.
         backup_id: Option<String>,
     },
     /// `retention run [--stack S]`.
     Retention {
         /// Only this stack; every stack when `None`.
-        stack: Option<String>,
+        stack: Option<crate::ids::StackName>,
     },
     /// The night's rotating share of a vault's packs.
     VerifyShare {
@@ -96,7 +96,7 @@ impl Work {
             Work::Backup { stack, .. } | Work::Drill { stack, .. } => Some(stack),
             Work::Restore(RestoreSource::Backup { name, .. }) => Some(name.as_str()),
             Work::Restore(RestoreSource::Params(req)) => Some(req.name.as_str()),
-            Work::Retention { stack } => stack.as_deref(),
+            Work::Retention { stack } => stack.as_ref().map(|s| s.as_str()),
             Work::VerifyShare { .. } | Work::VerifyBackupSet { .. } | Work::Gc { .. } => None,
         }
     }
@@ -577,7 +577,7 @@ fn perform(hk: &Hubkeep, job: &JobHandle, work: &Work) -> Result<()> {
         }
         Work::Retention { stack } => hk
             .retention_run(&crate::ops::retention::RetentionRun {
-                stack: stack.clone(),
+                stack: stack.as_ref().map(|s| s.to_string()),
                 dry_run: false,
             })
             .map(|_| ()),
@@ -590,7 +590,7 @@ fn perform(hk: &Hubkeep, job: &JobHandle, work: &Work) -> Result<()> {
         // and `verify-share`), as a backup records its snapshot and files jobs.
         Work::Drill { stack, backup_id } => {
             let drill = hk.drill_run(&crate::ops::drills::DrillRun {
-                stack: stack.clone(),
+                stack: stack.to_string(),
                 backup_id: backup_id.clone(),
                 job_id: None,
             })?;

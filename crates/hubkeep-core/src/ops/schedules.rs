@@ -4,6 +4,7 @@
 //! record of a run it could not start within its start window: a job in
 //! state EXPIRED.
 
+use crate::ids::StackName;
 use crate::catalog::Kind;
 use crate::error::Result;
 use crate::records::Job;
@@ -14,10 +15,11 @@ use serde::{Deserialize, Serialize};
 
 /// The last scheduled time handled per kind of work of one stack's plan;
 /// `None` until the first one.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Handled {
     /// The stack.
-    pub stack: String,
+    #[serde(deserialize_with = "crate::ids::stored")]
+    pub stack: StackName,
     /// The plan's backup.
     pub backup: Option<DateTime<Utc>>,
     /// Verify on its own schedule.
@@ -44,17 +46,17 @@ pub struct PendingBackup {
     pub window_end: DateTime<Utc>,
 }
 
+impl Handled {
+    /// Nothing handled yet for `stack`.
+    pub fn new(stack: StackName) -> Handled {
+        Handled { stack, backup: None, verify: None, drill: None, gc: None, pending: None }
+    }
+}
+
 impl Hubkeep {
     /// What the scheduler handled for `stack`; all `None` when nothing yet.
-    pub fn schedule_handled(&self, stack: &str) -> Result<Handled> {
-        Ok(self
-            .home
-            .catalog
-            .get(Kind::Schedule, stack)?
-            .unwrap_or_else(|| Handled {
-                stack: stack.to_string(),
-                ..Handled::default()
-            }))
+    pub fn schedule_handled(&self, stack: &StackName) -> Result<Handled> {
+        Ok(self.home.catalog.get(Kind::Schedule, stack)?.unwrap_or_else(|| Handled::new(stack.clone())))
     }
 
     /// Remember what the scheduler handled for a stack (before it submits

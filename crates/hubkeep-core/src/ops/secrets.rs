@@ -138,7 +138,7 @@ impl Hubkeep {
         if !name.starts_with('/') || name.ends_with('/') || name.contains("//") {
             return Err(Error::invalid(format!("`{name}` is not a parameter name: use a path such as /keymaster/STACK/phoenix-key or /ita/STACK/SETTING")));
         }
-        if name.starts_with("/hubkeep/") {
+        if name.starts_with(crate::names::HUBKEEP_PREFIX) {
             return Err(Error::invalid(format!(
                 "{name} is managed by hubkeep itself"
             )));
@@ -149,10 +149,7 @@ impl Hubkeep {
                 "parameter {name} already exists; add --overwrite to replace its value"
             )));
         }
-        let stack = name
-            .split('/')
-            .nth(2)
-            .filter(|_| name.starts_with("/keymaster/") || name.starts_with("/ita/"));
+        let stack = crate::names::parameter_stack(name);
         let meta = secrets.put(name, SecretKind::Param, None, stack, value)?;
         Ok(ParamStored {
             name: meta.name,

@@ -1,6 +1,11 @@
 //! Stack commands: create (fresh, or restored from the five restore
 //! parameters), adopt, update (settings, password, offline/online), delete.
 
+use crate::ids::StackName;
+use crate::ops::plans::StackView;
+use crate::records::BackupSet;
+use crate::states::BackupSetStatus;
+use crate::now;
 use crate::error::{Error, ErrorKind, Result};
 use crate::records::{Hooks, Profile, RestoreParams, Stack};
 use crate::restore::{RestoreRequest, Restored};
@@ -78,7 +83,7 @@ impl RestoreArgs {
 /// `stack create NAME …`.
 pub struct StackCreate {
     /// The new stack's name.
-    pub name: String,
+    pub name: StackName,
     /// Its domain.
     pub domain: Option<String>,
     /// Its region; the home's default when `None`.
@@ -108,7 +113,7 @@ pub enum StackMade {
 /// `stack adopt NAME --database-url URL --storage DIR …`.
 pub struct StackAdopt {
     /// The stack's name.
-    pub name: String,
+    pub name: StackName,
     /// The existing database's URL.
     pub database_url: String,
     /// A file holding its password (instead of the URL).
@@ -209,7 +214,7 @@ impl Hubkeep {
             )));
         }
         let created = self.create_stack(&CreateRequest {
-            name: req.name,
+            name: req.name.into(),
             domain: req.domain,
             region: req.region,
             app_version: req.app_version,
@@ -244,7 +249,7 @@ impl Hubkeep {
             )?
             .url_with_password();
         let adopted = self.adopt_stack(&AdoptRequest {
-            name: req.name,
+            name: req.name.into(),
             database_url,
             storage: req.storage,
             region: req.region,
@@ -309,6 +314,24 @@ impl Hubkeep {
         Ok(StackDeleted {
             name: s.name.into(),
             status: "DELETE_COMPLETE",
+        })
+    }
+
+    /// `stack show NAME`.
+    pub fn stack_show(&self, name: &str) -> Result<StackView> {
+        let stack = self.stack(name)?;
+        let plan = self.plan(&stack.name)?;
+        let sets: Vec<BackupSet> = self
+            .backup_sets()?
+            .into_iter()
+            .filter(|s| s.stack_name == stack.name && s.status == BackupSetStatus::Available)
+            .collect();
+        Ok(StackView {
+            last_backup_at: sets.iter().map(|s| s.finished_at).max(),
+            last_verified_at: sets.iter().filter_map(|s| s.verified_at).max(),
+            next_backup_at: plan.next_backup_at(now()),
+            rpo_breached: self.check_rpo_of(&stack)?.breached,
+            stack,
         })
     }
 }

@@ -190,7 +190,7 @@ impl Hubkeep {
         let Some(stack) = self
             .stacks()?
             .into_iter()
-            .find(|s| crate::stacks::daily_vault_name(&s.name) == vault)
+            .find(|s| crate::names::daily_vault_name(&s.name) == vault)
         else {
             return Ok(nightly);
         };
