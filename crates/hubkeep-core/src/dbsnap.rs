@@ -15,9 +15,6 @@ use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::sync::OnceLock;
 
-
-
-
 struct VaultSink<'a> {
     writer: &'a mut SnapshotWriter,
     bytes: Bytes,
@@ -281,28 +278,4 @@ impl Hubkeep {
         Ok(deleting)
     }
 
-    /// Check a snapshot's objects; with `read_data`, every stream's bytes
-    /// against its recorded checksum and row count.
-    pub fn verify_db_snapshot(&self, id: &str, read_data: bool) -> Result<crate::ops::verify::PartVerified> {
-        let snap = self.available_snapshot(id)?;
-        let vault = self.open_vault(&snap.vault)?;
-        let vid = snap.vault_snapshot_id.clone().unwrap_or_default();
-        let report = vault.verify(Some(std::slice::from_ref(&vid)), read_data)?;
-        let (mut problems, warnings) = crate::error::problems_of(&report, &vid);
-        if read_data && problems.is_empty() {
-            if let Some(m) = &snap.metadata {
-                let meta: SnapshotMeta = serde_json::from_value(m.clone())?;
-                problems.extend(hubkeep_pg::verify_streams(&VaultSource::new(vault, vid, None), &meta)?);
-            }
-        }
-        Ok(crate::ops::verify::PartVerified {
-            id: id.to_string(),
-            kind: crate::ops::verify::PartKind::DbSnapshot,
-            ok: problems.is_empty(),
-            read_data,
-            problems,
-            warnings,
-            report: None,
-        })
-    }
 }

@@ -11,8 +11,6 @@ use crate::{now, Hubkeep};
 use hubkeep_vault::{BackupOptions, RestoreOptions};
 use std::path::Path;
 
-
-
 /// What `restore-job start` prints.
 #[derive(Debug, serde::Serialize)]
 pub struct RestoreJobResult {
@@ -253,34 +251,6 @@ impl Hubkeep {
         }
         self.home.catalog.delete(Kind::RecoveryPoint, &rp.recovery_point_arn)?;
         Ok(deleting)
-    }
-
-    /// Verify a point; an UNVERIFIED point that passes becomes AVAILABLE.
-    pub fn verify_recovery_point(&self, arn: &str, read_data: bool) -> Result<crate::ops::verify::PartVerified> {
-        let rp = self.recovery_point(arn)?;
-        if rp.status != RecoveryPointStatus::Unverified {
-            self.available_recovery_point(arn)?;
-        }
-        let vault = self.open_vault(&rp.vault)?;
-        let vid = rp.vault_snapshot_id.clone().unwrap_or_default();
-        let report = vault.verify(Some(std::slice::from_ref(&vid)), read_data)?;
-        let (problems, warnings) = crate::error::problems_of(&report, &vid);
-        if rp.status == RecoveryPointStatus::Unverified && problems.is_empty() {
-            self.home.catalog.update::<RecoveryPoint, _>(Kind::RecoveryPoint, &rp.recovery_point_arn, |r| {
-                r.status = RecoveryPointStatus::Available;
-                Ok(())
-            })?;
-            self.note(&format!("recovery point {arn} passed verification and is AVAILABLE"));
-        }
-        Ok(crate::ops::verify::PartVerified {
-            id: arn.to_string(),
-            kind: crate::ops::verify::PartKind::RecoveryPoint,
-            ok: problems.is_empty(),
-            read_data,
-            problems,
-            warnings,
-            report: Some(report),
-        })
     }
 
     /// Garbage-collect a vault: data no snapshot references, older than

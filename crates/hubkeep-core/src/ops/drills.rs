@@ -4,6 +4,8 @@
 //! removes everything the throwaway stack had, whatever happened: the
 //! drill's record and job stay, nothing else does.
 
+use crate::ops::notify::event;
+use hubkeep_notify::EventKind;
 use crate::catalog::Kind;
 use crate::error::{Error, ErrorKind, Result};
 use crate::names::database_secret_name;
@@ -417,6 +419,23 @@ impl Hubkeep {
             std::fs::remove_file(&lock)?;
         }
         Ok(())
+    }
+
+    /// `drill.passed` / `drill.failed`: a drill ended, with its RTO and checks.
+    pub(crate) fn emit_drill(&self, drill: &crate::ops::drills::Drill) {
+        let passed = drill.status == crate::ops::drills::DrillStatus::Passed;
+        let (kind, message) = match passed {
+            true => (EventKind::DrillPassed, format!("drill {} of stack {} PASSED: backup set {} restored and checked", drill.drill_id, drill.stack, drill.backup_id)),
+            false => (EventKind::DrillFailed, format!("drill {} of stack {} FAILED: {}", drill.drill_id, drill.stack, drill.error.as_deref().unwrap_or("see `hubkeep drill list`"))),
+        };
+        let mut e = event(kind, Some(&drill.stack), message);
+        e.job_id = Some(drill.job_id.clone());
+        e.backup_id = Some(drill.backup_id.clone());
+        e.details.insert("drill_id".into(), drill.drill_id.clone().into());
+        if let Some(rto) = drill.rto_seconds {
+            e.details.insert("rto_seconds".into(), rto.into());
+        }
+        self.emit(e);
     }
 }
 

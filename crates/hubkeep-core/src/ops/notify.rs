@@ -154,7 +154,6 @@ pub fn flush_notifications(bound: Duration) -> usize {
     }
 }
 
-
 fn webhook_not_found(name: &str) -> Error {
     Error::new(
         ErrorKind::NotFound,
@@ -187,7 +186,7 @@ fn parse_events(names: &[String]) -> Result<Vec<EventKind>> {
 }
 
 /// An event of `kind` now, for `stack`.
-fn event(kind: EventKind, stack: Option<&str>, message: String) -> Event {
+pub(crate) fn event(kind: EventKind, stack: Option<&str>, message: String) -> Event {
     let mut e = Event::new(kind, now(), message);
     e.stack = stack.map(str::to_string);
     e
@@ -438,23 +437,6 @@ impl Hubkeep {
             ),
         );
         e.backup_id = Some(set.backup_id.to_string());
-        self.emit(e);
-    }
-
-    /// `drill.passed` / `drill.failed`: a drill ended, with its RTO and checks.
-    pub(crate) fn emit_drill(&self, drill: &crate::ops::drills::Drill) {
-        let passed = drill.status == crate::ops::drills::DrillStatus::Passed;
-        let (kind, message) = match passed {
-            true => (EventKind::DrillPassed, format!("drill {} of stack {} PASSED: backup set {} restored and checked", drill.drill_id, drill.stack, drill.backup_id)),
-            false => (EventKind::DrillFailed, format!("drill {} of stack {} FAILED: {}", drill.drill_id, drill.stack, drill.error.as_deref().unwrap_or("see `hubkeep drill list`"))),
-        };
-        let mut e = event(kind, Some(&drill.stack), message);
-        e.job_id = Some(drill.job_id.clone());
-        e.backup_id = Some(drill.backup_id.clone());
-        e.details.insert("drill_id".into(), drill.drill_id.clone().into());
-        if let Some(rto) = drill.rto_seconds {
-            e.details.insert("rto_seconds".into(), rto.into());
-        }
         self.emit(e);
     }
 

@@ -3,7 +3,11 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::ids::{ArnKind, VaultObjectArn};
-use crate::records::Profile;
+use crate::catalog::Kind;
+use crate::dbsnap::VaultSource;
+use crate::records::{Profile, RecoveryPoint};
+use crate::states::RecoveryPointStatus;
+use hubkeep_pg::SnapshotMeta;
 use crate::Hubkeep;
 use hubkeep_hubs::CheckReport;
 use serde::Serialize;
@@ -192,6 +196,59 @@ impl Hubkeep {
             return Err(error);
         }
         Ok(report)
+    }
+
+    /// Check a snapshot's objects; with `read_data`, every stream's bytes
+    /// against its recorded checksum and row count.
+    pub fn verify_db_snapshot(&self, id: &str, read_data: bool) -> Result<crate::ops::verify::PartVerified> {
+        let snap = self.available_snapshot(id)?;
+        let vault = self.open_vault(&snap.vault)?;
+        let vid = snap.vault_snapshot_id.clone().unwrap_or_default();
+        let report = vault.verify(Some(std::slice::from_ref(&vid)), read_data)?;
+        let (mut problems, warnings) = crate::error::problems_of(&report, &vid);
+        if read_data && problems.is_empty() {
+            if let Some(m) = &snap.metadata {
+                let meta: SnapshotMeta = serde_json::from_value(m.clone())?;
+                problems.extend(hubkeep_pg::verify_streams(&VaultSource::new(vault, vid, None), &meta)?);
+            }
+        }
+        Ok(crate::ops::verify::PartVerified {
+            id: id.to_string(),
+            kind: crate::ops::verify::PartKind::DbSnapshot,
+            ok: problems.is_empty(),
+            read_data,
+            problems,
+            warnings,
+            report: None,
+        })
+    }
+
+    /// Verify a point; an UNVERIFIED point that passes becomes AVAILABLE.
+    pub fn verify_recovery_point(&self, arn: &str, read_data: bool) -> Result<crate::ops::verify::PartVerified> {
+        let rp = self.recovery_point(arn)?;
+        if rp.status != RecoveryPointStatus::Unverified {
+            self.available_recovery_point(arn)?;
+        }
+        let vault = self.open_vault(&rp.vault)?;
+        let vid = rp.vault_snapshot_id.clone().unwrap_or_default();
+        let report = vault.verify(Some(std::slice::from_ref(&vid)), read_data)?;
+        let (problems, warnings) = crate::error::problems_of(&report, &vid);
+        if rp.status == RecoveryPointStatus::Unverified && problems.is_empty() {
+            self.home.catalog.update::<RecoveryPoint, _>(Kind::RecoveryPoint, &rp.recovery_point_arn, |r| {
+                r.status = RecoveryPointStatus::Available;
+                Ok(())
+            })?;
+            self.note(&format!("recovery point {arn} passed verification and is AVAILABLE"));
+        }
+        Ok(crate::ops::verify::PartVerified {
+            id: arn.to_string(),
+            kind: crate::ops::verify::PartKind::RecoveryPoint,
+            ok: problems.is_empty(),
+            read_data,
+            problems,
+            warnings,
+            report: Some(report),
+        })
     }
 }
 
