@@ -80,10 +80,17 @@ impl fmt::Display for VaultObjectArn {
     }
 }
 
-/// What every text newtype of this module has: its text, shown and
-/// compared as a string.
-macro_rules! text_newtype_common {
-    ($name:ident) => {
+/// A text newtype of this module: a checked string, serialized as the plain
+/// string (deserializing checks it: `TryFrom<String>`), shown and compared
+/// as a string.
+macro_rules! text_newtype {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
         impl $name {
             /// The id or name as text.
             pub fn as_str(&self) -> &str {
@@ -126,12 +133,7 @@ macro_rules! text_newtype_common {
 
 macro_rules! arn_newtype {
     ($(#[$doc:meta])* $name:ident, $kind:expr) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
-        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-        #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
-        text_newtype_common!($name);
+        text_newtype!($(#[$doc])* $name);
 
         impl $name {
             /// Parse an id given by a person or read from a record: a whole,
@@ -176,17 +178,15 @@ arn_newtype!(
 
 macro_rules! name_newtype {
     ($(#[$doc:meta])* $name:ident, $check:path) => {
-        $(#[$doc])*
-        ///
-        /// Serialized as a plain string. Deserializing it alone (a request)
-        /// applies the rule; a catalog or vault record reads it with
-        /// [`stored`] / [`stored_opt`] instead, so that an id written under
-        /// an older, looser rule never makes the record unreadable.
-        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
-        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-        #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
-        text_newtype_common!($name);
+        text_newtype!(
+            $(#[$doc])*
+            ///
+            /// Serialized as a plain string. Deserializing it alone (a request)
+            /// applies the rule; a catalog or vault record reads it with
+            /// [`stored`] / [`stored_opt`] instead, so that an id written under
+            /// an older, looser rule never makes the record unreadable.
+            $name
+        );
 
         impl $name {
             /// Parse a name given by a person (an argument, a request):
