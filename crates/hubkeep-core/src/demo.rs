@@ -41,7 +41,7 @@ impl Hubkeep {
             steps.push(s);
         };
         let created = self.create_stack(&CreateRequest {
-            name: source.clone(),
+            name: crate::ids::StackName::parse(&source)?,
             domain: Some(format!("{source}.example.org")),
             region: None,
             app_version: Some("reticulum-demo".into()),

@@ -24,10 +24,12 @@ impl Hubkeep {
             Error::new(ErrorKind::BackupNotFound, format!("backup set {id} does not exist in this home; on a new machine attach its vault first (`hubkeep vault attach`)"))
         })
     }
+
     /// Every backup set, oldest first.
     pub fn backup_sets(&self) -> Result<Vec<BackupSet>> {
         self.home.catalog.list(Kind::BackupSet)
     }
+
     /// The backup set goes into the vault (with the key bundle, encrypted
     /// there) and into the catalog (fingerprints only).
     pub(crate) fn store_backup_set(&self, stack: &Stack, set: &mut BackupSet, bundle: &KeyBundle) -> Result<()> {
@@ -36,6 +38,7 @@ impl Hubkeep {
         set.vault_snapshot_id = Some(writer.commit()?.id);
         self.home.catalog.put(Kind::BackupSet, &set.backup_id, set)
     }
+
     /// The key bundle of a backup set, read from its vault snapshot.
     pub(crate) fn backup_key_bundle(&self, set: &BackupSet) -> Result<KeyBundle> {
         let missing = || Error::new(ErrorKind::BackupNotFound, format!("the vault {} holds no backup set {}: it may have been deleted", set.vault, set.backup_id));
@@ -46,6 +49,7 @@ impl Hubkeep {
         })?;
         Ok(BackupSet::key_bundle_from_vault(&info.meta).ok_or_else(missing)??)
     }
+
     /// Refuse deleting `part` (a recovery point ARN or a snapshot id) of a
     /// backup set unless `force`; with `force`, each set holding it is
     /// marked BROKEN, naming the part, before the part goes.
@@ -76,6 +80,7 @@ impl Hubkeep {
         self.note(&format!("warning: backup set(s) {} are BROKEN: their {what} {part} is deleted", ids.join(", ")));
         Ok(())
     }
+
     /// A backup set that can be restored, or a refusal naming what it lacks.
     pub(crate) fn whole_backup_set(&self, id: &str) -> Result<BackupSet> {
         let set = self.backup_set(id)?;

@@ -32,7 +32,7 @@ pub const OWNER_ROLE: &str = "reticulum";
 /// A fresh stack.
 pub struct CreateRequest {
     /// Its name.
-    pub name: String,
+    pub name: crate::ids::StackName,
     /// Its domain.
     pub domain: Option<String>,
     /// Its region; the default when `None`.
@@ -46,7 +46,7 @@ pub struct CreateRequest {
 /// An existing deployment to register.
 pub struct AdoptRequest {
     /// The stack's name.
-    pub name: String,
+    pub name: crate::ids::StackName,
     /// The database URL, with its password.
     pub database_url: String,
     /// The file store.
@@ -183,9 +183,9 @@ impl Hubkeep {
 
     /// Claim a new stack name: refused when the name is taken (a stack is
     /// never replaced; roll back by deleting it and restoring into a new one).
-    pub(crate) fn claim_stack(&self, name: &str, region: &Region, domain: Option<String>, profile: Profile, origin: Origin, app_version: Option<String>) -> Result<Stack> {
+    pub(crate) fn claim_stack(&self, name: &crate::ids::StackName, region: &Region, domain: Option<String>, profile: Profile, origin: Origin, app_version: Option<String>) -> Result<Stack> {
         let stack = Stack {
-            name: crate::ids::StackName::parse(name)?,
+            name: name.clone(),
             region: region.name.clone(),
             domain,
             profile,
@@ -424,8 +424,8 @@ impl Hubkeep {
                 let _ = std::fs::remove_dir_all(path);
             }
             self.home.catalog.delete(Kind::Vault, v)?;
-            for key in ["access-key", "recovery-key"] {
-                self.home.secrets().remove_now(&format!("{}{key}", crate::names::vault_prefix(v)))?;
+            for key in [crate::names::SecretName::VaultAccessKey(v), crate::names::SecretName::VaultRecoveryKey(v)] {
+                self.home.secrets().remove_now(&key.to_string())?;
             }
         }
         Ok(())

@@ -34,7 +34,7 @@ impl DemoHome {
         let mut hk = Hubkeep::open_or_init(&dir.path().join("home")).unwrap();
         hk.notes = Arc::new(|_| {});
         hk.create_stack(&CreateRequest {
-            name: stack.into(),
+            name: stack.parse().unwrap(),
             domain: Some(format!("{stack}.example.org")),
             region: None,
             app_version: None,

@@ -214,7 +214,7 @@ impl Hubkeep {
             )));
         }
         let created = self.create_stack(&CreateRequest {
-            name: req.name.into(),
+            name: req.name,
             domain: req.domain,
             region: req.region,
             app_version: req.app_version,
@@ -249,7 +249,7 @@ impl Hubkeep {
             )?
             .url_with_password();
         let adopted = self.adopt_stack(&AdoptRequest {
-            name: req.name.into(),
+            name: req.name,
             database_url,
             storage: req.storage,
             region: req.region,
