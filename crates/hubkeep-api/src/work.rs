@@ -11,7 +11,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use hubkeep_core::ids::StackName;
 use hubkeep_core::ops::queue::Work;
 use hubkeep_core::ops::tokens::Role;
 use hubkeep_core::ops::stacks::RestoreArgs;
@@ -41,15 +40,16 @@ pub struct JobLinks {
     pub events: String,
 }
 
-/// Check with `check`, then queue `work`; 202 with the job.
-async fn submit<F>(state: &AppState, check: F, work: Work) -> Result<Response, ApiError>
+/// Queue the work `checked` returns once it has made the request's checks
+/// (its refusal answers instead); 202 with the job.
+async fn submit<F>(state: &AppState, checked: F) -> Result<Response, ApiError>
 where
-    F: FnOnce(&hubkeep_core::Hubkeep) -> hubkeep_core::Result<()> + Send + 'static,
+    F: FnOnce(&hubkeep_core::Hubkeep) -> hubkeep_core::Result<Work> + Send + 'static,
 {
     let queue = state.queue.clone();
     let (job_id, job_state) = state
         .blocking(move |hk| {
-            check(hk)?;
+            let work = checked(hk)?;
             let id = queue.submit(work)?;
             Ok((id.clone(), hk.job(&id)?.state.as_str().to_string()))
         })
@@ -96,16 +96,13 @@ pub(crate) async fn backup(
 ) -> Result<Response, ApiError> {
     c.require(Role::Operator)?;
     let BackupBody { offline } = body(&bytes)?;
-    let stack = name.clone();
-    submit(
-        &state,
-        move |hk| hk.stack(&stack).map(|_| ()),
-        Work::Backup {
-            stack: StackName::parse(&name)?,
+    submit(&state, move |hk| {
+        Ok(Work::Backup {
+            stack: hk.stack(&name)?.name,
             offline,
             automated: false,
-        },
-    )
+        })
+    })
     .await
 }
 
@@ -192,18 +189,14 @@ pub(crate) async fn restore(
 ) -> Result<Response, ApiError> {
     c.require(Role::Operator)?;
     let source = body::<RestoreBody>(&bytes)?.source()?;
-    let checked = source.clone();
-    submit(
-        &state,
-        move |hk| {
-            hubkeep_core::ids::check_stack_name(match &checked {
-                RestoreSource::Backup { name, .. } => name,
-                RestoreSource::Params(req) => &req.name,
-            })?;
-            hk.plan_restore(checked).map(|_| ())
-        },
-        Work::Restore(source),
-    )
+    submit(&state, move |hk| {
+        hubkeep_core::ids::check_stack_name(match &source {
+            RestoreSource::Backup { name, .. } => name,
+            RestoreSource::Params(req) => &req.name,
+        })?;
+        hk.plan_restore(source.clone())?;
+        Ok(Work::Restore(source))
+    })
     .await
 }
 
@@ -226,15 +219,12 @@ pub(crate) async fn drill(
 ) -> Result<Response, ApiError> {
     c.require(Role::Operator)?;
     let DrillBody { backup_id } = body(&bytes)?;
-    let stack = name.clone();
-    submit(
-        &state,
-        move |hk| hk.stack(&stack).map(|_| ()),
-        Work::Drill {
-            stack: StackName::parse(&name)?,
+    submit(&state, move |hk| {
+        Ok(Work::Drill {
+            stack: hk.stack(&name)?.name,
             backup_id,
-        },
-    )
+        })
+    })
     .await
 }
 
@@ -257,14 +247,9 @@ pub(crate) async fn verify(
 ) -> Result<Response, ApiError> {
     c.require(Role::Operator)?;
     let VerifyBody { read_data } = body(&bytes)?;
-    let backup_id = id.clone();
-    submit(
-        &state,
-        move |hk| hk.backup_set(&backup_id).map(|_| ()),
-        Work::VerifyBackupSet {
-            backup_id: id,
-            read_data,
-        },
-    )
+    submit(&state, move |hk| {
+        hk.backup_set(&id)?;
+        Ok(Work::VerifyBackupSet { backup_id: id, read_data })
+    })
     .await
 }
