@@ -18,6 +18,12 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
+thread_local! {
+    /// Likewise one decompression context per reading thread.
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
 /// Compresses (when it shrinks) and seals one chunk.
 pub(crate) fn encode(keys: &VaultKeys, id: &ChunkId, data: &[u8]) -> Vec<u8> {
     // Layout while building: [nonce space][flag][body]; sealed in place.
@@ -58,14 +64,38 @@ pub(crate) fn decode(keys: &VaultKeys, id: &ChunkId, sealed: &[u8]) -> Result<Ve
     let (&flag, payload) = body.split_first().ok_or("it is empty")?;
     let data = match flag {
         RAW => payload.to_vec(),
-        ZSTD => zstd::bulk::decompress(payload, MAX_PLAINTEXT)
-            .map_err(|e| format!("it does not decompress ({e})"))?,
+        ZSTD => decompress(payload)?,
         other => return Err(format!("it has unknown compression {other}")),
     };
     if keys.chunk_id(&data) != *id {
         return Err("its content does not match its id".into());
     }
     Ok(data)
+}
+
+/// Decompresses one zstd frame into a buffer of the size its header states
+/// (this crate's writer always records it), or of the 16 MiB limit when the
+/// header does not say: the buffer is the chunk's to keep, so sizing it to
+/// the limit would reserve 16 MiB for every small chunk read. A frame whose
+/// content differs from its stated size fails to decode (RFC 8878).
+fn decompress(payload: &[u8]) -> Result<Vec<u8>, String> {
+    let room = match zstd::zstd_safe::get_frame_content_size(payload) {
+        Ok(Some(n)) if n > MAX_PLAINTEXT as u64 => {
+            return Err(format!(
+                "its zstd frame claims {n} bytes, over the {MAX_PLAINTEXT}-byte chunk limit"
+            ))
+        }
+        Ok(Some(n)) => n as usize,
+        _ => MAX_PLAINTEXT,
+    };
+    DECOMPRESSOR
+        .with_borrow_mut(|d| {
+            if d.is_none() {
+                *d = Some(zstd::bulk::Decompressor::new()?);
+            }
+            d.as_mut().expect("just made").decompress(payload, room)
+        })
+        .map_err(|e| format!("it does not decompress ({e})"))
 }
 
 #[cfg(test)]
@@ -90,6 +120,29 @@ mod tests {
         let sealed_noise = encode(&k, &noise_id, &noise);
         assert_eq!(decode(&k, &noise_id, &sealed_noise).unwrap(), noise);
         assert_eq!(decode(&k, &k.chunk_id(&text), &sealed).unwrap(), text);
+    }
+
+    #[test]
+    fn a_decoded_chunk_holds_its_own_size_not_the_chunk_limit() {
+        let k = keys();
+        let text = b"{\"name\": \"avatar\"}\n".repeat(50);
+        let id = k.chunk_id(&text);
+        let decoded = decode(&k, &id, &encode(&k, &id, &text)).unwrap();
+        assert_eq!(decoded, text);
+        assert_eq!(decoded.capacity(), text.len());
+    }
+
+    #[test]
+    fn a_frame_claiming_more_than_the_limit_is_refused_by_its_claim() {
+        let k = keys();
+        let big = vec![7u8; MAX_PLAINTEXT + 1];
+        let frame = zstd::bulk::compress(&big, 1).unwrap();
+        let mut body = vec![ZSTD];
+        body.extend_from_slice(&frame);
+        let id = k.chunk_id(&big);
+        let sealed = k.seal_prefixed([vec![0; NONCE_LEN], body].concat(), &id.0);
+        let err = decode(&k, &id, &sealed).unwrap_err();
+        assert!(err.contains("claims 16777217 bytes"), "{err}");
     }
 
     #[test]

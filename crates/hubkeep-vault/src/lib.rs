@@ -21,6 +21,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod alloc;
 mod backup;
 mod blob;
 mod chunker;
@@ -97,6 +98,7 @@ impl std::fmt::Debug for CreatedVault {
 impl Vault {
     /// Creates a vault in an empty location; refuses when a vault is already there.
     pub fn create(store: Arc<dyn ObjectStore>) -> Result<CreatedVault, VaultError> {
+        alloc::keep_large_buffers_out_of_the_heap();
         let location = store.location();
         let config = Config::new();
         if !store.put_if_absent(CONFIG_OBJECT, &config.encode())? {
@@ -126,6 +128,7 @@ impl Vault {
 
     /// Opens an existing vault with its access key or its recovery key.
     pub fn open(store: Arc<dyn ObjectStore>, key: &str) -> Result<Vault, VaultError> {
+        alloc::keep_large_buffers_out_of_the_heap();
         let location = store.location();
         let config_bytes = match store.get(CONFIG_OBJECT) {
             Ok(b) => b,
@@ -290,7 +293,7 @@ impl Vault {
     ) -> Result<Vec<u8>, (String, String)> {
         let copies = index.copies(id);
         let mut first_failure = None;
-        for loc in copies {
+        for loc in &copies {
             match self.read_copy(id, loc, len) {
                 Ok(data) => return Ok(data),
                 Err(failure) => {

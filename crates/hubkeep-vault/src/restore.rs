@@ -206,12 +206,12 @@ fn plan(files: &[&Entry], index: &IndexMap) -> Plan {
         let mut offset = 0;
         for c in &f.chunks {
             let id = c.id();
-            match index.copies(&id).first() {
+            match index.first(&id) {
                 Some(loc) => {
                     let d = dests.entry(id).or_default();
                     if d.is_empty() {
                         by_pack
-                            .entry(loc.pack.clone())
+                            .entry(loc.pack)
                             .or_default()
                             .push((loc.offset, loc.len, id));
                     }
@@ -292,7 +292,7 @@ impl Filler<'_> {
     /// A copy failed: the next copy is tried after the parallel pass; with
     /// no other copy, every file that needs the chunk is damaged now.
     fn copy_failed(&self, id: ChunkId, why: String) {
-        if self.index.copies(&id).len() > 1 {
+        if self.index.count(&id) > 1 {
             self.failed_first
                 .lock()
                 .expect("failed chunks")
@@ -346,10 +346,14 @@ impl Filler<'_> {
     /// Checks the sealed bytes of a chunk's first copy and delivers them;
     /// false after an I/O error.
     fn take(&self, object: &str, offset: u64, id: ChunkId, sealed: &[u8]) -> bool {
-        let loc = &self.index.copies(&id)[0];
+        let Some(loc) = self.index.first(&id) else {
+            // The plan came from this index, so this is not reached.
+            self.copy_failed(id, format!("{object}: no index lists the chunk"));
+            return true;
+        };
         let decoded = blob::decode(&self.vault.inner.keys, &id, sealed)
             .map_err(|d| format!("chunk {} at offset {offset} {d}", &id.to_hex()[..16]))
-            .and_then(|data| crate::check_decoded_len(&id, &data, loc.raw_len, loc).map(|()| data));
+            .and_then(|data| crate::check_decoded_len(&id, &data, loc.raw_len, &loc).map(|()| data));
         match decoded {
             Ok(data) => self.deliver(&id, &data),
             Err(detail) => {
@@ -376,7 +380,7 @@ impl Filler<'_> {
                     }
                 }
                 None => {
-                    let n = self.index.copies(&id).len() - 1;
+                    let n = self.index.count(&id) - 1;
                     let why = format!("{first_why}; its {n} other copies fail too");
                     for d in &self.plan.dests[&id] {
                         self.mark_damaged(d.file, why.clone());

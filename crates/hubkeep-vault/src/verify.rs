@@ -320,7 +320,7 @@ impl Vault {
             // With read_data: (copy, what is wrong) for each bad copy.
             let mut bad: Vec<(&Location, String)> = Vec::new();
             let mut decoded_len = None;
-            for loc in copies {
+            for loc in &copies {
                 if let Some(why) = bounds_problem(loc) {
                     bad.push((loc, why));
                     continue;
