@@ -38,30 +38,88 @@ struct Slot {
     raw_len: u32,
 }
 
-/// All readable indexes, plus the ones that could not be read.
-///
-/// Chunk places are one vector sorted by chunk id (then pack name, then
-/// offset): 56 bytes per chunk, with none of a hash table's spare slots, and
-/// no table to double and copy as it fills. At 200,000 chunks that is 11 MB
-/// where a `HashMap<ChunkId, Location>` held 19 MB (and 28 MB while it
-/// grew). Chunk ids are keyed hashes, spread evenly over their range, so a
-/// small table of where each range of leading bits starts finds an id among
-/// about two places: two cache lines per lookup, where bisecting 200,000
-/// places touched eighteen. (Ids bunched by a crafted index only make their
-/// bucket longer; it is still bisected.) Built with [`IndexMap::add`] and
-/// readable once [`IndexMap::sorted`] has ordered it.
+/// Values kept by chunk id in one vector sorted by id: no hash table's
+/// spare slots, and no table to double and copy as it fills (at 200,000
+/// chunks the index's places take 11 MB where a `HashMap<ChunkId,
+/// Location>` held 19 MB, and 28 MB while it grew). Chunk ids are keyed
+/// hashes, spread evenly over their range, so a small table of where each
+/// range of leading bits starts finds an id among about two entries: two
+/// cache lines per lookup, where bisecting 200,000 entries touched
+/// eighteen. (Ids bunched by a crafted index only make their bucket longer;
+/// it is still bisected.)
+#[derive(Debug)]
+pub(crate) struct IdTable<T> {
+    /// Sorted by id; entries with the same id are adjacent.
+    items: Vec<(ChunkId, T)>,
+    /// `buckets[b]` is the first entry whose id's leading `bits` bits are
+    /// `b` or more; the last one is the number of entries.
+    buckets: Vec<u32>,
+    bits: u32,
+}
+
+impl<T> Default for IdTable<T> {
+    fn default() -> Self {
+        IdTable::new(Vec::new(), |_, _| std::cmp::Ordering::Equal)
+    }
+}
+
+impl<T> IdTable<T> {
+    /// Sorts `items` by id, and entries with the same id by `tie`.
+    pub fn new(
+        mut items: Vec<(ChunkId, T)>,
+        mut tie: impl FnMut(&T, &T) -> std::cmp::Ordering,
+    ) -> Self {
+        items.sort_unstable_by(|(a, x), (b, y)| a.cmp(b).then_with(|| tie(x, y)));
+        items.shrink_to_fit();
+        let n = items.len();
+        let position = |i: usize| u32::try_from(i).expect("fewer than 2^32 chunk ids");
+        // About two entries per bucket: 2^(floor(log2 n) - 1) buckets.
+        let bits = n.checked_ilog2().unwrap_or(0).saturating_sub(1).min(24);
+        let mut buckets = Vec::with_capacity((1 << bits) + 1);
+        let mut i = 0;
+        for b in 0..1usize << bits {
+            while i < n && bucket(&items[i].0, bits) < b {
+                i += 1;
+            }
+            buckets.push(position(i));
+        }
+        buckets.push(position(n));
+        IdTable {
+            items,
+            buckets,
+            bits,
+        }
+    }
+
+    /// The entries of one id, in their tie order.
+    pub fn find(&self, id: &ChunkId) -> &[(ChunkId, T)] {
+        let b = bucket(id, self.bits);
+        let run = &self.items[self.buckets[b] as usize..self.buckets[b + 1] as usize];
+        let start = run.partition_point(|(c, _)| c < id);
+        let end = start + run[start..].partition_point(|(c, _)| c == id);
+        &run[start..end]
+    }
+
+    pub fn contains(&self, id: &ChunkId) -> bool {
+        !self.find(id).is_empty()
+    }
+
+    fn into_items(self) -> Vec<(ChunkId, T)> {
+        self.items
+    }
+}
+
+/// All readable indexes, plus the ones that could not be read. Built with
+/// [`IndexMap::add`] and readable once [`IndexMap::sorted`] has ordered it.
 #[derive(Debug, Default)]
 pub(crate) struct IndexMap {
     /// (chunk id, where it is); a chunk stored more than once has one
-    /// entry per copy, adjacent, in the order of their packs' names: the
-    /// same chunk stored twice is redundancy, and a reader falls back from
-    /// a failing copy to the next.
-    places: Vec<(ChunkId, Slot)>,
-    /// `buckets[b]` is the first place whose id's leading `bits` bits are
-    /// `b` or more; the last entry is the number of places. Empty until
-    /// [`IndexMap::sorted`].
-    buckets: Vec<u32>,
-    bits: u32,
+    /// entry per copy, in the order of their packs' names: the same chunk
+    /// stored twice is redundancy, and a reader falls back from a failing
+    /// copy to the next.
+    places: IdTable<Slot>,
+    /// Places added since the last [`IndexMap::sorted`].
+    added: Vec<(ChunkId, Slot)>,
     /// The pack names `Slot::pack` points into.
     pack_names: Vec<Arc<str>>,
     /// pack name → its index entries.
@@ -119,7 +177,7 @@ impl IndexMap {
         let number = u32::try_from(self.pack_names.len()).expect("fewer than 2^32 packs");
         self.pack_names.push(pack.clone());
         let narrow = |n: u64| u32::try_from(n).expect("IndexEntry::check bounds lengths");
-        self.places.extend(index.chunks.iter().map(|e| {
+        self.added.extend(index.chunks.iter().map(|e| {
             let slot = Slot {
                 offset: e.1,
                 pack: number,
@@ -128,33 +186,21 @@ impl IndexMap {
             };
             (e.id(), slot)
         }));
-        self.buckets.clear();
         pack
     }
 
     /// Orders the places (and the problem lists, for stable reports); every
     /// reader of the map calls this once the last index is added.
     pub fn sorted(mut self) -> IndexMap {
+        let mut places = std::mem::take(&mut self.places).into_items();
+        places.append(&mut self.added);
+        self.added.shrink_to_fit();
         let names = &self.pack_names;
-        self.places.sort_unstable_by(|(a, x), (b, y)| {
-            a.cmp(b)
-                .then_with(|| names[x.pack as usize].cmp(&names[y.pack as usize]))
+        self.places = IdTable::new(places, |x, y| {
+            names[x.pack as usize]
+                .cmp(&names[y.pack as usize])
                 .then(x.offset.cmp(&y.offset))
         });
-        self.places.shrink_to_fit();
-        let n = self.places.len();
-        let position = |i: usize| u32::try_from(i).expect("fewer than 2^32 chunk places");
-        // About two places per bucket: 2^(floor(log2 n) - 1) buckets.
-        self.bits = n.checked_ilog2().unwrap_or(0).saturating_sub(1).min(24);
-        self.buckets = Vec::with_capacity((1 << self.bits) + 1);
-        let mut i = 0;
-        for b in 0..1usize << self.bits {
-            while i < n && bucket(&self.places[i].0, self.bits) < b {
-                i += 1;
-            }
-            self.buckets.push(position(i));
-        }
-        self.buckets.push(position(n));
         self.damaged.sort();
         self.refused.sort();
         self
@@ -162,18 +208,8 @@ impl IndexMap {
 
     /// The places of one chunk's copies.
     fn places_of(&self, id: &ChunkId) -> &[(ChunkId, Slot)] {
-        debug_assert!(
-            !self.buckets.is_empty() || self.places.is_empty(),
-            "IndexMap read before IndexMap::sorted"
-        );
-        let b = bucket(id, self.bits);
-        let (Some(&lo), Some(&hi)) = (self.buckets.get(b), self.buckets.get(b + 1)) else {
-            return &[];
-        };
-        let run = &self.places[lo as usize..hi as usize];
-        let start = run.partition_point(|(c, _)| c < id);
-        let end = start + run[start..].partition_point(|(c, _)| c == id);
-        &run[start..end]
+        debug_assert!(self.added.is_empty(), "IndexMap read before IndexMap::sorted");
+        self.places.find(id)
     }
 
     fn location(&self, slot: &Slot) -> Location {

@@ -29,7 +29,7 @@ use serde_bytes::ByteBuf;
 
 use crate::chunker::{Chunker, Cut};
 use crate::crypto::{ChunkId, VaultKeys};
-use crate::index::{self, IndexMap};
+use crate::index::{self, IdTable, IndexMap};
 use crate::lease::{Lease, Role};
 use crate::manifest::{ChunkRef, Entry, Manifest, SnapshotStats, KIND_FILE};
 use crate::pack::{ChunkKind, PackBuilder};
@@ -185,18 +185,32 @@ struct Pipeline {
 
 /// Chunk ids in the vault or already stored by this writer.
 #[derive(Clone)]
-pub(crate) struct KnownChunks(Arc<Mutex<HashSet<ChunkId>>>);
+pub(crate) struct KnownChunks {
+    /// What the indexes listed when the writer started: 32 bytes an id,
+    /// read without a lock.
+    vault: Arc<IdTable<()>>,
+    /// Stored by this writer.
+    stored: Arc<Mutex<HashSet<ChunkId>>>,
+}
 
 impl KnownChunks {
+    fn new(vault: IdTable<()>) -> KnownChunks {
+        KnownChunks {
+            vault: Arc::new(vault),
+            stored: Arc::default(),
+        }
+    }
+
     /// True when every chunk is already in the vault (so a parent's list can be reused).
     pub fn contain_all(&self, chunks: &[ChunkRef]) -> bool {
-        let known = self.0.lock().expect("known chunks");
-        chunks.iter().all(|c| known.contains(&c.id()))
+        let mut ids = chunks.iter().map(ChunkRef::id);
+        let stored = self.stored.lock().expect("known chunks");
+        ids.all(|id| self.vault.contains(&id) || stored.contains(&id))
     }
 
     /// True when `id` was not known before (the caller stores it).
     fn insert(&self, id: ChunkId) -> bool {
-        self.0.lock().expect("known chunks").insert(id)
+        !self.vault.contains(&id) && self.stored.lock().expect("known chunks").insert(id)
     }
 }
 
@@ -206,7 +220,7 @@ fn record_error(slot: &Mutex<Option<VaultError>>, abort: &AtomicBool, e: VaultEr
 }
 
 impl Pipeline {
-    fn start(vault: &Vault, known: HashSet<ChunkId>) -> Result<Pipeline, VaultError> {
+    fn start(vault: &Vault, known: IdTable<()>) -> Result<Pipeline, VaultError> {
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2)
@@ -216,7 +230,7 @@ impl Pipeline {
         let abort = Arc::new(AtomicBool::new(false));
         let error = Arc::new(Mutex::new(None));
         let all = Arc::new(Tracker::default());
-        let known = KnownChunks(Arc::new(Mutex::new(known)));
+        let known = KnownChunks::new(known);
         let work_rx = Arc::new(Mutex::new(work_rx));
         let spawn_err = |e: std::io::Error| VaultError::Internal {
             detail: format!("cannot start a worker thread: {e}"),
@@ -481,11 +495,11 @@ impl SnapshotWriter {
             .collect();
         // One pass over the indexes: every chunk id (to skip known chunks),
         // and the places of the parent's tree chunks only.
-        let mut known = HashSet::new();
+        let mut known = Vec::new();
         let mut tree_indexes = Vec::new();
         index::scan(&vault.inner.store, &vault.inner.keys, |name, decoded| {
             if let Ok(mut index) = decoded {
-                known.extend(index.chunks.iter().map(|e| e.id()));
+                known.extend(index.chunks.iter().map(|e| (e.id(), ())));
                 index.chunks.retain(|e| wanted.contains(&e.id()));
                 index.refused.clear();
                 if !index.chunks.is_empty() {
@@ -530,7 +544,7 @@ impl SnapshotWriter {
             current: Vec::new(),
             chunker: new_chunker(),
             pool: BlockPool::new(POOL_BLOCKS, BLOCK_SIZE),
-            pipeline: Pipeline::start(vault, known)?,
+            pipeline: Pipeline::start(vault, IdTable::new(known, |_, _| std::cmp::Ordering::Equal))?,
             progress,
             started: Instant::now(),
             counters: Counters::default(),
