@@ -189,7 +189,7 @@ impl Hubkeep {
             None => self.admin_conn(stack)?,
         };
         let meta = record.to_vault_meta()?;
-        let mut writer = vault.writer(DbSnapshot::VAULT_KIND, meta)?;
+        let mut writer = vault.writer(DbSnapshot::VAULT_KIND, meta)?.at(crate::now());
         let mut sink = VaultSink { writer: &mut writer, bytes: Bytes::default(), cancel: &self.cancel };
         let opts = hubkeep_pg::SnapshotOptions {
             role_passwords: self.known_role_passwords(stack),

@@ -129,6 +129,7 @@ impl Hubkeep {
             kind: RecoveryPoint::VAULT_KIND.into(),
             meta: rp.to_vault_meta()?,
             progress: self.job_progress(&job, "files"),
+            created: Some(crate::now()),
         };
         // The vault engine has no safe point inside a backup: a cancelled
         // backup stops before it starts, or ends as a finished one.

@@ -34,7 +34,7 @@ impl Hubkeep {
     /// there) and into the catalog (fingerprints only).
     pub(crate) fn store_backup_set(&self, stack: &Stack, set: &mut BackupSet, bundle: &KeyBundle) -> Result<()> {
         let meta = set.to_vault_meta(bundle, stack)?;
-        let writer = self.open_vault(&set.vault)?.writer(BackupSet::VAULT_KIND, meta)?;
+        let writer = self.open_vault(&set.vault)?.writer(BackupSet::VAULT_KIND, meta)?.at(crate::now());
         set.vault_snapshot_id = Some(writer.commit()?.id);
         self.home.catalog.put(Kind::BackupSet, &set.backup_id, set)
     }

@@ -172,6 +172,9 @@ impl Vault {
             opts.progress.clone(),
             Order::Sorted,
         )?;
+        if let Some(at) = opts.created {
+            writer = writer.at(at);
+        }
         if let Some(p) = writer.progress() {
             // Only a progress bar needs the total up front: one more pass
             // over the metadata, none over the contents.

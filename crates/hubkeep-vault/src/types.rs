@@ -25,6 +25,9 @@ pub struct BackupOptions {
     /// The caller's metadata, stored encrypted and returned verbatim by [`SnapshotInfo::meta`].
     pub meta: serde_json::Value,
     pub progress: Option<Arc<dyn Progress>>,
+    /// When the snapshot is dated (and its id made); `None` is the system
+    /// clock's now.
+    pub created: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Default for BackupOptions {
@@ -34,6 +37,7 @@ impl Default for BackupOptions {
             kind: "files".into(),
             meta: serde_json::Value::Null,
             progress: None,
+            created: None,
         }
     }
 }

@@ -544,12 +544,24 @@ impl SnapshotWriter {
             current: Vec::new(),
             chunker: new_chunker(),
             pool: BlockPool::new(POOL_BLOCKS, BLOCK_SIZE),
-            pipeline: Pipeline::start(vault, IdTable::new(known, |_, _| std::cmp::Ordering::Equal))?,
+            pipeline: Pipeline::start(
+                vault,
+                IdTable::new(known, |_, _| std::cmp::Ordering::Equal),
+            )?,
             progress,
             started: Instant::now(),
             counters: Counters::default(),
             _lease: lease,
         })
+    }
+
+    /// Dates the snapshot `at` instead of the system clock's now (its id
+    /// carries the time too): the caller's clock decides every time it
+    /// records. Call before anything is written.
+    pub fn at(mut self, at: DateTime<Utc>) -> SnapshotWriter {
+        self.created = at;
+        self.id = snapshot_id::generate(at);
+        self
     }
 
     /// The id the snapshot will have once committed.
@@ -583,7 +595,7 @@ impl SnapshotWriter {
             .iter()
             .map(Pending::resolve)
             .collect();
-        let now = Utc::now();
+        let now = self.created;
         self.push_entry(Entry {
             path: ByteBuf::from(path.as_bytes().to_vec()),
             kind: KIND_FILE,

@@ -230,3 +230,31 @@ fn a_killed_restore_job_leaves_nothing_in_its_target_after_the_next_command() {
     assert_eq!(r["state"], "COMPLETED");
     assert_eq!(tree(&target), tree(&storage));
 }
+
+#[test]
+fn the_vault_snapshots_of_a_backup_are_dated_by_the_injected_clock() {
+    require_root!();
+    let home = Home::new();
+    home.json(&["stack", "create", "hub", "--profile", "generic"]);
+    let set = home.json_at("2031-02-03T04:05:06Z", &["backup", "hub"]);
+    let rp = home.json(&[
+        "recovery-point",
+        "show",
+        set["recovery_point_arn"].as_str().unwrap(),
+    ]);
+    let snap = home.json(&[
+        "db-snapshot",
+        "show",
+        set["db_snapshot_id"].as_str().unwrap(),
+    ]);
+    for (what, id) in [
+        ("backup set", &set["vault_snapshot_id"]),
+        ("recovery point", &rp["vault_snapshot_id"]),
+        ("database snapshot", &snap["vault_snapshot_id"]),
+    ] {
+        assert!(
+            id.as_str().unwrap().starts_with("20310203T040506Z-"),
+            "the {what}'s vault snapshot is dated by HUBKEEP_CLOCK: {id}"
+        );
+    }
+}
