@@ -169,6 +169,15 @@ fn next_command_sees(home: &Home, name: &str) -> Outcome {
         while processes_naming(&data.to_string_lossy()).iter().any(|p| p.contains("pg_ctl")) {
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
+        // pg_ctl returns once the pid file is gone, which the postmaster
+        // removes just before it exits: give a server that is stopping a
+        // few seconds to be gone, so only one that stays is a failure.
+        let stopping = std::time::Instant::now();
+        while !processes_naming(&data.to_string_lossy()).is_empty()
+            && stopping.elapsed() < std::time::Duration::from_secs(10)
+        {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
         // A postmaster killed with its group leaves a stale pid file; what
         // matters is that no server process of this cluster runs.
         assert!(
