@@ -40,7 +40,7 @@ impl Hubkeep {
             return Err(Error::conflict(format!("vault {name} already exists; pick another name or use it as it is")));
         }
         let location = format!("{}/{}", region.vault_root.trim_end_matches('/'), name);
-        let created = Vault::create(open_store(&location)?)?;
+        let created = Vault::create_at(open_store(&location)?, crate::now())?;
         let secrets = self.home.secrets();
         secrets.put(&SecretName::VaultAccessKey(name).to_string(), SecretKind::Param, None, stack, &created.access_key)?;
         secrets.put(&SecretName::VaultRecoveryKey(name).to_string(), SecretKind::Param, None, stack, &created.recovery_key)?;

@@ -21,13 +21,14 @@ pub(crate) struct Config {
 }
 
 impl Config {
-    pub fn new() -> Self {
+    /// A new vault's configuration, created `at`.
+    pub fn new(at: chrono::DateTime<chrono::Utc>) -> Self {
         Config {
             format: FORMAT_NAME.into(),
             version: FORMAT_VERSION,
             id: hex::encode(crate::crypto::random_bytes::<16>()),
             chunker: ChunkerParams::DEFAULT,
-            created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            created: at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         }
     }
 
@@ -82,13 +83,13 @@ mod tests {
 
     #[test]
     fn config_round_trips() {
-        let c = Config::new();
+        let c = Config::new(chrono::Utc::now());
         assert_eq!(Config::decode(&c.encode(), "x").unwrap(), c);
     }
 
     #[test]
     fn a_newer_version_is_named_in_the_error() {
-        let mut v: serde_json::Value = serde_json::from_slice(&Config::new().encode()).unwrap();
+        let mut v: serde_json::Value = serde_json::from_slice(&Config::new(chrono::Utc::now()).encode()).unwrap();
         v["version"] = 7.into();
         let err = Config::decode(&serde_json::to_vec(&v).unwrap(), "file:///v")
             .unwrap_err()

@@ -98,9 +98,18 @@ impl std::fmt::Debug for CreatedVault {
 impl Vault {
     /// Creates a vault in an empty location; refuses when a vault is already there.
     pub fn create(store: Arc<dyn ObjectStore>) -> Result<CreatedVault, VaultError> {
+        Vault::create_at(store, chrono::Utc::now())
+    }
+
+    /// [`Vault::create`], recording `at` as the vault's creation time (the
+    /// caller's clock).
+    pub fn create_at(
+        store: Arc<dyn ObjectStore>,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<CreatedVault, VaultError> {
         alloc::keep_large_buffers_out_of_the_heap();
         let location = store.location();
-        let config = Config::new();
+        let config = Config::new(at);
         if !store.put_if_absent(CONFIG_OBJECT, &config.encode())? {
             return Err(VaultError::AlreadyExists { location });
         }

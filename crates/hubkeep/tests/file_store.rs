@@ -235,7 +235,18 @@ fn a_killed_restore_job_leaves_nothing_in_its_target_after_the_next_command() {
 fn the_vault_snapshots_of_a_backup_are_dated_by_the_injected_clock() {
     require_root!();
     let home = Home::new();
-    home.json(&["stack", "create", "hub", "--profile", "generic"]);
+    home.json_at(
+        "2031-02-03T04:00:00Z",
+        &["stack", "create", "hub", "--profile", "generic"],
+    );
+    let vault = home.json(&["vault", "show", "hub-daily"]);
+    let dir = vault["location"].as_str().unwrap().trim_start_matches("file://");
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(Path::new(dir).join("config")).unwrap()).unwrap();
+    assert!(
+        config["created"].as_str().unwrap().starts_with("2031-02-03T04:0"),
+        "the vault's config is dated by HUBKEEP_CLOCK: {config}"
+    );
     let set = home.json_at("2031-02-03T04:05:06Z", &["backup", "hub"]);
     let rp = home.json(&[
         "recovery-point",
