@@ -145,11 +145,14 @@ impl TempCluster {
 
 impl Drop for TempCluster {
     fn drop(&mut self) {
-        TEMP_CLUSTERS
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|d| *d != self.dir);
-        if let Err(e) = remove_cluster(&self.dir) {
+        // Removed under the lock: a signal's cleanup (on its own thread)
+        // then waits for this removal to finish instead of ending the
+        // process halfway through it.
+        let mut clusters = TEMP_CLUSTERS.lock().unwrap_or_else(|e| e.into_inner());
+        let removed = remove_cluster(&self.dir);
+        clusters.retain(|d| *d != self.dir);
+        drop(clusters);
+        if let Err(e) = removed {
             eprintln!(
                 "warning: the temporary import cluster {} could not be removed ({e}); remove it by hand",
                 self.dir.display()
@@ -174,8 +177,10 @@ fn remove_cluster(dir: &Path) -> std::result::Result<(), String> {
 /// Called when a signal ends this process: its imports' temporary
 /// clusters are stopped and removed, so no postmaster outlives the run.
 pub(crate) fn remove_temp_clusters() {
-    let dirs = std::mem::take(&mut *TEMP_CLUSTERS.lock().unwrap_or_else(|e| e.into_inner()));
-    for dir in dirs {
+    // Held until every cluster is gone (see `TempCluster::drop`); the
+    // process exits right after.
+    let mut clusters = TEMP_CLUSTERS.lock().unwrap_or_else(|e| e.into_inner());
+    for dir in clusters.drain(..) {
         let _ = remove_cluster(&dir);
     }
 }
