@@ -175,8 +175,23 @@ impl Hubkeep {
     }
 }
 
-fn remove_dir_as_needed(dir: &std::path::Path) -> Result<()> {
-    std::fs::remove_dir_all(dir).map_err(|e| Error::new(ErrorKind::Io, format!("cannot remove {}: {e}", dir.display())))
+/// Removes a cluster directory that is not (yet) a whole cluster: one whose
+/// creation was killed. The killed run's `initdb` can outlive it for a
+/// moment and still be writing files, so a removal that finds the
+/// directory refilled ("Directory not empty") is tried again for up to
+/// 30 s before it is reported.
+pub(crate) fn remove_dir_as_needed(dir: &std::path::Path) -> Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        match std::fs::remove_dir_all(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty && started.elapsed() < std::time::Duration::from_secs(30) => {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            Err(e) => return Err(Error::new(ErrorKind::Io, format!("cannot remove {}: {e}; if a program still writes there (an initdb of the interrupted run), run the command again once it has ended", dir.display()))),
+        }
+    }
 }
 
 /// A database secret's value: `{"username","password","host","port","dbname"}`.

@@ -412,7 +412,7 @@ impl Hubkeep {
         }
         let cluster = self.home.cluster_dir(name);
         if cluster.exists() {
-            std::fs::remove_dir_all(&cluster)?;
+            crate::provider::remove_dir_as_needed(&cluster)?;
         }
         let lock = self.home.lock_path(name);
         if lock.exists() {
